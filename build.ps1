@@ -1,0 +1,142 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    AtProxy's one entry point: build, test, run the demo, the benchmarks or the coordinator.
+
+.DESCRIPTION
+    Run through the repository's local PowerShell so a fresh machine needs only the .NET SDK:
+        dotnet tool restore && dotnet pwsh ./build.ps1 test
+    Stops at the first failing step with a non-zero exit code.
+
+.PARAMETER Target
+    build        compile the solution (warnings are errors)
+    test         build, then run every test against a real PostgreSQL and print the totals
+    demo         run the order/inventory demo
+    bench        run the load driver that compares AtProxy with local and XA transactions
+    coordinator  run the coordinator server; arguments after -- go to it
+    clean        remove build output and test results
+
+.PARAMETER Configuration
+    Release (default) or Debug.
+#>
+[CmdletBinding(PositionalBinding = $false)]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('build', 'test', 'demo', 'bench', 'coordinator', 'clean')]
+    [string] $Target = 'build',
+
+    [ValidateSet('Release', 'Debug')]
+    [string] $Configuration = 'Release',
+
+    # Passed through to the program a target runs (demo, bench, coordinator).
+    [Parameter(ValueFromRemainingArguments = $true)]
+    [string[]] $Rest = @()
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+$PSNativeCommandUseErrorActionPreference = $false
+$root = $PSScriptRoot
+$solution = Join-Path $root 'AtProxy.sln'
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+$env:DOTNET_NOLOGO = '1'
+$env:DOTNET_SKIP_FIRST_TIME_EXPERIENCE = '1'
+
+function Invoke-Step([string] $Title, [scriptblock] $Command) {
+    Write-Host "==> $Title" -ForegroundColor Cyan
+    & $Command
+    if ($LASTEXITCODE -ne 0) {
+        Write-Host "FAILED: $Title (exit code $LASTEXITCODE)" -ForegroundColor Red
+        exit $LASTEXITCODE
+    }
+}
+
+function Invoke-Build {
+    Invoke-Step "build ($Configuration)" { dotnet build $solution -c $Configuration -nologo -clp:NoSummary }
+}
+
+function Get-ProjectPath([string] $RelativePath) {
+    $path = Join-Path $root $RelativePath
+    if (-not (Test-Path $path)) { return $null }
+    return $path
+}
+
+# Sums the counters of every .trx file so the totals of all test projects are one line.
+function Get-TestTotals([string] $ResultsDirectory) {
+    $totals = [ordered]@{ total = 0; passed = 0; failed = 0; skipped = 0 }
+    foreach ($file in Get-ChildItem -Path $ResultsDirectory -Filter *.trx -Recurse) {
+        [xml] $trx = Get-Content -Raw $file.FullName
+        $counters = $trx.TestRun.ResultSummary.Counters
+        $totals.total += [int] $counters.total
+        $totals.passed += [int] $counters.passed
+        $totals.failed += [int] $counters.failed + [int] $counters.error + [int] $counters.timeout + [int] $counters.aborted
+        $totals.skipped += [int] $counters.notExecuted
+    }
+    return $totals
+}
+
+# An ephemeral cluster still running after the tests means a fixture failed to clean up.
+function Assert-NoLeftoverClusters {
+    if (-not $IsLinux) { return }
+    $left = @(& pgrep -f 'atproxy-pg-' 2>$null)
+    if ($left.Count -gt 0) {
+        Write-Host "FAILED: PostgreSQL test clusters were left running (pids $($left -join ', '))." -ForegroundColor Red
+        exit 1
+    }
+}
+
+function Invoke-Tests {
+    Invoke-Build
+    $results = Join-Path $root 'artifacts/test-results'
+    if (Test-Path $results) { Remove-Item -Recurse -Force $results }
+    Write-Host '==> test' -ForegroundColor Cyan
+    # A hung test must not hold CI for its whole budget: dump and fail it instead.
+    dotnet test $solution -c $Configuration --no-build -nologo `
+        --results-directory $results --logger 'trx' --logger 'console;verbosity=normal' `
+        --blame-hang-timeout 10m
+    $testExit = $LASTEXITCODE
+    $t = Get-TestTotals $results
+    Write-Host ''
+    Write-Host "Tests: $($t.passed) passed, $($t.failed) failed, $($t.skipped) skipped (of $($t.total))"
+    Assert-NoLeftoverClusters
+    if ($testExit -ne 0 -or $t.failed -gt 0) {
+        Write-Host 'FAILED: tests failed.' -ForegroundColor Red
+        exit ([Math]::Max(1, $testExit))
+    }
+    if ($t.total -eq 0) {
+        Write-Host 'FAILED: no test ran.' -ForegroundColor Red
+        exit 1
+    }
+    if ($t.skipped -gt 0) {
+        # Every test must run against the real servers; a skip hides a missing dependency.
+        Write-Host 'FAILED: tests were skipped; every test must run.' -ForegroundColor Red
+        exit 1
+    }
+}
+
+function Invoke-Program([string] $RelativeProject, [string] $What) {
+    $project = Get-ProjectPath $RelativeProject
+    if ($null -eq $project) {
+        Write-Host "The $What ($RelativeProject) is not part of this version of AtProxy yet." -ForegroundColor Yellow
+        exit 1
+    }
+    Invoke-Step "run $What" { dotnet run --project $project -c $Configuration -- @Rest }
+}
+
+switch ($Target) {
+    'build' { Invoke-Build }
+    'test' { Invoke-Tests }
+    'demo' { Invoke-Program 'src/AtProxy.Demo' 'demo' }
+    'bench' { Invoke-Program 'benchmarks/AtProxy.Load' 'load benchmark' }
+    'coordinator' { Invoke-Program 'src/AtProxy.Coordinator' 'coordinator' }
+    'clean' {
+        Invoke-Step 'clean' { dotnet clean $solution -c $Configuration -nologo -v quiet }
+        foreach ($dir in Get-ChildItem -Path $root -Directory -Recurse -Include bin, obj -ErrorAction SilentlyContinue) {
+            Remove-Item -Recurse -Force $dir.FullName
+        }
+        $artifacts = Join-Path $root 'artifacts'
+        if (Test-Path $artifacts) { Remove-Item -Recurse -Force $artifacts }
+        Write-Host 'Clean.'
+    }
+}
+exit 0
