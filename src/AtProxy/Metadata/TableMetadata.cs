@@ -1,0 +1,49 @@
+namespace AtProxy.Metadata;
+
+/// <summary>
+/// A table as the database's catalog describes it: what the proxy needs to capture images,
+/// build lock keys and write reverse SQL.
+/// </summary>
+/// <param name="Schema">The schema, exactly as stored in the catalog (case preserved, unquoted).</param>
+/// <param name="Name">The table name, exactly as stored in the catalog (case preserved, unquoted).</param>
+/// <param name="Columns">Every column in ordinal order.</param>
+/// <param name="PrimaryKey">The primary-key columns in key order; empty when the table has none.</param>
+/// <param name="IsView">True for views and other relations that are not plain tables.</param>
+public sealed record TableMetadata(
+    string Schema,
+    string Name,
+    IReadOnlyList<ColumnMetadata> Columns,
+    IReadOnlyList<ColumnMetadata> PrimaryKey,
+    bool IsView = false)
+{
+    /// <summary>"schema.name" as catalog strings; the table part of a lock key.</summary>
+    public string CanonicalName => $"{Schema}.{Name}";
+
+    /// <summary>The column with this catalog name, or null.</summary>
+    public ColumnMetadata? FindColumn(string name)
+    {
+        foreach (var column in Columns)
+        {
+            if (string.Equals(column.Name, name, StringComparison.Ordinal))
+            {
+                return column;
+            }
+        }
+        return null;
+    }
+}
+
+/// <summary>One column of a table.</summary>
+/// <param name="Name">The column name as stored in the catalog (case preserved, unquoted).</param>
+/// <param name="Ordinal">1-based position in the table.</param>
+/// <param name="DataType">The PostgreSQL type as <c>format_type</c> prints it, e.g. <c>integer</c>, <c>numeric(12,2)</c>, <c>text[]</c>.</param>
+/// <param name="IsNullable">Whether NULL is allowed.</param>
+/// <param name="HasDefault">Whether the column has a default, identity or generated value the server fills in.</param>
+/// <param name="IsGenerated">A stored generated column: it can never be written, so reverse SQL leaves it out.</param>
+public sealed record ColumnMetadata(
+    string Name,
+    int Ordinal,
+    string DataType,
+    bool IsNullable,
+    bool HasDefault,
+    bool IsGenerated = false);
