@@ -22,3 +22,53 @@ public class AtProxyNotSupportedException : AtProxyException
     /// <summary>Creates the exception for an unsupported construct, with its cause.</summary>
     public AtProxyNotSupportedException(string message, Exception? innerException) : base(message, innerException) { }
 }
+
+/// <summary>
+/// Global row locks a statement needs are still held by another global transaction after the
+/// configured retries. Nothing of the statement's local transaction was committed.
+/// </summary>
+public class GlobalLockConflictException : AtProxyException
+{
+    /// <summary>Creates the exception naming the holder.</summary>
+    public GlobalLockConflictException(string message, string holderXid, string? table, string? primaryKey)
+        : base(message)
+    {
+        HolderXid = holderXid;
+        Table = table;
+        PrimaryKey = primaryKey;
+    }
+
+    /// <summary>The global transaction that holds the lock.</summary>
+    public string HolderXid { get; }
+
+    /// <summary>The table of the first conflicting row, when known.</summary>
+    public string? Table { get; }
+
+    /// <summary>The primary key of the first conflicting row, when known.</summary>
+    public string? PrimaryKey { get; }
+}
+
+/// <summary>A global transaction's commit or rollback ended in a failed or unexpected status.</summary>
+public class GlobalTransactionException : AtProxyException
+{
+    /// <summary>Creates the exception with the status the transaction reached.</summary>
+    public GlobalTransactionException(string message, string xid, GlobalTransactionStatus status, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Xid = xid;
+        Status = status;
+    }
+
+    /// <summary>The global transaction.</summary>
+    public string Xid { get; }
+
+    /// <summary>The status it reached.</summary>
+    public GlobalTransactionStatus Status { get; }
+}
+
+/// <summary>The coordinator could not be reached (or did not answer in time).</summary>
+public class CoordinatorUnavailableException : AtProxyException
+{
+    /// <summary>Creates the exception with its cause.</summary>
+    public CoordinatorUnavailableException(string message, Exception? innerException = null) : base(message, innerException) { }
+}

@@ -16,6 +16,13 @@ public sealed record TableMetadata(
     IReadOnlyList<ColumnMetadata> PrimaryKey,
     bool IsView = false)
 {
+    private int[]? _primaryKeyIndexes;
+
+    /// <summary>The positions of the primary-key columns within <see cref="Columns"/>, in key order.</summary>
+    public IReadOnlyList<int> PrimaryKeyIndexes => _primaryKeyIndexes ??= PrimaryKey
+        .Select(key => Columns.Select((column, index) => (column, index)).First(c => c.column.Name == key.Name).index)
+        .ToArray();
+
     /// <summary>"schema.name" as catalog strings; the table part of a lock key.</summary>
     public string CanonicalName => $"{Schema}.{Name}";
 
@@ -40,10 +47,12 @@ public sealed record TableMetadata(
 /// <param name="IsNullable">Whether NULL is allowed.</param>
 /// <param name="HasDefault">Whether the column has a default, identity or generated value the server fills in.</param>
 /// <param name="IsGenerated">A stored generated column: it can never be written, so reverse SQL leaves it out.</param>
+/// <param name="IsIdentityAlways">An identity column <c>GENERATED ALWAYS</c>: reverse SQL writes it with <c>OVERRIDING SYSTEM VALUE</c>.</param>
 public sealed record ColumnMetadata(
     string Name,
     int Ordinal,
     string DataType,
     bool IsNullable,
     bool HasDefault,
-    bool IsGenerated = false);
+    bool IsGenerated = false,
+    bool IsIdentityAlways = false);

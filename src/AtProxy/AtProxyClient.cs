@@ -1,0 +1,145 @@
+using System.Data.Common;
+using AtProxy.Coordination;
+using AtProxy.Execution;
+using AtProxy.Phase2;
+using AtProxy.Resources;
+using AtProxy.Transactions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AtProxy;
+
+/// <summary>
+/// One per process: the connection to the coordinator, the transaction-manager API
+/// (<see cref="BeginAsync"/>, <see cref="Join"/>) and the resource manager that runs phase 2 for
+/// every data source it wrapped.
+/// </summary>
+public sealed class AtProxyClient : IAsyncDisposable
+{
+    private readonly ResourceManagerHost _resourceManager;
+    private int _disposed;
+
+    private AtProxyClient(AtProxyOptions options, ILoggerFactory loggerFactory)
+    {
+        Options = options;
+        LoggerFactory = loggerFactory;
+        Coordinator = new CoordinatorClient(options);
+        Resources = new ResourceRegistry(this);
+        Phase1 = new Phase1Engine(this);
+        _resourceManager = new ResourceManagerHost(this);
+    }
+
+    /// <summary>Creates a client; it connects lazily and opens its phase-2 streams when a resource is wrapped.</summary>
+    public static AtProxyClient Create(AtProxyOptions options, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return new AtProxyClient(options, loggerFactory ?? NullLoggerFactory.Instance);
+    }
+
+    /// <summary>The settings in force.</summary>
+    public AtProxyOptions Options { get; }
+
+    internal ILoggerFactory LoggerFactory { get; }
+
+    internal CoordinatorClient Coordinator { get; }
+
+    internal ResourceRegistry Resources { get; }
+
+    internal Phase1Engine Phase1 { get; }
+
+    internal ResourceManagerHost ResourceManager => _resourceManager;
+
+    /// <summary>The XID of the ambient global transaction, or null outside one.</summary>
+    public string? CurrentXid => GlobalTransactionContext.CurrentXid;
+
+    /// <summary>
+    /// Wraps a data source so that connections from it join the ambient global transaction.
+    /// <paramref name="resourceId"/> names the database for the coordinator and must stay the same
+    /// across restarts and hosts (it is not the connection string).
+    /// </summary>
+    public AtDbDataSource Wrap(DbDataSource dataSource, string resourceId)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        var resource = Resources.Register(resourceId, ct => dataSource.OpenConnectionAsync(ct));
+        return new AtDbDataSource(dataSource, this, resource);
+    }
+
+    /// <summary>
+    /// Begins a global transaction, or joins the ambient one when the flow already has one (then
+    /// only the originator's commit or rollback counts).
+    /// </summary>
+    public async Task<GlobalTransaction> BeginAsync(string name, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (GlobalTransactionContext.CurrentXid is { } ambient)
+        {
+            return new GlobalTransaction(this, ambient, isOriginator: false, GlobalTransactionContext.Bind(ambient));
+        }
+        var effective = timeout ?? Options.DefaultTransactionTimeout;
+        if (effective <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), "A global transaction's timeout must be positive.");
+        }
+        var response = await Coordinator.BeginAsync(name, effective, cancellationToken);
+        return new GlobalTransaction(this, response.Xid, isOriginator: true, GlobalTransactionContext.Bind(response.Xid));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in a global transaction: committed when it returns, rolled back
+    /// when it throws (the exception is rethrown).
+    /// </summary>
+    public async Task ExecuteAsync(string name, Func<Task> work, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        await using var transaction = await BeginAsync(name, timeout, cancellationToken);
+        await work();
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in a global transaction and returns its result: committed when
+    /// it returns, rolled back when it throws.
+    /// </summary>
+    public async Task<T> ExecuteAsync<T>(string name, Func<Task<T>> work, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        await using var transaction = await BeginAsync(name, timeout, cancellationToken);
+        var result = await work();
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    /// <summary>
+    /// Joins a global transaction begun elsewhere (e.g. by the caller of this service) until the
+    /// result is disposed. Throws <see cref="ArgumentException"/> for a malformed XID.
+    /// </summary>
+    public IDisposable Join(string xid)
+    {
+        Xid.EnsureWellFormed(xid, nameof(xid));
+        return GlobalTransactionContext.Bind(xid);
+    }
+
+    /// <summary>Leaves the ambient global transaction until the result is disposed (for work that must not join).</summary>
+    public IDisposable Suspend() => GlobalTransactionContext.Bind(null);
+
+    /// <summary>
+    /// Until disposed, local transactions outside any global transaction check the global locks of
+    /// the rows they write and lock with <c>FOR UPDATE</c>, without registering a branch: they never
+    /// overwrite (or read for update) data of an undecided global transaction.
+    /// </summary>
+    public IDisposable GlobalLock() => GlobalTransactionContext.Bind(GlobalTransactionContext.CurrentXid, globalLock: GlobalTransactionContext.CurrentXid is null);
+
+    /// <summary>Stops the phase-2 streams and closes the coordinator channels.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        await _resourceManager.DisposeAsync();
+        await Resources.DisposeAsync();
+        await Coordinator.DisposeAsync();
+    }
+}

@@ -1,0 +1,78 @@
+namespace AtProxy;
+
+/// <summary>Settings of an <see cref="AtProxyClient"/> (bind from configuration section <c>AtProxy</c>).</summary>
+public sealed class AtProxyOptions
+{
+    /// <summary>The coordinator's address, e.g. <c>http://127.0.0.1:8091</c>.</summary>
+    public Uri? Coordinator { get; set; }
+
+    /// <summary>
+    /// Further coordinator instances sharing one store. Transaction calls go to the first one
+    /// that answers; resource managers keep a phase-2 stream to every one of them.
+    /// </summary>
+    public IList<Uri> AdditionalCoordinators { get; set; } = new List<Uri>();
+
+    /// <summary>This application's id (e.g. <c>order-service</c>), shown by the CLI. Required.</summary>
+    public string ApplicationId { get; set; } = "";
+
+    /// <summary>The bearer token for the coordinator's application calls, when it requires one.</summary>
+    public string? ApplicationToken { get; set; }
+
+    /// <summary>The timeout of a global transaction begun without one (default 60 s).</summary>
+    public TimeSpan DefaultTransactionTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long one call to the coordinator may take before it counts as unreachable (default 10 s).</summary>
+    public TimeSpan CoordinatorCallTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often branch registration is retried while another global transaction holds a lock (default 30).</summary>
+    public int LockRetryCount { get; set; } = 30;
+
+    /// <summary>The first wait between lock retries; it doubles up to <see cref="LockRetryMaxInterval"/> (default 10 ms).</summary>
+    public TimeSpan LockRetryInterval { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The longest wait between two lock retries (default 200 ms).</summary>
+    public TimeSpan LockRetryMaxInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// The schema of the <c>atproxy_undo_log</c> table; null means the connection's current
+    /// schema (the first of its search path).
+    /// </summary>
+    public string? UndoLogSchema { get; set; }
+
+    /// <summary>Undo records larger than this many bytes are compressed (default 16 KiB).</summary>
+    public int UndoCompressionThreshold { get; set; } = 16 * 1024;
+
+    /// <summary>How many committed branches' undo rows are deleted in one statement (default 200).</summary>
+    public int UndoDeleteBatchSize { get; set; } = 200;
+
+    internal IReadOnlyList<Uri> AllCoordinators()
+    {
+        var all = new List<Uri>();
+        if (Coordinator is not null)
+        {
+            all.Add(Coordinator);
+        }
+        all.AddRange(AdditionalCoordinators);
+        return all;
+    }
+
+    internal void Validate()
+    {
+        if (AllCoordinators().Count == 0)
+        {
+            throw new ArgumentException("AtProxyOptions.Coordinator must be set (e.g. http://127.0.0.1:8091).");
+        }
+        if (string.IsNullOrWhiteSpace(ApplicationId) || ApplicationId.Length > 128)
+        {
+            throw new ArgumentException("AtProxyOptions.ApplicationId must be 1..128 characters (e.g. \"order-service\").");
+        }
+        if (DefaultTransactionTimeout <= TimeSpan.Zero || DefaultTransactionTimeout > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentException("AtProxyOptions.DefaultTransactionTimeout must be between 1 ms and 24 h.");
+        }
+        if (LockRetryCount < 0)
+        {
+            throw new ArgumentException("AtProxyOptions.LockRetryCount cannot be negative.");
+        }
+    }
+}

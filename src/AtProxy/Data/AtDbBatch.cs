@@ -1,0 +1,189 @@
+using System.Data;
+using System.Data.Common;
+using AtProxy.Execution;
+
+namespace AtProxy;
+
+/// <summary>
+/// The ADO.NET batch API on an <see cref="AtDbConnection"/>: inside a global transaction every
+/// batch command goes through the phase-1 engine (an unwrapped batch would skip undo logging).
+/// </summary>
+public sealed class AtDbBatch : DbBatch
+{
+    private AtDbConnection? _connection;
+    private AtDbTransaction? _transaction;
+
+    internal AtDbBatch(DbBatch wrapped, AtDbConnection? connection)
+    {
+        WrappedBatch = wrapped;
+        _connection = connection;
+    }
+
+    /// <summary>The batch this one wraps.</summary>
+    public DbBatch WrappedBatch { get; }
+
+    internal bool OwnsConnection { get; init; }
+
+    /// <inheritdoc />
+    protected override DbBatchCommandCollection DbBatchCommands => WrappedBatch.BatchCommands;
+
+    /// <inheritdoc />
+    public override int Timeout
+    {
+        get => WrappedBatch.Timeout;
+        set => WrappedBatch.Timeout = value;
+    }
+
+    /// <inheritdoc />
+    protected override DbConnection? DbConnection
+    {
+        get => _connection;
+        set
+        {
+            _connection = value switch
+            {
+                null => null,
+                AtDbConnection at => at,
+                _ => throw new ArgumentException($"An {nameof(AtDbBatch)} runs only on an {nameof(AtDbConnection)}; got {value.GetType().Name}.", nameof(value)),
+            };
+            WrappedBatch.Connection = _connection?.WrappedConnection;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override DbTransaction? DbTransaction
+    {
+        get => _transaction;
+        set
+        {
+            _transaction = value switch
+            {
+                null => null,
+                AtDbTransaction at => at,
+                _ => throw new ArgumentException($"An {nameof(AtDbBatch)} takes an {nameof(AtDbTransaction)}; got {value.GetType().Name}.", nameof(value)),
+            };
+            WrappedBatch.Transaction = _transaction?.WrappedTransaction;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override DbBatchCommand CreateDbBatchCommand() => WrappedBatch.CreateBatchCommand();
+
+    /// <inheritdoc cref="DbBatch.Cancel()"/>
+    public override void Cancel() => WrappedBatch.Cancel();
+
+    /// <inheritdoc cref="DbBatch.Prepare()"/>
+    public override void Prepare() => WrappedBatch.Prepare();
+
+    /// <inheritdoc cref="DbBatch.PrepareAsync(CancellationToken)"/>
+    public override Task PrepareAsync(CancellationToken cancellationToken = default) => WrappedBatch.PrepareAsync(cancellationToken);
+
+    /// <inheritdoc cref="DbBatch.ExecuteNonQuery()"/>
+    public override int ExecuteNonQuery()
+    {
+        OpenOwnedConnection();
+        return Intercepted() is { } connection && Route(connection, CancellationToken.None).GetAwaiter().GetResult() is { } result
+            ? result.RecordsAffected
+            : WrappedBatch.ExecuteNonQuery();
+    }
+
+    /// <inheritdoc cref="DbBatch.ExecuteNonQueryAsync(CancellationToken)"/>
+    public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken = default)
+    {
+        await OpenOwnedConnectionAsync(cancellationToken);
+        return Intercepted() is { } connection && await Route(connection, cancellationToken) is { } result
+            ? result.RecordsAffected
+            : await WrappedBatch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc cref="DbBatch.ExecuteScalar()"/>
+    public override object? ExecuteScalar()
+    {
+        OpenOwnedConnection();
+        return Intercepted() is { } connection && Route(connection, CancellationToken.None).GetAwaiter().GetResult() is { } result
+            ? result.Scalar()
+            : WrappedBatch.ExecuteScalar();
+    }
+
+    /// <inheritdoc cref="DbBatch.ExecuteScalarAsync(CancellationToken)"/>
+    public override async Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken = default)
+    {
+        await OpenOwnedConnectionAsync(cancellationToken);
+        return Intercepted() is { } connection && await Route(connection, cancellationToken) is { } result
+            ? result.Scalar()
+            : await WrappedBatch.ExecuteScalarAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
+    {
+        OpenOwnedConnection();
+        return Intercepted() is { } connection && Route(connection, CancellationToken.None).GetAwaiter().GetResult() is { } result
+            ? result.Reader(behavior, connection)
+            : WrappedBatch.ExecuteReader(behavior);
+    }
+
+    /// <inheritdoc />
+    protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
+    {
+        await OpenOwnedConnectionAsync(cancellationToken);
+        return Intercepted() is { } connection && await Route(connection, cancellationToken) is { } result
+            ? result.Reader(behavior, connection)
+            : await WrappedBatch.ExecuteReaderAsync(behavior, cancellationToken);
+    }
+
+    /// <summary>Disposes the wrapped batch (and the connection of a data-source batch).</summary>
+    public override void Dispose()
+    {
+        WrappedBatch.Dispose();
+        if (OwnsConnection)
+        {
+            _connection?.Dispose();
+        }
+        base.Dispose();
+    }
+
+    /// <summary>Disposes the wrapped batch (and the connection of a data-source batch).</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        await WrappedBatch.DisposeAsync();
+        if (OwnsConnection && _connection is not null)
+        {
+            await _connection.DisposeAsync();
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    private AtDbConnection? Intercepted() =>
+        _connection is { } connection && StatementRouter.ShouldIntercept(CommandType.Text) ? connection : null;
+
+    private void OpenOwnedConnection()
+    {
+        if (OwnsConnection && _connection is { State: ConnectionState.Closed } connection)
+        {
+            connection.Open();
+        }
+    }
+
+    private async Task OpenOwnedConnectionAsync(CancellationToken cancellationToken)
+    {
+        if (OwnsConnection && _connection is { State: ConnectionState.Closed } connection)
+        {
+            await connection.OpenAsync(cancellationToken);
+        }
+    }
+
+    private Task<ExecutionResult?> Route(AtDbConnection connection, CancellationToken cancellationToken)
+    {
+        var units = new List<StatementUnit>(WrappedBatch.BatchCommands.Count);
+        foreach (DbBatchCommand command in WrappedBatch.BatchCommands)
+        {
+            if (command.CommandType != CommandType.Text)
+            {
+                throw new AtProxyNotSupportedException($"A batch command of type {command.CommandType} cannot run in a global transaction; only text commands can be recorded for undo.");
+            }
+            units.Add(new StatementUnit(command.CommandText, command.Parameters, WrappedBatch.Timeout));
+        }
+        return connection.Client.Phase1.ExecuteAsync(connection, _transaction ?? connection.CurrentTransaction, units, cancellationToken);
+    }
+}

@@ -1,0 +1,226 @@
+using System.Data;
+using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
+using AtProxy.Execution;
+
+namespace AtProxy;
+
+/// <summary>
+/// A command on an <see cref="AtDbConnection"/>. Inside a global transaction (or a
+/// <c>GlobalLock</c> scope) its statements go through the proxy's phase-1 engine; otherwise it is
+/// the wrapped command, unchanged.
+/// </summary>
+public sealed class AtDbCommand : DbCommand
+{
+    private AtDbConnection? _connection;
+    private AtDbTransaction? _transaction;
+
+    internal AtDbCommand(DbCommand wrapped, AtDbConnection? connection)
+    {
+        WrappedCommand = wrapped;
+        _connection = connection;
+    }
+
+    /// <summary>The command this one wraps.</summary>
+    public DbCommand WrappedCommand { get; }
+
+    /// <summary>Set for commands of a data source, which own their connection.</summary>
+    internal bool OwnsConnection { get; init; }
+
+    /// <inheritdoc />
+    [AllowNull]
+    public override string CommandText
+    {
+        get => WrappedCommand.CommandText;
+        set => WrappedCommand.CommandText = value;
+    }
+
+    /// <inheritdoc />
+    public override int CommandTimeout
+    {
+        get => WrappedCommand.CommandTimeout;
+        set => WrappedCommand.CommandTimeout = value;
+    }
+
+    /// <inheritdoc />
+    public override CommandType CommandType
+    {
+        get => WrappedCommand.CommandType;
+        set => WrappedCommand.CommandType = value;
+    }
+
+    /// <inheritdoc />
+    public override bool DesignTimeVisible
+    {
+        get => WrappedCommand.DesignTimeVisible;
+        set => WrappedCommand.DesignTimeVisible = value;
+    }
+
+    /// <inheritdoc />
+    public override UpdateRowSource UpdatedRowSource
+    {
+        get => WrappedCommand.UpdatedRowSource;
+        set => WrappedCommand.UpdatedRowSource = value;
+    }
+
+    /// <inheritdoc />
+    protected override DbConnection? DbConnection
+    {
+        get => _connection;
+        set
+        {
+            // Keep the wrapper for our getter, hand the inner connection to the inner command.
+            _connection = value switch
+            {
+                null => null,
+                AtDbConnection at => at,
+                _ => throw new ArgumentException($"An {nameof(AtDbCommand)} runs only on an {nameof(AtDbConnection)}; got {value.GetType().Name}.", nameof(value)),
+            };
+            WrappedCommand.Connection = _connection?.WrappedConnection;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override DbParameterCollection DbParameterCollection => WrappedCommand.Parameters;
+
+    /// <inheritdoc />
+    protected override DbTransaction? DbTransaction
+    {
+        get => _transaction;
+        set
+        {
+            _transaction = value switch
+            {
+                null => null,
+                AtDbTransaction at => at,
+                _ => throw new ArgumentException($"An {nameof(AtDbCommand)} takes an {nameof(AtDbTransaction)}; got {value.GetType().Name}.", nameof(value)),
+            };
+            WrappedCommand.Transaction = _transaction?.WrappedTransaction;
+        }
+    }
+
+    /// <inheritdoc cref="DbCommand.Cancel()"/>
+    public override void Cancel() => WrappedCommand.Cancel();
+
+    /// <inheritdoc />
+    protected override DbParameter CreateDbParameter() => WrappedCommand.CreateParameter();
+
+    /// <inheritdoc cref="DbCommand.Prepare()"/>
+    public override void Prepare() => WrappedCommand.Prepare();
+
+    /// <inheritdoc cref="DbCommand.PrepareAsync(CancellationToken)"/>
+    public override Task PrepareAsync(CancellationToken cancellationToken = default) => WrappedCommand.PrepareAsync(cancellationToken);
+
+    /// <inheritdoc cref="DbCommand.ExecuteNonQuery()"/>
+    public override int ExecuteNonQuery()
+    {
+        OpenOwnedConnection();
+        return Intercepted() is { } connection && Route(connection, CancellationToken.None).GetAwaiter().GetResult() is { } result
+            ? result.RecordsAffected
+            : WrappedCommand.ExecuteNonQuery();
+    }
+
+    /// <inheritdoc cref="DbCommand.ExecuteNonQueryAsync(CancellationToken)"/>
+    public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
+    {
+        await OpenOwnedConnectionAsync(cancellationToken);
+        return Intercepted() is { } connection && await Route(connection, cancellationToken) is { } result
+            ? result.RecordsAffected
+            : await WrappedCommand.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc cref="DbCommand.ExecuteScalar()"/>
+    public override object? ExecuteScalar()
+    {
+        OpenOwnedConnection();
+        return Intercepted() is { } connection && Route(connection, CancellationToken.None).GetAwaiter().GetResult() is { } result
+            ? result.Scalar()
+            : WrappedCommand.ExecuteScalar();
+    }
+
+    /// <inheritdoc cref="DbCommand.ExecuteScalarAsync(CancellationToken)"/>
+    public override async Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken)
+    {
+        await OpenOwnedConnectionAsync(cancellationToken);
+        return Intercepted() is { } connection && await Route(connection, cancellationToken) is { } result
+            ? result.Scalar()
+            : await WrappedCommand.ExecuteScalarAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
+    {
+        OpenOwnedConnection();
+        return Intercepted() is { } connection && Route(connection, CancellationToken.None).GetAwaiter().GetResult() is { } result
+            ? result.Reader(behavior, connection)
+            : WrappedCommand.ExecuteReader(behavior);
+    }
+
+    /// <inheritdoc />
+    protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
+    {
+        await OpenOwnedConnectionAsync(cancellationToken);
+        return Intercepted() is { } connection && await Route(connection, cancellationToken) is { } result
+            ? result.Reader(behavior, connection)
+            : await WrappedCommand.ExecuteReaderAsync(behavior, cancellationToken);
+    }
+
+    /// <summary>Disposes the wrapped command (and the connection of a data-source command).</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            WrappedCommand.Dispose();
+            if (OwnsConnection)
+            {
+                _connection?.Dispose();
+            }
+        }
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Disposes the wrapped command (and the connection of a data-source command).</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        await WrappedCommand.DisposeAsync();
+        if (OwnsConnection && _connection is not null)
+        {
+            await _connection.DisposeAsync();
+        }
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// The connection when this command must go through the phase-1 engine; null for the plain path,
+    /// which costs one AsyncLocal read.
+    /// </summary>
+    private AtDbConnection? Intercepted() =>
+        _connection is { } connection && StatementRouter.ShouldIntercept(CommandType) ? connection : null;
+
+    // A data source's command opens its own connection when it first runs.
+    private void OpenOwnedConnection()
+    {
+        if (OwnsConnection && _connection is { State: ConnectionState.Closed } connection)
+        {
+            connection.Open();
+        }
+    }
+
+    private async Task OpenOwnedConnectionAsync(CancellationToken cancellationToken)
+    {
+        if (OwnsConnection && _connection is { State: ConnectionState.Closed } connection)
+        {
+            await connection.OpenAsync(cancellationToken);
+        }
+    }
+
+    private Task<ExecutionResult?> Route(AtDbConnection connection, CancellationToken cancellationToken)
+    {
+        if (CommandType != CommandType.Text)
+        {
+            throw new AtProxyNotSupportedException($"A {CommandType} command cannot run in a global transaction: the proxy can only record undo for SQL text it can read.");
+        }
+        var units = new[] { new StatementUnit(WrappedCommand.CommandText, WrappedCommand.Parameters, WrappedCommand.CommandTimeout) };
+        return connection.Client.Phase1.ExecuteAsync(connection, _transaction ?? connection.CurrentTransaction, units, cancellationToken);
+    }
+}

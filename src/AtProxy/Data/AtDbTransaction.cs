@@ -1,0 +1,177 @@
+using System.Data;
+using System.Data.Common;
+using AtProxy.Execution;
+
+namespace AtProxy;
+
+/// <summary>
+/// A local transaction on an <see cref="AtDbConnection"/>. Inside a global transaction, its commit
+/// registers the branch (acquiring the rows' global locks) and writes the undo records in the same
+/// local transaction before committing it.
+/// </summary>
+public sealed class AtDbTransaction : DbTransaction
+{
+    private readonly AtDbConnection _connection;
+    private bool _completed;
+
+    internal AtDbTransaction(DbTransaction wrapped, AtDbConnection connection)
+    {
+        WrappedTransaction = wrapped;
+        _connection = connection;
+    }
+
+    /// <summary>The transaction this one wraps.</summary>
+    public DbTransaction WrappedTransaction { get; }
+
+    /// <summary>The branch work recorded so far in this local transaction, if it joined a global one.</summary>
+    internal LocalBranch? Branch { get; set; }
+
+    /// <inheritdoc />
+    public override IsolationLevel IsolationLevel => WrappedTransaction.IsolationLevel;
+
+    /// <inheritdoc />
+    protected override DbConnection DbConnection => _connection;
+
+    /// <inheritdoc />
+    public override bool SupportsSavepoints => WrappedTransaction.SupportsSavepoints;
+
+    /// <inheritdoc cref="DbTransaction.Commit()"/>
+    public override void Commit() => CommitCoreAsync(async: false, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="DbTransaction.CommitAsync(CancellationToken)"/>
+    public override Task CommitAsync(CancellationToken cancellationToken = default) => CommitCoreAsync(async: true, cancellationToken);
+
+    /// <inheritdoc cref="DbTransaction.Rollback()"/>
+    public override void Rollback()
+    {
+        EnsureActive();
+        try
+        {
+            WrappedTransaction.Rollback();
+        }
+        finally
+        {
+            Complete();
+        }
+    }
+
+    /// <inheritdoc cref="DbTransaction.RollbackAsync(CancellationToken)"/>
+    public override async Task RollbackAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureActive();
+        try
+        {
+            await WrappedTransaction.RollbackAsync(cancellationToken);
+        }
+        finally
+        {
+            Complete();
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Save(string savepointName)
+    {
+        WrappedTransaction.Save(savepointName);
+        Branch?.MarkSavepoint(savepointName);
+    }
+
+    /// <inheritdoc />
+    public override async Task SaveAsync(string savepointName, CancellationToken cancellationToken = default)
+    {
+        await WrappedTransaction.SaveAsync(savepointName, cancellationToken);
+        Branch?.MarkSavepoint(savepointName);
+    }
+
+    /// <inheritdoc />
+    public override void Rollback(string savepointName)
+    {
+        WrappedTransaction.Rollback(savepointName);
+        Branch?.RollbackToSavepoint(savepointName);
+    }
+
+    /// <inheritdoc />
+    public override async Task RollbackAsync(string savepointName, CancellationToken cancellationToken = default)
+    {
+        await WrappedTransaction.RollbackAsync(savepointName, cancellationToken);
+        Branch?.RollbackToSavepoint(savepointName);
+    }
+
+    /// <inheritdoc />
+    public override void Release(string savepointName)
+    {
+        WrappedTransaction.Release(savepointName);
+        Branch?.ReleaseSavepoint(savepointName);
+    }
+
+    /// <inheritdoc />
+    public override async Task ReleaseAsync(string savepointName, CancellationToken cancellationToken = default)
+    {
+        await WrappedTransaction.ReleaseAsync(savepointName, cancellationToken);
+        Branch?.ReleaseSavepoint(savepointName);
+    }
+
+    /// <summary>Disposes the wrapped transaction; an uncommitted one is rolled back by it.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            WrappedTransaction.Dispose();
+            Complete();
+        }
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Disposes the wrapped transaction; an uncommitted one is rolled back by it.</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        await WrappedTransaction.DisposeAsync();
+        Complete();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>The connection closed under the transaction: the server rolled it back.</summary>
+    internal void Abandon() => Complete();
+
+    private async Task CommitCoreAsync(bool async, CancellationToken cancellationToken)
+    {
+        EnsureActive();
+        try
+        {
+            if (Branch is { IsEmpty: false } branch)
+            {
+                await _connection.Client.Phase1.CommitBranchAsync(_connection, WrappedTransaction, branch, cancellationToken);
+            }
+            else if (async)
+            {
+                await WrappedTransaction.CommitAsync(cancellationToken);
+            }
+            else
+            {
+                WrappedTransaction.Commit();
+            }
+        }
+        finally
+        {
+            Complete();
+        }
+    }
+
+    private void EnsureActive()
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("This transaction has completed; it is no longer usable.");
+        }
+    }
+
+    private void Complete()
+    {
+        _completed = true;
+        Branch = null;
+        if (ReferenceEquals(_connection.CurrentTransaction, this))
+        {
+            _connection.CurrentTransaction = null;
+        }
+    }
+}

@@ -1,0 +1,39 @@
+namespace AtProxy.Execution;
+
+/// <summary>The rows one statement returned, read completely so the images could be taken around it.</summary>
+internal sealed class BufferedResultSet(string[] names, Type[] types, string[] dataTypeNames, List<object[]> rows, int recordsAffected)
+{
+    public string[] Names { get; } = names;
+
+    public Type[] Types { get; } = types;
+
+    public string[] DataTypeNames { get; } = dataTypeNames;
+
+    public List<object[]> Rows { get; } = rows;
+
+    public int RecordsAffected { get; } = recordsAffected;
+
+    public static async Task<BufferedResultSet> ReadAsync(System.Data.Common.DbDataReader reader, int visibleColumns, CancellationToken cancellationToken)
+    {
+        var names = new string[visibleColumns];
+        var types = new Type[visibleColumns];
+        var dataTypeNames = new string[visibleColumns];
+        for (var i = 0; i < visibleColumns; i++)
+        {
+            names[i] = reader.GetName(i);
+            types[i] = reader.GetFieldType(i);
+            dataTypeNames[i] = reader.GetDataTypeName(i);
+        }
+        var rows = new List<object[]>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var values = new object[visibleColumns];
+            for (var i = 0; i < visibleColumns; i++)
+            {
+                values[i] = reader.GetValue(i);
+            }
+            rows.Add(values);
+        }
+        return new BufferedResultSet(names, types, dataTypeNames, rows, reader.RecordsAffected);
+    }
+}

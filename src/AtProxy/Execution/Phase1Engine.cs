@@ -1,0 +1,243 @@
+using System.Data;
+using System.Data.Common;
+using AtProxy.Protocol.V1;
+using AtProxy.Sql;
+using AtProxy.Transactions;
+using AtProxy.Undo;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace AtProxy.Execution;
+
+/// <summary>
+/// Phase 1 of a branch, shared by every front door (command, batch, transaction commit): runs the
+/// application's statements with their images inside a local transaction and, at local commit,
+/// registers the branch (acquiring the global locks) and writes the undo log in that same transaction.
+/// </summary>
+internal sealed class Phase1Engine(AtProxyClient client)
+{
+    private readonly ILogger _logger = client.LoggerFactory.CreateLogger("AtProxy.Phase1");
+
+    public SqlRecognizer Recognizer { get; } = SqlRecognizer.Shared;
+
+    /// <summary>
+    /// Runs the units inside the ambient global transaction (or GlobalLock scope): inside the
+    /// application's local transaction when there is one, else as a local transaction and branch
+    /// of their own.
+    /// </summary>
+    /// <returns>The result, or null when nothing in the units needs the proxy (the caller runs them plainly).</returns>
+    public async Task<ExecutionResult?> ExecuteAsync(AtDbConnection connection, AtDbTransaction? transaction, IReadOnlyList<StatementUnit> units, CancellationToken cancellationToken)
+    {
+        var xid = GlobalTransactionContext.CurrentXid;
+        var plan = Plan(units);
+        if (!plan.NeedsProxy)
+        {
+            return null;
+        }
+        if (connection.State != ConnectionState.Open)
+        {
+            throw new InvalidOperationException("The connection is not open.");
+        }
+
+        if (transaction is not null)
+        {
+            var branch = transaction.Branch ??= new LocalBranch(xid, connection.Resource);
+            if (branch.Xid != xid)
+            {
+                throw new AtProxyException($"This local transaction already belongs to global transaction {branch.Xid ?? "(GlobalLock scope)"}; it cannot also run statements of {xid ?? "a GlobalLock scope"}.");
+            }
+            return await RunStatementsAsync(connection.WrappedConnection, transaction.WrappedTransaction, plan, units, branch, cancellationToken);
+        }
+        return await RunAutocommitAsync(connection, plan, units, xid, cancellationToken);
+    }
+
+    /// <summary>
+    /// An autocommit statement in a global transaction is a local transaction and branch of its own.
+    /// On a lock conflict the local transaction is rolled back before waiting (so the holder's phase-2
+    /// rollback is never blocked by our row locks) and the statement runs again.
+    /// </summary>
+    private async Task<ExecutionResult> RunAutocommitAsync(AtDbConnection connection, ExecutionPlan plan, IReadOnlyList<StatementUnit> units, string? xid, CancellationToken cancellationToken)
+    {
+        var options = client.Options;
+        var delay = options.LockRetryInterval;
+        for (var attempt = 0; ; attempt++)
+        {
+            var inner = await connection.WrappedConnection.BeginTransactionAsync(cancellationToken);
+            var branch = new LocalBranch(xid, connection.Resource);
+            try
+            {
+                var result = await RunStatementsAsync(connection.WrappedConnection, inner, plan, units, branch, cancellationToken);
+                if (branch.IsEmpty)
+                {
+                    await inner.CommitAsync(cancellationToken);
+                }
+                else
+                {
+                    await CommitBranchAsync(connection, inner, branch, cancellationToken, lockRetries: 0);
+                }
+                return result;
+            }
+            catch (GlobalLockConflictException) when (attempt < options.LockRetryCount)
+            {
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, options.LockRetryMaxInterval.TotalMilliseconds));
+            }
+            finally
+            {
+                await inner.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<ExecutionResult> RunStatementsAsync(DbConnection connection, DbTransaction transaction, ExecutionPlan plan, IReadOnlyList<StatementUnit> units, LocalBranch branch, CancellationToken cancellationToken)
+    {
+        var results = new List<BufferedResultSet>();
+        for (var u = 0; u < units.Count; u++)
+        {
+            var recognized = plan.Commands[u];
+            var statements = recognized.Statements;
+            for (var s = 0; s < statements.Count; s++)
+            {
+                // A single statement runs as the application wrote it; a batch runs statement by statement.
+                var text = statements.Count == 1 ? units[u].CommandText : statements[s].Text;
+                results.Add(await StatementExecutor.ExecuteAsync(connection, transaction, statements[s], text, units[u], branch, cancellationToken));
+            }
+        }
+        return new ExecutionResult(results);
+    }
+
+    /// <summary>
+    /// Local commit of a branch: register it with its lock keys (retrying with back-off while another
+    /// global transaction holds one), write its undo records in the same local transaction, commit.
+    /// Anything failing leaves the local transaction rolled back and raises the matching exception.
+    /// </summary>
+    public async Task CommitBranchAsync(AtDbConnection connection, DbTransaction transaction, LocalBranch branch, CancellationToken cancellationToken, int? lockRetries = null)
+    {
+        var keys = branch.LockKeys();
+        if (branch.Xid is null)
+        {
+            await CheckGlobalLocksAsync(connection, transaction, branch, keys, lockRetries ?? client.Options.LockRetryCount, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return;
+        }
+
+        long branchId;
+        try
+        {
+            await branch.Resource.EnsureUndoLogAsync(cancellationToken);
+            branchId = await RegisterAsync(connection, branch, keys, lockRetries ?? client.Options.LockRetryCount, cancellationToken);
+        }
+        catch
+        {
+            await transaction.RollbackAsync(CancellationToken.None);
+            throw;
+        }
+
+        try
+        {
+            var log = new BranchUndoLog { Xid = branch.Xid, BranchId = branchId };
+            log.Records.AddRange(branch.Records);
+            var (bytes, context) = UndoLogCodec.Encode(log, client.Options.UndoCompressionThreshold);
+            await branch.Resource.UndoLog.InsertAsync(connection.WrappedConnection, transaction, branch.Xid, branchId, bytes, context, UndoLogStatus.Normal, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            try
+            {
+                await transaction.RollbackAsync(CancellationToken.None);
+            }
+            catch (Exception rollbackError) when (rollbackError is DbException or InvalidOperationException)
+            {
+                // The connection may be broken; the server rolls back on its own.
+            }
+            await ReportPhaseOneFailedAsync(branch.Xid, branchId);
+            if (ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+            {
+                // The coordinator already rolled this branch back and left its marker.
+                throw new GlobalTransactionException(
+                    $"Global transaction {branch.Xid} was rolled back before branch {branchId} could commit locally; nothing of the branch was kept.",
+                    branch.Xid, GlobalTransactionStatus.Rollbacking, ex);
+            }
+            throw;
+        }
+    }
+
+    private async Task<long> RegisterAsync(AtDbConnection connection, LocalBranch branch, List<LockKey> keys, int retries, CancellationToken cancellationToken)
+    {
+        var request = new RegisterBranchRequest { Xid = branch.Xid, ResourceId = branch.Resource.Id, ApplicationId = client.Options.ApplicationId };
+        request.LockKeys.AddRange(keys);
+        var delay = client.Options.LockRetryInterval;
+        for (var attempt = 0; ; attempt++)
+        {
+            var response = await client.Coordinator.RegisterBranchAsync(request, cancellationToken);
+            if (response.Conflict is null)
+            {
+                return response.BranchId;
+            }
+            if (attempt >= retries)
+            {
+                throw Conflict(response.Conflict, branch.Xid);
+            }
+            await Task.Delay(delay, cancellationToken);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, client.Options.LockRetryMaxInterval.TotalMilliseconds));
+        }
+    }
+
+    private async Task CheckGlobalLocksAsync(AtDbConnection connection, DbTransaction transaction, LocalBranch branch, List<LockKey> keys, int retries, CancellationToken cancellationToken)
+    {
+        var request = new CheckLocksRequest { ResourceId = branch.Resource.Id };
+        request.LockKeys.AddRange(keys);
+        var delay = client.Options.LockRetryInterval;
+        for (var attempt = 0; ; attempt++)
+        {
+            var response = await client.Coordinator.CheckLocksAsync(request, cancellationToken);
+            if (response.Lockable)
+            {
+                return;
+            }
+            if (attempt >= retries)
+            {
+                await transaction.RollbackAsync(CancellationToken.None);
+                throw Conflict(response.Conflict, null);
+            }
+            await Task.Delay(delay, cancellationToken);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, client.Options.LockRetryMaxInterval.TotalMilliseconds));
+        }
+    }
+
+    private static GlobalLockConflictException Conflict(LockConflict? conflict, string? xid) =>
+        new($"Row {conflict?.Key?.Table}:{conflict?.Key?.PrimaryKey} is locked by global transaction {conflict?.HolderXid}" +
+            (xid is null ? "" : $"; {xid} gave up waiting for it") + ". Nothing was committed; retry later.",
+            conflict?.HolderXid ?? "", conflict?.Key?.Table, conflict?.Key?.PrimaryKey);
+
+    private async Task ReportPhaseOneFailedAsync(string xid, long branchId)
+    {
+        try
+        {
+            await client.Coordinator.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = branchId, Status = BranchStatus.PhaseOneFailed }, CancellationToken.None);
+        }
+        catch (AtProxyException ex)
+        {
+            // The coordinator will roll the branch back; the rollback finds no undo row and leaves a marker.
+            _logger.LogWarning(ex, "Could not report the failed phase 1 of branch {BranchId} of {Xid}", branchId, xid);
+        }
+    }
+
+    private ExecutionPlan Plan(IReadOnlyList<StatementUnit> units)
+    {
+        var commands = new RecognizedCommand[units.Count];
+        var needsProxy = false;
+        for (var i = 0; i < units.Count; i++)
+        {
+            var recognized = Recognizer.Recognize(units[i].CommandText);
+            // Refused before anything runs, naming the construct.
+            recognized.EnsureSupported();
+            commands[i] = recognized;
+            needsProxy |= recognized.NeedsProxy;
+        }
+        return new ExecutionPlan(commands, needsProxy);
+    }
+
+    private sealed record ExecutionPlan(RecognizedCommand[] Commands, bool NeedsProxy);
+}

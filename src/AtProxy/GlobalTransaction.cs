@@ -1,0 +1,117 @@
+using AtProxy.Transactions;
+
+namespace AtProxy;
+
+/// <summary>
+/// A global transaction begun (or joined) by <see cref="AtProxyClient.BeginAsync"/>. While it is
+/// not disposed, its XID is the ambient one, so every <see cref="AtDbConnection"/> in the flow
+/// joins it. Disposed without <see cref="CommitAsync"/>, it is rolled back.
+/// </summary>
+public sealed class GlobalTransaction : IAsyncDisposable
+{
+    private readonly AtProxyClient _client;
+    private readonly IDisposable _scope;
+    private int _ended;
+
+    internal GlobalTransaction(AtProxyClient client, string xid, bool isOriginator, IDisposable scope)
+    {
+        _client = client;
+        Xid = xid;
+        IsOriginator = isOriginator;
+        _scope = scope;
+        Status = GlobalTransactionStatus.Begin;
+    }
+
+    /// <summary>The coordinator's id of this global transaction.</summary>
+    public string Xid { get; }
+
+    /// <summary>
+    /// True when this object began the transaction. A <c>BeginAsync</c> inside an active global
+    /// transaction joins it instead; only the originator commits or rolls back.
+    /// </summary>
+    public bool IsOriginator { get; }
+
+    /// <summary>The last status this object saw.</summary>
+    public GlobalTransactionStatus Status { get; private set; }
+
+    /// <summary>
+    /// Commits the global transaction. Throws <see cref="GlobalTransactionException"/> when the
+    /// coordinator had already rolled it back (e.g. it timed out) or could not decide commit.
+    /// </summary>
+    public async Task CommitAsync(CancellationToken cancellationToken = default)
+    {
+        if (!IsOriginator)
+        {
+            return;
+        }
+        EnsureNotEnded("commit");
+        try
+        {
+            Status = await _client.Coordinator.CommitAsync(Xid, cancellationToken);
+        }
+        catch
+        {
+            // The decision is unknown; the coordinator's timeout settles it. Do not roll back on dispose
+            // over a commit that may have been decided.
+            Interlocked.Exchange(ref _ended, 1);
+            throw;
+        }
+        Interlocked.Exchange(ref _ended, 1);
+        if (!Status.IsCommitDecided())
+        {
+            throw new GlobalTransactionException($"Global transaction {Xid} was not committed: the coordinator reports {Status}.", Xid, Status);
+        }
+    }
+
+    /// <summary>Rolls the global transaction back and waits for the coordinator's answer.</summary>
+    public async Task RollbackAsync(CancellationToken cancellationToken = default)
+    {
+        if (!IsOriginator)
+        {
+            return;
+        }
+        EnsureNotEnded("roll back");
+        Interlocked.Exchange(ref _ended, 1);
+        Status = await _client.Coordinator.RollbackAsync(Xid, cancellationToken);
+        if (Status is GlobalTransactionStatus.RollbackFailed)
+        {
+            throw new GlobalTransactionException($"Global transaction {Xid} could not be rolled back: the coordinator reports {Status}.", Xid, Status);
+        }
+    }
+
+    /// <summary>Asks the coordinator for the current status.</summary>
+    public async Task<GlobalTransactionStatus> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        Status = await _client.Coordinator.GetStatusAsync(Xid, cancellationToken);
+        return Status;
+    }
+
+    /// <summary>Rolls back when neither committed nor rolled back, then leaves the ambient scope.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (IsOriginator && Interlocked.Exchange(ref _ended, 1) == 0)
+            {
+                Status = await _client.Coordinator.RollbackAsync(Xid, CancellationToken.None);
+            }
+        }
+        catch (CoordinatorUnavailableException)
+        {
+            // Dispose often runs while another exception unwinds; do not mask it. The coordinator
+            // rolls the transaction back when its timeout passes.
+        }
+        finally
+        {
+            _scope.Dispose();
+        }
+    }
+
+    private void EnsureNotEnded(string what)
+    {
+        if (Volatile.Read(ref _ended) != 0)
+        {
+            throw new InvalidOperationException($"Cannot {what} global transaction {Xid}: it was already committed or rolled back ({Status}).");
+        }
+    }
+}

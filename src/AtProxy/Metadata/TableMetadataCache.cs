@@ -1,0 +1,34 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+
+namespace AtProxy.Metadata;
+
+/// <summary>
+/// Table metadata of one resource database, read from the catalog on first use and kept until a
+/// statement shows it is stale (<see cref="Invalidate"/>).
+/// </summary>
+internal sealed class TableMetadataCache
+{
+    private readonly ConcurrentDictionary<(string Schema, string Name), TableMetadata> _tables = new();
+
+    /// <summary>
+    /// The metadata of a table named as a statement names it (<paramref name="schema"/> null for an
+    /// unqualified name, resolved through the connection's search path); catalog spelling, not quoted.
+    /// </summary>
+    public async ValueTask<TableMetadata> GetAsync(DbConnection connection, DbTransaction? transaction, string? schema, string name, CancellationToken cancellationToken)
+    {
+        if (_tables.TryGetValue((schema ?? "", name), out var cached))
+        {
+            return cached;
+        }
+        var table = await PostgresMetadataReader.ReadAsync(connection, transaction, schema, name, cancellationToken);
+        _tables[(schema ?? "", name)] = table;
+        return table;
+    }
+
+    /// <summary>Forgets a table (e.g. after a statement failed because its columns changed).</summary>
+    public void Invalidate(string? schema, string name) => _tables.TryRemove((schema ?? "", name), out _);
+
+    /// <summary>Forgets every table.</summary>
+    public void Clear() => _tables.Clear();
+}

@@ -1,0 +1,77 @@
+using System.Data.Common;
+using AtProxy.Protocol.V1;
+using AtProxy.Resources;
+using AtProxy.Undo;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace AtProxy.Phase2;
+
+/// <summary>
+/// Phase-2 rollback of one branch: restores its rows from the undo records, in reverse order,
+/// in one local transaction, refusing to overwrite a row changed outside the global transaction.
+/// </summary>
+internal sealed class BranchRollbacker(ILogger logger)
+{
+    /// <summary>The outcome to report to the coordinator.</summary>
+    public readonly record struct Outcome(BranchStatus Status, string Message);
+
+    public async Task<Outcome> RollbackAsync(Resource resource, string xid, long branchId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await resource.EnsureUndoLogAsync(cancellationToken);
+            await using var connection = await resource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            // A phase-1 transaction still holding the rows must not make the rollback hang; retry later instead.
+            await ExecuteAsync(connection, transaction, "SET LOCAL lock_timeout = '5s'", cancellationToken);
+
+            var row = await resource.UndoLog.LoadForUpdateAsync(connection, transaction, xid, branchId, cancellationToken);
+            if (row is null)
+            {
+                // Phase 1 has not committed (yet): leave a marker so a late local commit of this branch fails.
+                await resource.UndoLog.InsertAsync(connection, transaction, xid, branchId, [], "marker", UndoLogStatus.GlobalFinished, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                return new Outcome(BranchStatus.PhaseTwoRollbacked, "no undo records: global-finished marker written");
+            }
+            if (row.Value.Status == UndoLogStatus.GlobalFinished)
+            {
+                await transaction.CommitAsync(cancellationToken);
+                return new Outcome(BranchStatus.PhaseTwoRollbacked, "already rolled back");
+            }
+
+            var log = UndoLogCodec.Decode(row.Value.RollbackInfo, row.Value.Context);
+            for (var i = log.Records.Count - 1; i >= 0; i--)
+            {
+                var dirty = await UndoRecordExecutor.UndoAsync(connection, transaction, log.Records[i], cancellationToken);
+                if (dirty is not null)
+                {
+                    await transaction.RollbackAsync(cancellationToken);
+                    logger.LogError("Rollback of branch {BranchId} of {Xid} on {Resource} stopped: {Reason}", branchId, xid, resource.Id, dirty);
+                    return new Outcome(BranchStatus.PhaseTwoRollbackFailedUnretryable, dirty);
+                }
+            }
+            await resource.UndoLog.DeleteAsync(connection, transaction, xid, branchId, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return new Outcome(BranchStatus.PhaseTwoRollbacked, "");
+        }
+        catch (Exception ex) when (ex is DbException or TimeoutException or InvalidOperationException or AtProxyException)
+        {
+            if (ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+            {
+                // Phase 1 committed while we looked; the next attempt finds its undo records.
+                return new Outcome(BranchStatus.PhaseTwoRollbackFailedRetryable, "phase 1 committed concurrently; retry");
+            }
+            logger.LogWarning(ex, "Rollback of branch {BranchId} of {Xid} on {Resource} failed; the coordinator retries", branchId, xid, resource.Id);
+            return new Outcome(BranchStatus.PhaseTwoRollbackFailedRetryable, ex.Message);
+        }
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,209 @@
+using AtProxy.Protocol.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+
+namespace AtProxy.Phase2;
+
+/// <summary>
+/// The resource manager's side of phase 2: one long-lived stream per coordinator address,
+/// subscribed for every resource this process wrapped, reconnecting with back-off. Commands are
+/// run concurrently and answered on the stream they came from.
+/// </summary>
+internal sealed class ResourceManagerHost : IAsyncDisposable
+{
+    private readonly AtProxyClient _client;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _loops = [];
+    private readonly BranchRollbacker _rollbacker;
+    private CancellationTokenSource _resubscribe = new();
+    private int _started;
+
+    public ResourceManagerHost(AtProxyClient client)
+    {
+        _client = client;
+        _logger = client.LoggerFactory.CreateLogger("AtProxy.ResourceManager");
+        _rollbacker = new BranchRollbacker(_logger);
+        UndoDeletion = new UndoDeletionQueue(client.Options.UndoDeleteBatchSize, _logger);
+        InstanceId = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
+        client.Resources.Changed += OnResourcesChanged;
+    }
+
+    public string InstanceId { get; }
+
+    public UndoDeletionQueue UndoDeletion { get; }
+
+    /// <summary>How many streams are subscribed right now.</summary>
+    public int ConnectedStreams => Volatile.Read(ref _connected);
+
+    private int _connected;
+
+    private void OnResourcesChanged()
+    {
+        if (Interlocked.Exchange(ref _started, 1) == 0)
+        {
+            foreach (var channel in _client.Coordinator.Channels)
+            {
+                _loops.Add(Task.Run(() => RunStreamLoopAsync(channel)));
+            }
+            return;
+        }
+        // A new resource id: every stream subscribes again with the full list.
+        var previous = Interlocked.Exchange(ref _resubscribe, new CancellationTokenSource());
+        previous.Cancel();
+        previous.Dispose();
+    }
+
+    /// <summary>Waits until every coordinator stream is subscribed (or the timeout passes).</summary>
+    public async Task<bool> WaitConnectedAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (ConnectedStreams < _client.Coordinator.Channels.Count)
+        {
+            if (DateTime.UtcNow >= deadline)
+            {
+                return false;
+            }
+            await Task.Delay(10);
+        }
+        return true;
+    }
+
+    private async Task RunStreamLoopAsync(GrpcChannel channel)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (!_stopping.IsCancellationRequested)
+        {
+            var resubscribe = Volatile.Read(ref _resubscribe);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, SafeToken(resubscribe));
+            try
+            {
+                await RunStreamAsync(channel, linked.Token, () => delay = TimeSpan.FromMilliseconds(100));
+            }
+            catch (Exception ex) when (linked.IsCancellationRequested || ex is RpcException or IOException or HttpRequestException or OperationCanceledException)
+            {
+                if (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+                if (!linked.IsCancellationRequested)
+                {
+                    _logger.LogDebug(ex, "Phase-2 stream to {Address} ended; reconnecting in {Delay}", channel.Target, delay);
+                }
+            }
+            if (!SafeToken(resubscribe).IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(delay, _stopping.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
+            }
+        }
+    }
+
+    private static CancellationToken SafeToken(CancellationTokenSource source)
+    {
+        try
+        {
+            return source.Token;
+        }
+        catch (ObjectDisposedException)
+        {
+            return new CancellationToken(canceled: true);
+        }
+    }
+
+    private async Task RunStreamAsync(GrpcChannel channel, CancellationToken cancellationToken, Action onSubscribed)
+    {
+        var rm = new ResourceManager.ResourceManagerClient(channel);
+        using var call = rm.Connect(new CallOptions(_client.Coordinator.Headers, cancellationToken: cancellationToken));
+        var writeLock = new SemaphoreSlim(1, 1);
+        var subscribe = new Subscribe { ApplicationId = _client.Options.ApplicationId, InstanceId = InstanceId };
+        subscribe.ResourceIds.AddRange(_client.Resources.Ids);
+        await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe }, cancellationToken);
+
+        var subscribed = false;
+        try
+        {
+            await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken))
+            {
+                switch (message.KindCase)
+                {
+                    case CoordinatorMessage.KindOneofCase.Subscribed:
+                        if (!subscribed)
+                        {
+                            subscribed = true;
+                            Interlocked.Increment(ref _connected);
+                            onSubscribed();
+                        }
+                        break;
+                    case CoordinatorMessage.KindOneofCase.Command:
+                        _ = HandleAsync(message.Command, call.RequestStream, writeLock, cancellationToken);
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            if (subscribed)
+            {
+                Interlocked.Decrement(ref _connected);
+            }
+        }
+    }
+
+    private async Task HandleAsync(BranchCommand command, IClientStreamWriter<ResourceManagerMessage> writer, SemaphoreSlim writeLock, CancellationToken cancellationToken)
+    {
+        var result = new BranchCommandResult { CorrelationId = command.CorrelationId };
+        var resource = _client.Resources.Find(command.ResourceId);
+        if (resource is null)
+        {
+            result.Status = command.Action == BranchAction.Commit ? BranchStatus.PhaseTwoCommitFailedRetryable : BranchStatus.PhaseTwoRollbackFailedRetryable;
+            result.Message = $"resource {command.ResourceId} is not served by this process";
+        }
+        else if (command.Action == BranchAction.Commit)
+        {
+            UndoDeletion.Enqueue(resource, command.Xid, command.BranchId);
+            result.Status = BranchStatus.PhaseTwoCommitted;
+        }
+        else
+        {
+            var outcome = await _rollbacker.RollbackAsync(resource, command.Xid, command.BranchId, cancellationToken);
+            result.Status = outcome.Status;
+            result.Message = outcome.Message;
+        }
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await writer.WriteAsync(new ResourceManagerMessage { Result = result }, cancellationToken);
+        }
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException or OperationCanceledException)
+        {
+            // The stream broke; the coordinator resends the command on a new one.
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Resources.Changed -= OnResourcesChanged;
+        _stopping.Cancel();
+        try
+        {
+            await Task.WhenAll(_loops);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await UndoDeletion.DisposeAsync();
+    }
+}

@@ -1,0 +1,108 @@
+using System.Data.Common;
+using AtProxy.Protocol.V1;
+using AtProxy.Undo;
+
+namespace AtProxy.Phase2;
+
+/// <summary>
+/// Undoes one statement's rows. Each row's current value decides: equal to the after image →
+/// restore; already equal to the before image → nothing to do; anything else → a dirty write.
+/// </summary>
+internal static class UndoRecordExecutor
+{
+    /// <summary>Restores the record's rows; returns a description of the dirty write, or null when done.</summary>
+    public static async Task<string?> UndoAsync(DbConnection connection, DbTransaction transaction, UndoRecord record, CancellationToken cancellationToken)
+    {
+        var keyIndexes = UndoSql.KeyIndexes(record);
+        var before = record.Before.ToDictionary(row => RowImage.PrimaryKeyText(row, keyIndexes));
+        var touched = record.Kind == UndoKind.Delete ? record.Before : record.After;
+        if (touched.Count == 0)
+        {
+            return null;
+        }
+        var current = await ReadCurrentAsync(connection, transaction, record, touched, keyIndexes, cancellationToken);
+
+        // Rows are restored in reverse order too, mirroring how the statement applied them.
+        for (var i = touched.Count - 1; i >= 0; i--)
+        {
+            var row = touched[i];
+            var key = RowImage.PrimaryKeyText(row, keyIndexes);
+            current.TryGetValue(key, out var now);
+            before.TryGetValue(key, out var was);
+            var wasInserted = record.Kind == UndoKind.Insert || (record.Kind == UndoKind.Upsert && row.Inserted);
+
+            if (record.Kind == UndoKind.Delete)
+            {
+                if (now is null)
+                {
+                    await RunAsync(connection, transaction, cmd => UndoSql.InsertRow(cmd, record, row), cancellationToken);
+                }
+                else if (!RowImage.SameValues(now, row, record.Columns))
+                {
+                    return Dirty(record, key, "was deleted by the transaction but exists again with other values");
+                }
+                continue;
+            }
+
+            if (now is null)
+            {
+                if (wasInserted)
+                {
+                    continue; // already gone: nothing to undo
+                }
+                return Dirty(record, key, "was deleted outside the global transaction");
+            }
+            if (RowImage.SameValues(now, row, record.Columns))
+            {
+                if (wasInserted)
+                {
+                    await RunAsync(connection, transaction, cmd => UndoSql.DeleteRow(cmd, record, row), cancellationToken);
+                }
+                else if (was is not null)
+                {
+                    await RunAsync(connection, transaction, cmd => UndoSql.UpdateRow(cmd, record, was), cancellationToken);
+                }
+                continue;
+            }
+            if (was is not null && RowImage.SameValues(now, was, record.Columns))
+            {
+                continue; // already restored
+            }
+            return Dirty(record, key, "was changed outside the global transaction after phase 1");
+        }
+        return null;
+    }
+
+    private static string Dirty(UndoRecord record, string key, string what) =>
+        $"dirty write: row {record.Schema}.{record.Table} [{string.Join(", ", record.PrimaryKey)}] = ({key}) {what}; data left untouched";
+
+    private static async Task<Dictionary<string, UndoRow>> ReadCurrentAsync(DbConnection connection, DbTransaction transaction, UndoRecord record, IReadOnlyList<UndoRow> rows, int[] keyIndexes, CancellationToken cancellationToken)
+    {
+        var current = new Dictionary<string, UndoRow>(StringComparer.Ordinal);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        UndoSql.CurrentRows(command, record, rows);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var row = new UndoRow();
+            for (var i = 0; i < record.Columns.Count; i++)
+            {
+                row.Values.Add(RowImage.Value(reader.IsDBNull(i) ? null : reader.GetString(i)));
+            }
+            current[RowImage.PrimaryKeyText(row, keyIndexes)] = row;
+        }
+        return current;
+    }
+
+    private static async Task RunAsync(DbConnection connection, DbTransaction transaction, Action<DbCommand> build, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        build(command);
+        if (command.CommandText.Length > 0)
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+}

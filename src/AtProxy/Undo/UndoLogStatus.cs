@@ -1,0 +1,14 @@
+namespace AtProxy.Undo;
+
+/// <summary>The <c>log_status</c> of an undo row.</summary>
+internal enum UndoLogStatus
+{
+    /// <summary>Undo records written by phase 1.</summary>
+    Normal = 0,
+
+    /// <summary>
+    /// Written by a rollback that found no undo records: the branch's phase 1 must not commit
+    /// later (its undo insert collides with this row and fails).
+    /// </summary>
+    GlobalFinished = 1,
+}

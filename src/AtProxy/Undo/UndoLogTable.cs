@@ -1,0 +1,135 @@
+using System.Data.Common;
+using Npgsql;
+
+namespace AtProxy.Undo;
+
+/// <summary>
+/// The <c>atproxy_undo_log</c> table of one resource database: created on first use in the
+/// configured schema (or the connection's current one), one row per branch, unique on (xid, branch).
+/// </summary>
+internal sealed class UndoLogTable
+{
+    private readonly string? _configuredSchema;
+    private readonly SemaphoreSlim _ensureLock = new(1, 1);
+    private volatile string? _qualifiedName;
+
+    public UndoLogTable(string? configuredSchema) => _configuredSchema = configuredSchema;
+
+    /// <summary>The quoted, schema-qualified table name, once known.</summary>
+    public string QualifiedName => _qualifiedName ?? throw new InvalidOperationException("The undo log table is not resolved yet.");
+
+    /// <summary>Resolves the schema and creates the table when missing; cheap after the first call.</summary>
+    /// <remarks>
+    /// Runs on a connection of its own, so that DDL never joins (or aborts) an application transaction.
+    /// </remarks>
+    public async Task EnsureAsync(Func<CancellationToken, ValueTask<DbConnection>> openConnection, CancellationToken cancellationToken)
+    {
+        if (_qualifiedName is not null)
+        {
+            return;
+        }
+        await _ensureLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_qualifiedName is not null)
+            {
+                return;
+            }
+            await using var connection = await openConnection(cancellationToken);
+            var schema = _configuredSchema;
+            if (string.IsNullOrEmpty(schema))
+            {
+                await using var current = connection.CreateCommand();
+                current.CommandText = "SELECT current_schema()";
+                schema = await current.ExecuteScalarAsync(cancellationToken) as string
+                    ?? throw new AtProxyException("The connection has no current schema to create atproxy_undo_log in; set AtProxyOptions.UndoLogSchema.");
+            }
+            var name = $"{QuoteIdentifier(schema)}.atproxy_undo_log";
+            await using var create = connection.CreateCommand();
+            create.CommandText = $"""
+                CREATE TABLE IF NOT EXISTS {name} (
+                    branch_id     bigint       NOT NULL,
+                    xid           varchar(128) NOT NULL,
+                    context       varchar(128) NOT NULL,
+                    rollback_info bytea        NOT NULL,
+                    log_status    integer      NOT NULL,
+                    log_created   timestamptz  NOT NULL DEFAULT now(),
+                    log_modified  timestamptz  NOT NULL DEFAULT now(),
+                    CONSTRAINT atproxy_undo_log_xid_branch_key UNIQUE (xid, branch_id));
+                CREATE INDEX IF NOT EXISTS atproxy_undo_log_created_idx ON {name} (log_created);
+                """;
+            try
+            {
+                await create.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateObject)
+            {
+                // Another process created it at the same moment.
+            }
+            _qualifiedName = name;
+        }
+        finally
+        {
+            _ensureLock.Release();
+        }
+    }
+
+    public async Task InsertAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, byte[] rollbackInfo, string context, UndoLogStatus status, CancellationToken cancellationToken)
+    {
+        await using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = $"INSERT INTO {QualifiedName} (branch_id, xid, context, rollback_info, log_status) VALUES (@b, @x, @c, @r, @s)";
+        AddParameter(insert, "b", branchId);
+        AddParameter(insert, "x", xid);
+        AddParameter(insert, "c", context);
+        AddParameter(insert, "r", rollbackInfo);
+        AddParameter(insert, "s", (int)status);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>The branch's undo row locked for the rollback, or null when there is none.</summary>
+    public async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadForUpdateAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, CancellationToken cancellationToken)
+    {
+        await using var select = connection.CreateCommand();
+        select.Transaction = transaction;
+        select.CommandText = $"SELECT rollback_info, context, log_status FROM {QualifiedName} WHERE xid = @x AND branch_id = @b FOR UPDATE";
+        AddParameter(select, "x", xid);
+        AddParameter(select, "b", branchId);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return ((byte[])reader.GetValue(0), reader.GetString(1), (UndoLogStatus)reader.GetInt32(2));
+    }
+
+    public async Task<int> DeleteAsync(DbConnection connection, DbTransaction? transaction, string xid, long branchId, CancellationToken cancellationToken)
+    {
+        await using var delete = connection.CreateCommand();
+        delete.Transaction = transaction;
+        delete.CommandText = $"DELETE FROM {QualifiedName} WHERE xid = @x AND branch_id = @b";
+        AddParameter(delete, "x", xid);
+        AddParameter(delete, "b", branchId);
+        return await delete.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Deletes the undo rows of many committed branches in one statement.</summary>
+    public async Task<int> DeleteManyAsync(DbConnection connection, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken)
+    {
+        await using var delete = connection.CreateCommand();
+        delete.CommandText = $"DELETE FROM {QualifiedName} WHERE (xid, branch_id) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))";
+        AddParameter(delete, "xids", branches.Select(b => b.Xid).ToArray());
+        AddParameter(delete, "bids", branches.Select(b => b.BranchId).ToArray());
+        return await delete.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static void AddParameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+
+    internal static string QuoteIdentifier(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
+}
