@@ -20,6 +20,9 @@ internal sealed class Phase1Engine(AtProxyClient client)
 
     public SqlRecognizer Recognizer { get; } = SqlRecognizer.Shared;
 
+    /// <summary>Runs between branch registration and the undo insert; lets tests widen that window.</summary>
+    internal Func<string, long, Task>? AfterBranchRegistered { get; set; }
+
     /// <summary>
     /// Runs the units inside the ambient global transaction (or GlobalLock scope): inside the
     /// application's local transaction when there is one, else as a local transaction and branch
@@ -135,6 +138,10 @@ internal sealed class Phase1Engine(AtProxyClient client)
 
         try
         {
+            if (AfterBranchRegistered is { } hook)
+            {
+                await hook(branch.Xid, branchId);
+            }
             var log = new BranchUndoLog { Xid = branch.Xid, BranchId = branchId };
             log.Records.AddRange(branch.Records);
             var (bytes, context) = UndoLogCodec.Encode(log, client.Options.UndoCompressionThreshold);

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using Dapper;
+using Npgsql;
+
+namespace AtProxy.IntegrationTests;
+
+public class GlobalLockTests(OrderInventoryEnvironment env) : IClassFixture<OrderInventoryEnvironment>
+{
+    [Fact]
+    public async Task A_second_transaction_on_the_same_row_waits_for_the_first_then_proceeds()
+    {
+        const string sku = "contended";
+        await env.SeedStockAsync([sku], 100);
+        var firstWrote = new TaskCompletionSource();
+        var releaseFirst = new TaskCompletionSource();
+
+        var first = Task.Run(async () =>
+        {
+            await using var gtx = await env.Client.BeginAsync("first", TimeSpan.FromSeconds(30));
+            await using (var inventory = await env.Inventory.OpenConnectionAsync())
+            {
+                await inventory.ExecuteAsync("UPDATE stock SET count = count - 1 WHERE sku = @sku", new { sku });
+            }
+            firstWrote.SetResult();
+            await releaseFirst.Task;
+            await gtx.CommitAsync();
+        });
+        await firstWrote.Task;
+
+        var stopwatch = Stopwatch.StartNew();
+        var second = Task.Run(async () =>
+        {
+            await using var gtx = await env.Client.BeginAsync("second", TimeSpan.FromSeconds(30));
+            await using (var inventory = await env.Inventory.OpenConnectionAsync())
+            {
+                await inventory.ExecuteAsync("UPDATE stock SET count = count - 1 WHERE sku = @sku", new { sku });
+            }
+            await gtx.CommitAsync();
+        });
+        await Task.Delay(300);
+        Assert.False(second.IsCompleted, "the second transaction must wait for the first one's global lock");
+        releaseFirst.SetResult();
+        await Task.WhenAll(first, second);
+        Assert.True(stopwatch.Elapsed >= TimeSpan.FromMilliseconds(300));
+
+        await env.WaitForQuiescenceAsync(TimeSpan.FromSeconds(10));
+        await using var check = new NpgsqlConnection(env.InventoryConnectionString);
+        Assert.Equal(98, await check.ExecuteScalarAsync<int>("SELECT count FROM stock WHERE sku = @sku", new { sku }));
+    }
+
+    [Fact]
+    public async Task The_waiter_gives_up_with_GlobalLockConflictException_and_changes_nothing()
+    {
+        const string sku = "held";
+        await env.SeedStockAsync([sku], 100);
+        await using var holder = await env.Client.BeginAsync("holder", TimeSpan.FromSeconds(30));
+        await using (var inventory = await env.Inventory.OpenConnectionAsync())
+        {
+            await inventory.ExecuteAsync("UPDATE stock SET count = count - 5 WHERE sku = @sku", new { sku });
+        }
+
+        await using var impatient = AtProxyClient.Create(new AtProxyOptions
+        {
+            Coordinator = env.Coordinator.Address, ApplicationId = "impatient", LockRetryCount = 3, LockRetryInterval = TimeSpan.FromMilliseconds(5),
+        });
+        var source = impatient.Wrap(NpgsqlDataSource.Create(env.InventoryConnectionString), "inventory-db");
+        await Task.Run(async () =>
+        {
+            await using var gtx = await impatient.BeginAsync("waiter", TimeSpan.FromSeconds(30));
+            await using var connection = await source.OpenConnectionAsync();
+            // In an explicit local transaction the statements cannot be re-run: the commit retries registration.
+            await using var tx = await connection.BeginTransactionAsync();
+            await connection.ExecuteAsync("UPDATE stock SET count = 0 WHERE sku = @sku", new { sku }, tx);
+            var conflict = await Assert.ThrowsAsync<GlobalLockConflictException>(() => tx.CommitAsync());
+            Assert.Equal(holder.Xid, conflict.HolderXid);
+            Assert.Contains(sku, conflict.Message);
+        });
+
+        await holder.RollbackAsync();
+        await using var check = new NpgsqlConnection(env.InventoryConnectionString);
+        Assert.Equal(100, await check.ExecuteScalarAsync<int>("SELECT count FROM stock WHERE sku = @sku", new { sku }));
+    }
+}
