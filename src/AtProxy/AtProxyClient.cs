@@ -1,5 +1,7 @@
 using System.Data.Common;
+using System.Diagnostics;
 using AtProxy.Coordination;
+using AtProxy.Diagnostics;
 using AtProxy.Execution;
 using AtProxy.Phase2;
 using AtProxy.Resources;
@@ -82,8 +84,19 @@ public sealed class AtProxyClient : IAsyncDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(timeout), "A global transaction's timeout must be positive.");
         }
-        var response = await Coordinator.BeginAsync(name, effective, cancellationToken);
-        return new GlobalTransaction(this, response.Xid, isOriginator: true, GlobalTransactionContext.Bind(response.Xid));
+        using var activity = AtProxyTelemetry.Start("atproxy.begin", xid: null, ActivityKind.Client);
+        activity?.SetTag("atproxy.name", name);
+        try
+        {
+            var response = await Coordinator.BeginAsync(name, effective, cancellationToken);
+            activity?.SetTag(AtProxyTelemetry.XidTag, response.Xid);
+            return new GlobalTransaction(this, response.Xid, isOriginator: true, GlobalTransactionContext.Bind(response.Xid));
+        }
+        catch (Exception ex)
+        {
+            AtProxyTelemetry.Fail(activity, ex);
+            throw;
+        }
     }
 
     /// <summary>

@@ -56,7 +56,8 @@ public sealed class AtProxyOptions
         return all;
     }
 
-    internal void Validate()
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is missing or out of range.</summary>
+    public void Validate()
     {
         if (AllCoordinators().Count == 0)
         {

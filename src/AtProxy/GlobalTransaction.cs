@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using AtProxy.Diagnostics;
 using AtProxy.Transactions;
 
 namespace AtProxy;
@@ -45,12 +47,15 @@ public sealed class GlobalTransaction : IAsyncDisposable
             return;
         }
         EnsureNotEnded("commit");
+        using var activity = AtProxyTelemetry.Start("atproxy.commit", Xid, ActivityKind.Client);
         try
         {
             Status = await _client.Coordinator.CommitAsync(Xid, cancellationToken);
+            activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
         }
-        catch
+        catch (Exception ex)
         {
+            AtProxyTelemetry.Fail(activity, ex);
             // The decision is unknown; the coordinator's timeout settles it. Do not roll back on dispose
             // over a commit that may have been decided.
             Interlocked.Exchange(ref _ended, 1);
@@ -72,7 +77,9 @@ public sealed class GlobalTransaction : IAsyncDisposable
         }
         EnsureNotEnded("roll back");
         Interlocked.Exchange(ref _ended, 1);
+        using var activity = AtProxyTelemetry.Start("atproxy.rollback", Xid, ActivityKind.Client);
         Status = await _client.Coordinator.RollbackAsync(Xid, cancellationToken);
+        activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
         if (Status is GlobalTransactionStatus.RollbackFailed)
         {
             throw new GlobalTransactionException($"Global transaction {Xid} could not be rolled back: the coordinator reports {Status}.", Xid, Status);
@@ -93,7 +100,9 @@ public sealed class GlobalTransaction : IAsyncDisposable
         {
             if (IsOriginator && Interlocked.Exchange(ref _ended, 1) == 0)
             {
+                using var activity = AtProxyTelemetry.Start("atproxy.rollback", Xid, ActivityKind.Client);
                 Status = await _client.Coordinator.RollbackAsync(Xid, CancellationToken.None);
+                activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
             }
         }
         catch (CoordinatorUnavailableException)

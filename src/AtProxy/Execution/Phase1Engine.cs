@@ -1,5 +1,7 @@
 using System.Data;
 using System.Data.Common;
+using System.Diagnostics;
+using AtProxy.Diagnostics;
 using AtProxy.Protocol.V1;
 using AtProxy.Sql;
 using AtProxy.Transactions;
@@ -124,14 +126,23 @@ internal sealed class Phase1Engine(AtProxyClient client)
             return;
         }
 
+        using var activity = AtProxyTelemetry.Start("atproxy.branch.phase1", branch.Xid);
+        activity?.SetTag(AtProxyTelemetry.ResourceTag, branch.Resource.Id);
+        activity?.SetTag("atproxy.lock_keys", keys.Count);
         long branchId;
         try
         {
             await branch.Resource.EnsureUndoLogAsync(cancellationToken);
-            branchId = await RegisterAsync(connection, branch, keys, lockRetries ?? client.Options.LockRetryCount, cancellationToken);
+            using (var register = AtProxyTelemetry.Start("atproxy.branch.register", branch.Xid, ActivityKind.Client))
+            {
+                branchId = await RegisterAsync(connection, branch, keys, lockRetries ?? client.Options.LockRetryCount, cancellationToken);
+                register?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
+            }
+            activity?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
         }
-        catch
+        catch (Exception ex)
         {
+            AtProxyTelemetry.Fail(activity, ex);
             await transaction.RollbackAsync(CancellationToken.None);
             throw;
         }
@@ -150,6 +161,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
         }
         catch (Exception ex)
         {
+            AtProxyTelemetry.Fail(activity, ex);
             try
             {
                 await transaction.RollbackAsync(CancellationToken.None);

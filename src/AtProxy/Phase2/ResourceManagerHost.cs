@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using AtProxy.Diagnostics;
 using AtProxy.Protocol.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -160,6 +162,9 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
 
     private async Task HandleAsync(BranchCommand command, IClientStreamWriter<ResourceManagerMessage> writer, SemaphoreSlim writeLock, CancellationToken cancellationToken)
     {
+        using var activity = AtProxyTelemetry.Start(command.Action == BranchAction.Commit ? "atproxy.phase2.commit" : "atproxy.phase2.rollback", command.Xid, ActivityKind.Server);
+        activity?.SetTag(AtProxyTelemetry.BranchIdTag, command.BranchId);
+        activity?.SetTag(AtProxyTelemetry.ResourceTag, command.ResourceId);
         var result = new BranchCommandResult { CorrelationId = command.CorrelationId };
         var resource = _client.Resources.Find(command.ResourceId);
         if (resource is null)
@@ -178,18 +183,22 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             result.Status = outcome.Status;
             result.Message = outcome.Message;
         }
-        await writeLock.WaitAsync(cancellationToken);
+        activity?.SetTag(AtProxyTelemetry.StatusTag, result.Status.ToString());
         try
         {
-            await writer.WriteAsync(new ResourceManagerMessage { Result = result }, cancellationToken);
+            await writeLock.WaitAsync(cancellationToken);
+            try
+            {
+                await writer.WriteAsync(new ResourceManagerMessage { Result = result }, cancellationToken);
+            }
+            finally
+            {
+                writeLock.Release();
+            }
         }
         catch (Exception ex) when (ex is RpcException or InvalidOperationException or OperationCanceledException)
         {
             // The stream broke; the coordinator resends the command on a new one.
-        }
-        finally
-        {
-            writeLock.Release();
         }
     }
 

@@ -1,0 +1,65 @@
+using AtProxy.Transactions;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace AtProxy.AspNetCore;
+
+/// <summary>
+/// A gRPC server interceptor that joins the caller's global transaction from <c>atproxy-xid</c>
+/// metadata for the duration of the call; a malformed XID fails the call with
+/// <see cref="StatusCode.InvalidArgument"/> before the service runs.
+/// </summary>
+public sealed class AtProxyGrpcServerInterceptor(AtProxyClient client) : Interceptor
+{
+    /// <inheritdoc />
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        using (JoinFrom(context))
+        {
+            return await continuation(request, context);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        using (JoinFrom(context))
+        {
+            return await continuation(requestStream, context);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        using (JoinFrom(context))
+        {
+            await continuation(request, responseStream, context);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        using (JoinFrom(context))
+        {
+            await continuation(requestStream, responseStream, context);
+        }
+    }
+
+    private IDisposable? JoinFrom(ServerCallContext context)
+    {
+        var entries = context.RequestHeaders.Where(h => string.Equals(h.Key, AtProxyHeaders.Xid, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (entries.Count == 0)
+        {
+            return null;
+        }
+        var xid = entries.Count == 1 && !entries[0].IsBinary ? entries[0].Value : null;
+        if (!Xid.IsWellFormed(xid))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"Malformed {AtProxyHeaders.Xid} metadata: expected one XID of 1..{Xid.MaxLength} printable ASCII characters."));
+        }
+        return client.Join(xid!);
+    }
+}
