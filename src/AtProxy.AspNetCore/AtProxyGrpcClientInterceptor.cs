@@ -34,7 +34,7 @@ public sealed class AtProxyGrpcClientInterceptor(AtProxyClient client) : Interce
         {
             return context;
         }
-        var headers = context.Options.Headers ?? new Metadata();
+        var headers = context.Options.Headers ?? new Grpc.Core.Metadata();
         headers.Add(AtProxyHeaders.Xid, xid);
         return new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithHeaders(headers));
     }

@@ -13,7 +13,7 @@ namespace AtProxy.AspNetCore;
 /// <summary>Registers AtProxy in an ASP.NET Core (or generic host) application.</summary>
 public static class AtProxyServiceCollectionExtensions
 {
-    /// <summary>The configuration section <see cref="AddAtProxy(IServiceCollection, IConfiguration)"/> binds.</summary>
+    /// <summary>The configuration section <c>AddAtProxy(configuration)</c> binds.</summary>
     public const string ConfigurationSection = "AtProxy";
 
     /// <summary>
