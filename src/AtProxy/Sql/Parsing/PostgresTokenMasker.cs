@@ -1,0 +1,363 @@
+using Microsoft.SqlServer.TransactSql.ScriptDom;
+
+namespace AtProxy.Sql.Parsing;
+
+/// <summary>
+/// The token half of masking: hides or re-presents PostgreSQL-only constructs on ScriptDom's own
+/// token stream so <c>TSql160Parser</c> accepts the statement, and records each one. Tokens keep
+/// their original offsets, so every fragment ScriptDom reports points into the original text.
+/// </summary>
+internal sealed class PostgresTokenMasker
+{
+    private readonly StatementTokens _tokens;
+    private readonly StatementShape _shape;
+
+    private PostgresTokenMasker(StatementTokens tokens, StatementShape shape)
+    {
+        _tokens = tokens;
+        _shape = shape;
+    }
+
+    /// <summary>Masks the statement in place and returns what was found.</summary>
+    public static StatementShape Mask(StatementTokens tokens, DmlKind kind, List<MaskedConstruct> masks)
+    {
+        var shape = new StatementShape(masks);
+        var masker = new PostgresTokenMasker(tokens, shape);
+        masker.MaskExpressions();
+        switch (kind)
+        {
+            case DmlKind.Update:
+                masker.MaskUpdate();
+                break;
+            case DmlKind.Delete:
+                masker.MaskDelete();
+                break;
+            case DmlKind.Insert:
+                masker.MaskInsert();
+                break;
+            case DmlKind.SelectForUpdate:
+                masker.MaskSelectTail();
+                break;
+        }
+        return shape;
+    }
+
+    // Constructs that can appear inside any expression.
+    private void MaskExpressions()
+    {
+        var t = _tokens;
+        for (var k = 0; k < t.Count; k++)
+        {
+            var type = t.Type(k);
+            if (t.IsRemoved(k))
+            {
+                continue;
+            }
+            if (type == TSqlTokenType.DoubleColon)
+            {
+                MaskCast(k);
+            }
+            else if (type == TSqlTokenType.Money && IsPositionalParameter(t[k].Text))
+            {
+                t.Replace(k, TSqlTokenType.Variable, t[k].Text);
+                AddParameter(t[k].Text, SqlParameterStyle.Positional, int.Parse(t[k].Text.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture), TextSpan.FromBounds(t.Start(k), t.End(k)));
+                _shape.Masks.Add(new MaskedConstruct(MaskKind.Parameter, TextSpan.FromBounds(t.Start(k), t.End(k))));
+            }
+            else if (type == TSqlTokenType.Colon && t.IsName(k + 1) && t.Start(k + 1) == t.End(k) && !IsInsideArrayBrackets(t.Start(k)))
+            {
+                var name = t.OriginalText(k + 1);
+                var span = TextSpan.FromBounds(t.Start(k), t.End(k + 1));
+                t.Replace(k, TSqlTokenType.Variable, ":" + name);
+                t.Remove(k + 1, inline: true);
+                AddParameter(name, SqlParameterStyle.ColonNamed, 0, span);
+                _shape.Masks.Add(new MaskedConstruct(MaskKind.Parameter, span));
+            }
+            else if (type == TSqlTokenType.Variable && t[k].Text.Length > 1 && t[k].Text[1] != '@')
+            {
+                AddParameter(t[k].Text[1..], SqlParameterStyle.AtNamed, 0, TextSpan.FromBounds(t.Start(k), t.End(k)));
+            }
+            else if (t.IsWord(k, "ILIKE"))
+            {
+                t.Replace(k, TSqlTokenType.Like, "LIKE");
+                _shape.Masks.Add(new MaskedConstruct(MaskKind.ILike, TextSpan.FromBounds(t.Start(k), t.End(k))));
+            }
+            else if ((t.IsWord(k, "ANY") || t.IsWord(k, "ALL") || t.IsWord(k, "SOME")) && IsArrayComparison(k))
+            {
+                var close = t.MatchingParenthesis(k + 1);
+                t.Remove(k, k + 1, inline: true);
+                t.Remove(close, inline: true);
+                _shape.Masks.Add(new MaskedConstruct(MaskKind.ArrayComparison, TextSpan.FromBounds(t.Start(k), t.End(close))));
+            }
+            else if (IsTypedLiteralKeyword(k))
+            {
+                t.Remove(k, inline: true);
+                _shape.Masks.Add(new MaskedConstruct(MaskKind.TypedLiteral, TextSpan.FromBounds(t.Start(k), t.End(k + 1))));
+            }
+            else if (t.IsWord(k, "NULLS") && (t.IsWord(k + 1, "FIRST") || t.IsWord(k + 1, "LAST")))
+            {
+                t.Remove(k, k + 1, inline: true);
+                _shape.Masks.Add(new MaskedConstruct(MaskKind.NullsOrder, TextSpan.FromBounds(t.Start(k), t.End(k + 1))));
+            }
+        }
+    }
+
+    // ::type, ::schema.type, ::"Quoted", ::numeric(10,2), ::text[] (already parentheses), ::double precision,
+    // ::character varying(20), ::timestamp(3) with time zone.
+    private void MaskCast(int k)
+    {
+        var t = _tokens;
+        var j = k + 1;
+        if (!t.IsName(j))
+        {
+            return; // not a cast PostgreSQL accepts either; the parser will say so
+        }
+        while (t.Type(j + 1) == TSqlTokenType.Dot && t.IsName(j + 2))
+        {
+            j += 2;
+        }
+        while (true)
+        {
+            if (t.IsWord(j + 1, "PRECISION") || t.IsWord(j + 1, "VARYING"))
+            {
+                j++;
+            }
+            else if ((t.IsWord(j + 1, "WITH") || t.IsWord(j + 1, "WITHOUT")) && t.IsWord(j + 2, "TIME") && t.IsWord(j + 3, "ZONE"))
+            {
+                j += 3;
+            }
+            else if (t.Type(j + 1) == TSqlTokenType.LeftParenthesis && t.MatchingParenthesis(j + 1) > 0)
+            {
+                j = t.MatchingParenthesis(j + 1);
+            }
+            else
+            {
+                break;
+            }
+        }
+        t.Remove(k, j, inline: true);
+        _shape.Masks.Add(new MaskedConstruct(MaskKind.Cast, TextSpan.FromBounds(t.Start(k), t.End(j))));
+    }
+
+    private static bool IsPositionalParameter(string text)
+    {
+        if (text.Length < 2 || text[0] != '$')
+        {
+            return false;
+        }
+        for (var i = 1; i < text.Length; i++)
+        {
+            if (!char.IsAsciiDigit(text[i]))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private bool IsInsideArrayBrackets(int offset)
+    {
+        foreach (var mask in _shape.Masks)
+        {
+            if (mask.Kind == MaskKind.ArrayBrackets && mask.Span.Start < offset && offset < mask.Span.End)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // x = ANY(array) as opposed to x = ANY(SELECT ...), which T-SQL parses as it is.
+    private bool IsArrayComparison(int k)
+    {
+        var t = _tokens;
+        if (k == 0 || t.Type(k + 1) != TSqlTokenType.LeftParenthesis || t.MatchingParenthesis(k + 1) < 0)
+        {
+            return false;
+        }
+        if (t.IsWord(k + 2, "SELECT") || t.IsWord(k + 2, "WITH") || t.IsWord(k + 2, "VALUES"))
+        {
+            return false;
+        }
+        var previous = t.OriginalText(k - 1);
+        return previous.Length > 0 && previous.All(c => c is '=' or '<' or '>' or '!');
+    }
+
+    private bool IsTypedLiteralKeyword(int k)
+    {
+        var t = _tokens;
+        var next = t.Type(k + 1);
+        if (next is not (TSqlTokenType.AsciiStringLiteral or TSqlTokenType.UnicodeStringLiteral))
+        {
+            return false;
+        }
+        return t.IsWord(k, "INTERVAL") || t.IsWord(k, "DATE") || t.IsWord(k, "TIME") || t.IsWord(k, "TIMESTAMP")
+            || t.IsWord(k, "TIMESTAMPTZ") || t.IsWord(k, "JSON") || t.IsWord(k, "JSONB") || t.IsWord(k, "UUID");
+    }
+
+    private void AddParameter(string name, SqlParameterStyle style, int position, TextSpan span) =>
+        _shape.Parameters.Add(new SqlParameterReference(name, style, position, span));
+
+    private void MaskUpdate()
+    {
+        MaskTargetAfter(1, "SET");
+        MaskReturning();
+    }
+
+    private void MaskDelete()
+    {
+        if (!_tokens.IsWord(1, "FROM"))
+        {
+            return; // PostgreSQL requires FROM; leave it to the parser
+        }
+        var last = MaskTargetAfter(2, "USING", "WHERE", "RETURNING");
+        var t = _tokens;
+        var usingAt = t.FindTopLevelWord(last + 1, "USING");
+        if (usingAt > 0)
+        {
+            // T-SQL's DELETE ... FROM <tables> is PostgreSQL's DELETE ... USING <tables>.
+            t.Replace(usingAt, TSqlTokenType.From, "FROM");
+            _shape.Masks.Add(new MaskedConstruct(MaskKind.Using, TextSpan.FromBounds(t.Start(usingAt), t.End(usingAt))));
+        }
+        MaskReturning();
+    }
+
+    private void MaskInsert()
+    {
+        var t = _tokens;
+        if (!t.IsWord(1, "INTO"))
+        {
+            return;
+        }
+        var last = SkipTableName(2);
+        if (last < 0)
+        {
+            return;
+        }
+        if (t.IsWord(last + 1, "AS") && t.IsName(last + 2))
+        {
+            MaskAlias(last + 1, last + 2);
+        }
+        var overriding = t.FindTopLevelWord(last + 1, "OVERRIDING");
+        if (overriding > 0 && t.IsWord(overriding + 2, "VALUE"))
+        {
+            t.Remove(overriding, overriding + 2);
+            _shape.Masks.Add(new MaskedConstruct(MaskKind.Overriding, TextSpan.FromBounds(t.Start(overriding), t.End(overriding + 2))));
+        }
+        var returning = t.FindTopLevelWord(last + 1, "RETURNING");
+        var on = FindOnConflict(last + 1);
+        if (on > 0)
+        {
+            var end = returning > on ? returning - 1 : t.Count - 1;
+            t.Remove(on, end);
+            _shape.OnConflict = (on, end);
+            _shape.Masks.Add(new MaskedConstruct(MaskKind.OnConflict, TextSpan.FromBounds(t.Start(on), t.End(end))));
+        }
+        MaskReturning();
+    }
+
+    private int FindOnConflict(int from)
+    {
+        var t = _tokens;
+        for (var k = from; k < t.Count; k++)
+        {
+            if (t.Depth(k) == 0 && t.IsWord(k, "ON") && t.IsWord(k + 1, "CONFLICT"))
+            {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    // [ONLY] name[.name] [*] [[AS] alias]; returns the last token of what was read.
+    private int MaskTargetAfter(int k, params string[] notAnAlias)
+    {
+        var t = _tokens;
+        if (t.IsWord(k, "ONLY") && t.IsName(k + 1))
+        {
+            t.Remove(k);
+            _shape.Masks.Add(new MaskedConstruct(MaskKind.Inheritance, TextSpan.FromBounds(t.Start(k), t.End(k))));
+            k++;
+        }
+        var last = SkipTableName(k);
+        if (last < 0)
+        {
+            return k;
+        }
+        if (t.Type(last + 1) == TSqlTokenType.Star)
+        {
+            t.Remove(last + 1);
+            _shape.Masks.Add(new MaskedConstruct(MaskKind.Inheritance, TextSpan.FromBounds(t.Start(last + 1), t.End(last + 1))));
+            last++;
+        }
+        if (t.IsWord(last + 1, "AS") && t.IsName(last + 2))
+        {
+            MaskAlias(last + 1, last + 2);
+            return last + 2;
+        }
+        if (t.IsName(last + 1) && !notAnAlias.Any(word => t.IsWord(last + 1, word)))
+        {
+            MaskAlias(last + 1, last + 1);
+            return last + 1;
+        }
+        return last;
+    }
+
+    private int SkipTableName(int k)
+    {
+        var t = _tokens;
+        if (!t.IsName(k))
+        {
+            return -1;
+        }
+        while (t.Type(k + 1) == TSqlTokenType.Dot && t.IsName(k + 2))
+        {
+            k += 2;
+        }
+        return k;
+    }
+
+    private void MaskAlias(int from, int aliasToken)
+    {
+        var t = _tokens;
+        _shape.TargetAlias = Identifiers.Fold(t.OriginalText(aliasToken));
+        t.Remove(from, aliasToken);
+        _shape.Masks.Add(new MaskedConstruct(MaskKind.TargetAlias, TextSpan.FromBounds(t.Start(from), t.End(aliasToken))));
+    }
+
+    private void MaskReturning()
+    {
+        var t = _tokens;
+        var returning = t.FindTopLevelWord(1, "RETURNING");
+        if (returning < 0)
+        {
+            return;
+        }
+        t.Remove(returning, t.Count - 1);
+        _shape.Returning = returning;
+        _shape.Masks.Add(new MaskedConstruct(MaskKind.Returning, TextSpan.FromBounds(t.Start(returning), t.End(t.Count - 1))));
+    }
+
+    // LIMIT, OFFSET, FETCH and FOR ... locking clauses close a SELECT in any order; T-SQL knows none of them.
+    private void MaskSelectTail()
+    {
+        var t = _tokens;
+        for (var k = 1; k < t.Count; k++)
+        {
+            if (t.Depth(k) != 0)
+            {
+                continue;
+            }
+            if (t.IsWord(k, "LIMIT") || t.IsWord(k, "OFFSET") || t.IsWord(k, "FETCH") || IsRowLockStart(t, k))
+            {
+                t.Remove(k, t.Count - 1);
+                _shape.SelectTail = k;
+                return;
+            }
+        }
+    }
+
+    /// <summary>Whether token <paramref name="k"/> starts FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE.</summary>
+    public static bool IsRowLockStart(StatementTokens t, int k) =>
+        t.IsWord(k, "FOR") && (t.IsWord(k + 1, "UPDATE") || t.IsWord(k + 1, "SHARE")
+            || (t.IsWord(k + 1, "NO") && t.IsWord(k + 2, "KEY")) || (t.IsWord(k + 1, "KEY") && t.IsWord(k + 2, "SHARE")));
+}
