@@ -33,7 +33,7 @@ internal static class StatementExecutor
         {
             throw new AtProxyNotSupportedException($"{ex.Message} (statement at line {statement.Line}, column {statement.Column})", ex);
         }
-        EnsureSupported(statement, table);
+        StatementValidation.EnsureSupported(statement, table);
 
         var record = NewRecord(statement, table);
         try
@@ -56,28 +56,6 @@ internal static class StatementExecutor
             // The table may have changed since its metadata was read.
             branch.Resource.Metadata.Invalidate(target.Schema, target.Name);
             throw;
-        }
-    }
-
-    private static void EnsureSupported(DmlStatement statement, TableMetadata table)
-    {
-        var where = $"(line {statement.Line}, column {statement.Column})";
-        if (table.IsView)
-        {
-            throw new AtProxyNotSupportedException($"DML on {table.CanonicalName}, which is not a plain table (a view?), is not supported inside a global transaction {where}.");
-        }
-        if (table.PrimaryKey.Count == 0)
-        {
-            throw new AtProxyNotSupportedException($"Table {table.CanonicalName} has no primary key; its rows cannot be locked or undone inside a global transaction {where}.");
-        }
-        var keyNames = table.PrimaryKey.Select(k => k.Name).ToHashSet(StringComparer.Ordinal);
-        var sets = statement.Kind == DmlKind.Upsert ? statement.OnConflict?.Set ?? [] : statement.Set;
-        foreach (var assignment in sets)
-        {
-            if (keyNames.Contains(assignment.Column))
-            {
-                throw new AtProxyNotSupportedException($"Updating primary-key column \"{assignment.Column}\" of {table.CanonicalName} is not supported inside a global transaction {where}.");
-            }
         }
     }
 
