@@ -1,0 +1,235 @@
+using System.Net;
+using AtProxy.AspNetCore.Tests.Inventory;
+using AtProxy.Testing.Coordinator;
+using AtProxy.Testing.Postgres;
+using Dapper;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace AtProxy.AspNetCore.Tests;
+
+/// <summary>
+/// Two real ASP.NET Core services on loopback Kestrel, each with its own database and its own
+/// AtProxy client, and the real coordinator: the order service calls the inventory service over
+/// HTTP or gRPC inside a global transaction.
+/// </summary>
+public sealed class TwoServicesEnvironment : IAsyncLifetime
+{
+    private TestDatabase? _orders;
+    private TestDatabase? _inventory;
+    private WebApplication? _orderService;
+    private WebApplication? _inventoryService;
+
+    public CoordinatorProcess Coordinator { get; private set; } = null!;
+
+    public string OrdersConnectionString => _orders!.ConnectionString;
+
+    public string InventoryConnectionString => _inventory!.ConnectionString;
+
+    public Uri OrderServiceHttp { get; private set; } = null!;
+
+    public Uri InventoryServiceHttp { get; private set; } = null!;
+
+    public Uri InventoryServiceGrpc { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var server = await PostgresServer.SharedAsync();
+        _orders = await server.CreateDatabaseAsync("web_orders");
+        _inventory = await server.CreateDatabaseAsync("web_inventory");
+        await using (var c = new NpgsqlConnection(_orders.ConnectionString))
+        {
+            await c.ExecuteAsync("CREATE TABLE orders (id bigserial PRIMARY KEY, sku text NOT NULL, qty int NOT NULL)");
+        }
+        await using (var c = new NpgsqlConnection(_inventory.ConnectionString))
+        {
+            await c.ExecuteAsync("CREATE TABLE stock (sku text PRIMARY KEY, count int NOT NULL)");
+        }
+        Coordinator = await CoordinatorProcess.StartAsync();
+
+        _inventoryService = BuildInventoryService();
+        await _inventoryService.StartAsync();
+        var inventoryAddresses = Addresses(_inventoryService);
+        InventoryServiceHttp = inventoryAddresses[0];
+        InventoryServiceGrpc = inventoryAddresses[1];
+
+        _orderService = BuildOrderService();
+        await _orderService.StartAsync();
+        OrderServiceHttp = Addresses(_orderService)[0];
+    }
+
+    public async Task SeedAsync(string sku, int count)
+    {
+        await using var c = new NpgsqlConnection(InventoryConnectionString);
+        await c.ExecuteAsync("INSERT INTO stock VALUES (@sku, @count) ON CONFLICT (sku) DO UPDATE SET count = EXCLUDED.count", new { sku, count });
+    }
+
+    public async Task<(long Orders, int Stock)> StateAsync(string sku)
+    {
+        await using var orders = new NpgsqlConnection(OrdersConnectionString);
+        await using var inventory = new NpgsqlConnection(InventoryConnectionString);
+        return (await orders.ExecuteScalarAsync<long>("SELECT count(*) FROM orders WHERE sku = @sku", new { sku }),
+                await inventory.ExecuteScalarAsync<int>("SELECT count FROM stock WHERE sku = @sku", new { sku }));
+    }
+
+    /// <summary>Waits until both databases have no undo rows (phase 2 finishes in the background).</summary>
+    public async Task<long> WaitForUndoRowsGoneAsync()
+    {
+        long left = 0;
+        for (var i = 0; i < 100; i++)
+        {
+            left = await UndoRowsAsync(OrdersConnectionString) + await UndoRowsAsync(InventoryConnectionString);
+            if (left == 0)
+            {
+                break;
+            }
+            await Task.Delay(100);
+        }
+        return left;
+    }
+
+    private static async Task<long> UndoRowsAsync(string cs)
+    {
+        await using var c = new NpgsqlConnection(cs);
+        return await c.ExecuteScalarAsync<bool>("SELECT to_regclass('atproxy_undo_log') IS NOT NULL")
+            ? await c.ExecuteScalarAsync<long>("SELECT count(*) FROM atproxy_undo_log") : 0;
+    }
+
+    private static WebApplicationBuilder NewBuilder(bool withGrpcEndpoint)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1);
+            if (withGrpcEndpoint)
+            {
+                kestrel.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2);
+            }
+        });
+        return builder;
+    }
+
+    private WebApplication BuildInventoryService()
+    {
+        var builder = NewBuilder(withGrpcEndpoint: true);
+        builder.Services.AddAtProxy(o => { o.Coordinator = Coordinator.Address; o.ApplicationId = "inventory-service"; });
+        builder.Services.AddAtProxyDataSource("inventory-db", _ => NpgsqlDataSource.Create(InventoryConnectionString));
+        builder.Services.AddGrpc(o => o.Interceptors.Add<AtProxyGrpcServerInterceptor>());
+        var app = builder.Build();
+        app.UseAtProxy();
+        app.MapPost("/reserve", async (HttpContext http, AtDbDataSource db) =>
+        {
+            var sku = http.Request.Query["sku"].ToString();
+            if (int.TryParse(http.Request.Query["delayMs"], out var delay))
+            {
+                await Task.Delay(delay);
+            }
+            var remaining = await ReserveAsync(db, sku, 1);
+            if (http.Request.Query["fail"] == "true")
+            {
+                throw new InvalidOperationException("inventory failed after deducting stock");
+            }
+            return Results.Ok(remaining);
+        });
+        app.MapGrpcService<InventoryGrpcService>();
+        return app;
+    }
+
+    internal static async Task<int> ReserveAsync(AtDbDataSource db, string sku, int quantity)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<int>("UPDATE stock SET count = count - @quantity WHERE sku = @sku RETURNING count", new { sku, quantity });
+    }
+
+    private WebApplication BuildOrderService()
+    {
+        var builder = NewBuilder(withGrpcEndpoint: false);
+        builder.Services.AddAtProxy(o => { o.Coordinator = Coordinator.Address; o.ApplicationId = "order-service"; });
+        builder.Services.AddAtProxyDataSource("orders-db", _ => NpgsqlDataSource.Create(OrdersConnectionString));
+        builder.Services.AddHttpClient("inventory", c => c.BaseAddress = InventoryServiceHttp).AddAtProxyXidPropagation();
+        builder.Services.AddGrpcClient<InventoryService.InventoryServiceClient>(o => o.Address = InventoryServiceGrpc).AddAtProxyGrpcXidPropagation();
+        var app = builder.Build();
+        app.UseAtProxy();
+        app.MapPost("/orders", async (HttpContext http, AtProxyClient atProxy, AtDbDataSource db, IHttpClientFactory clients, InventoryService.InventoryServiceClient grpc) =>
+        {
+            var q = http.Request.Query;
+            var sku = q["sku"].ToString();
+            var timeout = TimeSpan.FromMilliseconds(int.TryParse(q["timeoutMs"], out var t) ? t : 30_000);
+            await using var gtx = await atProxy.BeginAsync("place-order", timeout);
+            await using (var connection = await db.OpenConnectionAsync())
+            {
+                await connection.ExecuteAsync("INSERT INTO orders (sku, qty) VALUES (@sku, 1)", new { sku });
+            }
+            if (q["transport"] == "grpc")
+            {
+                await grpc.ReserveAsync(new ReserveRequest { Sku = sku, Quantity = 1, Fail = q["inventoryFails"] == "true" });
+            }
+            else
+            {
+                var response = await clients.CreateClient("inventory").PostAsync(
+                    $"/reserve?sku={sku}&fail={q["inventoryFails"]}&delayMs={q["inventoryDelayMs"]}", null);
+                response.EnsureSuccessStatusCode();
+            }
+            if (q["failAfterCall"] == "true")
+            {
+                throw new InvalidOperationException("payment declined after stock was deducted");
+            }
+            await gtx.CommitAsync();
+            return Results.Ok(gtx.Xid);
+        });
+        return app;
+    }
+
+    private static Uri[] Addresses(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal))).ToArray();
+
+    public async Task DisposeAsync()
+    {
+        if (_orderService is not null)
+        {
+            await _orderService.StopAsync();
+            await _orderService.DisposeAsync();
+        }
+        if (_inventoryService is not null)
+        {
+            await _inventoryService.StopAsync();
+            await _inventoryService.DisposeAsync();
+        }
+        if (Coordinator is not null)
+        {
+            await Coordinator.DisposeAsync();
+        }
+        if (_orders is not null)
+        {
+            await _orders.DisposeAsync();
+        }
+        if (_inventory is not null)
+        {
+            await _inventory.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>The inventory service's gRPC face.</summary>
+public sealed class InventoryGrpcService(AtDbDataSource db) : InventoryService.InventoryServiceBase
+{
+    public override async Task<ReserveReply> Reserve(ReserveRequest request, ServerCallContext context)
+    {
+        var remaining = await TwoServicesEnvironment.ReserveAsync(db, request.Sku, request.Quantity);
+        if (request.Fail)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, "inventory failed after deducting stock"));
+        }
+        return new ReserveReply { Remaining = remaining };
+    }
+}
