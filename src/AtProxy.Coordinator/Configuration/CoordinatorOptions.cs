@@ -1,0 +1,74 @@
+namespace AtProxy.Coordinator.Configuration;
+
+/// <summary>
+/// The coordinator's settings, bound from the <c>Coordinator</c> configuration section
+/// (appsettings.json, <c>ATPROXY_COORDINATOR__*</c> environment variables, the command line).
+/// </summary>
+public sealed class CoordinatorOptions
+{
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "Coordinator";
+
+    /// <summary>The contract's upper bound for a transaction timeout: 24 hours.</summary>
+    public const uint ContractMaxTimeoutMs = 86_400_000;
+
+    /// <summary>The contract's upper bound for the lock keys of one branch registration.</summary>
+    public const int ContractMaxLockKeys = 100_000;
+
+    /// <summary>
+    /// This coordinator's name, the first part of every XID it issues ("node:sequence").
+    /// Letters, digits, '.', '_' and '-' only.
+    /// </summary>
+    public string NodeId { get; set; } = "tc";
+
+    /// <summary>The store kind: <see cref="StoreKind.Embedded"/> (default) or <see cref="StoreKind.Memory"/>.</summary>
+    public StoreKind Store { get; set; } = StoreKind.Embedded;
+
+    /// <summary>The embedded store's directory; relative paths are resolved against the working directory.</summary>
+    public string DataDir { get; set; } = "data";
+
+    /// <summary>The timeout given to a transaction begun with <c>timeout_ms = 0</c>.</summary>
+    public uint DefaultTimeoutMs { get; set; } = 60_000;
+
+    /// <summary>The largest timeout a transaction may ask for (at most 24 hours).</summary>
+    public uint MaxTimeoutMs { get; set; } = ContractMaxTimeoutMs;
+
+    /// <summary>The most lock keys one branch may register (at most 100,000).</summary>
+    public int MaxLockKeysPerBranch { get; set; } = ContractMaxLockKeys;
+
+    /// <summary>How long one phase-2 command waits for the resource manager's answer.</summary>
+    public int BranchCommandTimeoutMs { get; set; } = 30_000;
+
+    /// <summary>The first phase-2 retry delay; doubled after every failed attempt.</summary>
+    public int RetryInitialDelayMs { get; set; } = 1_000;
+
+    /// <summary>The cap of the phase-2 retry delay.</summary>
+    public int RetryMaxDelayMs { get; set; } = 60_000;
+
+    /// <summary>How often the background loop looks for timed-out and due transactions.</summary>
+    public int SweepIntervalMs { get; set; } = 200;
+
+    /// <summary>How long an ended transaction stays visible (status, admin) before it is purged.</summary>
+    public int EndedRetentionMs { get; set; } = 60_000;
+
+    /// <summary>The embedded log is compacted once it grows past this size (and past four times the last snapshot).</summary>
+    public long CompactionThresholdBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// The bearer token application calls (transaction and resource managers) must present;
+    /// empty means application calls need no token.
+    /// </summary>
+    public string? ApplicationToken { get; set; }
+
+    /// <summary>
+    /// The bearer token admin calls must present; when empty, admin calls need the application
+    /// token if one is set, and nothing otherwise.
+    /// </summary>
+    public string? AdminToken { get; set; }
+
+    /// <summary>
+    /// When set, the coordinator stops once the process with this id has exited (a test host
+    /// that started it and died must not leave it running).
+    /// </summary>
+    public int? ParentProcessId { get; set; }
+}

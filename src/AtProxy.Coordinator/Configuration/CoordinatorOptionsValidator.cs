@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Options;
+
+namespace AtProxy.Coordinator.Configuration;
+
+/// <summary>Checks <see cref="CoordinatorOptions"/> at start so a bad setting stops the server with a clear message.</summary>
+internal sealed class CoordinatorOptionsValidator : IValidateOptions<CoordinatorOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CoordinatorOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrEmpty(options.NodeId) || options.NodeId.Length > 64 ||
+            !options.NodeId.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            failures.Add($"Coordinator:NodeId '{options.NodeId}' must be 1..64 characters of letters, digits, '.', '_' or '-'.");
+        }
+        if (!Enum.IsDefined(options.Store))
+        {
+            failures.Add($"Coordinator:Store '{options.Store}' is not a store kind (embedded or memory).");
+        }
+        if (options.Store == StoreKind.Embedded && string.IsNullOrWhiteSpace(options.DataDir))
+        {
+            failures.Add("Coordinator:DataDir (--data-dir) must name a directory for the embedded store.");
+        }
+        if (options.MaxTimeoutMs is 0 or > CoordinatorOptions.ContractMaxTimeoutMs)
+        {
+            failures.Add($"Coordinator:MaxTimeoutMs must be 1..{CoordinatorOptions.ContractMaxTimeoutMs} (got {options.MaxTimeoutMs}).");
+        }
+        if (options.DefaultTimeoutMs == 0 || options.DefaultTimeoutMs > options.MaxTimeoutMs)
+        {
+            failures.Add($"Coordinator:DefaultTimeoutMs must be 1..MaxTimeoutMs ({options.MaxTimeoutMs}) (got {options.DefaultTimeoutMs}).");
+        }
+        if (options.MaxLockKeysPerBranch is < 1 or > CoordinatorOptions.ContractMaxLockKeys)
+        {
+            failures.Add($"Coordinator:MaxLockKeysPerBranch must be 1..{CoordinatorOptions.ContractMaxLockKeys} (got {options.MaxLockKeysPerBranch}).");
+        }
+        RequirePositive(failures, nameof(options.BranchCommandTimeoutMs), options.BranchCommandTimeoutMs);
+        RequirePositive(failures, nameof(options.RetryInitialDelayMs), options.RetryInitialDelayMs);
+        RequirePositive(failures, nameof(options.SweepIntervalMs), options.SweepIntervalMs);
+        if (options.RetryMaxDelayMs < options.RetryInitialDelayMs)
+        {
+            failures.Add($"Coordinator:RetryMaxDelayMs ({options.RetryMaxDelayMs}) must be at least RetryInitialDelayMs ({options.RetryInitialDelayMs}).");
+        }
+        if (options.EndedRetentionMs < 0)
+        {
+            failures.Add($"Coordinator:EndedRetentionMs must not be negative (got {options.EndedRetentionMs}).");
+        }
+        if (options.CompactionThresholdBytes < 4096)
+        {
+            failures.Add($"Coordinator:CompactionThresholdBytes must be at least 4096 (got {options.CompactionThresholdBytes}).");
+        }
+        if (!string.IsNullOrEmpty(options.ApplicationToken) && options.ApplicationToken == options.AdminToken)
+        {
+            failures.Add("Coordinator:AdminToken must differ from Coordinator:ApplicationToken.");
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void RequirePositive(List<string> failures, string name, int value)
+    {
+        if (value <= 0)
+        {
+            failures.Add($"Coordinator:{name} must be positive (got {value}).");
+        }
+    }
+}

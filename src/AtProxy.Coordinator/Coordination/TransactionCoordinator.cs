@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using AtProxy.Coordinator.Configuration;
+using AtProxy.Coordinator.Diagnostics;
+using AtProxy.Coordinator.Locking;
+using AtProxy.Coordinator.Sessions;
+using AtProxy.Coordinator.Storage;
+using AtProxy.Coordinator.Storage.Records;
+using AtProxy.Protocol.V1;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AtProxy.Coordinator.Coordination;
+
+/// <summary>
+/// The decisions of the application-facing calls: begin, register and report branches, check
+/// locks, commit, roll back, status. Each change is made under the transaction's gate and is
+/// durable before it is answered or acted on.
+/// </summary>
+internal sealed class TransactionCoordinator(
+    ICoordinatorStore store,
+    SessionChanges changes,
+    PhaseTwoDriver driver,
+    IOptions<CoordinatorOptions> options,
+    CoordinatorMetrics metrics,
+    ILogger<TransactionCoordinator> logger)
+{
+    private readonly CoordinatorOptions _options = options.Value;
+
+    public async Task<BeginResponse> BeginAsync(BeginRequest request)
+    {
+        RequestValidation.RequireId(request.ApplicationId, "application_id");
+        if (request.Name.Length > RequestValidation.MaxNameLength)
+        {
+            throw CoordinatorErrors.InvalidArgument($"name is {request.Name.Length} characters long; at most {RequestValidation.MaxNameLength} are allowed.");
+        }
+        var timeout = RequestValidation.EffectiveTimeout(request.TimeoutMs, _options);
+        var sequence = store.NextTransactionSequence();
+        var begun = new GlobalBegun
+        {
+            Xid = Xid.Format(_options.NodeId, sequence),
+            Sequence = sequence,
+            Name = request.Name,
+            ApplicationId = request.ApplicationId,
+            BeginTimeUnixMs = changes.NowUnixMs,
+            TimeoutMs = timeout,
+        };
+        await store.BeginAsync(begun);
+        metrics.Begun();
+        Log.Begun(logger, begun.Xid, begun.Name, begun.ApplicationId, timeout);
+        return new BeginResponse { Xid = begun.Xid, BeginTimeUnixMs = begun.BeginTimeUnixMs, TimeoutMs = timeout };
+    }
+
+    public async Task<RegisterBranchResponse> RegisterBranchAsync(RegisterBranchRequest request)
+    {
+        RequestValidation.RequireXid(request.Xid);
+        RequestValidation.RequireId(request.ResourceId, "resource_id");
+        RequestValidation.RequireId(request.ApplicationId, "application_id", required: false);
+        var keys = RequestValidation.LockKeys(request.ResourceId, request.LockKeys, _options.MaxLockKeysPerBranch);
+        var session = Find(request.Xid);
+
+        await session.Gate.WaitAsync();
+        try
+        {
+            if (session.Status != GlobalStatus.Begin)
+            {
+                throw CoordinatorErrors.NotBegin(session, session.Status, "register a branch");
+            }
+            if (changes.NowUnixMs >= session.DeadlineUnixMs)
+            {
+                throw CoordinatorErrors.TimedOut(session, "register a branch");
+            }
+            var registered = new BranchRegistered
+            {
+                Xid = session.Xid,
+                BranchId = store.NextBranchId(),
+                ResourceId = request.ResourceId,
+                ApplicationId = request.ApplicationId,
+                RegisteredUnixMs = changes.NowUnixMs,
+            };
+            registered.LockKeys.Add(keys.Select(k => new LockKey { Table = k.Table, PrimaryKey = k.PrimaryKey }));
+            var conflict = await store.RegisterBranchAsync(new BranchRegistration(registered, keys));
+            if (conflict is not null)
+            {
+                metrics.LockConflict();
+                Log.LockConflict(logger, session.Xid, request.ResourceId, conflict.Key.Table, conflict.Key.PrimaryKey, conflict.Holder.Xid);
+                return new RegisterBranchResponse { Conflict = ToConflict(conflict) };
+            }
+            Log.BranchRegistered(logger, session.Xid, registered.BranchId, request.ResourceId, keys.Length);
+            return new RegisterBranchResponse { BranchId = registered.BranchId };
+        }
+        finally
+        {
+            session.Gate.Release();
+        }
+    }
+
+    public async Task ReportBranchAsync(ReportBranchRequest request)
+    {
+        RequestValidation.RequireXid(request.Xid);
+        if (request.Status is not (BranchStatus.PhaseOneDone or BranchStatus.PhaseOneFailed))
+        {
+            throw CoordinatorErrors.InvalidArgument($"status {request.Status} cannot be reported; only PHASE_ONE_DONE or PHASE_ONE_FAILED.");
+        }
+        var session = Find(request.Xid);
+        await session.Gate.WaitAsync();
+        try
+        {
+            var branch = session.FindBranch(request.BranchId) ?? throw CoordinatorErrors.UnknownBranch(request.Xid, request.BranchId);
+            if (branch.Status == request.Status)
+            {
+                return; // a repeated report
+            }
+            if (branch.Status != BranchStatus.Registered)
+            {
+                throw CoordinatorErrors.FailedPrecondition(
+                    $"Branch {branch.BranchId} of '{session.Xid}' is {branch.Status} already; phase 1 can only be reported for a REGISTERED branch.");
+            }
+            await changes.ChangeBranchAsync(session, branch, request.Status, "");
+        }
+        finally
+        {
+            session.Gate.Release();
+        }
+    }
+
+    public CheckLocksResponse CheckLocks(CheckLocksRequest request)
+    {
+        string? xid = null;
+        if (!string.IsNullOrEmpty(request.Xid))
+        {
+            RequestValidation.RequireXid(request.Xid);
+            xid = request.Xid;
+        }
+        RequestValidation.RequireId(request.ResourceId, "resource_id");
+        var keys = RequestValidation.LockKeys(request.ResourceId, request.LockKeys, _options.MaxLockKeysPerBranch);
+        var conflict = store.CheckLocks(keys, xid);
+        return conflict is null
+            ? new CheckLocksResponse { Lockable = true }
+            : new CheckLocksResponse { Lockable = false, Conflict = ToConflict(conflict) };
+    }
+
+    public async Task<GlobalStatus> CommitAsync(string xid)
+    {
+        RequestValidation.RequireXid(xid);
+        var session = Find(xid);
+        var started = Stopwatch.GetTimestamp();
+        GlobalStatus reached;
+        await session.Gate.WaitAsync();
+        try
+        {
+            if (session.Status != GlobalStatus.Begin)
+            {
+                return session.Status; // decided before: the caller reads the outcome from the status
+            }
+            if (changes.NowUnixMs >= session.DeadlineUnixMs)
+            {
+                await changes.ChangeStatusAsync(session, GlobalStatus.TimeoutRollbacking,
+                    $"commit asked after the timeout of {session.TimeoutMs} ms");
+                metrics.RolledBack("timeout");
+                reached = GlobalStatus.TimeoutRollbacking;
+            }
+            else
+            {
+                var needsPhaseTwo = session.Branches().Any(b => !BranchStatusRules.IsDone(b.Status));
+                reached = needsPhaseTwo ? GlobalStatus.AsyncCommitting : GlobalStatus.Committed;
+                await changes.ChangeStatusAsync(session, reached);
+                metrics.Committed(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Log.CommitDecided(logger, xid, StatusNames.Of(reached));
+            }
+        }
+        finally
+        {
+            session.Gate.Release();
+        }
+        if (GlobalStatusRules.IsPhaseTwoInProgress(reached))
+        {
+            _ = driver.RunAsync(session);
+        }
+        return reached;
+    }
+
+    public async Task<GlobalStatus> RollbackAsync(string xid, CancellationToken callEnds)
+    {
+        RequestValidation.RequireXid(xid);
+        var session = Find(xid);
+        await session.Gate.WaitAsync(callEnds);
+        try
+        {
+            if (session.Status == GlobalStatus.Begin)
+            {
+                await changes.ChangeStatusAsync(session, GlobalStatus.Rollbacking);
+                metrics.RolledBack("application");
+                Log.RollbackDecided(logger, xid);
+            }
+            if (!GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
+            {
+                return session.Status;
+            }
+        }
+        finally
+        {
+            session.Gate.Release();
+        }
+        try
+        {
+            // Rollback answers once the branches are rolled back, or the caller stops waiting.
+            await driver.RunAsync(session).WaitAsync(callEnds);
+        }
+        catch (OperationCanceledException) when (callEnds.IsCancellationRequested)
+        {
+        }
+        return session.Status;
+    }
+
+    public GlobalStatus GetStatus(string xid)
+    {
+        RequestValidation.RequireXid(xid);
+        return Find(xid).Status;
+    }
+
+    /// <summary>Rolls back a transaction whose timeout passed (called by the background loop).</summary>
+    public async Task TimeOutAsync(GlobalSession session)
+    {
+        await session.Gate.WaitAsync();
+        try
+        {
+            if (session.Status != GlobalStatus.Begin || changes.NowUnixMs < session.DeadlineUnixMs)
+            {
+                return;
+            }
+            await changes.ChangeStatusAsync(session, GlobalStatus.TimeoutRollbacking, $"not decided within its timeout of {session.TimeoutMs} ms");
+            metrics.RolledBack("timeout");
+            Log.TimedOut(logger, session.Xid, session.TimeoutMs);
+        }
+        finally
+        {
+            session.Gate.Release();
+        }
+        _ = driver.RunAsync(session);
+    }
+
+    private GlobalSession Find(string xid) => store.Find(xid) ?? throw CoordinatorErrors.UnknownTransaction(xid);
+
+    private static LockConflict ToConflict(LockConflictInfo conflict) => new()
+    {
+        ResourceId = conflict.Key.ResourceId,
+        Key = new LockKey { Table = conflict.Key.Table, PrimaryKey = conflict.Key.PrimaryKey },
+        HolderXid = conflict.Holder.Xid,
+        HolderBranchId = conflict.Holder.BranchId,
+    };
+}

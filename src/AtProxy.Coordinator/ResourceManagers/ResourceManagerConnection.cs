@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using AtProxy.Protocol.V1;
+using Grpc.Core;
+
+namespace AtProxy.Coordinator.ResourceManagers;
+
+/// <summary>
+/// One subscribed resource manager stream. Commands are queued to a single writer (a gRPC
+/// stream allows one write at a time); results are matched to their command by correlation id.
+/// </summary>
+internal sealed class ResourceManagerConnection
+{
+    private readonly Channel<CoordinatorMessage> _outbox = Channel.CreateUnbounded<CoordinatorMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<BranchCommandResult>> _pending = new();
+    private long _lastCorrelationId;
+    private volatile bool _closed;
+
+    public ResourceManagerConnection(string applicationId, string instanceId, IReadOnlyList<string> resourceIds, string peer, long connectedUnixMs)
+    {
+        ApplicationId = applicationId;
+        InstanceId = instanceId;
+        ResourceIds = resourceIds;
+        Peer = peer;
+        ConnectedUnixMs = connectedUnixMs;
+    }
+
+    public string ApplicationId { get; }
+
+    public string InstanceId { get; }
+
+    public IReadOnlyList<string> ResourceIds { get; }
+
+    public string Peer { get; }
+
+    public long ConnectedUnixMs { get; }
+
+    public bool IsClosed => _closed;
+
+    /// <summary>Sends a command and waits for its result, at most <paramref name="timeout"/>.</summary>
+    public async Task<BranchCommandOutcome> SendAsync(BranchAction action, string xid, long branchId, string resourceId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var correlationId = Interlocked.Increment(ref _lastCorrelationId);
+        var result = new TaskCompletionSource<BranchCommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[correlationId] = result;
+        try
+        {
+            var command = new CoordinatorMessage
+            {
+                Command = new BranchCommand { CorrelationId = correlationId, Action = action, Xid = xid, BranchId = branchId, ResourceId = resourceId },
+            };
+            if (_closed || !_outbox.Writer.TryWrite(command))
+            {
+                return BranchCommandOutcome.Retry(action, $"The resource manager {InstanceId} disconnected before the command was sent.");
+            }
+            var answer = await result.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return BranchCommandOutcome.FromResult(action, answer);
+        }
+        catch (TimeoutException)
+        {
+            return BranchCommandOutcome.Retry(action, $"The resource manager {InstanceId} did not answer within {timeout.TotalMilliseconds:0} ms.");
+        }
+        catch (ResourceManagerDisconnectedException)
+        {
+            return BranchCommandOutcome.Retry(action, $"The resource manager {InstanceId} disconnected before it answered.");
+        }
+        finally
+        {
+            _pending.TryRemove(correlationId, out _);
+        }
+    }
+
+    /// <summary>Writes queued commands to the stream until it closes.</summary>
+    public async Task RunWriterAsync(IServerStreamWriter<CoordinatorMessage> stream, CancellationToken cancellationToken)
+    {
+        await foreach (var message in _outbox.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await stream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Completes the command the result answers; false when no such command is waiting (late or unknown).</summary>
+    public bool Complete(BranchCommandResult result) =>
+        _pending.TryRemove(result.CorrelationId, out var waiting) && waiting.TrySetResult(result);
+
+    /// <summary>Stops the writer and fails every command still waiting, so phase 2 retries them.</summary>
+    public void Close()
+    {
+        _closed = true;
+        _outbox.Writer.TryComplete();
+        foreach (var (id, waiting) in _pending)
+        {
+            if (_pending.TryRemove(id, out _))
+            {
+                waiting.TrySetException(new ResourceManagerDisconnectedException());
+            }
+        }
+    }
+
+    private sealed class ResourceManagerDisconnectedException : Exception;
+}

@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using AtProxy.Protocol.V1;
+
+namespace AtProxy.Coordinator.ResourceManagers;
+
+/// <summary>
+/// The resource managers connected now, by resource id. A command for a resource goes to one
+/// of its connected instances in turn; with none connected it fails as retryable, and the
+/// transaction is tried again as soon as one subscribes (<see cref="ResourceConnected"/>).
+/// </summary>
+internal sealed class ResourceManagerHub
+{
+    private readonly ConcurrentDictionary<string, ImmutableArray<ResourceManagerConnection>> _byResource = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<ResourceManagerConnection, byte> _all = new();
+    private long _turn;
+
+    /// <summary>Raised with the resource ids of a resource manager that just subscribed.</summary>
+    public event Action<IReadOnlyList<string>>? ResourceConnected;
+
+    public ICollection<ResourceManagerConnection> Connections => _all.Keys;
+
+    public bool IsConnected(string resourceId) => _byResource.TryGetValue(resourceId, out var list) && !list.IsDefaultOrEmpty;
+
+    public void Add(ResourceManagerConnection connection)
+    {
+        _all[connection] = 0;
+        foreach (var resourceId in connection.ResourceIds)
+        {
+            _byResource.AddOrUpdate(resourceId, _ => [connection], (_, list) => list.Add(connection));
+        }
+        ResourceConnected?.Invoke(connection.ResourceIds);
+    }
+
+    public void Remove(ResourceManagerConnection connection)
+    {
+        _all.TryRemove(connection, out _);
+        foreach (var resourceId in connection.ResourceIds)
+        {
+            _byResource.AddOrUpdate(resourceId, _ => [], (_, list) => list.Remove(connection));
+        }
+        connection.Close();
+    }
+
+    /// <summary>Sends a phase-2 command to one connected instance of the resource and waits for its outcome.</summary>
+    public Task<BranchCommandOutcome> SendAsync(BranchAction action, string xid, long branchId, string resourceId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (!_byResource.TryGetValue(resourceId, out var list) || list.IsDefaultOrEmpty)
+        {
+            return Task.FromResult(BranchCommandOutcome.Retry(action, $"No resource manager for '{resourceId}' is connected; waiting for one.") with { NoResourceManager = true });
+        }
+        var turn = (int)((ulong)Interlocked.Increment(ref _turn) % (ulong)list.Length);
+        return list[turn].SendAsync(action, xid, branchId, resourceId, timeout, cancellationToken);
+    }
+}

@@ -1,0 +1,34 @@
+using AtProxy.Coordinator.Admin;
+using AtProxy.Coordinator.Security;
+using AtProxy.Protocol.V1;
+using Grpc.Core;
+
+namespace AtProxy.Coordinator.Services;
+
+/// <summary>The operator's calls, translated to <see cref="AdminOperations"/>.</summary>
+internal sealed class AdminService(AdminOperations operations) : Protocol.V1.Admin.AdminBase
+{
+    public override Task<ListTransactionsResponse> ListTransactions(ListTransactionsRequest request, ServerCallContext context) =>
+        Task.FromResult(operations.ListTransactions(request));
+
+    public override Task<GetTransactionResponse> GetTransaction(GetTransactionRequest request, ServerCallContext context) =>
+        Task.FromResult(operations.GetTransaction(request));
+
+    public override Task<ListLocksResponse> ListLocks(ListLocksRequest request, ServerCallContext context) =>
+        Task.FromResult(operations.ListLocks(request));
+
+    public override async Task<InterveneResponse> Retry(InterveneRequest request, ServerCallContext context) =>
+        new() { Status = await operations.RetryAsync(request, OperatorIdentity.Of(context)) };
+
+    public override async Task<InterveneResponse> ForceRollback(InterveneRequest request, ServerCallContext context) =>
+        new() { Status = await operations.ForceRollbackAsync(request, OperatorIdentity.Of(context)) };
+
+    public override async Task<InterveneResponse> ForceCommit(InterveneRequest request, ServerCallContext context) =>
+        new() { Status = await operations.ForceCommitAsync(request, OperatorIdentity.Of(context)) };
+
+    public override async Task<InterveneResponse> ForgetBranch(ForgetBranchRequest request, ServerCallContext context) =>
+        new() { Status = await operations.ForgetBranchAsync(request, OperatorIdentity.Of(context)) };
+
+    public override Task<GetCoordinatorStatusResponse> GetCoordinatorStatus(GetCoordinatorStatusRequest request, ServerCallContext context) =>
+        Task.FromResult(operations.GetCoordinatorStatus());
+}

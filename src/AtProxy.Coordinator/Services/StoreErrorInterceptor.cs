@@ -1,0 +1,21 @@
+using AtProxy.Coordinator.Storage;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace AtProxy.Coordinator.Services;
+
+/// <summary>Answers UNAVAILABLE (retry elsewhere or later) when the store cannot record a change, instead of UNKNOWN.</summary>
+internal sealed class StoreErrorInterceptor : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            throw CoordinatorErrors.StoreUnavailable(ex);
+        }
+    }
+}

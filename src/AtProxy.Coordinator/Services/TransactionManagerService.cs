@@ -1,0 +1,20 @@
+using AtProxy.Coordinator.Coordination;
+using AtProxy.Protocol.V1;
+using Grpc.Core;
+
+namespace AtProxy.Coordinator.Services;
+
+/// <summary>The transaction manager's calls, translated to <see cref="TransactionCoordinator"/>.</summary>
+internal sealed class TransactionManagerService(TransactionCoordinator coordinator) : TransactionManager.TransactionManagerBase
+{
+    public override Task<BeginResponse> Begin(BeginRequest request, ServerCallContext context) => coordinator.BeginAsync(request);
+
+    public override async Task<CommitResponse> Commit(CommitRequest request, ServerCallContext context) =>
+        new() { Status = await coordinator.CommitAsync(request.Xid) };
+
+    public override async Task<RollbackResponse> Rollback(RollbackRequest request, ServerCallContext context) =>
+        new() { Status = await coordinator.RollbackAsync(request.Xid, context.CancellationToken) };
+
+    public override Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context) =>
+        Task.FromResult(new GetStatusResponse { Status = coordinator.GetStatus(request.Xid) });
+}

@@ -1,0 +1,45 @@
+using AtProxy.Coordinator.Locking;
+using AtProxy.Protocol.V1;
+
+namespace AtProxy.Coordinator.Sessions;
+
+/// <summary>
+/// One resource's part of a global transaction. Mutated only by the store applying a durable
+/// record, under the owning <see cref="GlobalSession"/>'s monitor.
+/// </summary>
+internal sealed class BranchSession
+{
+    public BranchSession(long branchId, string resourceId, string applicationId, long registeredUnixMs, LockKeyId[] lockKeys, LockHolder holder)
+    {
+        BranchId = branchId;
+        ResourceId = resourceId;
+        ApplicationId = applicationId;
+        RegisteredUnixMs = registeredUnixMs;
+        LockKeys = lockKeys;
+        Holder = holder;
+    }
+
+    public long BranchId { get; }
+
+    public string ResourceId { get; }
+
+    public string ApplicationId { get; }
+
+    public long RegisteredUnixMs { get; }
+
+    /// <summary>The branch's keys, distinct, as registered.</summary>
+    public LockKeyId[] LockKeys { get; }
+
+    /// <summary>The holder entry the lock table stores for the keys this branch acquired.</summary>
+    public LockHolder Holder { get; }
+
+    public BranchStatus Status { get; set; } = BranchStatus.Registered;
+
+    public string LastError { get; set; } = "";
+
+    /// <summary>False once the branch's locks were released (phase 1 failed, forgotten, or the transaction's locks released).</summary>
+    public bool LocksHeld { get; set; } = true;
+
+    /// <summary>A person marked the branch done by hand.</summary>
+    public bool Forgotten { get; set; }
+}

@@ -1,0 +1,301 @@
+using System.Collections.Concurrent;
+using AtProxy.Coordinator.Locking;
+using AtProxy.Coordinator.Sessions;
+using AtProxy.Coordinator.Storage.Records;
+using AtProxy.Protocol.V1;
+
+namespace AtProxy.Coordinator.Storage;
+
+/// <summary>
+/// The state every record is applied to, in the order the records became durable: sessions,
+/// branches, history, locks and id counters. Replaying a log through <see cref="Apply"/>
+/// rebuilds exactly the state the records describe, locks included.
+/// </summary>
+internal sealed class CoordinatorState
+{
+    private readonly ConcurrentDictionary<string, GlobalSession> _sessions = new(StringComparer.Ordinal);
+    private long _lastSequence;
+    private long _lastBranchId;
+
+    public LockTable Locks { get; } = new();
+
+    public ICollection<GlobalSession> Sessions => _sessions.Values;
+
+    public long LastTransactionSequence => Interlocked.Read(ref _lastSequence);
+
+    public long LastBranchId => Interlocked.Read(ref _lastBranchId);
+
+    public long NextTransactionSequence() => Interlocked.Increment(ref _lastSequence);
+
+    public long NextBranchId() => Interlocked.Increment(ref _lastBranchId);
+
+    public GlobalSession? Find(string xid) => _sessions.GetValueOrDefault(xid);
+
+    /// <summary>Applies a record read back from the store (recovery): locks are restored from branch records.</summary>
+    public void Apply(StoreRecord record)
+    {
+        switch (record.KindCase)
+        {
+            case StoreRecord.KindOneofCase.GlobalBegun:
+                ApplyBegun(record.GlobalBegun);
+                break;
+            case StoreRecord.KindOneofCase.BranchRegistered:
+                var registered = record.BranchRegistered;
+                var keys = ToKeys(registered);
+                var holder = HolderOf(registered);
+                if (ApplyBranchRegistered(registered, keys, holder))
+                {
+                    Locks.Restore(keys, holder);
+                }
+                break;
+            case StoreRecord.KindOneofCase.BranchStatusChanged:
+                ApplyBranchStatusChanged(record.BranchStatusChanged);
+                break;
+            case StoreRecord.KindOneofCase.GlobalStatusChanged:
+                ApplyGlobalStatusChanged(record.GlobalStatusChanged);
+                break;
+            case StoreRecord.KindOneofCase.GlobalRemoved:
+                ApplyRemoved(record.GlobalRemoved);
+                break;
+            case StoreRecord.KindOneofCase.SessionSnapshot:
+                ApplySnapshot(record.SessionSnapshot);
+                break;
+            case StoreRecord.KindOneofCase.Counters:
+                RaiseTo(ref _lastSequence, record.Counters.LastTransactionSequence);
+                RaiseTo(ref _lastBranchId, record.Counters.LastBranchId);
+                break;
+            default:
+                throw new InvalidDataException($"Unknown store record kind {record.KindCase}.");
+        }
+    }
+
+    public void ApplyBegun(GlobalBegun begun)
+    {
+        RaiseTo(ref _lastSequence, begun.Sequence);
+        _sessions.TryAdd(begun.Xid, new GlobalSession(begun.Xid, begun.Sequence, begun.Name, begun.ApplicationId, begun.BeginTimeUnixMs, begun.TimeoutMs));
+    }
+
+    /// <summary>Adds the branch to its session; the caller has acquired (or will restore) its locks.</summary>
+    /// <returns>False when the session is unknown (purged), so no lock must be held for it.</returns>
+    public bool ApplyBranchRegistered(BranchRegistered registered, LockKeyId[] keys, LockHolder holder)
+    {
+        RaiseTo(ref _lastBranchId, registered.BranchId);
+        if (Find(registered.Xid) is not { } session)
+        {
+            return false;
+        }
+        lock (session)
+        {
+            session.BranchesUnsafe.Add(new BranchSession(registered.BranchId, registered.ResourceId, registered.ApplicationId, registered.RegisteredUnixMs, keys, holder));
+            session.LastUpdateUnixMs = Math.Max(session.LastUpdateUnixMs, registered.RegisteredUnixMs);
+        }
+        return true;
+    }
+
+    private void ApplyBranchStatusChanged(BranchStatusChanged changed)
+    {
+        if (Find(changed.Xid) is not { } session)
+        {
+            return;
+        }
+        lock (session)
+        {
+            var branch = session.BranchesUnsafe.Find(b => b.BranchId == changed.BranchId);
+            if (branch is null)
+            {
+                return;
+            }
+            branch.Status = changed.Status;
+            branch.LastError = changed.Error;
+            session.LastUpdateUnixMs = Math.Max(session.LastUpdateUnixMs, changed.AtUnixMs);
+            if (changed.Forgotten)
+            {
+                branch.Forgotten = true;
+                session.HistoryUnsafe.Add(new TransitionEntry(changed.AtUnixMs, session.Status, session.Status,
+                    $"branch {changed.BranchId} forgotten: {changed.Reason}", changed.Actor));
+            }
+            if ((changed.Forgotten || changed.Status == BranchStatus.PhaseOneFailed) && branch.LocksHeld)
+            {
+                ReleaseBranchLocks(session, branch);
+            }
+        }
+    }
+
+    private void ApplyGlobalStatusChanged(GlobalStatusChanged changed)
+    {
+        if (Find(changed.Xid) is not { } session)
+        {
+            return;
+        }
+        lock (session)
+        {
+            session.Status = changed.To;
+            session.LastUpdateUnixMs = Math.Max(session.LastUpdateUnixMs, changed.AtUnixMs);
+            if (changed.To is GlobalStatus.TimeoutRollbacking)
+            {
+                session.TimedOut = true;
+            }
+            session.HistoryUnsafe.Add(new TransitionEntry(changed.AtUnixMs, changed.From, changed.To, changed.Reason, changed.Actor));
+            if (GlobalStatusRules.ReleasesLocks(changed.To))
+            {
+                ReleaseAllLocks(session);
+            }
+        }
+    }
+
+    private void ApplyRemoved(GlobalRemoved removed)
+    {
+        if (_sessions.TryRemove(removed.Xid, out var session))
+        {
+            lock (session)
+            {
+                ReleaseAllLocks(session);
+            }
+        }
+    }
+
+    private void ApplySnapshot(SessionSnapshot snapshot)
+    {
+        ApplyBegun(snapshot.Begun);
+        var session = Find(snapshot.Begun.Xid)!;
+        lock (session)
+        {
+            session.Status = snapshot.Status;
+            session.LastUpdateUnixMs = snapshot.LastUpdateUnixMs;
+            session.TimedOut = snapshot.TimedOut;
+            foreach (var entry in snapshot.History)
+            {
+                session.HistoryUnsafe.Add(new TransitionEntry(entry.AtUnixMs, entry.From, entry.To, entry.Reason, entry.Actor));
+            }
+            foreach (var saved in snapshot.Branches)
+            {
+                RaiseTo(ref _lastBranchId, saved.Registered.BranchId);
+                var keys = ToKeys(saved.Registered);
+                var branch = new BranchSession(saved.Registered.BranchId, saved.Registered.ResourceId, saved.Registered.ApplicationId,
+                    saved.Registered.RegisteredUnixMs, keys, HolderOf(saved.Registered))
+                {
+                    Status = saved.Status,
+                    LastError = saved.LastError,
+                    LocksHeld = saved.LocksHeld,
+                    Forgotten = saved.Forgotten,
+                };
+                session.BranchesUnsafe.Add(branch);
+                if (branch.LocksHeld)
+                {
+                    Locks.Restore(keys, branch.Holder);
+                }
+            }
+        }
+    }
+
+    /// <summary>The record that recreates <paramref name="session"/> as it is now (for compaction).</summary>
+    public static StoreRecord SnapshotOf(GlobalSession session)
+    {
+        lock (session)
+        {
+            var snapshot = new SessionSnapshot
+            {
+                Begun = new GlobalBegun
+                {
+                    Xid = session.Xid,
+                    Sequence = session.Sequence,
+                    Name = session.Name,
+                    ApplicationId = session.ApplicationId,
+                    BeginTimeUnixMs = session.BeginTimeUnixMs,
+                    TimeoutMs = session.TimeoutMs,
+                },
+                Status = session.Status,
+                LastUpdateUnixMs = session.LastUpdateUnixMs,
+                TimedOut = session.TimedOut,
+            };
+            foreach (var entry in session.HistoryUnsafe)
+            {
+                snapshot.History.Add(new HistoryEntry { AtUnixMs = entry.AtUnixMs, From = entry.From, To = entry.To, Reason = entry.Reason, Actor = entry.Actor });
+            }
+            foreach (var branch in session.BranchesUnsafe)
+            {
+                var registered = new BranchRegistered
+                {
+                    Xid = session.Xid,
+                    BranchId = branch.BranchId,
+                    ResourceId = branch.ResourceId,
+                    ApplicationId = branch.ApplicationId,
+                    RegisteredUnixMs = branch.RegisteredUnixMs,
+                };
+                foreach (var key in branch.LockKeys)
+                {
+                    registered.LockKeys.Add(new LockKey { Table = key.Table, PrimaryKey = key.PrimaryKey });
+                }
+                snapshot.Branches.Add(new BranchSnapshot
+                {
+                    Registered = registered,
+                    Status = branch.Status,
+                    LastError = branch.LastError,
+                    LocksHeld = branch.LocksHeld,
+                    Forgotten = branch.Forgotten,
+                });
+            }
+            return new StoreRecord { SessionSnapshot = snapshot };
+        }
+    }
+
+    public static LockKeyId[] ToKeys(BranchRegistered registered)
+    {
+        var keys = new LockKeyId[registered.LockKeys.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = new LockKeyId(registered.ResourceId, registered.LockKeys[i].Table, registered.LockKeys[i].PrimaryKey);
+        }
+        return keys;
+    }
+
+    public static LockHolder HolderOf(BranchRegistered registered) =>
+        new(registered.Xid, registered.BranchId, registered.ApplicationId, registered.RegisteredUnixMs);
+
+    // Caller holds the session's monitor.
+    private void ReleaseAllLocks(GlobalSession session)
+    {
+        foreach (var branch in session.BranchesUnsafe)
+        {
+            if (branch.LocksHeld)
+            {
+                Locks.ReleaseTransaction(branch.LockKeys, session.Xid);
+                branch.LocksHeld = false;
+            }
+        }
+    }
+
+    // Caller holds the session's monitor. Keys another live branch of the transaction also
+    // registered stay held, passed on to that branch.
+    private void ReleaseBranchLocks(GlobalSession session, BranchSession branch)
+    {
+        branch.LocksHeld = false;
+        Dictionary<LockKeyId, LockHolder>? others = null;
+        foreach (var other in session.BranchesUnsafe)
+        {
+            if (other.LocksHeld && !ReferenceEquals(other, branch))
+            {
+                others ??= [];
+                foreach (var key in other.LockKeys)
+                {
+                    others.TryAdd(key, other.Holder);
+                }
+            }
+        }
+        Locks.ReleaseBranch(branch.LockKeys, branch.Holder, key => others?.GetValueOrDefault(key));
+    }
+
+    private static void RaiseTo(ref long field, long value)
+    {
+        var current = Interlocked.Read(ref field);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref field, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+            current = seen;
+        }
+    }
+}

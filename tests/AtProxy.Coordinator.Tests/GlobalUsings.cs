@@ -1,0 +1,3 @@
+global using AtProxy.Coordinator.Tests.Support;
+global using AtProxy.Protocol.V1;
+global using Grpc.Core;

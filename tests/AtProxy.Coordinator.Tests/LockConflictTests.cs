@@ -1,0 +1,72 @@
+namespace AtProxy.Coordinator.Tests;
+
+/// <summary>Global row locks as seen through branch registration and CheckLocks.</summary>
+public class LockConflictTests
+{
+    [Fact]
+    public async Task RegisterBranch_KeyHeldByAnotherTransaction_ReportsTheHolderAndAcquiresNothing()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var holder = await coordinator.Tm.BeginAsync();
+        var holderBranch = await coordinator.Rm.RegisterGrantedAsync(holder, "db", "public.stock:7");
+        var asker = await coordinator.Tm.BeginAsync();
+
+        var response = await coordinator.Rm.RegisterAsync(asker, "db", "public.stock:8", "public.stock:7", "public.stock:9");
+
+        Assert.Equal(0, response.BranchId);
+        Assert.Equal(holder, response.Conflict.HolderXid);
+        Assert.Equal(holderBranch, response.Conflict.HolderBranchId);
+        Assert.Equal(("db", "public.stock", "7"), (response.Conflict.ResourceId, response.Conflict.Key.Table, response.Conflict.Key.PrimaryKey));
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync(asker));
+        Assert.Empty((await coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = asker })).Transaction.Branches);
+
+        // Once the holder's commit is durable the key is free, while its branch is still committing.
+        Assert.Equal(GlobalStatus.AsyncCommitting, await coordinator.Tm.CommitAsync(holder));
+        Assert.Null((await coordinator.Rm.RegisterAsync(asker, "db", "public.stock:8", "public.stock:7")).Conflict);
+    }
+
+    [Fact]
+    public async Task RegisterBranch_SameTransactionAgain_IsReentrant()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var xid = await coordinator.Tm.BeginAsync();
+        var first = await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1", "t:2");
+
+        var second = await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:2", "t:3");
+
+        Assert.NotEqual(first, second);
+        Assert.Equal(3, await coordinator.Admin.LockCountAsync(xid));
+    }
+
+    [Fact]
+    public async Task RegisterBranch_SameKeyOnAnotherResource_DoesNotConflict()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var a = await coordinator.Tm.BeginAsync();
+        var b = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(a, "db-1", "t:1");
+
+        await coordinator.Rm.RegisterGrantedAsync(b, "db-2", "t:1");
+    }
+
+    [Fact]
+    public async Task CheckLocks_AnswersWithoutAcquiring()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var holder = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
+        var other = await coordinator.Tm.BeginAsync();
+
+        var own = await coordinator.Rm.CheckAsync(holder, "db", "t:1", "t:2");
+        var foreign = await coordinator.Rm.CheckAsync(other, "db", "t:2", "t:1");
+        var globalLockScope = await coordinator.Rm.CheckAsync("", "db", "t:1");
+        var free = await coordinator.Rm.CheckAsync("", "db", "t:2");
+
+        Assert.True(own.Lockable);
+        Assert.False(foreign.Lockable);
+        Assert.Equal((holder, "1"), (foreign.Conflict.HolderXid, foreign.Conflict.Key.PrimaryKey));
+        Assert.False(globalLockScope.Lockable);
+        Assert.True(free.Lockable);
+        Assert.Equal(1, await coordinator.Admin.LockCountAsync());
+    }
+}

@@ -1,0 +1,155 @@
+using System.Collections.Concurrent;
+using AtProxy.Protocol.V1;
+using Grpc.Core;
+
+namespace AtProxy.Coordinator.Tests.Support;
+
+/// <summary>
+/// A test resource manager speaking the real stream protocol: it subscribes for its resources,
+/// then answers every BranchCommand with what its script says (by default: done). Every
+/// command it receives is recorded in order.
+/// </summary>
+public sealed class ScriptedResourceManager : IAsyncDisposable
+{
+    private readonly AsyncDuplexStreamingCall<ResourceManagerMessage, CoordinatorMessage> _call;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentQueue<BranchCommand> _received = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private Task? _loop;
+
+    private ScriptedResourceManager(AsyncDuplexStreamingCall<ResourceManagerMessage, CoordinatorMessage> call, string instanceId)
+    {
+        _call = call;
+        InstanceId = instanceId;
+    }
+
+    public string InstanceId { get; }
+
+    public string CoordinatorId { get; private set; } = "";
+
+    /// <summary>Decides the answer to each command; replaceable while running.</summary>
+    public Func<BranchCommand, Task<BranchCommandResult>> Script { get; set; } = command => Task.FromResult(Succeed(command));
+
+    public IReadOnlyList<BranchCommand> Received => [.. _received];
+
+    public static BranchCommandResult Succeed(BranchCommand command) => new()
+    {
+        CorrelationId = command.CorrelationId,
+        Status = command.Action == BranchAction.Commit ? BranchStatus.PhaseTwoCommitted : BranchStatus.PhaseTwoRollbacked,
+    };
+
+    public static BranchCommandResult Fail(BranchCommand command, bool retryable, string message) => new()
+    {
+        CorrelationId = command.CorrelationId,
+        Status = (command.Action, retryable) switch
+        {
+            (BranchAction.Commit, true) => BranchStatus.PhaseTwoCommitFailedRetryable,
+            (BranchAction.Commit, false) => BranchStatus.PhaseTwoCommitFailedUnretryable,
+            (_, true) => BranchStatus.PhaseTwoRollbackFailedRetryable,
+            _ => BranchStatus.PhaseTwoRollbackFailedUnretryable,
+        },
+        Message = message,
+    };
+
+    /// <summary>Connects, subscribes and waits for the coordinator's Subscribed.</summary>
+    public static Task<ScriptedResourceManager> ConnectAsync(ChannelBase channel, string applicationId, params string[] resourceIds) =>
+        ConnectAsync(channel.CreateCallInvoker(), applicationId, resourceIds);
+
+    /// <summary>Connects through <paramref name="invoker"/> (e.g. one that adds a token).</summary>
+    public static async Task<ScriptedResourceManager> ConnectAsync(CallInvoker invoker, string applicationId, params string[] resourceIds) =>
+        await ConnectAsync(invoker, applicationId, $"{applicationId}-{Guid.NewGuid().ToString("N")[..6]}", resourceIds);
+
+    public static async Task<ScriptedResourceManager> ConnectAsync(CallInvoker invoker, string applicationId, string instanceId, string[] resourceIds)
+    {
+        var client = new ResourceManager.ResourceManagerClient(invoker);
+        var call = client.Connect();
+        var manager = new ScriptedResourceManager(call, instanceId);
+        var subscribe = new Subscribe { ApplicationId = applicationId, InstanceId = instanceId };
+        subscribe.ResourceIds.Add(resourceIds);
+        await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        if (!await call.ResponseStream.MoveNext(timeout.Token) || call.ResponseStream.Current.KindCase != CoordinatorMessage.KindOneofCase.Subscribed)
+        {
+            throw new InvalidOperationException("The coordinator did not answer Subscribe with Subscribed.");
+        }
+        manager.CoordinatorId = call.ResponseStream.Current.Subscribed.CoordinatorId;
+        manager._loop = manager.RunAsync();
+        return manager;
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> commands were received.</summary>
+    public Task WaitForCommandsAsync(int count, TimeSpan? timeout = null) =>
+        Eventually.TrueAsync(() => _received.Count >= count, timeout, $"{InstanceId} to receive {count} commands (got {_received.Count})");
+
+    private async Task RunAsync()
+    {
+        try
+        {
+            while (await _call.ResponseStream.MoveNext(_stop.Token))
+            {
+                var message = _call.ResponseStream.Current;
+                if (message.KindCase != CoordinatorMessage.KindOneofCase.Command)
+                {
+                    continue;
+                }
+                var command = message.Command;
+                _received.Enqueue(command);
+                _ = AnswerAsync(command);
+            }
+        }
+        catch (RpcException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (RpcException)
+        {
+            // The coordinator went away.
+        }
+    }
+
+    private async Task AnswerAsync(BranchCommand command)
+    {
+        BranchCommandResult result;
+        try
+        {
+            result = await Script(command);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // the script chose not to answer
+        }
+        await _writeLock.WaitAsync();
+        try
+        {
+            if (!_stop.IsCancellationRequested)
+            {
+                await _call.RequestStream.WriteAsync(new ResourceManagerMessage { Result = result });
+            }
+        }
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException or ObjectDisposedException)
+        {
+            // The stream closed meanwhile; the coordinator retries the command.
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Drops the stream as a crashed resource manager would.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+        await _stop.CancelAsync();
+        _call.Dispose();
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+    }
+}

@@ -1,0 +1,138 @@
+namespace AtProxy.Coordinator.Tests;
+
+/// <summary>Begin, branches, commit and rollback end to end over gRPC, on both stores.</summary>
+public class TransactionLifecycleTests
+{
+    public static TheoryData<string> Stores => new() { "memory", "embedded" };
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Commit_TwoBranches_ReleasesLocksAtOnceAndCommitsEveryBranch(string store)
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
+        await using var orders = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "orders", "orders-db");
+        await using var stock = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "stock", "stock-db");
+        var xid = await coordinator.Tm.BeginAsync("place-order");
+
+        var first = await coordinator.Rm.RegisterGrantedAsync(xid, "orders-db", "public.orders:1", "public.orders:2");
+        var second = await coordinator.Rm.RegisterGrantedAsync(xid, "stock-db", "public.stock:sku-1");
+        await coordinator.Rm.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = first, Status = BranchStatus.PhaseOneDone });
+        await coordinator.Rm.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = second, Status = BranchStatus.PhaseOneDone });
+        Assert.Equal(3, await coordinator.Admin.LockCountAsync(xid));
+
+        var status = await coordinator.Tm.CommitAsync(xid);
+
+        Assert.True(status is GlobalStatus.AsyncCommitting or GlobalStatus.Committed, $"commit answered {status}");
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync(xid));
+        await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.Committed);
+        var orderCommand = Assert.Single(orders.Received);
+        Assert.Equal((BranchAction.Commit, xid, first, "orders-db"), (orderCommand.Action, orderCommand.Xid, orderCommand.BranchId, orderCommand.ResourceId));
+        var stockCommand = Assert.Single(stock.Received);
+        Assert.Equal((BranchAction.Commit, second), (stockCommand.Action, stockCommand.BranchId));
+        var details = await coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid });
+        Assert.All(details.Transaction.Branches, b => Assert.Equal(BranchStatus.PhaseTwoCommitted, b.Status));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Rollback_ThreeBranches_RollsBackInReverseOrderThenReleasesLocks(string store)
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db-a", "db-b");
+        var xid = await coordinator.Tm.BeginAsync();
+        var b1 = await coordinator.Rm.RegisterGrantedAsync(xid, "db-a", "t:1");
+        var b2 = await coordinator.Rm.RegisterGrantedAsync(xid, "db-b", "t:2");
+        var b3 = await coordinator.Rm.RegisterGrantedAsync(xid, "db-a", "t:3");
+        var locksDuringRollback = new List<int>();
+        rm.Script = async command =>
+        {
+            // Locks must stay held while any branch is still rolling back.
+            locksDuringRollback.Add(await coordinator.Admin.LockCountAsync(xid));
+            return ScriptedResourceManager.Succeed(command);
+        };
+
+        var status = await coordinator.Tm.RollbackAsync(xid);
+
+        Assert.Equal(GlobalStatus.Rollbacked, status);
+        Assert.Equal([b3, b2, b1], rm.Received.Select(c => c.BranchId));
+        Assert.All(rm.Received, c => Assert.Equal(BranchAction.Rollback, c.Action));
+        Assert.Equal([3, 3, 3], locksDuringRollback);
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync(xid));
+        Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.StatusAsync(xid));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Commit_WithoutBranches_IsCommittedAtOnce(string store)
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
+        var xid = await coordinator.Tm.BeginAsync();
+
+        Assert.Equal(GlobalStatus.Committed, await coordinator.Tm.CommitAsync(xid));
+        Assert.Equal(GlobalStatus.Committed, await coordinator.Tm.CommitAsync(xid));
+        Assert.Equal(GlobalStatus.Committed, await coordinator.Tm.RollbackAsync(xid));
+    }
+
+    [Fact]
+    public async Task Commit_AfterRollback_ReturnsTheRollbackStatus()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var xid = await coordinator.Tm.BeginAsync();
+        Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.RollbackAsync(xid));
+
+        Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.CommitAsync(xid));
+    }
+
+    [Fact]
+    public async Task ReportBranch_PhaseOneFailed_ReleasesThatBranchsLocksAndSkipsItsPhaseTwo()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
+        var xid = await coordinator.Tm.BeginAsync();
+        var failed = await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1", "t:2");
+        var kept = await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:2", "t:3");
+
+        await coordinator.Rm.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = failed, Status = BranchStatus.PhaseOneFailed });
+        await coordinator.Rm.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = failed, Status = BranchStatus.PhaseOneFailed }); // repeated: accepted
+
+        var other = await coordinator.Tm.BeginAsync();
+        Assert.Null((await coordinator.Rm.RegisterAsync(other, "db", "t:1")).Conflict);
+        // t:2 was registered by both branches: it stays held for the branch that did not fail.
+        var conflict = (await coordinator.Rm.RegisterAsync(other, "db", "t:2")).Conflict;
+        Assert.Equal((xid, kept), (conflict.HolderXid, conflict.HolderBranchId));
+
+        Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.RollbackAsync(xid));
+        Assert.Equal([kept], rm.Received.Select(c => c.BranchId));
+    }
+
+    [Fact]
+    public async Task Timeout_UndecidedTransaction_IsRolledBackByTheCoordinator()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
+        var xid = await coordinator.Tm.BeginAsync(timeoutMs: 300);
+        await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
+
+        await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.TimeoutRollbacked);
+
+        Assert.Equal(BranchAction.Rollback, Assert.Single(rm.Received).Action);
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync());
+        Assert.Equal(GlobalStatus.TimeoutRollbacked, await coordinator.Tm.CommitAsync(xid));
+        var error = await Assert.ThrowsAsync<RpcException>(() => coordinator.Rm.RegisterAsync(xid, "db", "t:9"));
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        var history = (await coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid })).History;
+        Assert.Equal([GlobalStatus.TimeoutRollbacking, GlobalStatus.TimeoutRollbacked], history.Select(h => h.To));
+    }
+
+    [Fact]
+    public async Task Begin_TimeoutZero_GetsTheDefault()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:DefaultTimeoutMs"] = "45000");
+
+        var response = await coordinator.Tm.BeginAsync(new BeginRequest { ApplicationId = "app", TimeoutMs = 0 });
+
+        Assert.Equal(45_000u, response.TimeoutMs);
+        Assert.StartsWith("tc:", response.Xid);
+        Assert.InRange(response.BeginTimeUnixMs, DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+    }
+}
