@@ -71,29 +71,41 @@ public sealed class AtProxyClient : IAsyncDisposable
     /// Begins a global transaction, or joins the ambient one when the flow already has one (then
     /// only the originator's commit or rollback counts).
     /// </summary>
-    public async Task<GlobalTransaction> BeginAsync(string name, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Not an <c>async</c> method on purpose: the ambient scope is bound here, in the caller's
+    /// context, so that it is still in force after the caller's <c>await</c>.
+    /// </remarks>
+    public Task<GlobalTransaction> BeginAsync(string name, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (GlobalTransactionContext.CurrentXid is { } ambient)
         {
-            return new GlobalTransaction(this, ambient, isOriginator: false, GlobalTransactionContext.Bind(ambient));
+            return Task.FromResult(new GlobalTransaction(this, ambient, isOriginator: false, GlobalTransactionContext.Bind(ambient)));
         }
         var effective = timeout ?? Options.DefaultTransactionTimeout;
         if (effective <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(timeout), "A global transaction's timeout must be positive.");
         }
+        var scope = GlobalTransactionContext.Bind(null);
+        return BeginCoreAsync(name, effective, scope, cancellationToken);
+    }
+
+    private async Task<GlobalTransaction> BeginCoreAsync(string name, TimeSpan timeout, GlobalTransactionContext.Scope scope, CancellationToken cancellationToken)
+    {
         using var activity = AtProxyTelemetry.Start("atproxy.begin", xid: null, ActivityKind.Client);
         activity?.SetTag("atproxy.name", name);
         try
         {
-            var response = await Coordinator.BeginAsync(name, effective, cancellationToken);
+            var response = await Coordinator.BeginAsync(name, timeout, cancellationToken);
             activity?.SetTag(AtProxyTelemetry.XidTag, response.Xid);
-            return new GlobalTransaction(this, response.Xid, isOriginator: true, GlobalTransactionContext.Bind(response.Xid));
+            scope.SetXid(response.Xid);
+            return new GlobalTransaction(this, response.Xid, isOriginator: true, scope);
         }
         catch (Exception ex)
         {
+            scope.Dispose();
             AtProxyTelemetry.Fail(activity, ex);
             throw;
         }

@@ -86,7 +86,7 @@ public class PropagationTests(TwoServicesEnvironment env) : IClassFixture<TwoSer
         using var channel = GrpcChannel.ForAddress(env.InventoryServiceGrpc);
         var client = new InventoryService.InventoryServiceClient(channel);
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
-            await client.ReserveAsync(new ReserveRequest { Sku = sku, Quantity = 1 }, new Metadata { { AtProxyHeaders.Xid, new string('x', 200) } }));
+            await client.ReserveAsync(new ReserveRequest { Sku = sku, Quantity = 1 }, new Grpc.Core.Metadata { { AtProxyHeaders.Xid, new string('x', 200) } }));
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Equal(10, (await env.StateAsync(sku)).Stock);
     }

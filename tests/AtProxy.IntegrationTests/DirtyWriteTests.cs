@@ -40,7 +40,8 @@ public class DirtyWriteTests(OrderInventoryEnvironment env) : IClassFixture<Orde
         Assert.Equal(BranchStatus.PhaseTwoRollbackFailedUnretryable, branch.Status);
         Assert.Contains("dirty write", branch.LastError);
 
-        // Another global transaction cannot touch the row while a person decides.
+        // Another global transaction (not this flow's: suspend it) cannot touch the row while a person decides.
+        using var suspended = env.Client.Suspend();
         var blocked = AtProxyClient.Create(new AtProxyOptions { Coordinator = env.Coordinator.Address, ApplicationId = "other", LockRetryCount = 2 });
         await using (blocked)
         {

@@ -66,6 +66,8 @@ public class GlobalLockTests(OrderInventoryEnvironment env) : IClassFixture<Orde
         var source = impatient.Wrap(NpgsqlDataSource.Create(env.InventoryConnectionString), "inventory-db");
         await Task.Run(async () =>
         {
+            // A separate global transaction: without suspending, BeginAsync would join the holder's.
+            using var suspended = impatient.Suspend();
             await using var gtx = await impatient.BeginAsync("waiter", TimeSpan.FromSeconds(30));
             await using var connection = await source.OpenConnectionAsync();
             // In an explicit local transaction the statements cannot be re-run: the commit retries registration.

@@ -4,37 +4,65 @@ namespace AtProxy.Transactions;
 /// The ambient global transaction of the current async flow. Every <see cref="AtDbConnection"/>
 /// used in the flow joins it; the web integration sets it from the <c>atproxy-xid</c> header.
 /// </summary>
+/// <remarks>
+/// The AsyncLocal holds a mutable scope object rather than the XID itself: a value set inside an
+/// async method (such as <c>BeginAsync</c> or <c>DisposeAsync</c>) never flows back to its caller,
+/// but a change to an object the caller already holds does. So a scope is bound synchronously in
+/// the caller's context, filled in when the coordinator answers, and marked ended on dispose.
+/// </remarks>
 internal static class GlobalTransactionContext
 {
     private static readonly AsyncLocal<Scope?> Current = new();
 
     /// <summary>The XID of the ambient global transaction, or null.</summary>
-    public static string? CurrentXid => Current.Value?.Xid;
+    public static string? CurrentXid => Active()?.Xid;
 
     /// <summary>True inside a <c>GlobalLock</c> scope (outside any global transaction).</summary>
-    public static bool InGlobalLockScope => Current.Value is { Xid: null, GlobalLock: true };
+    public static bool InGlobalLockScope => Active() is { Xid: null, GlobalLock: true };
 
-    public static IDisposable Bind(string? xid, bool globalLock = false)
+    /// <summary>Binds a scope in the caller's context; disposing it ends the scope.</summary>
+    public static Scope Bind(string? xid, bool globalLock = false)
     {
-        var previous = Current.Value;
-        Current.Value = new Scope(xid, globalLock);
-        return new Restore(previous);
+        var scope = new Scope(xid, globalLock, Current.Value);
+        Current.Value = scope;
+        return scope;
     }
 
-    private sealed record Scope(string? Xid, bool GlobalLock);
-
-    private sealed class Restore(Scope? previous) : IDisposable
+    private static Scope? Active()
     {
-        private bool _disposed;
+        var scope = Current.Value;
+        while (scope is { Ended: true })
+        {
+            scope = scope.Previous;
+        }
+        return scope;
+    }
+
+    /// <summary>One binding of the ambient transaction; earlier ones show through once it ends.</summary>
+    internal sealed class Scope(string? xid, bool globalLock, Scope? previous) : IDisposable
+    {
+        private volatile string? _xid = xid;
+        private volatile bool _ended;
+
+        public string? Xid => _xid;
+
+        public bool GlobalLock { get; } = globalLock;
+
+        public Scope? Previous { get; } = previous;
+
+        public bool Ended => _ended;
+
+        /// <summary>Fills in the XID once the coordinator has issued it.</summary>
+        public void SetXid(string xid) => _xid = xid;
 
         public void Dispose()
         {
-            if (_disposed)
+            _ended = true;
+            // In a synchronous using block this also restores the AsyncLocal for the rest of the method.
+            if (ReferenceEquals(Current.Value, this))
             {
-                return;
+                Current.Value = Previous;
             }
-            _disposed = true;
-            Current.Value = previous;
         }
     }
 }
