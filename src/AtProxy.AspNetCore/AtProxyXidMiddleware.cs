@@ -21,8 +21,18 @@ public sealed class AtProxyXidMiddleware(RequestDelegate next, AtProxyClient cli
         var xid = values.Count == 1 ? values[0] : null;
         if (!Xid.IsWellFormed(xid))
         {
+            var message = $"Malformed {AtProxyHeaders.Xid} header: expected one XID of 1..{Xid.MaxLength} printable ASCII characters.";
+            if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                // A gRPC caller understands a status, not an HTTP 400: answer trailers-only with INVALID_ARGUMENT.
+                context.Response.StatusCode = StatusCodes.Status200OK;
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = "3";
+                context.Response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+                return;
+            }
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsync($"Malformed {AtProxyHeaders.Xid} header: expected one XID of 1..{Xid.MaxLength} printable ASCII characters.");
+            await context.Response.WriteAsync(message);
             return;
         }
         using (client.Join(xid!))
