@@ -1,0 +1,2 @@
+Console.Error.WriteLine("atproxy: no commands yet.");
+return 2;

@@ -1,0 +1,2 @@
+Console.Error.WriteLine("The demo is not built yet.");
+return 1;
