@@ -82,4 +82,63 @@ public class GlobalLockTests(OrderInventoryEnvironment env) : IClassFixture<Orde
         await using var check = new NpgsqlConnection(env.InventoryConnectionString);
         Assert.Equal(100, await check.ExecuteScalarAsync<int>("SELECT count FROM stock WHERE sku = @sku", new { sku }));
     }
+
+    [Fact]
+    public async Task Select_for_update_waits_for_the_global_lock_and_then_reads_the_committed_value()
+    {
+        const string sku = "read-for-update";
+        await env.SeedStockAsync([sku], 100);
+        var holder = await env.Client.BeginAsync("holder", TimeSpan.FromSeconds(30));
+        await using (var inventory = await env.Inventory.OpenConnectionAsync())
+        {
+            await inventory.ExecuteAsync("UPDATE stock SET count = 60 WHERE sku = @sku", new { sku });
+        }
+        var read = Task.Run(async () =>
+        {
+            using var suspended = env.Client.Suspend();
+            await using var reader = await env.Client.BeginAsync("reader", TimeSpan.FromSeconds(30));
+            await using var connection = await env.Inventory.OpenConnectionAsync();
+            var count = await connection.ExecuteScalarAsync<int>("SELECT count FROM stock WHERE sku = @sku FOR UPDATE", new { sku });
+            await reader.CommitAsync();
+            return count;
+        });
+        await Task.Delay(300);
+        Assert.False(read.IsCompleted, "SELECT ... FOR UPDATE must wait while another global transaction holds the row");
+        await holder.CommitAsync();
+        await holder.DisposeAsync();
+        Assert.Equal(60, await read);
+    }
+
+    [Fact]
+    public async Task A_GlobalLock_scope_keeps_a_plain_local_write_off_rows_of_an_undecided_global_transaction()
+    {
+        const string sku = "global-lock-scope";
+        await env.SeedStockAsync([sku], 100);
+        var holder = await env.Client.BeginAsync("holder", TimeSpan.FromSeconds(30));
+        await using (var inventory = await env.Inventory.OpenConnectionAsync())
+        {
+            await inventory.ExecuteAsync("UPDATE stock SET count = count - 1 WHERE sku = @sku", new { sku });
+        }
+
+        await using var impatient = AtProxyClient.Create(new AtProxyOptions
+        {
+            Coordinator = env.Coordinator.Address, ApplicationId = "batch-job", LockRetryCount = 3, LockRetryInterval = TimeSpan.FromMilliseconds(5),
+        });
+        var source = impatient.Wrap(NpgsqlDataSource.Create(env.InventoryConnectionString), "inventory-db");
+        await Task.Run(async () =>
+        {
+            using var suspended = impatient.Suspend();
+            using var scope = impatient.GlobalLock();
+            await using var connection = await source.OpenConnectionAsync();
+            var conflict = await Assert.ThrowsAsync<GlobalLockConflictException>(() => connection.ExecuteAsync("UPDATE stock SET count = 0 WHERE sku = @sku", new { sku }));
+            Assert.Equal(holder.Xid, conflict.HolderXid);
+        });
+
+        await holder.RollbackAsync();
+        await holder.DisposeAsync();
+        await using var check = new NpgsqlConnection(env.InventoryConnectionString);
+        Assert.Equal(100, await check.ExecuteScalarAsync<int>("SELECT count FROM stock WHERE sku = @sku", new { sku }));
+        // Nothing was registered for the GlobalLock write: no branch, no undo row.
+        Assert.Equal(0, await OrderInventoryEnvironment.UndoRowCountAsync(env.InventoryConnectionString));
+    }
 }

@@ -95,6 +95,42 @@ internal static class ImageSql
         return (text.TrimEnd().TrimEnd(';') + "\nRETURNING " + extra, count);
     }
 
+    /// <summary>
+    /// The keys of the rows a <c>SELECT ... FOR UPDATE</c> locks, locking them the same way (its own
+    /// FROM, WHERE, ORDER BY, LIMIT and row-lock clauses): the global-lock check needs them first.
+    /// </summary>
+    public static string SelectForUpdateKeys(DmlStatement statement, TableMetadata table)
+    {
+        var qualifier = UndoSql.Quote(statement.Target!.Qualifier);
+        var sql = new StringBuilder("SELECT ");
+        for (var i = 0; i < table.PrimaryKey.Count; i++)
+        {
+            if (i > 0)
+            {
+                sql.Append(", ");
+            }
+            sql.Append(qualifier).Append('.').Append(UndoSql.Quote(table.PrimaryKey[i].Name)).Append("::text");
+        }
+        sql.Append(" FROM ").Append(statement.FromList!.Text);
+        if (statement.Where is { } where)
+        {
+            sql.Append(" WHERE ").Append(where.Text);
+        }
+        if (statement.OrderBy is { } orderBy)
+        {
+            sql.Append(" ORDER BY ").Append(orderBy.Text);
+        }
+        if (statement.Limit is { } limit)
+        {
+            sql.Append(' ').Append(limit.Text);
+        }
+        foreach (var rowLock in statement.RowLocks)
+        {
+            sql.Append(' ').Append(statement.TextOf(rowLock.Span));
+        }
+        return sql.ToString();
+    }
+
     /// <summary>The rows with these key texts, all columns as text.</summary>
     public static void ByPrimaryKey(DbCommand command, TableMetadata table, IReadOnlyList<string[]> keys, bool forUpdate)
     {

@@ -7,7 +7,7 @@ namespace AtProxy.Execution;
 /// The undo records one local transaction collected for its branch of a global transaction
 /// (or, in a <c>GlobalLock</c> scope, only for the lock check). Kept in memory until local commit.
 /// </summary>
-internal sealed class LocalBranch(string? xid, Resource resource)
+internal sealed class LocalBranch(string? xid, Resource resource, AtProxyClient client)
 {
     private readonly List<UndoRecord> _records = [];
     private readonly List<(string Name, int Count)> _savepoints = [];
@@ -16,6 +16,8 @@ internal sealed class LocalBranch(string? xid, Resource resource)
     public string? Xid { get; } = xid;
 
     public Resource Resource { get; } = resource;
+
+    public AtProxyClient Client { get; } = client;
 
     public IReadOnlyList<UndoRecord> Records => _records;
 

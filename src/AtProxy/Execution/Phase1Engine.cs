@@ -46,7 +46,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
 
         if (transaction is not null)
         {
-            var branch = transaction.Branch ??= new LocalBranch(xid, connection.Resource);
+            var branch = transaction.Branch ??= new LocalBranch(xid, connection.Resource, client);
             if (branch.Xid != xid)
             {
                 throw new AtProxyException($"This local transaction already belongs to global transaction {branch.Xid ?? "(GlobalLock scope)"}; it cannot also run statements of {xid ?? "a GlobalLock scope"}.");
@@ -68,7 +68,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
         for (var attempt = 0; ; attempt++)
         {
             var inner = await connection.WrappedConnection.BeginTransactionAsync(cancellationToken);
-            var branch = new LocalBranch(xid, connection.Resource);
+            var branch = new LocalBranch(xid, connection.Resource, client);
             try
             {
                 var result = await RunStatementsAsync(connection.WrappedConnection, inner, plan, units, branch, cancellationToken);

@@ -17,9 +17,9 @@ internal static class StatementExecutor
         DbConnection connection, DbTransaction transaction, DmlStatement statement, string statementText,
         StatementUnit unit, LocalBranch branch, CancellationToken cancellationToken)
     {
-        if (!statement.IsWrite)
+        if (!statement.IsWrite && statement.Kind != DmlKind.SelectForUpdate)
         {
-            // Reads (and SELECT ... FOR UPDATE) run as written, inside the branch's local transaction.
+            // Plain reads run as written, inside the branch's local transaction.
             return await RunUserStatementAsync(connection, transaction, statementText, unit, extraColumns: 0, cancellationToken, _ => { });
         }
 
@@ -34,6 +34,12 @@ internal static class StatementExecutor
             throw new AtProxyNotSupportedException($"{ex.Message} (statement at line {statement.Line}, column {statement.Column})", ex);
         }
         StatementValidation.EnsureSupported(statement, table);
+
+        if (statement.Kind == DmlKind.SelectForUpdate)
+        {
+            await GlobalLockWait.LockRowsAsync(connection, transaction, ImageSql.SelectForUpdateKeys(statement, table), unit, table, branch, cancellationToken);
+            return await RunUserStatementAsync(connection, transaction, statementText, unit, extraColumns: 0, cancellationToken, _ => { });
+        }
 
         var record = NewRecord(statement, table);
         try
