@@ -140,7 +140,7 @@ public sealed class AtDbTransaction : DbTransaction
         {
             if (Branch is { IsEmpty: false } branch)
             {
-                await _connection.Client.Phase1.CommitBranchAsync(_connection, WrappedTransaction, branch, cancellationToken);
+                await _connection.Client.Phase1.CommitBranchAsync(_connection.WrappedConnection, WrappedTransaction, branch, cancellationToken);
             }
             else if (async)
             {

@@ -30,8 +30,16 @@ internal sealed class Phase1Engine(AtProxyClient client)
     /// application's local transaction when there is one, else as a local transaction and branch
     /// of their own.
     /// </summary>
+    /// <param name="connection">The provider's own open connection (never a wrapper).</param>
+    /// <param name="resource">The database as the coordinator knows it.</param>
+    /// <param name="transaction">The application's local transaction on it, if any.</param>
+    /// <param name="branchOf">The branch of that local transaction, created on first use.</param>
+    /// <param name="units">What the application asked to run.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>The result, or null when nothing in the units needs the proxy (the caller runs them plainly).</returns>
-    public async Task<ExecutionResult?> ExecuteAsync(AtDbConnection connection, AtDbTransaction? transaction, IReadOnlyList<StatementUnit> units, CancellationToken cancellationToken)
+    public async Task<ExecutionResult?> ExecuteAsync(
+        DbConnection connection, Resources.Resource resource, DbTransaction? transaction, Func<string?, LocalBranch>? branchOf,
+        IReadOnlyList<StatementUnit> units, CancellationToken cancellationToken)
     {
         var xid = GlobalTransactionContext.CurrentXid;
         var plan = Plan(units);
@@ -44,34 +52,40 @@ internal sealed class Phase1Engine(AtProxyClient client)
             throw new InvalidOperationException("The connection is not open.");
         }
 
-        if (transaction is not null)
+        if (transaction is not null && branchOf is not null)
         {
-            var branch = transaction.Branch ??= new LocalBranch(xid, connection.Resource, client);
+            var branch = branchOf(xid);
             if (branch.Xid != xid)
             {
                 throw new AtProxyException($"This local transaction already belongs to global transaction {branch.Xid ?? "(GlobalLock scope)"}; it cannot also run statements of {xid ?? "a GlobalLock scope"}.");
             }
-            return await RunStatementsAsync(connection.WrappedConnection, transaction.WrappedTransaction, plan, units, branch, cancellationToken);
+            return await RunStatementsAsync(connection, transaction, plan, units, branch, cancellationToken);
         }
-        return await RunAutocommitAsync(connection, plan, units, xid, cancellationToken);
+        return await RunAutocommitAsync(connection, resource, plan, units, xid, cancellationToken);
     }
+
+    /// <summary>The branch of a local transaction on an <see cref="AtDbConnection"/>.</summary>
+    public Task<ExecutionResult?> ExecuteAsync(AtDbConnection connection, AtDbTransaction? transaction, IReadOnlyList<StatementUnit> units, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection.WrappedConnection, connection.Resource, transaction?.WrappedTransaction,
+            transaction is null ? null : xid => transaction.Branch ??= new LocalBranch(xid, connection.Resource, client),
+            units, cancellationToken);
 
     /// <summary>
     /// An autocommit statement in a global transaction is a local transaction and branch of its own.
     /// On a lock conflict the local transaction is rolled back before waiting (so the holder's phase-2
     /// rollback is never blocked by our row locks) and the statement runs again.
     /// </summary>
-    private async Task<ExecutionResult> RunAutocommitAsync(AtDbConnection connection, ExecutionPlan plan, IReadOnlyList<StatementUnit> units, string? xid, CancellationToken cancellationToken)
+    private async Task<ExecutionResult> RunAutocommitAsync(DbConnection connection, Resources.Resource resource, ExecutionPlan plan, IReadOnlyList<StatementUnit> units, string? xid, CancellationToken cancellationToken)
     {
         var options = client.Options;
         var delay = options.LockRetryInterval;
         for (var attempt = 0; ; attempt++)
         {
-            var inner = await connection.WrappedConnection.BeginTransactionAsync(cancellationToken);
-            var branch = new LocalBranch(xid, connection.Resource, client);
+            var inner = await connection.BeginTransactionAsync(cancellationToken);
+            var branch = new LocalBranch(xid, resource, client);
             try
             {
-                var result = await RunStatementsAsync(connection.WrappedConnection, inner, plan, units, branch, cancellationToken);
+                var result = await RunStatementsAsync(connection, inner, plan, units, branch, cancellationToken);
                 if (branch.IsEmpty)
                 {
                     await inner.CommitAsync(cancellationToken);
@@ -112,56 +126,19 @@ internal sealed class Phase1Engine(AtProxyClient client)
     }
 
     /// <summary>
-    /// Local commit of a branch: register it with its lock keys (retrying with back-off while another
-    /// global transaction holds one), write its undo records in the same local transaction, commit.
-    /// Anything failing leaves the local transaction rolled back and raises the matching exception.
+    /// Local commit of a branch: <see cref="PrepareLocalCommitAsync"/>, then commit. Anything failing
+    /// leaves the local transaction rolled back and raises the matching exception.
     /// </summary>
-    public async Task CommitBranchAsync(AtDbConnection connection, DbTransaction transaction, LocalBranch branch, CancellationToken cancellationToken, int? lockRetries = null)
+    public async Task CommitBranchAsync(DbConnection connection, DbTransaction transaction, LocalBranch branch, CancellationToken cancellationToken, int? lockRetries = null)
     {
-        var keys = branch.LockKeys();
-        if (branch.Xid is null)
-        {
-            await CheckGlobalLocksAsync(connection, transaction, branch, keys, lockRetries ?? client.Options.LockRetryCount, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            return;
-        }
-
-        using var activity = AtProxyTelemetry.Start("atproxy.branch.phase1", branch.Xid);
-        activity?.SetTag(AtProxyTelemetry.ResourceTag, branch.Resource.Id);
-        activity?.SetTag("atproxy.lock_keys", keys.Count);
-        long branchId;
+        long? branchId = null;
         try
         {
-            await branch.Resource.EnsureUndoLogAsync(cancellationToken);
-            using (var register = AtProxyTelemetry.Start("atproxy.branch.register", branch.Xid, ActivityKind.Client))
-            {
-                branchId = await RegisterAsync(connection, branch, keys, lockRetries ?? client.Options.LockRetryCount, cancellationToken);
-                register?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
-            }
-            activity?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
-        }
-        catch (Exception ex)
-        {
-            AtProxyTelemetry.Fail(activity, ex);
-            await transaction.RollbackAsync(CancellationToken.None);
-            throw;
-        }
-
-        try
-        {
-            if (AfterBranchRegistered is { } hook)
-            {
-                await hook(branch.Xid, branchId);
-            }
-            var log = new BranchUndoLog { Xid = branch.Xid, BranchId = branchId };
-            log.Records.AddRange(branch.Records);
-            var (bytes, context) = UndoLogCodec.Encode(log, client.Options.UndoCompressionThreshold);
-            await branch.Resource.UndoLog.InsertAsync(connection.WrappedConnection, transaction, branch.Xid, branchId, bytes, context, UndoLogStatus.Normal, cancellationToken);
+            branchId = await PrepareLocalCommitAsync(connection, transaction, branch, cancellationToken, lockRetries);
             await transaction.CommitAsync(cancellationToken);
         }
         catch (Exception ex)
         {
-            AtProxyTelemetry.Fail(activity, ex);
             try
             {
                 await transaction.RollbackAsync(CancellationToken.None);
@@ -170,19 +147,78 @@ internal sealed class Phase1Engine(AtProxyClient client)
             {
                 // The connection may be broken; the server rolls back on its own.
             }
-            await ReportPhaseOneFailedAsync(branch.Xid, branchId);
-            if (ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+            if (branchId is { } registered && branch.Xid is not null)
             {
-                // The coordinator already rolled this branch back and left its marker.
-                throw new GlobalTransactionException(
-                    $"Global transaction {branch.Xid} was rolled back before branch {branchId} could commit locally; nothing of the branch was kept.",
-                    branch.Xid, GlobalTransactionStatus.Rollbacking, ex);
+                await ReportPhaseOneFailedAsync(branch.Xid, registered);
             }
-            throw;
+            throw Translate(ex, branch, branchId);
         }
     }
 
-    private async Task<long> RegisterAsync(AtDbConnection connection, LocalBranch branch, List<LockKey> keys, int retries, CancellationToken cancellationToken)
+    /// <summary>
+    /// Everything a local commit needs before the database's own COMMIT: register the branch with its
+    /// lock keys (retrying with back-off while another global transaction holds one) and write its undo
+    /// records in the same local transaction; in a GlobalLock scope, only check the locks. Returns the
+    /// branch id (null in a GlobalLock scope). The caller commits, and on failure rolls back and calls
+    /// <see cref="LocalCommitFailedAsync"/>.
+    /// </summary>
+    public async Task<long?> PrepareLocalCommitAsync(DbConnection connection, DbTransaction transaction, LocalBranch branch, CancellationToken cancellationToken, int? lockRetries = null)
+    {
+        var keys = branch.LockKeys();
+        if (branch.Xid is null)
+        {
+            await CheckGlobalLocksAsync(branch, keys, lockRetries ?? client.Options.LockRetryCount, cancellationToken);
+            return null;
+        }
+
+        using var activity = AtProxyTelemetry.Start("atproxy.branch.phase1", branch.Xid);
+        activity?.SetTag(AtProxyTelemetry.ResourceTag, branch.Resource.Id);
+        activity?.SetTag("atproxy.lock_keys", keys.Count);
+        long? branchId = null;
+        try
+        {
+            await branch.Resource.EnsureUndoLogAsync(cancellationToken);
+            using (var register = AtProxyTelemetry.Start("atproxy.branch.register", branch.Xid, ActivityKind.Client))
+            {
+                branchId = await RegisterAsync(branch, keys, lockRetries ?? client.Options.LockRetryCount, cancellationToken);
+                register?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
+            }
+            activity?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
+            if (AfterBranchRegistered is { } hook)
+            {
+                await hook(branch.Xid, branchId.Value);
+            }
+            var log = new BranchUndoLog { Xid = branch.Xid, BranchId = branchId.Value };
+            log.Records.AddRange(branch.Records);
+            var (bytes, context) = UndoLogCodec.Encode(log, client.Options.UndoCompressionThreshold);
+            await branch.Resource.UndoLog.InsertAsync(connection, transaction, branch.Xid, branchId.Value, bytes, context, UndoLogStatus.Normal, cancellationToken);
+            return branchId;
+        }
+        catch (Exception ex)
+        {
+            AtProxyTelemetry.Fail(activity, ex);
+            if (branchId is { } registered)
+            {
+                // The caller rolls back; the coordinator must not wait for this branch's phase 1.
+                await ReportPhaseOneFailedAsync(branch.Xid, registered);
+            }
+            throw Translate(ex, branch, branchId);
+        }
+    }
+
+    /// <summary>The database refused the COMMIT after <see cref="PrepareLocalCommitAsync"/> succeeded.</summary>
+    public Task LocalCommitFailedAsync(LocalBranch branch, long? branchId) =>
+        branchId is { } id && branch.Xid is not null ? ReportPhaseOneFailedAsync(branch.Xid, id) : Task.CompletedTask;
+
+    private static Exception Translate(Exception ex, LocalBranch branch, long? branchId) =>
+        ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } && branch.Xid is not null
+            // The coordinator already rolled this branch back and left its marker.
+            ? new GlobalTransactionException(
+                $"Global transaction {branch.Xid} was rolled back before branch {branchId} could commit locally; nothing of the branch was kept.",
+                branch.Xid, GlobalTransactionStatus.Rollbacking, ex)
+            : ex;
+
+    private async Task<long> RegisterAsync(LocalBranch branch, List<LockKey> keys, int retries, CancellationToken cancellationToken)
     {
         var request = new RegisterBranchRequest { Xid = branch.Xid, ResourceId = branch.Resource.Id, ApplicationId = client.Options.ApplicationId };
         request.LockKeys.AddRange(keys);
@@ -203,7 +239,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
         }
     }
 
-    private async Task CheckGlobalLocksAsync(AtDbConnection connection, DbTransaction transaction, LocalBranch branch, List<LockKey> keys, int retries, CancellationToken cancellationToken)
+    private async Task CheckGlobalLocksAsync(LocalBranch branch, List<LockKey> keys, int retries, CancellationToken cancellationToken)
     {
         var request = new CheckLocksRequest { ResourceId = branch.Resource.Id };
         request.LockKeys.AddRange(keys);
@@ -217,7 +253,6 @@ internal sealed class Phase1Engine(AtProxyClient client)
             }
             if (attempt >= retries)
             {
-                await transaction.RollbackAsync(CancellationToken.None);
                 throw Conflict(response.Conflict, null);
             }
             await Task.Delay(delay, cancellationToken);
