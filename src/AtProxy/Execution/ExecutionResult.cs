@@ -37,6 +37,6 @@ internal sealed class ExecutionResult(IReadOnlyList<BufferedResultSet> resultSet
         return null;
     }
 
-    public DbDataReader Reader(CommandBehavior behavior, AtDbConnection connection) =>
+    public DbDataReader Reader(CommandBehavior behavior, DbConnection? connection) =>
         new BufferedDataReader(ResultSets, behavior.HasFlag(CommandBehavior.CloseConnection) ? connection : null);
 }
