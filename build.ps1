@@ -13,6 +13,7 @@
     test         build, then run every test against a real PostgreSQL and print the totals
     demo         run the order/inventory demo
     bench        run the load driver that compares AtProxy with local and XA transactions
+                 (-Quick for a short run); the report goes to benchmarks/results/
     coordinator  run the coordinator server; arguments after -- go to it
     clean        remove build output and test results
 
@@ -27,6 +28,9 @@ param(
 
     [ValidateSet('Release', 'Debug')]
     [string] $Configuration = 'Release',
+
+    # bench: a short run (a few seconds per mode and workload) instead of the full one.
+    [switch] $Quick,
 
     # Passed through to the program a target runs (demo, bench, coordinator).
     [Parameter(ValueFromRemainingArguments = $true)]
@@ -127,7 +131,10 @@ switch ($Target) {
     'build' { Invoke-Build }
     'test' { Invoke-Tests }
     'demo' { Invoke-Program 'src/AtProxy.Demo' 'demo' }
-    'bench' { Invoke-Program 'benchmarks/AtProxy.Load' 'load benchmark' }
+    'bench' {
+        if ($Quick) { $Rest = @('--quick') + $Rest }
+        Invoke-Program 'benchmarks/AtProxy.Load' 'load benchmark'
+    }
     'coordinator' { Invoke-Program 'src/AtProxy.Coordinator' 'coordinator' }
     'clean' {
         Invoke-Step 'clean' { dotnet clean $solution -c $Configuration -nologo -v quiet }

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using AtProxy.Load.Modes;
+using AtProxy.Protocol.V1;
+using AtProxy.Testing.Coordinator;
+using AtProxy.Testing.Postgres;
+using Dapper;
+using Grpc.Net.Client;
+using Npgsql;
+
+namespace AtProxy.Load;
+
+/// <summary>
+/// The servers every mode runs against in one run: one PostgreSQL with an orders and an inventory
+/// database, the coordinator as a process with its durable embedded store, and the clients.
+/// </summary>
+internal sealed class LoadEnvironment : IAsyncDisposable
+{
+    public const int InitialStock = 10_000_000;
+
+    private PostgresServer _server = null!;
+    private TestDatabase _orders = null!;
+    private TestDatabase _inventory = null!;
+    private NpgsqlDataSource _ordersPlain = null!;
+    private NpgsqlDataSource _inventoryPlain = null!;
+    private AtProxyClient _client = null!;
+    private GrpcChannel _adminChannel = null!;
+
+    public CoordinatorProcess Coordinator { get; private set; } = null!;
+
+    public IReadOnlyDictionary<string, IOrderMode> Modes { get; private set; } = null!;
+
+    public static async Task<LoadEnvironment> StartAsync(int clients)
+    {
+        var environment = new LoadEnvironment();
+        await environment.InitializeAsync(clients);
+        return environment;
+    }
+
+    private async Task InitializeAsync(int clients)
+    {
+        _server = await PostgresServer.StartAsync();
+        _orders = await _server.CreateDatabaseAsync("load_orders");
+        _inventory = await _server.CreateDatabaseAsync("load_inventory");
+        await ExecuteAsync(_orders.ConnectionString, """
+            CREATE TABLE orders (id bigserial PRIMARY KEY, sku text NOT NULL, qty int NOT NULL, created timestamptz NOT NULL DEFAULT now());
+            CREATE INDEX ON orders (sku);
+            CREATE TABLE xa_decision_log (gid text PRIMARY KEY, decision text NOT NULL, at timestamptz NOT NULL DEFAULT now());
+            """);
+        await ExecuteAsync(_inventory.ConnectionString, "CREATE TABLE stock (sku text PRIMARY KEY, count int NOT NULL, sold int NOT NULL DEFAULT 0)");
+
+        Coordinator = await CoordinatorProcess.StartAsync();
+        _ordersPlain = NpgsqlDataSource.Create(WithPool(_orders.ConnectionString, clients));
+        _inventoryPlain = NpgsqlDataSource.Create(WithPool(_inventory.ConnectionString, clients));
+        _client = AtProxyClient.Create(new AtProxyOptions { Coordinator = Coordinator.Address, ApplicationId = "load-driver" });
+        var ordersAt = _client.Wrap(NpgsqlDataSource.Create(WithPool(_orders.ConnectionString, clients)), "orders-db");
+        var inventoryAt = _client.Wrap(NpgsqlDataSource.Create(WithPool(_inventory.ConnectionString, clients)), "inventory-db");
+        await _client.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30));
+        _adminChannel = GrpcChannel.ForAddress(Coordinator.Address);
+
+        Modes = new Dictionary<string, IOrderMode>
+        {
+            ["local"] = new LocalMode(_ordersPlain, _inventoryPlain),
+            ["at"] = new AtMode(_client, ordersAt, inventoryAt),
+            ["xa"] = new XaMode(_ordersPlain, _inventoryPlain),
+        };
+    }
+
+    private static string WithPool(string connectionString, int clients) =>
+        new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = clients * 2 + 10, NoResetOnClose = true }.ConnectionString;
+
+    /// <summary>Puts every SKU back to its initial stock and removes all orders, so runs do not see each other.</summary>
+    public async Task ResetAsync(int skus)
+    {
+        await ExecuteAsync(_orders.ConnectionString, "TRUNCATE orders; TRUNCATE xa_decision_log");
+        await ExecuteAsync(_inventory.ConnectionString,
+            $"TRUNCATE stock; INSERT INTO stock (sku, count) SELECT 'sku-' || lpad(i::text, 5, '0'), {InitialStock} FROM generate_series(0, {skus - 1}) i");
+        await ExecuteAsync(_orders.ConnectionString, "VACUUM ANALYZE orders");
+        await ExecuteAsync(_inventory.ConnectionString, "VACUUM ANALYZE stock");
+    }
+
+    /// <summary>The coordinator process's CPU time so far.</summary>
+    public TimeSpan CoordinatorCpu()
+    {
+        using var process = Process.GetProcessById(Coordinator.ProcessId);
+        return process.TotalProcessorTime;
+    }
+
+    /// <summary>
+    /// After a run: waits for phase 2 to finish, then checks the invariants. Returns the number of
+    /// SKUs whose orders and stock disagree, undo rows left and locks left.
+    /// </summary>
+    public async Task<InvariantReport> CheckAsync(TimeSpan settle)
+    {
+        var deadline = DateTime.UtcNow + settle;
+        long undo, locks;
+        do
+        {
+            await _client.ResourceManager.UndoDeletion.DrainAsync(TimeSpan.FromMilliseconds(200));
+            undo = await UndoRowsAsync(_orders.ConnectionString) + await UndoRowsAsync(_inventory.ConnectionString);
+            locks = (await new Admin.AdminClient(_adminChannel).ListLocksAsync(new ListLocksRequest { PageSize = 1000 })).Locks.Count;
+            if (undo == 0 && locks == 0)
+            {
+                break;
+            }
+            await Task.Delay(200);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        await using var orders = new NpgsqlConnection(_orders.ConnectionString);
+        await using var inventory = new NpgsqlConnection(_inventory.ConnectionString);
+        var ordered = (await orders.QueryAsync<(string Sku, long Count)>("SELECT sku, count(*) FROM orders GROUP BY sku")).ToDictionary(r => r.Sku, r => r.Count);
+        var broken = 0;
+        foreach (var (sku, count, sold) in await inventory.QueryAsync<(string, int, int)>("SELECT sku, count, sold FROM stock"))
+        {
+            if (count + sold != InitialStock || ordered.GetValueOrDefault(sku) != sold)
+            {
+                broken++;
+            }
+        }
+        return new InvariantReport(broken, undo, locks);
+    }
+
+    private static async Task<long> UndoRowsAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        return await connection.ExecuteScalarAsync<bool>("SELECT to_regclass('atproxy_undo_log') IS NOT NULL")
+            ? await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM atproxy_undo_log") : 0;
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.ExecuteAsync(sql);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _client.DisposeAsync();
+        _adminChannel.Dispose();
+        await Coordinator.DisposeAsync();
+        await _ordersPlain.DisposeAsync();
+        await _inventoryPlain.DisposeAsync();
+        await _orders.DisposeAsync();
+        await _inventory.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+}
+
+/// <summary>What was left inconsistent after a run.</summary>
+internal sealed record InvariantReport(int InconsistentSkus, long UndoRowsLeft, long LocksLeft)
+{
+    public bool Holds => InconsistentSkus == 0 && UndoRowsLeft == 0 && LocksLeft == 0;
+}

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using AtProxy.Load.Modes;
+
+namespace AtProxy.Load;
+
+/// <summary>Runs one mode under one workload with N concurrent clients for a fixed time and measures it.</summary>
+internal static class LoadRunner
+{
+    public static async Task<RunResult> RunAsync(LoadEnvironment environment, IOrderMode mode, Workload workload, int clients, TimeSpan duration, Action<string> progress)
+    {
+        await environment.ResetAsync(workload.Skus);
+        var cpuBefore = environment.CoordinatorCpu();
+        var counts = new long[Enum.GetValues<OrderOutcome>().Length];
+        var latencies = new List<double>[clients];
+        string? firstError = null;
+        var stopwatch = Stopwatch.StartNew();
+        using var stop = new CancellationTokenSource(duration);
+
+        async Task Client(int id)
+        {
+            var random = new Random(id * 7919 + workload.Skus);
+            var mine = latencies[id] = new List<double>(capacity: 8192);
+            while (!stop.IsCancellationRequested)
+            {
+                var sku = Workload.SkuName(random.Next(workload.Skus));
+                var rollBack = random.NextDouble() < workload.RollbackRate;
+                var started = Stopwatch.GetTimestamp();
+                OrderOutcome outcome;
+                try
+                {
+                    outcome = await mode.PlaceAsync(sku, rollBack, CancellationToken.None);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    outcome = OrderOutcome.Failed;
+                    Interlocked.CompareExchange(ref firstError, $"{ex.GetType().Name}: {ex.Message}", null);
+                }
+                mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Interlocked.Increment(ref counts[(int)outcome]);
+            }
+        }
+
+        var reporter = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.Delay(1000);
+                var done = counts.Sum();
+                progress($"{mode.Name,-5} {workload.Name,-15} {stopwatch.Elapsed.TotalSeconds,5:F0}s  {done,8:N0} transactions  {done / Math.Max(1, stopwatch.Elapsed.TotalSeconds),8:N0}/s");
+            }
+        });
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(id => Task.Run(() => Client(id))));
+        var elapsed = stopwatch.Elapsed;
+        await reporter;
+        var cpu = environment.CoordinatorCpu() - cpuBefore;
+        var invariants = await environment.CheckAsync(TimeSpan.FromSeconds(30));
+
+        var all = latencies.SelectMany(l => l).OrderBy(x => x).ToArray();
+        double Percentile(double p) => all.Length == 0 ? 0 : all[Math.Min(all.Length - 1, (int)Math.Ceiling(p * all.Length) - 1)];
+        var total = counts.Sum();
+        return new RunResult(
+            Mode: mode.Name,
+            Workload: workload.Name,
+            Clients: clients,
+            Seconds: elapsed.TotalSeconds,
+            Transactions: total,
+            Committed: counts[(int)OrderOutcome.Committed],
+            RolledBack: counts[(int)OrderOutcome.RolledBack],
+            Conflicts: counts[(int)OrderOutcome.Conflict],
+            Failed: counts[(int)OrderOutcome.Failed],
+            ThroughputPerSecond: total / elapsed.TotalSeconds,
+            P50Ms: Percentile(0.50),
+            P95Ms: Percentile(0.95),
+            P99Ms: Percentile(0.99),
+            CoordinatorCpuPercent: 100 * cpu.TotalSeconds / elapsed.TotalSeconds,
+            InconsistentSkus: invariants.InconsistentSkus,
+            UndoRowsLeft: invariants.UndoRowsLeft,
+            LocksLeft: invariants.LocksLeft,
+            FirstError: firstError);
+    }
+}
+
+/// <summary>The measurements of one mode under one workload.</summary>
+internal sealed record RunResult(
+    string Mode, string Workload, int Clients, double Seconds, long Transactions, long Committed, long RolledBack,
+    long Conflicts, long Failed, double ThroughputPerSecond, double P50Ms, double P95Ms, double P99Ms,
+    double CoordinatorCpuPercent, int InconsistentSkus, long UndoRowsLeft, long LocksLeft, string? FirstError)
+{
+    public double AbortRate => Transactions == 0 ? 0 : (double)(Conflicts + Failed) / Transactions;
+}
