@@ -106,6 +106,7 @@ internal sealed class PostgresDialect : ISqlDialect
             {
                 throw statement.Refuse($"ON CONFLICT DO UPDATE whose conflict column \"{columns[i]}\" is not in the INSERT", conflict.Span.Start).ToException();
             }
+            StatementValidation.RefuseComputedConflictValues(statement, valueIndexes[i]);
         }
 
         var sql = new StringBuilder("SELECT ");
@@ -121,11 +122,6 @@ internal sealed class PostgresDialect : ISqlDialect
             if (values.Any(v => v.Kind == SqlExpressionKind.Null))
             {
                 continue; // NULL never conflicts
-            }
-            if (values.FirstOrDefault(v => v.Kind is not (SqlExpressionKind.Literal or SqlExpressionKind.Parameter)) is { } unknown)
-            {
-                throw statement.Refuse("ON CONFLICT DO UPDATE whose conflict value is computed by the server", unknown.Span.Start,
-                    $"'{unknown.Text}' is not a literal or a parameter").ToException();
             }
             sql.Append(rows++ == 0 ? "" : ", ");
             sql.Append(columns.Count == 1 ? "" : "(").AppendJoin(", ", values.Select(v => v.Text)).Append(columns.Count == 1 ? "" : ")");

@@ -53,6 +53,11 @@ internal static class CommandRecognition
         }
 
         var shape = PostgresTokenMasker.Mask(tokens, route.Kind, masks);
+        if (shape.Refusal is var (construct, at, detail))
+        {
+            return context.Statement(route.Kind, context.Refuse(construct, tokens.Start(at), detail))
+                with { Parameters = shape.Parameters, Masks = shape.Masks };
+        }
         var fragment = parser.Parse(tokens.ForParser(), out var errors);
         if (errors.Count > 0)
         {
