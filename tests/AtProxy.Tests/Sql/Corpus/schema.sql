@@ -151,3 +151,7 @@ CREATE TABLE probes (
     created timestamptz NOT NULL DEFAULT now(),
     label text DEFAULT 'probe'
 );
+
+-- PostgreSQL folds only ASCII letters of unquoted names: Straße_ÄB is "straße_Äb".
+CREATE TABLE "straße_Äb" (id int PRIMARY KEY, "Ärger" text);
+INSERT INTO "straße_Äb" VALUES (1, 'viel');
