@@ -129,7 +129,7 @@ internal sealed class DmlModelBuilder
             onConflict = OnConflictReader.Read(_tokens, _expressions, from, to, out var errorAt, out var error);
             if (onConflict is null)
             {
-                return Refused(kind, "This ON CONFLICT clause", _tokens.Start(errorAt), error);
+                return Refused(kind, "This ON CONFLICT clause", _tokens.StartOrEnd(errorAt), error);
             }
         }
         return Complete(kind, TableOf(target, _shape.TargetAlias)) with
@@ -156,7 +156,7 @@ internal sealed class DmlModelBuilder
         SqlExpression? limit = null;
         if (_shape.SelectTail >= 0 && !SelectTailReader.Read(_tokens, _expressions, _shape.SelectTail, locks, out limit, out var errorAt))
         {
-            return Refused(DmlKind.SelectForUpdate, "This clause after SELECT", _tokens.Start(errorAt));
+            return Refused(DmlKind.SelectForUpdate, "This clause after SELECT", _tokens.StartOrEnd(errorAt));
         }
         _shape.Masks.AddRange(locks.Select(l => new MaskedConstruct(MaskKind.RowLock, l.Span)));
         if (limit is not null)

@@ -110,9 +110,9 @@ internal sealed partial class PostgresTokenMasker
     {
         var t = _tokens;
         var j = k + 1;
-        if (!t.IsName(j))
+        if (!t.IsName(j) || IsReservedWord(j))
         {
-            return; // not a cast PostgreSQL accepts either; the parser will say so
+            return; // not a cast PostgreSQL accepts either; the server will say so
         }
         while (t.Type(j + 1) == TSqlTokenType.Dot && t.IsName(j + 2))
         {
@@ -139,6 +139,26 @@ internal sealed partial class PostgresTokenMasker
         }
         t.Remove(k, j, inline: true);
         _shape.Masks.Add(new MaskedConstruct(MaskKind.Cast, TextSpan.FromBounds(t.Start(k), t.End(j))));
+    }
+
+    // Words PostgreSQL reserves can never be an unquoted type name, so a cast never swallows a clause.
+    private static readonly string[] ReservedWords =
+    [
+        "WHERE", "FROM", "RETURNING", "SET", "AND", "OR", "NOT", "ON", "USING", "GROUP", "ORDER", "LIMIT", "OFFSET",
+        "FETCH", "FOR", "AS", "IS", "IN", "LIKE", "ILIKE", "BETWEEN", "THEN", "ELSE", "END", "WHEN", "UNION",
+        "INTERSECT", "EXCEPT", "DO", "VALUES", "HAVING", "WINDOW", "COLLATE", "ASC", "DESC",
+    ];
+
+    private bool IsReservedWord(int k)
+    {
+        foreach (var word in ReservedWords)
+        {
+            if (_tokens.IsWord(k, word))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static bool IsPositionalParameter(string text)

@@ -37,6 +37,7 @@ internal sealed class StatementTokens
             if (type == TSqlTokenType.RightParenthesis)
             {
                 depth--;
+                IsUnbalanced |= depth < 0;
             }
             significant.Add(i);
             depths.Add(depth);
@@ -47,7 +48,11 @@ internal sealed class StatementTokens
         }
         _significant = [.. significant];
         _depth = [.. depths];
+        IsUnbalanced |= depth != 0;
     }
+
+    /// <summary>Whether a parenthesis is closed that was never opened, or one is left open.</summary>
+    public bool IsUnbalanced { get; }
 
     /// <summary>The whole original command text.</summary>
     public string CommandText { get; }
@@ -66,6 +71,9 @@ internal sealed class StatementTokens
 
     /// <summary>Offset of significant token <paramref name="k"/> in the command text.</summary>
     public int Start(int k) => this[k].Offset;
+
+    /// <summary>Offset of significant token <paramref name="k"/>, or the statement's end when <paramref name="k"/> is past its last token (for messages).</summary>
+    public int StartOrEnd(int k) => k < Count ? Start(k) : Count == 0 ? 0 : End(Count - 1);
 
     /// <summary>Offset just past significant token <paramref name="k"/>, measured on the original text.</summary>
     public int End(int k) => this[k].Offset + OriginalLength(k);
