@@ -97,7 +97,7 @@ internal static class ModelDump
     }
 
     private static string Table(TableReference table) =>
-        (table.Schema is null ? "" : table.Schema + ".") + table.Name + (table.Alias is null ? "" : " AS " + table.Alias);
+        (table.Only ? "ONLY " : "") + (table.Schema is null ? "" : table.Schema + ".") + table.Name + (table.Alias is null ? "" : " AS " + table.Alias);
 
     private static string Value(SqlExpression value) => value.Text + " :" + value.Kind switch
     {

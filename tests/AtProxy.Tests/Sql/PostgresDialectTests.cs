@@ -47,6 +47,23 @@ public class PostgresDialectTests
     }
 
     [Fact]
+    public void BuildBeforeImage_only_keeps_rows_of_inheriting_tables_out()
+    {
+        var sql = Dialect.BuildBeforeImage(One("UPDATE ONLY \"Blogs\" SET \"Rating\" = 0"), Blogs)!;
+        Assert.Equal("SELECT \"Blogs\".\"Id\", \"Blogs\".\"Name\", \"Blogs\".\"Rating\" FROM ONLY \"public\".\"Blogs\" FOR UPDATE", sql.Text);
+    }
+
+    [Fact]
+    public void BuildUndo_update_leaves_rows_the_statement_did_not_write()
+    {
+        object?[] written = [1, "old", 3];
+        object?[] writtenAfter = [1, "new", 3];
+        object?[] notWritten = [2, "other", 3];
+        var undo = Assert.Single(Dialect.BuildUndo(DmlKind.Update, Blogs, [written, notWritten], [writtenAfter]));
+        Assert.Equal(1, undo.Parameters[^1].Value);
+    }
+
+    [Fact]
     public void BuildBeforeImage_upsert_selects_the_rows_its_values_collide_with()
     {
         var statement = One("INSERT INTO order_lines (order_id, line_no, qty, price) VALUES (@o, @l, 1, 2), (3, 4, 5, 6) ON CONFLICT (order_id, line_no) DO UPDATE SET qty = EXCLUDED.qty");

@@ -35,7 +35,7 @@ internal sealed class PostgresDialect : ISqlDialect
                 var qualifier = QuoteIdentifier(target.Alias ?? table.Name);
                 var sql = new StringBuilder("SELECT ");
                 AppendColumns(sql, table, qualifier);
-                sql.Append(" FROM ").Append(QuoteTable(table));
+                sql.Append(target.Only ? " FROM ONLY " : " FROM ").Append(QuoteTable(table));
                 if (target.Alias is not null)
                 {
                     sql.Append(" AS ").Append(qualifier);
@@ -215,8 +215,9 @@ internal sealed class PostgresDialect : ISqlDialect
                 var afterByKey = ByKey(table, afterRows);
                 foreach (var before in beforeRows)
                 {
-                    afterByKey.TryGetValue(LockKeyFormatter.Format(KeyOf(table, before)), out var after);
-                    if (UpdateBack(table, before, after) is { } update)
+                    // Only rows the statement wrote are put back; a before row with no after row was not written.
+                    if (afterByKey.TryGetValue(LockKeyFormatter.Format(KeyOf(table, before)), out var after)
+                        && UpdateBack(table, before, after) is { } update)
                     {
                         statements.Add(update);
                     }
@@ -310,7 +311,7 @@ internal sealed class PostgresDialect : ISqlDialect
     }
 
     // Only the columns that differ from the after image are set back; null when nothing differs.
-    private GeneratedSql? UpdateBack(TableMetadata table, IReadOnlyList<object?> before, IReadOnlyList<object?>? after)
+    private GeneratedSql? UpdateBack(TableMetadata table, IReadOnlyList<object?> before, IReadOnlyList<object?> after)
     {
         var parameters = new ParameterList();
         var sets = new List<string>();
@@ -321,7 +322,7 @@ internal sealed class PostgresDialect : ISqlDialect
                 continue;
             }
             var index = ColumnIndex(table, column.Name);
-            if (after is not null && ValuesEqual(before[index], after[index]))
+            if (ValuesEqual(before[index], after[index]))
             {
                 continue;
             }

@@ -66,7 +66,7 @@ internal sealed class DmlModelBuilder
         {
             return Refused(DmlKind.Update, "WHERE CURRENT OF", cursorWhere.StartOffset);
         }
-        return Complete(DmlKind.Update, TableOf(target, _shape.TargetAlias)) with
+        return Complete(DmlKind.Update, TableOf(target, _shape.TargetAlias) with { Only = _shape.TargetOnly }) with
         {
             Set = set,
             Where = Range(_shape.Where),
@@ -87,7 +87,7 @@ internal sealed class DmlModelBuilder
         {
             return Refused(DmlKind.Delete, "WHERE CURRENT OF", cursorWhere.StartOffset);
         }
-        return Complete(DmlKind.Delete, TableOf(target, _shape.TargetAlias)) with
+        return Complete(DmlKind.Delete, TableOf(target, _shape.TargetAlias) with { Only = _shape.TargetOnly }) with
         {
             Where = Range(_shape.Where),
             FromList = Range(_shape.FromList),

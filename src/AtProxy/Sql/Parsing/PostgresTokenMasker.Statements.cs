@@ -283,6 +283,7 @@ internal sealed partial class PostgresTokenMasker
         {
             t.Remove(k);
             _shape.Masks.Add(new MaskedConstruct(MaskKind.Inheritance, TextSpan.FromBounds(t.Start(k), t.End(k))));
+            _shape.TargetOnly = true;
             k++;
         }
         var last = SkipTableName(k);

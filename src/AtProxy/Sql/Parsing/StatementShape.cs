@@ -15,6 +15,9 @@ internal sealed class StatementShape(List<MaskedConstruct> masks)
     /// <summary>The target's alias (identifier rules applied), or null.</summary>
     public string? TargetAlias { get; set; }
 
+    /// <summary>Whether the target was written <c>ONLY name</c>.</summary>
+    public bool TargetOnly { get; set; }
+
     /// <summary>Token index of RETURNING, or -1.</summary>
     public int Returning { get; set; } = -1;
 
