@@ -4,9 +4,9 @@ using ParsedTable = Microsoft.SqlServer.TransactSql.ScriptDom.TableReference;
 namespace AtProxy.Sql.Parsing;
 
 /// <summary>
-/// Builds the <see cref="DmlStatement"/> of a parsed statement from ScriptDom's tree (for the
-/// parts T-SQL shares with PostgreSQL) and the masker's findings (for the rest). Spans come
-/// from fragment offsets, which point into the original text.
+/// Builds the <see cref="DmlStatement"/> of a parsed statement: the statement form, table and
+/// column names from ScriptDom's tree; value expressions, conditions and the PostgreSQL-only
+/// clauses from the masker's token ranges. Every span points into the original text.
 /// </summary>
 internal sealed class DmlModelBuilder
 {
@@ -44,11 +44,11 @@ internal sealed class DmlModelBuilder
         {
             return Refused(DmlKind.Update, "UPDATE of something other than a table", spec.Target.StartOffset);
         }
-        var set = new List<ColumnAssignment>();
         if (spec.SetClauses.Count != _shape.SetValues.Count)
         {
             return Refused(DmlKind.Update, "This SET list", spec.SetClauses[0].StartOffset);
         }
+        var set = new List<ColumnAssignment>();
         for (var i = 0; i < spec.SetClauses.Count; i++)
         {
             var clause = spec.SetClauses[i];
