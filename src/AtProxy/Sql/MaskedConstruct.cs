@@ -48,6 +48,9 @@ internal enum MaskKind
     /// <summary><c>LIMIT</c>, <c>OFFSET</c> or <c>FETCH</c> of a <c>SELECT</c>.</summary>
     Limit,
 
+    /// <summary>An operator character T-SQL cannot tokenize (jsonb's <c>?</c>), presented as another.</summary>
+    Operator,
+
     /// <summary><c>NULLS FIRST</c> / <c>NULLS LAST</c> in an <c>ORDER BY</c>.</summary>
     NullsOrder,
 }

@@ -43,10 +43,12 @@ internal static class StatementValidation
                     throw statement.Refuse("ON CONFLICT DO UPDATE on an index expression", conflict.Span.Start,
                         $"'{target}' is not a column of {table.CanonicalName}").ToException();
                 }
-                if (InsertValueIndex(statement, table, target) < 0)
+                var index = InsertValueIndex(statement, table, target);
+                if (index < 0)
                 {
                     throw statement.Refuse($"ON CONFLICT DO UPDATE whose conflict column \"{target}\" is not in the INSERT", conflict.Span.Start).ToException();
                 }
+                RefuseComputedConflictValues(statement, index);
             }
         }
     }
@@ -83,6 +85,23 @@ internal static class StatementValidation
             }
         }
         return statement.ValuesRows.Count > 0 && index >= 0 && index < statement.ValuesRows[0].Count ? index : -1;
+    }
+
+    /// <summary>
+    /// The before image of an upsert finds the rows it collides with by the conflict columns' values,
+    /// so those must be known before it runs: literals or parameters, not something the server computes.
+    /// </summary>
+    public static void RefuseComputedConflictValues(DmlStatement statement, int valueIndex)
+    {
+        foreach (var row in statement.ValuesRows)
+        {
+            var value = row[valueIndex];
+            if (value.Kind is not (SqlExpressionKind.Literal or SqlExpressionKind.Parameter or SqlExpressionKind.Null))
+            {
+                throw statement.Refuse("ON CONFLICT DO UPDATE whose conflict value is computed by the server", value.Span.Start,
+                    $"'{value.Text}' is not a literal or a parameter").ToException();
+            }
+        }
     }
 
     private static void RefusePrimaryKeyAssignments(DmlStatement statement, TableMetadata table, IReadOnlyList<ColumnAssignment> assignments)

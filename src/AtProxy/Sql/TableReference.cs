@@ -8,12 +8,13 @@ namespace AtProxy.Sql;
 /// <param name="Name">The table name.</param>
 /// <param name="Alias">The alias the statement gives the table, or null.</param>
 /// <param name="Span">Where the table name (without alias) is in the command text.</param>
-internal sealed record TableReference(string? Schema, string Name, string? Alias, TextSpan Span)
+/// <param name="Only">True for <c>ONLY name</c>: the table itself, without tables inheriting from it.</param>
+internal sealed record TableReference(string? Schema, string Name, string? Alias, TextSpan Span, bool Only = false)
 {
     /// <summary>The name the statement's other clauses use for this table: the alias, else the table name.</summary>
     public string Qualifier => Alias ?? Name;
 
     /// <inheritdoc />
     public override string ToString() =>
-        (Schema is null ? Name : Schema + "." + Name) + (Alias is null ? "" : " AS " + Alias);
+        (Only ? "ONLY " : "") + (Schema is null ? Name : Schema + "." + Name) + (Alias is null ? "" : " AS " + Alias);
 }

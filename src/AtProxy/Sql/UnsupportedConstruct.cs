@@ -14,7 +14,7 @@ internal sealed record UnsupportedConstruct(string Construct, int Offset, int Li
     /// <summary>The message of the exception raised for it.</summary>
     public string Message =>
         $"{Construct} is not supported inside a global transaction (line {Line}, column {Column})" +
-        (Detail is null ? "." : ": " + Detail);
+        (Detail is null ? "." : ": " + Detail + (Detail.EndsWith('.') ? "" : "."));
 
     /// <summary>The exception to raise for it.</summary>
     public AtProxyNotSupportedException ToException() => new(Message);

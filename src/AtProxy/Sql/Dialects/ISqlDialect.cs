@@ -24,9 +24,12 @@ internal interface ISqlDialect
 
     /// <summary>
     /// The rows the statement will change, read and locked before it runs: all columns of the target,
-    /// the statement's own WHERE (so <see cref="GeneratedSql.BindsUserParameters"/> is true), <c>FOR UPDATE</c>.
-    /// For an upsert, the rows its VALUES conflict with (<paramref name="constraintColumns"/> names the
-    /// columns of <c>ON CONFLICT ON CONSTRAINT</c>). Null for a plain INSERT (there is nothing before it).
+    /// the statement's own WHERE text (and FROM/USING list), <c>FOR UPDATE</c>. For an upsert with
+    /// <c>DO UPDATE</c>, the rows its VALUES collide with (<paramref name="constraintColumns"/> names the
+    /// columns of <c>ON CONFLICT ON CONSTRAINT</c>). For a locking SELECT, the rows it locks in its
+    /// target, with its own FROM, WHERE, ORDER BY, LIMIT and lock clauses. Null when nothing existing
+    /// is changed (INSERT, <c>DO NOTHING</c>). <see cref="GeneratedSql.BindsUserParameters"/> says whether
+    /// the user's parameters must be bound to it.
     /// </summary>
     GeneratedSql? BuildBeforeImage(DmlStatement statement, TableMetadata table, IReadOnlyList<string>? constraintColumns = null);
 

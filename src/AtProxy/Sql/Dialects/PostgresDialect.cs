@@ -35,7 +35,7 @@ internal sealed class PostgresDialect : ISqlDialect
                 var qualifier = QuoteIdentifier(target.Alias ?? table.Name);
                 var sql = new StringBuilder("SELECT ");
                 AppendColumns(sql, table, qualifier);
-                sql.Append(" FROM ").Append(QuoteTable(table));
+                sql.Append(target.Only ? " FROM ONLY " : " FROM ").Append(QuoteTable(table));
                 if (target.Alias is not null)
                 {
                     sql.Append(" AS ").Append(qualifier);
@@ -106,6 +106,7 @@ internal sealed class PostgresDialect : ISqlDialect
             {
                 throw statement.Refuse($"ON CONFLICT DO UPDATE whose conflict column \"{columns[i]}\" is not in the INSERT", conflict.Span.Start).ToException();
             }
+            StatementValidation.RefuseComputedConflictValues(statement, valueIndexes[i]);
         }
 
         var sql = new StringBuilder("SELECT ");
@@ -121,11 +122,6 @@ internal sealed class PostgresDialect : ISqlDialect
             if (values.Any(v => v.Kind == SqlExpressionKind.Null))
             {
                 continue; // NULL never conflicts
-            }
-            if (values.FirstOrDefault(v => v.Kind is not (SqlExpressionKind.Literal or SqlExpressionKind.Parameter)) is { } unknown)
-            {
-                throw statement.Refuse("ON CONFLICT DO UPDATE whose conflict value is computed by the server", unknown.Span.Start,
-                    $"'{unknown.Text}' is not a literal or a parameter").ToException();
             }
             sql.Append(rows++ == 0 ? "" : ", ");
             sql.Append(columns.Count == 1 ? "" : "(").AppendJoin(", ", values.Select(v => v.Text)).Append(columns.Count == 1 ? "" : ")");
@@ -219,8 +215,9 @@ internal sealed class PostgresDialect : ISqlDialect
                 var afterByKey = ByKey(table, afterRows);
                 foreach (var before in beforeRows)
                 {
-                    afterByKey.TryGetValue(LockKeyFormatter.Format(KeyOf(table, before)), out var after);
-                    if (UpdateBack(table, before, after) is { } update)
+                    // Only rows the statement wrote are put back; a before row with no after row was not written.
+                    if (afterByKey.TryGetValue(LockKeyFormatter.Format(KeyOf(table, before)), out var after)
+                        && UpdateBack(table, before, after) is { } update)
                     {
                         statements.Add(update);
                     }
@@ -314,7 +311,7 @@ internal sealed class PostgresDialect : ISqlDialect
     }
 
     // Only the columns that differ from the after image are set back; null when nothing differs.
-    private GeneratedSql? UpdateBack(TableMetadata table, IReadOnlyList<object?> before, IReadOnlyList<object?>? after)
+    private GeneratedSql? UpdateBack(TableMetadata table, IReadOnlyList<object?> before, IReadOnlyList<object?> after)
     {
         var parameters = new ParameterList();
         var sets = new List<string>();
@@ -325,7 +322,7 @@ internal sealed class PostgresDialect : ISqlDialect
                 continue;
             }
             var index = ColumnIndex(table, column.Name);
-            if (after is not null && ValuesEqual(before[index], after[index]))
+            if (ValuesEqual(before[index], after[index]))
             {
                 continue;
             }

@@ -45,14 +45,24 @@ internal static class CommandRecognition
         var route = StatementClassifier.Classify(tokens);
         if (route.Refused is not null)
         {
-            return context.Statement(route.Kind, context.Refuse(route.Refused, tokens.Start(route.RefusedAt)));
+            return context.Statement(route.Kind, context.Refuse(route.Refused, tokens.StartOrEnd(route.RefusedAt)));
         }
         if (route.Kind == DmlKind.PassThrough)
         {
             return context.Statement(DmlKind.PassThrough);
         }
 
+        if (tokens.IsUnbalanced)
+        {
+            // Clauses are found at parenthesis depth 0; with unbalanced parentheses that would be a guess.
+            return context.Statement(route.Kind, context.Refuse("SQL the proxy cannot parse", context.Span.Start, "unbalanced parentheses"));
+        }
         var shape = PostgresTokenMasker.Mask(tokens, route.Kind, masks);
+        if (shape.Refusal is var (construct, at, detail))
+        {
+            return context.Statement(route.Kind, context.Refuse(construct, tokens.StartOrEnd(at), detail))
+                with { Parameters = shape.Parameters, Masks = shape.Masks };
+        }
         var fragment = parser.Parse(tokens.ForParser(), out var errors);
         if (errors.Count > 0)
         {

@@ -4,9 +4,9 @@ using ParsedTable = Microsoft.SqlServer.TransactSql.ScriptDom.TableReference;
 namespace AtProxy.Sql.Parsing;
 
 /// <summary>
-/// Builds the <see cref="DmlStatement"/> of a parsed statement from ScriptDom's tree (for the
-/// parts T-SQL shares with PostgreSQL) and the masker's findings (for the rest). Spans come
-/// from fragment offsets, which point into the original text.
+/// Builds the <see cref="DmlStatement"/> of a parsed statement: the statement form, table and
+/// column names from ScriptDom's tree; value expressions, conditions and the PostgreSQL-only
+/// clauses from the masker's token ranges. Every span points into the original text.
 /// </summary>
 internal sealed class DmlModelBuilder
 {
@@ -20,9 +20,7 @@ internal sealed class DmlModelBuilder
         _context = context;
         _tokens = tokens;
         _shape = shape;
-        _shape.Parameters.Sort((a, b) => a.Span.Start.CompareTo(b.Span.Start));
-        _shape.Masks.Sort((a, b) => a.Span.Start.CompareTo(b.Span.Start));
-        _expressions = new ExpressionReader(tokens, shape.Parameters);
+        _expressions = new ExpressionReader(tokens, shape.Parameters, shape.Masks);
     }
 
     /// <summary>Builds the model of <paramref name="statement"/>.</summary>
@@ -46,29 +44,34 @@ internal sealed class DmlModelBuilder
         {
             return Refused(DmlKind.Update, "UPDATE of something other than a table", spec.Target.StartOffset);
         }
-        var set = new List<ColumnAssignment>();
-        foreach (var clause in spec.SetClauses)
+        if (spec.SetClauses.Count != _shape.SetValues.Count)
         {
-            if (clause is not AssignmentSetClause { Column: { } column, Variable: null, AssignmentKind: AssignmentKind.Equals } assignment)
+            return Refused(DmlKind.Update, "This SET list", spec.SetClauses[0].StartOffset);
+        }
+        var set = new List<ColumnAssignment>();
+        for (var i = 0; i < spec.SetClauses.Count; i++)
+        {
+            var clause = spec.SetClauses[i];
+            if (clause is not AssignmentSetClause { Column: { } column, Variable: null, AssignmentKind: AssignmentKind.Equals })
             {
                 return Refused(DmlKind.Update, "This SET item", clause.StartOffset);
             }
+            var (from, to) = _shape.SetValues[i];
             set.Add(new ColumnAssignment(
                 Identifiers.Fold(column.MultiPartIdentifier.Identifiers[^1]),
-                SpanOf(column),
-                _expressions.FromFragment(assignment.NewValue)));
+                SpanOf(column.MultiPartIdentifier.Identifiers[^1]),
+                _expressions.FromTokens(from, to)));
         }
         if (spec.WhereClause is { Cursor: not null } cursorWhere)
         {
             return Refused(DmlKind.Update, "WHERE CURRENT OF", cursorWhere.StartOffset);
         }
-        var (fromList, joined) = ReadFrom(spec.FromClause);
-        return Complete(DmlKind.Update, TableOf(target, _shape.TargetAlias)) with
+        return Complete(DmlKind.Update, TableOf(target, _shape.TargetAlias) with { Only = _shape.TargetOnly }) with
         {
             Set = set,
-            Where = spec.WhereClause is null ? null : _expressions.FromFragment(spec.WhereClause.SearchCondition),
-            FromList = fromList,
-            JoinedTables = joined,
+            Where = Range(_shape.Where),
+            FromList = Range(_shape.FromList),
+            JoinedTables = TablesOf(spec.FromClause),
             Returning = ReadReturning(),
         };
     }
@@ -84,12 +87,11 @@ internal sealed class DmlModelBuilder
         {
             return Refused(DmlKind.Delete, "WHERE CURRENT OF", cursorWhere.StartOffset);
         }
-        var (fromList, joined) = ReadFrom(spec.FromClause);
-        return Complete(DmlKind.Delete, TableOf(target, _shape.TargetAlias)) with
+        return Complete(DmlKind.Delete, TableOf(target, _shape.TargetAlias) with { Only = _shape.TargetOnly }) with
         {
-            Where = spec.WhereClause is null ? null : _expressions.FromFragment(spec.WhereClause.SearchCondition),
-            FromList = fromList,
-            JoinedTables = joined,
+            Where = Range(_shape.Where),
+            FromList = Range(_shape.FromList),
+            JoinedTables = TablesOf(spec.FromClause),
             Returning = ReadReturning(),
         };
     }
@@ -112,11 +114,14 @@ internal sealed class DmlModelBuilder
             return Refused(kind, "This INSERT source", spec.InsertSource.StartOffset);
         }
         var columns = spec.Columns.Select(c => Identifiers.Fold(c.MultiPartIdentifier.Identifiers[^1])).ToList();
-        var rows = new List<IReadOnlyList<SqlExpression>>();
-        foreach (var row in values.RowValues)
+        if (values.RowValues.Count != _shape.ValuesRows.Count
+            || values.RowValues.Where((row, i) => row.ColumnValues.Count != _shape.ValuesRows[i].Count).Any())
         {
-            rows.Add(row.ColumnValues.Select(_expressions.FromFragment).ToList());
+            return Refused(kind, "This VALUES list", values.StartOffset);
         }
+        var rows = _shape.ValuesRows
+            .Select(row => (IReadOnlyList<SqlExpression>)row.Select(item => _expressions.FromTokens(item.From, item.To)).ToList())
+            .ToList();
 
         OnConflictClause? onConflict = null;
         if (_shape.OnConflict is var (from, to))
@@ -124,7 +129,7 @@ internal sealed class DmlModelBuilder
             onConflict = OnConflictReader.Read(_tokens, _expressions, from, to, out var errorAt, out var error);
             if (onConflict is null)
             {
-                return Refused(kind, "This ON CONFLICT clause", _tokens.Start(errorAt), error);
+                return Refused(kind, "This ON CONFLICT clause", _tokens.StartOrEnd(errorAt), error);
             }
         }
         return Complete(kind, TableOf(target, _shape.TargetAlias)) with
@@ -151,16 +156,15 @@ internal sealed class DmlModelBuilder
         SqlExpression? limit = null;
         if (_shape.SelectTail >= 0 && !SelectTailReader.Read(_tokens, _expressions, _shape.SelectTail, locks, out limit, out var errorAt))
         {
-            return Refused(DmlKind.SelectForUpdate, "This clause after SELECT", _tokens.Start(errorAt));
+            return Refused(DmlKind.SelectForUpdate, "This clause after SELECT", _tokens.StartOrEnd(errorAt));
         }
-        var tables = new List<TableReference>();
-        if (query.FromClause is not null)
+        _shape.Masks.AddRange(locks.Select(l => new MaskedConstruct(MaskKind.RowLock, l.Span)));
+        if (limit is not null)
         {
-            foreach (var reference in query.FromClause.TableReferences)
-            {
-                CollectTables(reference, tables);
-            }
+            _shape.Masks.Add(new MaskedConstruct(MaskKind.Limit, limit.Span));
         }
+        _shape.Masks.Sort((a, b) => a.Span.Start.CompareTo(b.Span.Start));
+        var tables = TablesOf(query.FromClause);
         var lockedName = locks.SelectMany(l => l.OfTables).FirstOrDefault();
         var target = lockedName is null ? tables.FirstOrDefault() : tables.FirstOrDefault(t => t.Qualifier == lockedName);
         if (target is null)
@@ -169,35 +173,30 @@ internal sealed class DmlModelBuilder
         }
         return Complete(DmlKind.SelectForUpdate, target) with
         {
-            Where = query.WhereClause?.SearchCondition is { } condition ? _expressions.FromFragment(condition) : null,
-            FromList = ListSpan(query.FromClause!.TableReferences),
+            Where = Range(_shape.Where),
+            FromList = Range(_shape.FromList),
             JoinedTables = tables.Where(t => !ReferenceEquals(t, target)).ToList(),
-            OrderBy = query.OrderByClause is { } order ? ListSpan(order.OrderByElements) : null,
+            OrderBy = Range(_shape.OrderBy),
             Limit = limit,
             RowLocks = locks,
         };
     }
 
-    private (SqlExpression? List, IReadOnlyList<TableReference> Tables) ReadFrom(FromClause? from)
+    private List<TableReference> TablesOf(FromClause? from)
     {
-        if (from is null || from.TableReferences.Count == 0)
-        {
-            return (null, []);
-        }
         var tables = new List<TableReference>();
-        foreach (var reference in from.TableReferences)
+        if (from is not null)
         {
-            CollectTables(reference, tables);
+            foreach (var reference in from.TableReferences)
+            {
+                CollectTables(reference, tables);
+            }
         }
-        return (ListSpan(from.TableReferences), tables);
+        return tables;
     }
 
-    private SqlExpression ListSpan<T>(IList<T> items) where T : TSqlFragment
-    {
-        var first = _expressions.FromFragment(items[0]).Span;
-        var last = _expressions.FromFragment(items[^1]).Span;
-        return _expressions.FromSpan(TextSpan.FromBounds(first.Start, last.End));
-    }
+    private SqlExpression? Range((int From, int To)? range) =>
+        range is var (from, to) && from <= to ? _expressions.FromTokens(from, to) : null;
 
     private void CollectTables(ParsedTable reference, List<TableReference> tables)
     {

@@ -2,15 +2,25 @@ using Microsoft.SqlServer.TransactSql.ScriptDom;
 
 namespace AtProxy.Sql.Parsing;
 
-/// <summary>Turns a parsed fragment or a token range into a <see cref="SqlExpression"/> of the original text.</summary>
-internal sealed class ExpressionReader(StatementTokens tokens, IReadOnlyList<SqlParameterReference> parameters)
+/// <summary>Turns a token range into a <see cref="SqlExpression"/> of the original text, classified by its tokens.</summary>
+internal sealed class ExpressionReader(StatementTokens tokens, IReadOnlyList<SqlParameterReference> parameters, IReadOnlyList<MaskedConstruct> masks)
 {
-    /// <summary>The fragment's text as written, grown over masked casts next to it.</summary>
-    public SqlExpression FromFragment(TSqlFragment fragment) =>
-        FromSpan(tokens.Widen(fragment.StartOffset, fragment.StartOffset + fragment.FragmentLength));
-
     /// <summary>Significant tokens <paramref name="from"/> to <paramref name="to"/> (inclusive) as written.</summary>
-    public SqlExpression FromTokens(int from, int to) => FromSpan(TextSpan.FromBounds(tokens.Start(from), tokens.End(to)));
+    public SqlExpression FromTokens(int from, int to) => FromSpan(TextSpan.FromBounds(StartOf(from), tokens.End(to)));
+
+    // An E'...' or B'...' string's token starts at its quote; its prefix belongs to the expression.
+    private int StartOf(int k)
+    {
+        var start = tokens.Start(k);
+        foreach (var mask in masks)
+        {
+            if (mask.Kind == MaskKind.StringLiteral && mask.Span.Start < start && start < mask.Span.End)
+            {
+                return mask.Span.Start;
+            }
+        }
+        return start;
+    }
 
     /// <summary>The text of <paramref name="span"/>, classified by the tokens in it.</summary>
     public SqlExpression FromSpan(TextSpan span)

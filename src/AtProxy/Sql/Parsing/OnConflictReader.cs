@@ -24,7 +24,7 @@ internal static class OnConflictReader
             {
                 return Fail(k, "an unbalanced conflict target", out errorAt, out error);
             }
-            foreach (var (a, b) in SplitByCommas(t, k + 1, close - 1))
+            foreach (var (a, b) in t.SplitByCommas(k + 1, close - 1))
             {
                 targets.Add(a == b && t.IsName(a) ? Identifiers.Fold(t.OriginalText(a)) : expressions.FromTokens(a, b).Text);
             }
@@ -63,7 +63,7 @@ internal static class OnConflictReader
         var whereAt = FindWordAtDepth(t, setFrom, to, t.Depth(k), "WHERE");
         var setTo = whereAt < 0 ? to : whereAt - 1;
         var set = new List<ColumnAssignment>();
-        foreach (var (a, b) in SplitByCommas(t, setFrom, setTo))
+        foreach (var (a, b) in t.SplitByCommas(setFrom, setTo))
         {
             if (!t.IsName(a) || t.Type(a + 1) != TSqlTokenType.EqualsSign || a + 2 > b)
             {
@@ -99,33 +99,5 @@ internal static class OnConflictReader
             }
         }
         return -1;
-    }
-
-    /// <summary>Token ranges between commas at the depth of <paramref name="from"/>.</summary>
-    public static List<(int From, int To)> SplitByCommas(StatementTokens t, int from, int to)
-    {
-        var parts = new List<(int, int)>();
-        if (from > to)
-        {
-            return parts;
-        }
-        var depth = t.Depth(from);
-        var start = from;
-        for (var k = from; k <= to; k++)
-        {
-            if (t.Type(k) == TSqlTokenType.Comma && t.Depth(k) == depth)
-            {
-                if (k > start)
-                {
-                    parts.Add((start, k - 1));
-                }
-                start = k + 1;
-            }
-        }
-        if (start <= to)
-        {
-            parts.Add((start, to));
-        }
-        return parts;
     }
 }

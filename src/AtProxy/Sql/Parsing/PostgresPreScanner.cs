@@ -71,6 +71,12 @@ internal static class PostgresPreScanner
                     i = end;
                     continue;
                 }
+                case '?':
+                    // jsonb's ?, ?| and ?& operators: a character T-SQL cannot even tokenize.
+                    chars ??= text.ToCharArray();
+                    chars[i] = '~';
+                    masks.Add(new MaskedConstruct(MaskKind.Operator, new TextSpan(i, 1)));
+                    break;
                 case '[':
                     chars ??= text.ToCharArray();
                     chars[i] = '(';

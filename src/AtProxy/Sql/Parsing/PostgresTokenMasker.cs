@@ -6,8 +6,9 @@ namespace AtProxy.Sql.Parsing;
 /// The token half of masking: hides or re-presents PostgreSQL-only constructs on ScriptDom's own
 /// token stream so <c>TSql160Parser</c> accepts the statement, and records each one. Tokens keep
 /// their original offsets, so every fragment ScriptDom reports points into the original text.
+/// This file: the entry point and the constructs that can appear inside any expression.
 /// </summary>
-internal sealed class PostgresTokenMasker
+internal sealed partial class PostgresTokenMasker
 {
     private readonly StatementTokens _tokens;
     private readonly StatementShape _shape;
@@ -36,9 +37,11 @@ internal sealed class PostgresTokenMasker
                 masker.MaskInsert();
                 break;
             case DmlKind.SelectForUpdate:
-                masker.MaskSelectTail();
+                masker.MaskSelect();
                 break;
         }
+        shape.Masks.Sort((a, b) => a.Span.Start.CompareTo(b.Span.Start));
+        shape.Parameters.Sort((a, b) => a.Span.Start.CompareTo(b.Span.Start));
         return shape;
     }
 
@@ -107,9 +110,9 @@ internal sealed class PostgresTokenMasker
     {
         var t = _tokens;
         var j = k + 1;
-        if (!t.IsName(j))
+        if (!t.IsName(j) || IsReservedWord(j))
         {
-            return; // not a cast PostgreSQL accepts either; the parser will say so
+            return; // not a cast PostgreSQL accepts either; the server will say so
         }
         while (t.Type(j + 1) == TSqlTokenType.Dot && t.IsName(j + 2))
         {
@@ -136,6 +139,26 @@ internal sealed class PostgresTokenMasker
         }
         t.Remove(k, j, inline: true);
         _shape.Masks.Add(new MaskedConstruct(MaskKind.Cast, TextSpan.FromBounds(t.Start(k), t.End(j))));
+    }
+
+    // Words PostgreSQL reserves can never be an unquoted type name, so a cast never swallows a clause.
+    private static readonly string[] ReservedWords =
+    [
+        "WHERE", "FROM", "RETURNING", "SET", "AND", "OR", "NOT", "ON", "USING", "GROUP", "ORDER", "LIMIT", "OFFSET",
+        "FETCH", "FOR", "AS", "IS", "IN", "LIKE", "ILIKE", "BETWEEN", "THEN", "ELSE", "END", "WHEN", "UNION",
+        "INTERSECT", "EXCEPT", "DO", "VALUES", "HAVING", "WINDOW", "COLLATE", "ASC", "DESC",
+    ];
+
+    private bool IsReservedWord(int k)
+    {
+        foreach (var word in ReservedWords)
+        {
+            if (_tokens.IsWord(k, word))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static bool IsPositionalParameter(string text)
@@ -196,165 +219,6 @@ internal sealed class PostgresTokenMasker
 
     private void AddParameter(string name, SqlParameterStyle style, int position, TextSpan span) =>
         _shape.Parameters.Add(new SqlParameterReference(name, style, position, span));
-
-    private void MaskUpdate()
-    {
-        MaskTargetAfter(1, "SET");
-        MaskReturning();
-    }
-
-    private void MaskDelete()
-    {
-        if (!_tokens.IsWord(1, "FROM"))
-        {
-            return; // PostgreSQL requires FROM; leave it to the parser
-        }
-        var last = MaskTargetAfter(2, "USING", "WHERE", "RETURNING");
-        var t = _tokens;
-        var usingAt = t.FindTopLevelWord(last + 1, "USING");
-        if (usingAt > 0)
-        {
-            // T-SQL's DELETE ... FROM <tables> is PostgreSQL's DELETE ... USING <tables>.
-            t.Replace(usingAt, TSqlTokenType.From, "FROM");
-            _shape.Masks.Add(new MaskedConstruct(MaskKind.Using, TextSpan.FromBounds(t.Start(usingAt), t.End(usingAt))));
-        }
-        MaskReturning();
-    }
-
-    private void MaskInsert()
-    {
-        var t = _tokens;
-        if (!t.IsWord(1, "INTO"))
-        {
-            return;
-        }
-        var last = SkipTableName(2);
-        if (last < 0)
-        {
-            return;
-        }
-        if (t.IsWord(last + 1, "AS") && t.IsName(last + 2))
-        {
-            MaskAlias(last + 1, last + 2);
-        }
-        var overriding = t.FindTopLevelWord(last + 1, "OVERRIDING");
-        if (overriding > 0 && t.IsWord(overriding + 2, "VALUE"))
-        {
-            t.Remove(overriding, overriding + 2);
-            _shape.Masks.Add(new MaskedConstruct(MaskKind.Overriding, TextSpan.FromBounds(t.Start(overriding), t.End(overriding + 2))));
-        }
-        var returning = t.FindTopLevelWord(last + 1, "RETURNING");
-        var on = FindOnConflict(last + 1);
-        if (on > 0)
-        {
-            var end = returning > on ? returning - 1 : t.Count - 1;
-            t.Remove(on, end);
-            _shape.OnConflict = (on, end);
-            _shape.Masks.Add(new MaskedConstruct(MaskKind.OnConflict, TextSpan.FromBounds(t.Start(on), t.End(end))));
-        }
-        MaskReturning();
-    }
-
-    private int FindOnConflict(int from)
-    {
-        var t = _tokens;
-        for (var k = from; k < t.Count; k++)
-        {
-            if (t.Depth(k) == 0 && t.IsWord(k, "ON") && t.IsWord(k + 1, "CONFLICT"))
-            {
-                return k;
-            }
-        }
-        return -1;
-    }
-
-    // [ONLY] name[.name] [*] [[AS] alias]; returns the last token of what was read.
-    private int MaskTargetAfter(int k, params string[] notAnAlias)
-    {
-        var t = _tokens;
-        if (t.IsWord(k, "ONLY") && t.IsName(k + 1))
-        {
-            t.Remove(k);
-            _shape.Masks.Add(new MaskedConstruct(MaskKind.Inheritance, TextSpan.FromBounds(t.Start(k), t.End(k))));
-            k++;
-        }
-        var last = SkipTableName(k);
-        if (last < 0)
-        {
-            return k;
-        }
-        if (t.Type(last + 1) == TSqlTokenType.Star)
-        {
-            t.Remove(last + 1);
-            _shape.Masks.Add(new MaskedConstruct(MaskKind.Inheritance, TextSpan.FromBounds(t.Start(last + 1), t.End(last + 1))));
-            last++;
-        }
-        if (t.IsWord(last + 1, "AS") && t.IsName(last + 2))
-        {
-            MaskAlias(last + 1, last + 2);
-            return last + 2;
-        }
-        if (t.IsName(last + 1) && !notAnAlias.Any(word => t.IsWord(last + 1, word)))
-        {
-            MaskAlias(last + 1, last + 1);
-            return last + 1;
-        }
-        return last;
-    }
-
-    private int SkipTableName(int k)
-    {
-        var t = _tokens;
-        if (!t.IsName(k))
-        {
-            return -1;
-        }
-        while (t.Type(k + 1) == TSqlTokenType.Dot && t.IsName(k + 2))
-        {
-            k += 2;
-        }
-        return k;
-    }
-
-    private void MaskAlias(int from, int aliasToken)
-    {
-        var t = _tokens;
-        _shape.TargetAlias = Identifiers.Fold(t.OriginalText(aliasToken));
-        t.Remove(from, aliasToken);
-        _shape.Masks.Add(new MaskedConstruct(MaskKind.TargetAlias, TextSpan.FromBounds(t.Start(from), t.End(aliasToken))));
-    }
-
-    private void MaskReturning()
-    {
-        var t = _tokens;
-        var returning = t.FindTopLevelWord(1, "RETURNING");
-        if (returning < 0)
-        {
-            return;
-        }
-        t.Remove(returning, t.Count - 1);
-        _shape.Returning = returning;
-        _shape.Masks.Add(new MaskedConstruct(MaskKind.Returning, TextSpan.FromBounds(t.Start(returning), t.End(t.Count - 1))));
-    }
-
-    // LIMIT, OFFSET, FETCH and FOR ... locking clauses close a SELECT in any order; T-SQL knows none of them.
-    private void MaskSelectTail()
-    {
-        var t = _tokens;
-        for (var k = 1; k < t.Count; k++)
-        {
-            if (t.Depth(k) != 0)
-            {
-                continue;
-            }
-            if (t.IsWord(k, "LIMIT") || t.IsWord(k, "OFFSET") || t.IsWord(k, "FETCH") || IsRowLockStart(t, k))
-            {
-                t.Remove(k, t.Count - 1);
-                _shape.SelectTail = k;
-                return;
-            }
-        }
-    }
 
     /// <summary>Whether token <paramref name="k"/> starts FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE.</summary>
     public static bool IsRowLockStart(StatementTokens t, int k) =>

@@ -63,6 +63,11 @@ internal static class SelectTailReader
             if (t.IsWord(k, "OF"))
             {
                 k++;
+                if (!t.IsName(k))
+                {
+                    errorAt = k;
+                    return false;
+                }
                 while (t.IsName(k))
                 {
                     while (t.Type(k + 1) == Microsoft.SqlServer.TransactSql.ScriptDom.TSqlTokenType.Dot && t.IsName(k + 2))

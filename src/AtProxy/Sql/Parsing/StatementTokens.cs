@@ -15,6 +15,7 @@ internal sealed class StatementTokens
     private readonly int[] _significant;
     private readonly int[] _depth;
     private Dictionary<int, int>? _originalLengths;
+    private Dictionary<int, TSqlParserToken[]>? _insertions;
 
     /// <summary>Wraps <paramref name="tokens"/> (whitespace and comments included, no terminating semicolon).</summary>
     public StatementTokens(string commandText, List<TSqlParserToken> tokens)
@@ -36,6 +37,7 @@ internal sealed class StatementTokens
             if (type == TSqlTokenType.RightParenthesis)
             {
                 depth--;
+                IsUnbalanced |= depth < 0;
             }
             significant.Add(i);
             depths.Add(depth);
@@ -46,7 +48,11 @@ internal sealed class StatementTokens
         }
         _significant = [.. significant];
         _depth = [.. depths];
+        IsUnbalanced |= depth != 0;
     }
+
+    /// <summary>Whether a parenthesis is closed that was never opened, or one is left open.</summary>
+    public bool IsUnbalanced { get; }
 
     /// <summary>The whole original command text.</summary>
     public string CommandText { get; }
@@ -65,6 +71,9 @@ internal sealed class StatementTokens
 
     /// <summary>Offset of significant token <paramref name="k"/> in the command text.</summary>
     public int Start(int k) => this[k].Offset;
+
+    /// <summary>Offset of significant token <paramref name="k"/>, or the statement's end when <paramref name="k"/> is past its last token (for messages).</summary>
+    public int StartOrEnd(int k) => k < Count ? Start(k) : Count == 0 ? 0 : End(Count - 1);
 
     /// <summary>Offset just past significant token <paramref name="k"/>, measured on the original text.</summary>
     public int End(int k) => this[k].Offset + OriginalLength(k);
@@ -114,6 +123,34 @@ internal sealed class StatementTokens
         return -1;
     }
 
+    /// <summary>Token ranges between commas at the depth of <paramref name="from"/>.</summary>
+    public List<(int From, int To)> SplitByCommas(int from, int to)
+    {
+        var parts = new List<(int, int)>();
+        if (from > to)
+        {
+            return parts;
+        }
+        var depth = _depth[from];
+        var start = from;
+        for (var k = from; k <= to; k++)
+        {
+            if (Type(k) == TSqlTokenType.Comma && _depth[k] == depth)
+            {
+                if (k > start)
+                {
+                    parts.Add((start, k - 1));
+                }
+                start = k + 1;
+            }
+        }
+        if (start <= to)
+        {
+            parts.Add((start, to));
+        }
+        return parts;
+    }
+
     /// <summary>The index of the parenthesis that closes the one at <paramref name="open"/>, or -1.</summary>
     public int MatchingParenthesis(int open)
     {
@@ -155,7 +192,7 @@ internal sealed class StatementTokens
     public void Remove(int k, bool inline = false)
     {
         _removed[_significant[k]] = true;
-        _inline[_significant[k]] = inline;
+        _inline[_significant[k]] |= inline; // hiding a whole expression later keeps its casts marked as such
     }
 
     /// <summary>Hides significant tokens <paramref name="from"/> to <paramref name="to"/> (inclusive) from the parser.</summary>
@@ -170,27 +207,6 @@ internal sealed class StatementTokens
     /// <summary>Whether significant token <paramref name="k"/> was hidden as part of an expression.</summary>
     public bool IsInlineRemoved(int k) => _removed[_significant[k]] && _inline[_significant[k]];
 
-    /// <summary>
-    /// The span of a parsed fragment grown over hidden expression parts next to it (a trailing
-    /// <c>::type</c>, a leading <c>interval</c>), so it covers the text exactly as written.
-    /// </summary>
-    public TextSpan Widen(int start, int end)
-    {
-        var k = IndexAtOrAfter(end);
-        while (k < Count && IsInlineRemoved(k))
-        {
-            end = End(k);
-            k++;
-        }
-        k = IndexAtOrAfter(start) - 1;
-        while (k >= 0 && End(k) <= start && IsInlineRemoved(k))
-        {
-            start = Start(k);
-            k--;
-        }
-        return TextSpan.FromBounds(start, end);
-    }
-
     /// <summary>Whether significant token <paramref name="k"/> is hidden from the parser.</summary>
     public bool IsRemoved(int k) => _removed[_significant[k]];
 
@@ -204,12 +220,43 @@ internal sealed class StatementTokens
         token.Text = text;
     }
 
+    /// <summary>
+    /// Hides significant tokens <paramref name="from"/> to <paramref name="to"/> and shows the parser
+    /// <paramref name="placeholder"/> in their place: an expression whose text the model carries as
+    /// written, so the parser only needs to see that something valid stands there.
+    /// </summary>
+    public void MakeOpaque(int from, int to, params ReadOnlySpan<(TSqlTokenType Type, string Text)> placeholder)
+    {
+        Remove(from, to);
+        var offset = Start(from);
+        var tokens = new TSqlParserToken[placeholder.Length];
+        for (var i = 0; i < placeholder.Length; i++)
+        {
+            tokens[i] = new TSqlParserToken(placeholder[i].Type, offset, placeholder[i].Text, this[from].Line, this[from].Column);
+        }
+        _insertions ??= [];
+        _insertions[_significant[from]] = tokens;
+    }
+
+    /// <summary>Presents a keyword used as a name (T-SQL reserves words PostgreSQL does not, e.g. <c>public</c>, <c>key</c>) as an identifier.</summary>
+    public void AsIdentifier(int k)
+    {
+        if (k >= 0 && k < Count && IsBareWord(this[k]) && this[k].TokenType != TSqlTokenType.Identifier)
+        {
+            this[k].TokenType = TSqlTokenType.Identifier;
+        }
+    }
+
     /// <summary>The tokens the parser is to see, ended by an end-of-file token.</summary>
     public List<TSqlParserToken> ForParser()
     {
         var result = new List<TSqlParserToken>(_all.Count + 1);
         for (var i = 0; i < _all.Count; i++)
         {
+            if (_insertions is not null && _insertions.TryGetValue(i, out var inserted))
+            {
+                result.AddRange(inserted);
+            }
             if (!_removed[i])
             {
                 result.Add(_all[i]);
