@@ -203,4 +203,22 @@ public class CommitAndRollbackTests(OrderInventoryEnvironment env) : IClassFixtu
         Assert.Equal([2, 3], quantities);
         Assert.Equal(0, await OrderInventoryEnvironment.UndoRowCountAsync(env.OrdersConnectionString));
     }
+
+    [Fact]
+    public async Task A_statement_that_writes_rows_its_before_image_did_not_see_is_refused_and_undone()
+    {
+        await using (var seed = new NpgsqlConnection(env.OrdersConnectionString))
+        {
+            await seed.ExecuteAsync("CREATE SEQUENCE IF NOT EXISTS volatile_pick; INSERT INTO order_line (order_id, line_no, note) SELECT 900, g, 'v' FROM generate_series(1, 5) g");
+        }
+        var before = await OrderInventoryEnvironment.SnapshotAsync(env.OrdersConnectionString, "order_line", "order_id, line_no");
+        await using var gtx = await env.Client.BeginAsync("volatile", TimeSpan.FromSeconds(30));
+        await using var orders = await env.Orders.OpenConnectionAsync();
+        // The scalar subquery runs once per statement: the before image and the UPDATE pick different rows.
+        var refused = await Assert.ThrowsAsync<AtProxyException>(() =>
+            orders.ExecuteAsync("UPDATE order_line SET note = 'picked' WHERE order_id = 900 AND line_no = (SELECT nextval('volatile_pick') % 5 + 1)"));
+        Assert.Contains("before image did not see", refused.Message);
+        await gtx.RollbackAsync();
+        Assert.Equal(before, await OrderInventoryEnvironment.SnapshotAsync(env.OrdersConnectionString, "order_line", "order_id, line_no"));
+    }
 }

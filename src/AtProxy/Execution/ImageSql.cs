@@ -70,6 +70,8 @@ internal static class ImageSql
     /// </summary>
     public static (string Text, int ExtraColumns) WithKeyReturning(DmlStatement statement, TableMetadata table, bool withInsertedFlag)
     {
+        // UPDATE ... FROM and DELETE ... USING may join tables with columns of the same name.
+        var qualifier = statement.Kind is DmlKind.Update or DmlKind.Delete ? UndoSql.Quote(statement.Target!.Alias ?? table.Name) + "." : "";
         var extra = new StringBuilder();
         for (var i = 0; i < table.PrimaryKey.Count; i++)
         {
@@ -77,7 +79,7 @@ internal static class ImageSql
             {
                 extra.Append(", ");
             }
-            extra.Append(UndoSql.Quote(table.PrimaryKey[i].Name)).Append("::text AS \"__atp_k").Append(i.ToString(CultureInfo.InvariantCulture)).Append('"');
+            extra.Append(qualifier).Append(UndoSql.Quote(table.PrimaryKey[i].Name)).Append("::text AS \"__atp_k").Append(i.ToString(CultureInfo.InvariantCulture)).Append('"');
         }
         if (withInsertedFlag)
         {

@@ -93,14 +93,38 @@ internal static class StatementExecutor
     {
         var before = await ReadRowsAsync(connection, transaction, ImageSql.BeforeUpdateOrDelete(statement, table), unit, table, cancellationToken);
         record.Before.AddRange(before);
-        var result = await RunUserStatementAsync(connection, transaction, statementText, unit, extraColumns: 0, cancellationToken, _ => { });
+        var imaged = KeysOf(before, table).Select(JoinKey).ToHashSet(StringComparer.Ordinal);
+
+        // The statement reports the keys it wrote: under READ COMMITTED it takes a newer snapshot than
+        // the before image did and may reach a row committed in between, which the undo log would miss.
+        var (text, extra) = ImageSql.WithKeyReturning(statement, table, withInsertedFlag: false);
+        var unimaged = 0;
+        var result = await RunUserStatementAsync(connection, transaction, text, unit, extra, cancellationToken, hidden =>
+        {
+            if (!imaged.Contains(JoinKey(hidden.Take(table.PrimaryKey.Count).Select(v => (string)v).ToArray())))
+            {
+                unimaged++;
+            }
+        });
+        if (unimaged > 0)
+        {
+            throw new AtProxyException(
+                $"The {statement.Kind.ToString().ToUpperInvariant()} at line {statement.Line}, column {statement.Column} wrote {unimaged} row(s) of {table.CanonicalName} " +
+                "that its before image did not see (committed by another transaction in between, or chosen by a volatile function). " +
+                "Its local transaction was not committed; run it again.");
+        }
+        if (statement.Returning is null)
+        {
+            result = new BufferedResultSet([], [], [], [], result.RecordsAffected);
+        }
         if (statement.Kind == DmlKind.Update && before.Count > 0)
         {
-            var keys = KeysOf(before, table);
-            record.After.AddRange(await ReadByKeyAsync(connection, transaction, table, keys, cancellationToken));
+            record.After.AddRange(await ReadByKeyAsync(connection, transaction, table, KeysOf(before, table), cancellationToken));
         }
         return result;
     }
+
+    private static string JoinKey(string[] key) => string.Join('\u001f', key);
 
     private static async Task<BufferedResultSet> InsertAsync(
         DbConnection connection, DbTransaction transaction, DmlStatement statement, StatementUnit unit,
@@ -119,7 +143,7 @@ internal static class StatementExecutor
             keys.Add(key);
             if (!withInsertedFlag || hidden[key.Length] is true)
             {
-                inserted.Add(string.Join('\u001f', key));
+                inserted.Add(JoinKey(key));
             }
         });
         if (statement.Returning is null)
@@ -133,7 +157,7 @@ internal static class StatementExecutor
             var keyIndexes = table.PrimaryKeyIndexes;
             foreach (var row in after)
             {
-                row.Inserted = inserted.Contains(string.Join('\u001f', keyIndexes.Select(i => RowImage.Text(row.Values[i]))));
+                row.Inserted = inserted.Contains(JoinKey(keyIndexes.Select(i => RowImage.Text(row.Values[i]) ?? "").ToArray()));
             }
             record.After.AddRange(after);
         }
