@@ -126,7 +126,7 @@ public class CommitAndRollbackTests(OrderInventoryEnvironment env) : IClassFixtu
                 Assert.Equal(1, await insert.ExecuteNonQueryAsync());
             }
             await orders.ExecuteAsync("""
-                UPDATE typed SET i2 = 1, i4 = 2, i8 = 3, num = 0.001, txt = NULL, vc = 'v', flag = false, u = gen_random_uuid(),
+                UPDATE typed SET i2 = 1, i4 = 2, i8 = 3, num = 0.001, txt = NULL, vc = 'v', flag = NOT flag, u = gen_random_uuid(),
                     ts = now(), tstz = now(), d = current_date, b = '\x00', j = '[]', arr = '{}', tarr = NULL, f8 = 1e300
                 """);
             await orders.ExecuteAsync("DELETE FROM typed WHERE i4 IS NULL");
