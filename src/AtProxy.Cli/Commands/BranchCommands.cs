@@ -1,0 +1,36 @@
+using System.CommandLine;
+
+namespace AtProxy.Cli.Commands;
+
+/// <summary><c>atproxy branch forget</c>: mark one branch done after a person repaired it by hand.</summary>
+internal static class BranchCommands
+{
+    public static Command Create()
+    {
+        var xid = Intervention.XidArgument();
+        var branch = new Argument<long>("BRANCH") { Description = "The branch id, as 'atproxy tx show' lists it." };
+        branch.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<long>() <= 0)
+            {
+                result.AddError("BRANCH must be a positive branch id, as 'atproxy tx show XID' lists it.");
+            }
+        });
+        var reason = Intervention.ReasonOption();
+        var yes = Intervention.YesOption();
+        var forget = new Command("forget",
+            "Mark one branch as done without running its phase 2 (you repaired its data by hand); its locks are released. Its undo rows stay in its database.")
+        {
+            xid, branch, reason, yes,
+        };
+        forget.SetAction((parseResult, cancellationToken) =>
+        {
+            var target = parseResult.GetRequiredValue(xid);
+            var branchId = parseResult.GetValue(branch);
+            return Intervention.RunAsync(parseResult, "forget", target, branchId, reason, yes,
+                (admin, why, ct) => admin.ForgetBranchAsync(new Protocol.V1.ForgetBranchRequest { Xid = target, BranchId = branchId, Reason = why }, ct),
+                cancellationToken);
+        });
+        return new Command("branch", "One branch of a global transaction.") { forget };
+    }
+}

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using AtProxy.Cli.Rendering;
+using AtProxy.Cli.Undo;
+
+namespace AtProxy.Cli.Commands;
+
+/// <summary><c>atproxy undo list|show</c>: the undo log of one resource database, read directly.</summary>
+internal static class UndoCommands
+{
+    private const int ShowLimit = 10_000;
+
+    public static Command Create() => new("undo", "The undo log (atproxy_undo_log) of one resource database, read directly.")
+    {
+        List(),
+        Show(),
+    };
+
+    private static Option<string> DbOption() => new("--db")
+    {
+        Description = "The resource database's connection string (Host=...;Database=...;Username=...).",
+        HelpName = "CONNSTR",
+        Required = true,
+    };
+
+    private static Option<string?> SchemaOption() => new("--schema")
+    {
+        Description = "The schema of atproxy_undo_log when the proxy was configured with one (default: the connection's search path).",
+        HelpName = "SCHEMA",
+    };
+
+    private static Command List()
+    {
+        var db = DbOption();
+        var schema = SchemaOption();
+        var xid = new Option<string?>("--xid") { Description = "Only the rows of this global transaction.", HelpName = "XID" };
+        var limit = new Option<int>("--limit") { Description = "At most this many rows, oldest first.", DefaultValueFactory = _ => 100, HelpName = "N" };
+        limit.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+            {
+                result.AddError("--limit must be at least 1.");
+            }
+        });
+        var command = new Command("list", "List undo rows, oldest first: XID, branch, marker or records, tables, size, age.") { db, schema, xid, limit };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var context = CliContext.From(parseResult);
+            var reader = new UndoLogReader(parseResult.GetRequiredValue(db), parseResult.GetValue(schema));
+            var rows = await reader.ReadAsync(parseResult.GetValue(xid), branchId: null, parseResult.GetValue(limit), cancellationToken);
+            UndoViews.RenderList(context.Output, rows, DateTimeOffset.UtcNow);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Show()
+    {
+        var db = DbOption();
+        var schema = SchemaOption();
+        var xid = new Argument<string>("XID") { Description = "The global transaction, e.g. tc:42." };
+        var branch = new Argument<long?>("BRANCH") { Description = "Only this branch (default: every branch of XID in this database).", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("show", "Show the undo records of a transaction: per row, the before and after values side by side, changed columns marked.")
+        {
+            db, schema, xid, branch,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var context = CliContext.From(parseResult);
+            var reader = new UndoLogReader(parseResult.GetRequiredValue(db), parseResult.GetValue(schema));
+            var target = parseResult.GetRequiredValue(xid);
+            var branchId = parseResult.GetValue(branch);
+            var rows = await reader.ReadAsync(target, branchId, ShowLimit, cancellationToken);
+            if (rows.Count == 0)
+            {
+                var what = branchId is { } id ? $"branch {Formats.Number(id)} of '{target}'" : $"'{target}'";
+                throw CliFailure.Refused(
+                    $"No undo rows for {what} in this database. They are deleted once a branch is committed or rolled back; check that --db names the branch's resource database.");
+            }
+            UndoViews.RenderDetail(context.Output, rows);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}
