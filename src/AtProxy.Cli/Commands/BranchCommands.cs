@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AtProxy.Cli.Input;
 
 namespace AtProxy.Cli.Commands;
 
@@ -8,14 +9,11 @@ internal static class BranchCommands
     public static Command Create()
     {
         var xid = Intervention.XidArgument();
-        var branch = new Argument<long>("BRANCH") { Description = "The branch id, as 'atproxy tx show' lists it." };
-        branch.Validators.Add(result =>
+        var branch = new Argument<long>("BRANCH")
         {
-            if (result.GetValueOrDefault<long>() <= 0)
-            {
-                result.AddError("BRANCH must be a positive branch id, as 'atproxy tx show XID' lists it.");
-            }
-        });
+            Description = "The branch id, as 'atproxy tx show' lists it.",
+            CustomParser = Numbers.BranchId,
+        };
         var reason = Intervention.ReasonOption();
         var yes = Intervention.YesOption();
         var forget = new Command("forget",

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AtProxy.Cli.Input;
 
 namespace AtProxy.Cli.Commands;
 
@@ -11,6 +12,7 @@ internal sealed class PagingOptions
     {
         Description = $"Items per page, 1..{MaxPageSize}.",
         DefaultValueFactory = _ => 100,
+        CustomParser = result => Numbers.Parse(result, "--page-size", 1, MaxPageSize),
         HelpName = "N",
     };
 
@@ -24,18 +26,6 @@ internal sealed class PagingOptions
     {
         Description = "Fetch every page, not only the first.",
     };
-
-    public PagingOptions()
-    {
-        PageSize.Validators.Add(result =>
-        {
-            var value = result.GetValueOrDefault<int>();
-            if (value is < 1 or > MaxPageSize)
-            {
-                result.AddError($"--page-size must be 1..{MaxPageSize} (got {value}).");
-            }
-        });
-    }
 
     public void AddTo(Command command)
     {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AtProxy.Cli.Input;
 using AtProxy.Cli.Rendering;
 using AtProxy.Cli.Undo;
 
@@ -33,14 +34,13 @@ internal static class UndoCommands
         var db = DbOption();
         var schema = SchemaOption();
         var xid = new Option<string?>("--xid") { Description = "Only the rows of this global transaction.", HelpName = "XID" };
-        var limit = new Option<int>("--limit") { Description = "At most this many rows, oldest first.", DefaultValueFactory = _ => 100, HelpName = "N" };
-        limit.Validators.Add(result =>
+        var limit = new Option<int>("--limit")
         {
-            if (result.GetValueOrDefault<int>() < 1)
-            {
-                result.AddError("--limit must be at least 1.");
-            }
-        });
+            Description = "At most this many rows, oldest first.",
+            DefaultValueFactory = _ => 100,
+            CustomParser = result => Numbers.Parse(result, "--limit", 1, ShowLimit),
+            HelpName = "N",
+        };
         var command = new Command("list", "List undo rows, oldest first: XID, branch, marker or records, tables, size, age.") { db, schema, xid, limit };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -58,7 +58,12 @@ internal static class UndoCommands
         var db = DbOption();
         var schema = SchemaOption();
         var xid = new Argument<string>("XID") { Description = "The global transaction, e.g. tc:42." };
-        var branch = new Argument<long?>("BRANCH") { Description = "Only this branch (default: every branch of XID in this database).", Arity = ArgumentArity.ZeroOrOne };
+        var branch = new Argument<long?>("BRANCH")
+        {
+            Description = "Only this branch (default: every branch of XID in this database).",
+            Arity = ArgumentArity.ZeroOrOne,
+            CustomParser = result => result.Tokens.Count == 0 ? null : Numbers.BranchId(result),
+        };
         var command = new Command("show", "Show the undo records of a transaction: per row, the before and after values side by side, changed columns marked.")
         {
             db, schema, xid, branch,
