@@ -44,10 +44,12 @@ public class DirtyWriteRepairTests(CliEnvironment env)
         var undo = await env.Cli.RunAsync("undo", "show", "--db", db, xid);
         Assert.True(undo.ExitCode == 0, undo.ToString());
         Assert.Contains("UPDATE public.stock", undo.StandardOutput);
-        Assert.Matches(@"│\s*count\s*│\s*integer\s*│\s*100\s*│\s*90\s*│\s*\*\s*│", undo.RowOf("count"));
-        Assert.Matches(@"│\s*note\s*│\s*text\s*│\s*NULL\s*│\s*reserved\s*│\s*\*\s*│", undo.RowOf("note"));
-        Assert.DoesNotContain("*", undo.RowOf("sku"));
-        Assert.DoesNotContain("*", undo.RowOf("sold"));
+        Assert.Contains($"sku={sku} · now dirty: changed outside the transaction after phase 1", undo.StandardOutput);
+        // column │ type │ before │ after │ now │ changed │ dirty
+        Assert.Matches(@"│\s*count\s*│\s*integer\s*│\s*100\s*│\s*90\s*│\s*12345\s*│\s*\*\s*│\s*!\s*│", undo.RowOf("count"));
+        Assert.Matches(@"│\s*note\s*│\s*text\s*│\s*NULL\s*│\s*reserved\s*│\s*reserved\s*│\s*\*\s*│\s*│", undo.RowOf("note"));
+        Assert.Matches(@"│\s*sku\s*│\s*text\s*│\s*dirty-retry\s*│\s*dirty-retry\s*│\s*dirty-retry\s*│\s*│\s*│", undo.RowOf("sku"));
+        Assert.Matches(@"│\s*sold\s*│\s*integer\s*│\s*0\s*│\s*0\s*│\s*0\s*│\s*│\s*│", undo.RowOf("sold"));
 
         var undoJson = Assert.Single((await env.Cli.RunAsync("undo", "show", "--db", db, xid, branchId.ToString(CultureInfo.InvariantCulture), "--json")).Json().EnumerateArray());
         var record = Assert.Single(undoJson.GetProperty("records").EnumerateArray());
@@ -58,6 +60,9 @@ public class DirtyWriteRepairTests(CliEnvironment env)
         Assert.Equal("90", change.GetProperty("after").GetProperty("count").GetString());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, change.GetProperty("before").GetProperty("note").ValueKind);
         Assert.Equal(["count", "note"], change.GetProperty("changed").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal("12345", change.GetProperty("current").GetProperty("count").GetString());
+        Assert.StartsWith("dirty", change.GetProperty("currentState").GetString());
+        Assert.Equal(["count"], change.GetProperty("dirty").EnumerateArray().Select(c => c.GetString()));
 
         // Refusals change nothing: commit is illegal after rollback was decided; no reason; "no" at the prompt.
         var commit = await env.Cli.RunAsync("tx", "commit", xid, "--reason", "ship it", "--yes");
@@ -74,6 +79,9 @@ public class DirtyWriteRepairTests(CliEnvironment env)
 
         // The person puts back the value phase 1 wrote, so the undo applies cleanly, and says yes.
         await env.SetStockBehindTheProxyAsync(sku, 90);
+        var fixedUndo = await env.Cli.RunAsync("undo", "show", "--db", db, xid);
+        Assert.Contains("now matches after: rollback can restore it", fixedUndo.StandardOutput);
+        Assert.DoesNotContain("!", fixedUndo.RowOf("count"));
         var retry = await env.Cli.RunAsync(["tx", "retry", xid, "--reason", "restored count=90 written by the order"], standardInput: "y\n");
         Assert.True(retry.ExitCode == 0, retry.ToString());
         await env.WaitForStatusAsync(xid, GlobalStatus.Rollbacked);
@@ -132,6 +140,8 @@ public class DirtyWriteRepairTests(CliEnvironment env)
         Assert.Equal(1, again.ExitCode);
         Assert.Contains("is done already", again.StandardError);
         // Forgetting does not run the branch's phase 2: its undo row stays for the person to delete.
-        Assert.Single((await env.Cli.RunAsync("undo", "list", "--db", env.InventoryConnectionString, "--xid", xid, "--json")).Json().EnumerateArray());
+        var undo = await env.Cli.RunAsync("undo", "show", "--db", env.InventoryConnectionString, xid, branch, "--no-current");
+        Assert.True(undo.ExitCode == 0, undo.ToString());
+        Assert.Matches(@"│\s*count\s*│\s*integer\s*│\s*100\s*│\s*90\s*│\s*\*\s*│$", undo.RowOf("count").TrimEnd());
     }
 }

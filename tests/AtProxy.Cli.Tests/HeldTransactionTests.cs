@@ -81,7 +81,7 @@ public class HeldTransactionTests(CliEnvironment env)
 
         var shown = await env.Cli.RunAsync("tx", "show", gtx.Xid);
         Assert.True(shown.ExitCode == 0, shown.ToString());
-        foreach (var expected in new[] { gtx.Xid, "open-order", "BEGIN", CliEnvironment.ResourceId, "REGISTERED", "open-tx", "timeout left", "history" })
+        foreach (var expected in new[] { gtx.Xid, "open-order", "BEGIN", CliEnvironment.ResourceId, "REGISTERED", "open-tx", "timeout left", "No status changes recorded yet." })
         {
             Assert.Contains(expected, shown.StandardOutput);
         }

@@ -64,9 +64,14 @@ internal static class UndoCommands
             Arity = ArgumentArity.ZeroOrOne,
             CustomParser = result => result.Tokens.Count == 0 ? null : Numbers.BranchId(result),
         };
-        var command = new Command("show", "Show the undo records of a transaction: per row, the before and after values side by side, changed columns marked.")
+        var noCurrent = new Option<bool>("--no-current")
         {
-            db, schema, xid, branch,
+            Description = "Do not read the rows as their tables hold them now (by default they are shown, and columns that differ from the after image are marked).",
+        };
+        var command = new Command("show",
+            "Show the undo records of a transaction: per row, the before, after and current values side by side, changed and dirty columns marked.")
+        {
+            db, schema, xid, branch, noCurrent,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -74,7 +79,7 @@ internal static class UndoCommands
             var reader = new UndoLogReader(parseResult.GetRequiredValue(db), parseResult.GetValue(schema));
             var target = parseResult.GetRequiredValue(xid);
             var branchId = parseResult.GetValue(branch);
-            var rows = await reader.ReadAsync(target, branchId, ShowLimit, cancellationToken);
+            var rows = await reader.ReadDetailAsync(target, branchId, ShowLimit, readCurrent: !parseResult.GetValue(noCurrent), cancellationToken);
             if (rows.Count == 0)
             {
                 var what = branchId is { } id ? $"branch {Formats.Number(id)} of '{target}'" : $"'{target}'";

@@ -114,6 +114,11 @@ internal static class TransactionViews
             console.Write(LockViews.Table(detail.Locks, now).Title("locks"));
         }
 
+        if (detail.History.Count == 0)
+        {
+            console.WriteLine("No status changes recorded yet.");
+            return;
+        }
         var history = new Table().Border(TableBorder.Rounded).Title("history")
             .AddColumns("at", "from", "to", "actor", "reason");
         foreach (var h in detail.History)

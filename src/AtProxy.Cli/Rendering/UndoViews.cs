@@ -12,9 +12,14 @@ internal sealed record UndoSummaryJson(
 /// <summary>A column of an undo record, as JSON.</summary>
 internal sealed record UndoColumnJson(string Name, string DataType, bool Generated);
 
-/// <summary>One row's before and after values, as JSON; <c>before</c> or <c>after</c> is null when the row did not exist then.</summary>
+/// <summary>
+/// One row's before, after and current values, as JSON: <c>before</c> or <c>after</c> is null when
+/// the row did not exist then; <c>current</c> is null when it does not exist now or was not read
+/// (<c>currentState</c> null); <c>dirty</c> lists the columns that now differ from <c>after</c>.
+/// </summary>
 internal sealed record UndoRowJson(
-    IReadOnlyDictionary<string, string?> Key, IReadOnlyDictionary<string, string?>? Before, IReadOnlyDictionary<string, string?>? After, IReadOnlyList<string> Changed);
+    IReadOnlyDictionary<string, string?> Key, IReadOnlyDictionary<string, string?>? Before, IReadOnlyDictionary<string, string?>? After,
+    IReadOnlyList<string> Changed, IReadOnlyDictionary<string, string?>? Current, string? CurrentState, IReadOnlyList<string> Dirty);
 
 /// <summary>One statement's undo record, as JSON.</summary>
 internal sealed record UndoRecordJson(
@@ -29,6 +34,7 @@ internal static class UndoViews
 {
     private static readonly Style ChangedStyle = new(Color.Yellow, decoration: Decoration.Bold);
     private static readonly Style NullStyle = new(Color.Grey, decoration: Decoration.Italic);
+    private static readonly Style DirtyStyle = new(Color.Red, decoration: Decoration.Bold);
 
     public static void RenderList(CliOutput output, IReadOnlyList<UndoLogRow> rows, DateTimeOffset now)
     {
@@ -60,16 +66,17 @@ internal static class UndoViews
         output.Console.WriteLine($"{rows.Count} undo row(s), oldest first. Show one with 'atproxy undo show --db ... XID [BRANCH]'.");
     }
 
-    public static void RenderDetail(CliOutput output, IReadOnlyList<UndoLogRow> rows)
+    public static void RenderDetail(CliOutput output, IReadOnlyList<UndoDetail> details)
     {
         if (output.IsJson)
         {
-            output.WriteJson(rows.Select(ToJson).ToList());
+            output.WriteJson(details.Select(ToJson).ToList());
             return;
         }
         var console = output.Console;
-        foreach (var r in rows)
+        foreach (var detail in details)
         {
+            var r = detail.Row;
             console.Write(new Rule($"[bold]{Markup.Escape(r.Xid)}[/] branch {r.BranchId} · {Markup.Escape(r.StatusName)} · created {Formats.Timestamp(r.Created)}").LeftJustified());
             if (r.IsGlobalFinishedMarker)
             {
@@ -81,19 +88,17 @@ internal static class UndoViews
                 console.Write(new Text($"Cannot read this row's undo records: {error}.{Environment.NewLine}", new Style(Color.Red)));
                 continue;
             }
-            var records = r.Log!.Records;
-            for (var i = 0; i < records.Count; i++)
+            for (var i = 0; i < detail.Records.Count; i++)
             {
-                var record = records[i];
-                var changes = RowChange.Of(record);
-                console.WriteLine($"#{i + 1} {Formats.EnumName(record.Kind)} {record.Schema}.{record.Table}: {changes.Count} row(s)");
-                foreach (var change in changes)
+                var record = detail.Records[i];
+                console.WriteLine($"#{i + 1} {Formats.EnumName(record.Record.Kind)} {record.Record.Schema}.{record.Record.Table}: {record.Rows.Count} row(s)");
+                foreach (var change in record.Rows)
                 {
                     console.Write(RowTable(change));
                 }
             }
-            console.WriteLine("before = the value rollback restores; after = the value phase 1 wrote; * = changed by the statement.");
         }
+        console.WriteLine("before = what rollback restores; after = what phase 1 wrote; now = the row today; * = changed by the statement; ! = now differs from after (a dirty write).");
     }
 
     private static Table RowTable(RowChange change)
@@ -104,18 +109,43 @@ internal static class UndoViews
             (_, null) => " (deleted: rollback inserts it again)",
             _ => "",
         };
-        var table = new Table().Border(TableBorder.Rounded).Title(change.KeyText + state)
-            .AddColumns("column", "type", "before", "after", "changed");
+        var title = change.CurrentState is { } now ? $"{change.KeyText}{state} · now {now}" : change.KeyText + state;
+        var table = new Table().Border(TableBorder.Rounded).Title(title).AddColumns("column", "type", "before", "after");
+        var showCurrent = change.Current is not null;
+        if (showCurrent)
+        {
+            table.AddColumn("now");
+        }
+        table.AddColumn("changed");
+        if (showCurrent)
+        {
+            table.AddColumn("dirty");
+        }
         for (var i = 0; i < change.Columns.Count; i++)
         {
             var column = change.Columns[i];
             var changed = change.Changed[i];
-            table.AddRow(
+            var dirty = change.IsDirty(i);
+            var cells = new List<Spectre.Console.Rendering.IRenderable>
+            {
                 new Text(column.Name, changed ? ChangedStyle : Style.Plain),
                 new Text(column.Generated ? $"{column.DataType} (generated)" : column.DataType, new Style(Color.Grey)),
                 Cell(change.Before, i, changed),
                 Cell(change.After, i, changed),
-                new Text(changed ? "*" : "", ChangedStyle));
+            };
+            if (showCurrent)
+            {
+                cells.Add(change.Current!.Error is not null ? new Text("?", NullStyle)
+                    : change.Current.Values is not { } values ? new Text("-", new Style(Color.Grey))
+                    : values[i] is { } value ? new Text(value, dirty ? DirtyStyle : Style.Plain)
+                    : new Text("NULL", dirty ? DirtyStyle : NullStyle));
+            }
+            cells.Add(new Text(changed ? "*" : "", ChangedStyle));
+            if (showCurrent)
+            {
+                cells.Add(new Text(dirty ? "!" : "", DirtyStyle));
+            }
+            table.AddRow(cells);
         }
         return table;
     }
@@ -130,12 +160,12 @@ internal static class UndoViews
         return value is null ? new Text("NULL", NullStyle) : new Text(value, changed ? ChangedStyle : Style.Plain);
     }
 
-    private static UndoDetailJson ToJson(UndoLogRow r) => new(
-        r.Xid, r.BranchId, r.StatusName, r.Context, r.Created, r.Modified, r.DecodeError,
-        r.Log is null ? [] : [.. r.Log.Records.Select((record, index) => new UndoRecordJson(
-            index + 1, record.Schema, record.Table, Formats.EnumName(record.Kind), [.. record.PrimaryKey],
-            [.. record.Columns.Select(c => new UndoColumnJson(c.Name, c.DataType, c.Generated))],
-            [.. RowChange.Of(record).Select(ToJson)]))]);
+    private static UndoDetailJson ToJson(UndoDetail detail) => new(
+        detail.Row.Xid, detail.Row.BranchId, detail.Row.StatusName, detail.Row.Context, detail.Row.Created, detail.Row.Modified, detail.Row.DecodeError,
+        [.. detail.Records.Select((record, index) => new UndoRecordJson(
+            index + 1, record.Record.Schema, record.Record.Table, Formats.EnumName(record.Record.Kind), [.. record.Record.PrimaryKey],
+            [.. record.Record.Columns.Select(c => new UndoColumnJson(c.Name, c.DataType, c.Generated))],
+            [.. record.Rows.Select(ToJson)]))]);
 
     private static UndoRowJson ToJson(RowChange change)
     {
@@ -145,7 +175,10 @@ internal static class UndoViews
         return new UndoRowJson(
             change.KeyColumns.ToDictionary(i => change.Columns[i].Name, i => RowChange.Value(keyRow, i), StringComparer.Ordinal),
             Values(change.Before), Values(change.After),
-            [.. change.Columns.Where((_, i) => change.Changed[i]).Select(c => c.Name)]);
+            [.. change.Columns.Where((_, i) => change.Changed[i]).Select(c => c.Name)],
+            change.Current?.Values is { } now ? change.Columns.Select((c, i) => (c.Name, Value: now[i])).ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal) : null,
+            change.CurrentState,
+            [.. change.Columns.Where((_, i) => change.IsDirty(i)).Select(c => c.Name)]);
     }
 
     private static int RowCount(UndoRecord record) => Math.Max(record.Before.Count, record.After.Count);

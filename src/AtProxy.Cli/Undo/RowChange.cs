@@ -14,6 +14,30 @@ internal sealed record RowChange(IReadOnlyList<UndoColumn> Columns, UndoRow? Bef
     /// <summary>The indexes of the primary-key columns in <see cref="Columns"/>; empty when the record names no key.</summary>
     public required IReadOnlyList<int> KeyColumns { get; init; }
 
+    /// <summary>The row as the table holds it now, when it was read (see <see cref="CurrentRowReader"/>).</summary>
+    public CurrentRow? Current { get; init; }
+
+    /// <summary>
+    /// Whether column <paramref name="column"/> now differs from what phase 1 left (the after image):
+    /// the dirty write that stops a rollback. Generated columns follow the others and are not counted.
+    /// </summary>
+    public bool IsDirty(int column) =>
+        Current is { Values: { } now } && After is not null && !Columns[column].Generated &&
+        !string.Equals(now[column], Value(After, column), StringComparison.Ordinal);
+
+    /// <summary>What a rollback would find in this row, in words, or null when the row was not read.</summary>
+    public string? CurrentState => Current switch
+    {
+        null => null,
+        { Error: { } } => "unknown",
+        { Values: null } => After is null ? "still deleted" : "missing: the row was deleted outside the transaction",
+        { Values: { } now } when After is null => "present: the deleted row was inserted again outside the transaction",
+        { Values: { } now } when Columns.Select((_, i) => i).All(i => !IsDirty(i)) => "matches after: rollback can restore it",
+        { Values: { } now } when Before is not null && Columns.Select((_, i) => i).All(i => Columns[i].Generated || string.Equals(now[i], Value(Before, i), StringComparison.Ordinal)) =>
+            "matches before: already restored",
+        _ => "dirty: changed outside the transaction after phase 1",
+    };
+
     /// <summary>Pairs before and after rows by primary key (by position when the record names no key).</summary>
     public static List<RowChange> Of(UndoRecord record)
     {
