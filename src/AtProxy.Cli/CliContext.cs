@@ -17,8 +17,6 @@ internal sealed class CliContext
 
     public CliOutput Output { get; }
 
-    public bool Json => ParseResult.GetValue(CommonOptions.Json);
-
     public static CliContext From(ParseResult parseResult) =>
         new(parseResult, CliOutput.Create(parseResult.GetValue(CommonOptions.Json)));
 

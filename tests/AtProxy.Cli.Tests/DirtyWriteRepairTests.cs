@@ -82,9 +82,10 @@ public class DirtyWriteRepairTests(CliEnvironment env)
         var fixedUndo = await env.Cli.RunAsync("undo", "show", "--db", db, xid);
         Assert.Contains("now matches after: rollback can restore it", fixedUndo.StandardOutput);
         Assert.DoesNotContain("!", fixedUndo.RowOf("count"));
-        var retry = await env.Cli.RunAsync(["tx", "retry", xid, "--reason", "restored count=90 written by the order"], standardInput: "y\n");
+        var retry = await env.Cli.RunAsync(["tx", "retry", xid, "--reason", "restored count=90 written by the order", "--wait"], standardInput: "y\n");
         Assert.True(retry.ExitCode == 0, retry.ToString());
-        await env.WaitForStatusAsync(xid, GlobalStatus.Rollbacked);
+        Assert.Contains($"retry: {xid} is now ROLLBACKED.", retry.StandardOutput);
+        Assert.Equal(GlobalStatus.Rollbacked, (await env.GetTransactionAsync(xid)).Transaction.Status);
 
         Assert.Equal(100, await env.StockCountAsync(sku));
         Assert.Empty((await env.Cli.RunAsync("locks", "list", "--xid", xid, "--json")).Json().GetProperty("locks").EnumerateArray());
@@ -107,12 +108,13 @@ public class DirtyWriteRepairTests(CliEnvironment env)
         var (xid, _) = await env.CreateDirtyWriteAsync(sku);
         await env.SetStockBehindTheProxyAsync(sku, 90);
 
-        var rollback = await env.Cli.RunAsync("tx", "rollback", xid, "--reason", "outside write undone by hand", "--yes", "--json");
+        var rollback = await env.Cli.RunAsync("tx", "rollback", xid, "--reason", "outside write undone by hand", "--yes", "--wait", "--json");
         Assert.True(rollback.ExitCode == 0, rollback.ToString());
         var result = rollback.Json();
         Assert.Equal("rollback", result.GetProperty("action").GetString());
         Assert.Equal(xid, result.GetProperty("xid").GetString());
-        await env.WaitForStatusAsync(xid, GlobalStatus.Rollbacked);
+        Assert.Equal("outside write undone by hand", result.GetProperty("reason").GetString());
+        Assert.Equal("ROLLBACKED", result.GetProperty("status").GetString());
         Assert.Equal(100, await env.StockCountAsync(sku));
         Assert.Empty(await env.LocksOfAsync(xid));
     }

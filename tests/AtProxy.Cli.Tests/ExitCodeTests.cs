@@ -14,6 +14,7 @@ public class ExitCodeTests(CliEnvironment env)
     [InlineData(new[] { "tx", "list", "--status", "bogus" }, "'bogus' is not a transaction status")]
     [InlineData(new[] { "tx", "list", "--older-than", "soon" }, "'soon' is not a duration")]
     [InlineData(new[] { "tx", "list", "--page-size", "0" }, "--page-size must be 1..1000")]
+    [InlineData(new[] { "tx", "retry", "tc:1", "--reason", "r", "--wait", "--wait-timeout", "soon" }, "'soon' is not a duration")]
     [InlineData(new[] { "locks", "list", "--page-size", "5000" }, "--page-size must be 1..1000")]
     [InlineData(new[] { "tx", "show" }, "Required argument missing")]
     [InlineData(new[] { "branch", "forget", "tc:1", "abc", "--reason", "r", "--yes" }, "'abc' is not a branch id")]
@@ -130,6 +131,12 @@ public class ExitCodeTests(CliEnvironment env)
         Assert.Contains("[y/N]", result.StandardError);
         Assert.Contains("Not confirmed", result.StandardError);
         Assert.Equal(Protocol.V1.GlobalStatus.RollbackFailed, (await env.GetTransactionAsync(xid)).Transaction.Status);
+
+        // Retrying without fixing the data: --wait reports that the rollback stopped again, and why.
+        var again = await env.Cli.RunAsync("tx", "retry", xid, "--reason", "try once more", "--yes", "--wait", "--wait-timeout", "30s");
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains($"retry: {xid} is now ROLLBACK_FAILED.", again.StandardOutput);
+        Assert.Contains("stopped again in ROLLBACK_FAILED: dirty write", again.StandardError);
 
         // Leave nothing held for the other tests: the outside value is kept and the branch forgotten.
         var cleanup = await env.Cli.RunAsync("branch", "forget", xid, (await env.GetTransactionAsync(xid)).Transaction.Branches[0].BranchId.ToString(CultureInfo.InvariantCulture), "--reason", "test cleanup", "--yes");

@@ -14,18 +14,18 @@ internal static class BranchCommands
             Description = "The branch id, as 'atproxy tx show' lists it.",
             CustomParser = Numbers.BranchId,
         };
-        var reason = Intervention.ReasonOption();
-        var yes = Intervention.YesOption();
+        var intervention = new Intervention();
         var forget = new Command("forget",
             "Mark one branch as done without running its phase 2 (you repaired its data by hand); its locks are released. Its undo rows stay in its database.")
         {
-            xid, branch, reason, yes,
+            xid, branch,
         };
+        intervention.AddTo(forget);
         forget.SetAction((parseResult, cancellationToken) =>
         {
             var target = parseResult.GetRequiredValue(xid);
             var branchId = parseResult.GetValue(branch);
-            return Intervention.RunAsync(parseResult, "forget", target, branchId, reason, yes,
+            return intervention.RunAsync(parseResult, "forget", target, branchId,
                 (admin, why, ct) => admin.ForgetBranchAsync(new Protocol.V1.ForgetBranchRequest { Xid = target, BranchId = branchId, Reason = why }, ct),
                 cancellationToken);
         });

@@ -112,13 +112,13 @@ internal static class TransactionCommands
     private static Command Intervene(string action, string description, Func<AdminConnection, InterveneRequest, CancellationToken, Task<InterveneResponse>> call)
     {
         var xid = Intervention.XidArgument();
-        var reason = Intervention.ReasonOption();
-        var yes = Intervention.YesOption();
-        var command = new Command(action, description) { xid, reason, yes };
+        var intervention = new Intervention();
+        var command = new Command(action, description) { xid };
+        intervention.AddTo(command);
         command.SetAction((parseResult, cancellationToken) =>
         {
             var target = parseResult.GetRequiredValue(xid);
-            return Intervention.RunAsync(parseResult, action, target, branchId: null, reason, yes,
+            return intervention.RunAsync(parseResult, action, target, branchId: null,
                 (admin, why, ct) => call(admin, new InterveneRequest { Xid = target, Reason = why }, ct), cancellationToken);
         });
         return command;

@@ -94,6 +94,8 @@ internal static class UndoViews
                 console.WriteLine($"#{i + 1} {Formats.EnumName(record.Record.Kind)} {record.Record.Schema}.{record.Record.Table}: {record.Rows.Count} row(s)");
                 foreach (var change in record.Rows)
                 {
+                    // A line of its own, not the table's title: a title wraps at the table's width.
+                    console.Write(new Text(Heading(change) + Environment.NewLine, new Style(decoration: Decoration.Bold)));
                     console.Write(RowTable(change));
                 }
             }
@@ -101,7 +103,7 @@ internal static class UndoViews
         console.WriteLine("before = what rollback restores; after = what phase 1 wrote; now = the row today; * = changed by the statement; ! = now differs from after (a dirty write).");
     }
 
-    private static Table RowTable(RowChange change)
+    private static string Heading(RowChange change)
     {
         var state = (change.Before, change.After) switch
         {
@@ -109,8 +111,12 @@ internal static class UndoViews
             (_, null) => " (deleted: rollback inserts it again)",
             _ => "",
         };
-        var title = change.CurrentState is { } now ? $"{change.KeyText}{state} · now {now}" : change.KeyText + state;
-        var table = new Table().Border(TableBorder.Rounded).Title(title).AddColumns("column", "type", "before", "after");
+        return change.CurrentState is { } now ? $"{change.KeyText}{state} · now {now}" : change.KeyText + state;
+    }
+
+    private static Table RowTable(RowChange change)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("column", "type", "before", "after");
         var showCurrent = change.Current is not null;
         if (showCurrent)
         {

@@ -31,8 +31,9 @@ internal sealed record RowChange(IReadOnlyList<UndoColumn> Columns, UndoRow? Bef
         null => null,
         { Error: { } } => "unknown",
         { Values: null } => After is null ? "still deleted" : "missing: the row was deleted outside the transaction",
-        { Values: { } now } when After is null => "present: the deleted row was inserted again outside the transaction",
-        { Values: { } now } when Columns.Select((_, i) => i).All(i => !IsDirty(i)) => "matches after: rollback can restore it",
+        { Values: { } } when After is null => "present: the deleted row was inserted again outside the transaction",
+        { Values: { } } when Columns.Select((_, i) => i).All(i => !IsDirty(i)) =>
+            Before is null ? "matches after: rollback can delete it" : "matches after: rollback can restore it",
         { Values: { } now } when Before is not null && Columns.Select((_, i) => i).All(i => Columns[i].Generated || string.Equals(now[i], Value(Before, i), StringComparison.Ordinal)) =>
             "matches before: already restored",
         _ => "dirty: changed outside the transaction after phase 1",

@@ -55,7 +55,7 @@ public sealed class CliEnvironment : IAsyncLifetime
         Client = AtProxyClient.Create(new AtProxyOptions { Coordinator = Coordinator.Address, ApplicationId = ApplicationId });
         _inventorySource = NpgsqlDataSource.Create(_inventory.ConnectionString);
         Inventory = Client.Wrap(_inventorySource, ResourceId);
-        await WaitForResourceManagerAsync(TimeSpan.FromSeconds(30));
+        await WaitForResourceManagerAsync(ApplicationId, ResourceId);
         // One committed global transaction up front: the proxy creates atproxy_undo_log on first use.
         await SeedStockAsync("warm-up", 1);
         await using (var gtx = await Client.BeginAsync("warm-up", TimeSpan.FromSeconds(30)))
@@ -143,14 +143,15 @@ public sealed class CliEnvironment : IAsyncLifetime
         }
     }
 
-    /// <summary>Phase 2 reaches the database only once the application's resource manager has subscribed.</summary>
-    private async Task WaitForResourceManagerAsync(TimeSpan timeout)
+    /// <summary>Phase 2 reaches a database only once the application's resource manager has subscribed for it.</summary>
+    public async Task WaitForResourceManagerAsync(string applicationId, string resourceId)
     {
+        var timeout = TimeSpan.FromSeconds(30);
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
             var status = await _admin!.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest(), AdminHeaders());
-            if (status.ResourceManagers.Any(m => m.ApplicationId == ApplicationId && m.ResourceIds.Contains(ResourceId)))
+            if (status.ResourceManagers.Any(m => m.ApplicationId == applicationId && m.ResourceIds.Contains(resourceId)))
             {
                 return;
             }
