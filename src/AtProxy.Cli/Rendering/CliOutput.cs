@@ -49,7 +49,4 @@ internal sealed class CliOutput
         System.Console.Out.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
         System.Console.Out.Flush();
     }
-
-    /// <summary>A line for the operator that is not data (hints, confirmations): standard error, so JSON stays clean.</summary>
-    public static void Note(string line) => System.Console.Error.WriteLine(line);
 }
