@@ -1,2 +1,1 @@
-Console.Error.WriteLine("atproxy: no commands yet.");
-return 2;
+return await AtProxy.Cli.CliApplication.RunAsync(args);

@@ -1,0 +1,94 @@
+using System.CommandLine;
+using AtProxy.Cli.Input;
+using AtProxy.Cli.Rendering;
+using AtProxy.Cli.Undo;
+
+namespace AtProxy.Cli.Commands;
+
+/// <summary><c>atproxy undo list|show</c>: the undo log of one resource database, read directly.</summary>
+internal static class UndoCommands
+{
+    private const int ShowLimit = 10_000;
+
+    public static Command Create() => new("undo", "The undo log (atproxy_undo_log) of one resource database, read directly.")
+    {
+        List(),
+        Show(),
+    };
+
+    private static Option<string> DbOption() => new("--db")
+    {
+        Description = "The resource database's connection string (Host=...;Database=...;Username=...).",
+        HelpName = "CONNSTR",
+        Required = true,
+    };
+
+    private static Option<string?> SchemaOption() => new("--schema")
+    {
+        Description = "The schema of atproxy_undo_log when the proxy was configured with one (default: the connection's search path).",
+        HelpName = "SCHEMA",
+    };
+
+    private static Command List()
+    {
+        var db = DbOption();
+        var schema = SchemaOption();
+        var xid = new Option<string?>("--xid") { Description = "Only the rows of this global transaction.", HelpName = "XID" };
+        var limit = new Option<int>("--limit")
+        {
+            Description = "At most this many rows, oldest first.",
+            DefaultValueFactory = _ => 100,
+            CustomParser = result => Numbers.Parse(result, "--limit", 1, ShowLimit),
+            HelpName = "N",
+        };
+        var command = new Command("list", "List undo rows, oldest first: XID, branch, marker or records, tables, size, age.") { db, schema, xid, limit };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var context = CliContext.From(parseResult);
+            var reader = new UndoLogReader(parseResult.GetRequiredValue(db), parseResult.GetValue(schema));
+            var rows = await reader.ReadAsync(parseResult.GetValue(xid), branchId: null, parseResult.GetValue(limit), cancellationToken);
+            UndoViews.RenderList(context.Output, rows, DateTimeOffset.UtcNow);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Show()
+    {
+        var db = DbOption();
+        var schema = SchemaOption();
+        var xid = new Argument<string>("XID") { Description = "The global transaction, e.g. tc:42." };
+        var branch = new Argument<long?>("BRANCH")
+        {
+            Description = "Only this branch (default: every branch of XID in this database).",
+            Arity = ArgumentArity.ZeroOrOne,
+            CustomParser = result => result.Tokens.Count == 0 ? null : Numbers.BranchId(result),
+        };
+        var noCurrent = new Option<bool>("--no-current")
+        {
+            Description = "Do not read the rows as their tables hold them now (by default they are shown, and columns that differ from the after image are marked).",
+        };
+        var command = new Command("show",
+            "Show the undo records of a transaction: per row, the before, after and current values side by side, changed and dirty columns marked.")
+        {
+            db, schema, xid, branch, noCurrent,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var context = CliContext.From(parseResult);
+            var reader = new UndoLogReader(parseResult.GetRequiredValue(db), parseResult.GetValue(schema));
+            var target = parseResult.GetRequiredValue(xid);
+            var branchId = parseResult.GetValue(branch);
+            var rows = await reader.ReadDetailAsync(target, branchId, ShowLimit, readCurrent: !parseResult.GetValue(noCurrent), cancellationToken);
+            if (rows.Count == 0)
+            {
+                var what = branchId is { } id ? $"branch {Formats.Number(id)} of '{target}'" : $"'{target}'";
+                throw CliFailure.Refused(
+                    $"No undo rows for {what} in this database. They are deleted once a branch is committed or rolled back; check that --db names the branch's resource database.");
+            }
+            UndoViews.RenderDetail(context.Output, rows);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

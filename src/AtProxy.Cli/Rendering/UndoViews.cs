@@ -1,0 +1,194 @@
+using AtProxy.Cli.Undo;
+using AtProxy.Protocol.V1;
+using Spectre.Console;
+
+namespace AtProxy.Cli.Rendering;
+
+/// <summary>One undo-log row in a listing, as JSON.</summary>
+internal sealed record UndoSummaryJson(
+    string Xid, long BranchId, string Status, string Context, int SizeBytes, DateTimeOffset CreatedAt, DateTimeOffset ModifiedAt, long AgeMs,
+    int Records, int Rows, IReadOnlyList<string> Tables, string? Error);
+
+/// <summary>A column of an undo record, as JSON.</summary>
+internal sealed record UndoColumnJson(string Name, string DataType, bool Generated);
+
+/// <summary>
+/// One row's before, after and current values, as JSON: <c>before</c> or <c>after</c> is null when
+/// the row did not exist then; <c>current</c> is null when it does not exist now or was not read
+/// (<c>currentState</c> null); <c>dirty</c> lists the columns that now differ from <c>after</c>.
+/// </summary>
+internal sealed record UndoRowJson(
+    IReadOnlyDictionary<string, string?> Key, IReadOnlyDictionary<string, string?>? Before, IReadOnlyDictionary<string, string?>? After,
+    IReadOnlyList<string> Changed, IReadOnlyDictionary<string, string?>? Current, string? CurrentState, IReadOnlyList<string> Dirty);
+
+/// <summary>One statement's undo record, as JSON.</summary>
+internal sealed record UndoRecordJson(
+    int Index, string Schema, string Table, string Kind, IReadOnlyList<string> PrimaryKey, IReadOnlyList<UndoColumnJson> Columns, IReadOnlyList<UndoRowJson> Rows);
+
+/// <summary>One undo-log row in full, as JSON.</summary>
+internal sealed record UndoDetailJson(
+    string Xid, long BranchId, string Status, string Context, DateTimeOffset CreatedAt, DateTimeOffset ModifiedAt, string? Error, IReadOnlyList<UndoRecordJson> Records);
+
+/// <summary>The undo log of a resource database, as tables or JSON.</summary>
+internal static class UndoViews
+{
+    private static readonly Style ChangedStyle = new(Color.Yellow, decoration: Decoration.Bold);
+    private static readonly Style NullStyle = new(Color.Grey, decoration: Decoration.Italic);
+    private static readonly Style DirtyStyle = new(Color.Red, decoration: Decoration.Bold);
+
+    public static void RenderList(CliOutput output, IReadOnlyList<UndoLogRow> rows, DateTimeOffset now)
+    {
+        if (output.IsJson)
+        {
+            output.WriteJson(rows.Select(r => new UndoSummaryJson(
+                r.Xid, r.BranchId, r.StatusName, r.Context, r.SizeBytes, r.Created, r.Modified, Formats.AgeMs(r.Created.ToUnixTimeMilliseconds(), now),
+                r.Log?.Records.Count ?? 0, r.Log?.Records.Sum(RowCount) ?? 0, Tables(r), r.DecodeError)).ToList());
+            return;
+        }
+        if (rows.Count == 0)
+        {
+            output.Console.WriteLine("No undo rows.");
+            return;
+        }
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumns("xid", "branch", "status", "records", "rows", "tables", "bytes", "created", "age");
+        foreach (var r in rows)
+        {
+            table.AddRow(
+                new Text(r.Xid, new Style(decoration: Decoration.Bold)), new Text(Formats.Number(r.BranchId)),
+                new Text(r.StatusName, r.IsGlobalFinishedMarker ? new Style(Color.Grey) : Style.Plain),
+                new Text(Formats.Number(r.Log?.Records.Count ?? 0)), new Text(Formats.Number(r.Log?.Records.Sum(RowCount) ?? 0)),
+                r.DecodeError is { } error ? new Text($"unreadable: {error}", new Style(Color.Red)) : new Text(string.Join(", ", Tables(r))),
+                new Text(Formats.Number(r.SizeBytes)), new Text(Formats.Timestamp(r.Created)),
+                new Text(Formats.Duration(Formats.AgeMs(r.Created.ToUnixTimeMilliseconds(), now))));
+        }
+        output.Console.Write(table);
+        output.Console.WriteLine($"{rows.Count} undo row(s), oldest first. Show one with 'atproxy undo show --db ... XID [BRANCH]'.");
+    }
+
+    public static void RenderDetail(CliOutput output, IReadOnlyList<UndoDetail> details)
+    {
+        if (output.IsJson)
+        {
+            output.WriteJson(details.Select(ToJson).ToList());
+            return;
+        }
+        var console = output.Console;
+        foreach (var detail in details)
+        {
+            var r = detail.Row;
+            console.Write(new Rule($"[bold]{Markup.Escape(r.Xid)}[/] branch {r.BranchId} · {Markup.Escape(r.StatusName)} · created {Formats.Timestamp(r.Created)}").LeftJustified());
+            if (r.IsGlobalFinishedMarker)
+            {
+                console.WriteLine("Global-finished marker: the transaction was rolled back before this branch's phase 1 committed; there is nothing to undo.");
+                continue;
+            }
+            if (r.DecodeError is { } error)
+            {
+                console.Write(new Text($"Cannot read this row's undo records: {error}.{Environment.NewLine}", new Style(Color.Red)));
+                continue;
+            }
+            for (var i = 0; i < detail.Records.Count; i++)
+            {
+                var record = detail.Records[i];
+                console.WriteLine($"#{i + 1} {Formats.EnumName(record.Record.Kind)} {record.Record.Schema}.{record.Record.Table}: {record.Rows.Count} row(s)");
+                foreach (var change in record.Rows)
+                {
+                    // A line of its own, not the table's title: a title wraps at the table's width.
+                    console.Write(new Text(Heading(change) + Environment.NewLine, new Style(decoration: Decoration.Bold)));
+                    console.Write(RowTable(change));
+                }
+            }
+        }
+        console.WriteLine("before = what rollback restores; after = what phase 1 wrote; now = the row today; * = changed by the statement; ! = now differs from after (a dirty write).");
+    }
+
+    private static string Heading(RowChange change)
+    {
+        var state = (change.Before, change.After) switch
+        {
+            (null, _) => " (inserted: rollback deletes it)",
+            (_, null) => " (deleted: rollback inserts it again)",
+            _ => "",
+        };
+        return change.CurrentState is { } now ? $"{change.KeyText}{state} · now {now}" : change.KeyText + state;
+    }
+
+    private static Table RowTable(RowChange change)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("column", "type", "before", "after");
+        var showCurrent = change.Current is not null;
+        if (showCurrent)
+        {
+            table.AddColumn("now");
+        }
+        table.AddColumn("changed");
+        if (showCurrent)
+        {
+            table.AddColumn("dirty");
+        }
+        for (var i = 0; i < change.Columns.Count; i++)
+        {
+            var column = change.Columns[i];
+            var changed = change.Changed[i];
+            var dirty = change.IsDirty(i);
+            var cells = new List<Spectre.Console.Rendering.IRenderable>
+            {
+                new Text(column.Name, changed ? ChangedStyle : Style.Plain),
+                new Text(column.Generated ? $"{column.DataType} (generated)" : column.DataType, new Style(Color.Grey)),
+                Cell(change.Before, i, changed),
+                Cell(change.After, i, changed),
+            };
+            if (showCurrent)
+            {
+                cells.Add(change.Current!.Error is not null ? new Text("?", NullStyle)
+                    : change.Current.Values is not { } values ? new Text("-", new Style(Color.Grey))
+                    : values[i] is { } value ? new Text(value, dirty ? DirtyStyle : Style.Plain)
+                    : new Text("NULL", dirty ? DirtyStyle : NullStyle));
+            }
+            cells.Add(new Text(changed ? "*" : "", ChangedStyle));
+            if (showCurrent)
+            {
+                cells.Add(new Text(dirty ? "!" : "", DirtyStyle));
+            }
+            table.AddRow(cells);
+        }
+        return table;
+    }
+
+    private static Text Cell(UndoRow? row, int column, bool changed)
+    {
+        if (row is null)
+        {
+            return new Text("-", new Style(Color.Grey));
+        }
+        var value = RowChange.Value(row, column);
+        return value is null ? new Text("NULL", NullStyle) : new Text(value, changed ? ChangedStyle : Style.Plain);
+    }
+
+    private static UndoDetailJson ToJson(UndoDetail detail) => new(
+        detail.Row.Xid, detail.Row.BranchId, detail.Row.StatusName, detail.Row.Context, detail.Row.Created, detail.Row.Modified, detail.Row.DecodeError,
+        [.. detail.Records.Select((record, index) => new UndoRecordJson(
+            index + 1, record.Record.Schema, record.Record.Table, Formats.EnumName(record.Record.Kind), [.. record.Record.PrimaryKey],
+            [.. record.Record.Columns.Select(c => new UndoColumnJson(c.Name, c.DataType, c.Generated))],
+            [.. record.Rows.Select(ToJson)]))]);
+
+    private static UndoRowJson ToJson(RowChange change)
+    {
+        Dictionary<string, string?>? Values(UndoRow? row) =>
+            row is null ? null : change.Columns.Select((c, i) => (c.Name, Value: RowChange.Value(row, i))).ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
+        var keyRow = change.Before ?? change.After;
+        return new UndoRowJson(
+            change.KeyColumns.ToDictionary(i => change.Columns[i].Name, i => RowChange.Value(keyRow, i), StringComparer.Ordinal),
+            Values(change.Before), Values(change.After),
+            [.. change.Columns.Where((_, i) => change.Changed[i]).Select(c => c.Name)],
+            change.Current?.Values is { } now ? change.Columns.Select((c, i) => (c.Name, Value: now[i])).ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal) : null,
+            change.CurrentState,
+            [.. change.Columns.Where((_, i) => change.IsDirty(i)).Select(c => c.Name)]);
+    }
+
+    private static int RowCount(UndoRecord record) => Math.Max(record.Before.Count, record.After.Count);
+
+    private static List<string> Tables(UndoLogRow row) =>
+        row.Log is null ? [] : [.. row.Log.Records.Select(r => $"{r.Schema}.{r.Table}").Distinct(StringComparer.Ordinal)];
+}
