@@ -190,4 +190,70 @@ public class CrashRecoveryTests
         var freshBranch = await rm.RegisterGrantedAsync(fresh, Resource, "fresh:1");
         Assert.DoesNotContain(freshBranch, transactions.SelectMany(t => t.Branches));
     }
+
+    [Fact]
+    public async Task Sigkill_UnderLoad_EveryAcknowledgedChangeSurvives()
+    {
+        var options = new CoordinatorProcessOptions();
+        options.Settings["Coordinator:SweepIntervalMs"] = "50";
+        await using var coordinator = await CoordinatorProcess.StartAsync(options);
+        var tm = new TransactionManager.TransactionManagerClient(coordinator.Channel);
+        var rm = new ResourceManager.ResourceManagerClient(coordinator.Channel);
+        var begun = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var registered = new System.Collections.Concurrent.ConcurrentBag<(string Xid, long Branch, string Key)>();
+        var committed = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var stop = new CancellationTokenSource();
+
+        var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    var xid = await tm.BeginAsync(timeoutMs: 600_000);
+                    begun.Add(xid);
+                    var key = $"t:{worker}-{i}";
+                    var branch = await rm.RegisterGrantedAsync(xid, Resource, key);
+                    registered.Add((xid, branch, key));
+                    if (i % 2 == 0)
+                    {
+                        await tm.CommitAsync(xid);
+                        committed.Add(xid);
+                    }
+                }
+                catch (RpcException)
+                {
+                    return; // the coordinator is gone
+                }
+            }
+        })).ToList();
+
+        await Eventually.TrueAsync(() => committed.Count >= 150, TimeSpan.FromSeconds(30), "some load before the crash");
+        coordinator.Kill();
+        await stop.CancelAsync();
+        await Task.WhenAll(workers);
+        await coordinator.RestartAsync();
+
+        // Whatever the coordinator acknowledged before it died is there after the restart.
+        var committedSet = committed.ToHashSet();
+        foreach (var xid in begun)
+        {
+            var status = await tm.StatusAsync(xid);
+            if (committedSet.Contains(xid))
+            {
+                Assert.True(status is GlobalStatus.AsyncCommitting or GlobalStatus.CommitRetrying or GlobalStatus.Committed, $"{xid} was committed but is {status}");
+            }
+        }
+        foreach (var (xid, branch, key) in registered.Where(r => !committedSet.Contains(r.Xid)))
+        {
+            var details = await new Protocol.V1.Admin.AdminClient(coordinator.Channel).GetTransactionAsync(new GetTransactionRequest { Xid = xid });
+            Assert.Contains(details.Transaction.Branches, b => b.BranchId == branch);
+            if (details.Transaction.Status == GlobalStatus.Begin)
+            {
+                Assert.Equal(xid, Assert.Single(details.Locks).Xid);
+                var other = await tm.BeginAsync();
+                Assert.Equal(xid, (await rm.RegisterAsync(other, Resource, key)).Conflict.HolderXid);
+            }
+        }
+    }
 }
