@@ -2,7 +2,6 @@ using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.ResourceManagers;
 using AtProxy.Coordinator.Sessions;
 using AtProxy.Coordinator.Storage;
-using AtProxy.Coordinator.Storage.Records;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -117,7 +116,7 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
             {
                 if (_store.Find(session.Xid) is not null && GlobalStatusRules.IsEnded(session.Status))
                 {
-                    await _store.AppendAsync(new StoreRecord { GlobalRemoved = new GlobalRemoved { Xid = session.Xid } });
+                    await _store.PurgeAsync(session.Xid);
                 }
             }
             finally

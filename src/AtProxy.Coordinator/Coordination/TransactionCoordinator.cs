@@ -77,7 +77,14 @@ internal sealed class TransactionCoordinator(
                 ApplicationId = request.ApplicationId,
                 RegisteredUnixMs = changes.NowUnixMs,
             };
-            registered.LockKeys.Add(keys.Select(k => new LockKey { Table = k.Table, PrimaryKey = k.PrimaryKey }));
+            if (keys.Length == request.LockKeys.Count)
+            {
+                registered.LockKeys.Add(request.LockKeys);
+            }
+            else
+            {
+                registered.LockKeys.Add(keys.Select(k => new LockKey { Table = k.Table, PrimaryKey = k.PrimaryKey }));
+            }
             var conflict = await store.RegisterBranchAsync(new BranchRegistration(registered, keys));
             if (conflict is not null)
             {

@@ -211,6 +211,7 @@ public sealed partial class CoordinatorProcess : IAsyncDisposable
         catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
         {
             Kill();
+            process.WaitForExit(); // lets the output readers take the last lines (the reason it stopped)
             throw new InvalidOperationException($"The coordinator ({Dll}) did not start listening: {ex.Message}\nIts output:\n{Output}", ex);
         }
     }
