@@ -33,7 +33,7 @@ public class GlobalTransactionBenchmarks
     [Params("memory", "embedded")]
     public string Store { get; set; } = "memory";
 
-    [Params(64)]
+    [Params(64, 256)]
     public int Concurrency { get; set; }
 
     [GlobalSetup]

@@ -90,7 +90,7 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
             {
                 if (now >= session.DeadlineUnixMs)
                 {
-                    _ = _coordinator.TimeOutAsync(session);
+                    _ = TimeOutAsync(session);
                 }
             }
             else if (GlobalStatusRules.IsPhaseTwoInProgress(status))
@@ -104,6 +104,19 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
             {
                 _ = PurgeAsync(session);
             }
+        }
+    }
+
+    private async Task TimeOutAsync(GlobalSession session)
+    {
+        try
+        {
+            await _coordinator.TimeOutAsync(session);
+        }
+        catch (Exception ex)
+        {
+            // The next sweep tries again.
+            Log.TimeoutRollbackFailed(_logger, ex, session.Xid);
         }
     }
 
