@@ -199,7 +199,8 @@ internal sealed class TransactionCoordinator(
                 metrics.RolledBack("application");
                 Log.RollbackDecided(logger, xid);
             }
-            if (!GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
+            // Only a rollback under way is waited for; any other status (commit decided, ended, stopped) is the answer.
+            if (!GlobalStatusRules.IsPhaseTwoInProgress(session.Status) || !GlobalStatusRules.IsRollbackDirection(session.Status))
             {
                 return session.Status;
             }
