@@ -37,4 +37,22 @@ public class CoordinatorProcessTests
 
         Assert.Contains("DefaultTimeoutMs must be", error.Message);
     }
+
+    [Fact]
+    public async Task StartAsync_SettingsFromEnvironmentAndCommandLine_CommandLineWins()
+    {
+        var options = new CoordinatorProcessOptions { Store = "memory" };
+        options.Environment["ATPROXY_Coordinator__NodeId"] = "env-node";
+        options.Environment["ATPROXY_Coordinator__DefaultTimeoutMs"] = "12345";
+        options.Settings["Coordinator:DefaultTimeoutMs"] = "23456";
+        await using var coordinator = await CoordinatorProcess.StartAsync(options);
+        var tm = new TransactionManager.TransactionManagerClient(coordinator.Channel);
+
+        var begun = await tm.BeginAsync(new BeginRequest { ApplicationId = "app" });
+
+        Assert.StartsWith("env-node:", begun.Xid);
+        Assert.Equal(23456u, begun.TimeoutMs);
+        var status = await new Protocol.V1.Admin.AdminClient(coordinator.Channel).GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest());
+        Assert.Equal(("env-node", "memory"), (status.CoordinatorId, status.StoreKind));
+    }
 }

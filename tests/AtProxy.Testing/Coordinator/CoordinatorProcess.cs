@@ -181,6 +181,10 @@ public sealed partial class CoordinatorProcess : IAsyncDisposable
         // The listening address is read from the host's own start-up line.
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in _options.Environment)
+        {
+            start.Environment[name] = value;
+        }
 
         var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
