@@ -21,6 +21,7 @@ namespace AtProxy.Testing.Coordinator;
 public sealed partial class CoordinatorProcess : IAsyncDisposable
 {
     private const int OutputLinesKept = 400;
+    private const string DirectoryPrefix = "atproxy-tc-";
     private readonly CoordinatorProcessOptions _options;
     private readonly bool _ownsDataDirectory;
     private readonly Queue<string> _output = new();
@@ -71,7 +72,8 @@ public sealed partial class CoordinatorProcess : IAsyncDisposable
     {
         options ??= new CoordinatorProcessOptions();
         var owns = options.DataDirectory is null;
-        var dataDirectory = options.DataDirectory ?? Path.Combine(Path.GetTempPath(), $"atproxy-tc-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..12]}");
+        RemoveLeftovers();
+        var dataDirectory = options.DataDirectory ?? Path.Combine(Path.GetTempPath(), $"{DirectoryPrefix}{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..12]}");
         Directory.CreateDirectory(dataDirectory);
         var coordinator = new CoordinatorProcess(options, dataDirectory, owns);
         try
@@ -242,6 +244,41 @@ public sealed partial class CoordinatorProcess : IAsyncDisposable
                 throw new InvalidOperationException($"The coordinator on {Address} did not report SERVING.\nIts output:\n{Output}");
             }
             await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    /// <summary>Deletes temporary data directories left by test processes that died before disposing their coordinator.</summary>
+    private static void RemoveLeftovers()
+    {
+        foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
+        {
+            var name = Path.GetFileName(dir)[DirectoryPrefix.Length..];
+            var dash = name.IndexOf('-', StringComparison.Ordinal);
+            if (dash <= 0 || !int.TryParse(name.AsSpan(0, dash), CultureInfo.InvariantCulture, out var pid) || IsAlive(pid))
+            {
+                continue;
+            }
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Another test process may be removing the same leftover.
+            }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 
