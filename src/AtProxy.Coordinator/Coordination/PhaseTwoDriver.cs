@@ -63,7 +63,7 @@ internal sealed class PhaseTwoDriver(
         }
         catch (Exception ex)
         {
-            session.NextAttemptUnixMs = changes.NowUnixMs + RetryBackoff.DelayMs(_options, session.Attempts);
+            session.NextAttemptUnixMs = changes.NowUnixMs + RetryBackoff.DelayMs(_options, ++session.FailuresInARow);
             Log.PhaseTwoAttemptCrashed(logger, ex, session.Xid);
         }
     }
@@ -182,7 +182,7 @@ internal sealed class PhaseTwoDriver(
                 await changes.ChangeStatusAsync(session, retrying, failure.Message);
             }
             // A resource manager that subscribed since the command found none is used at once.
-            var delay = failure.NoResourceManager && hub.IsConnected(branch.ResourceId) ? 0 : RetryBackoff.DelayMs(_options, session.Attempts);
+            var delay = failure.NoResourceManager && hub.IsConnected(branch.ResourceId) ? 0 : RetryBackoff.DelayMs(_options, ++session.FailuresInARow);
             session.NextAttemptUnixMs = changes.NowUnixMs + delay;
             metrics.PhaseTwoRetry();
             Log.PhaseTwoRetryScheduled(logger, session.Xid, branch.BranchId, branch.ResourceId, delay, failure.Message);
