@@ -17,5 +17,7 @@ public sealed class CoordinatorBenchmarkConfig : ManualConfig
         AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(2).WithIterationCount(5));
         AddDiagnoser(MemoryDiagnoser.Default);
         AddColumn(StatisticColumn.OperationsPerSecond);
+        // Results go beside the project (ignored by git), wherever the run was started from.
+        ArtifactsPath = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "BenchmarkDotNet.Artifacts"));
     }
 }
