@@ -51,6 +51,9 @@ public static class CoordinatorApplication
             // gRPC without TLS is HTTP/2 with prior knowledge (h2c); an endpoint configured with TLS may override this.
             kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
+            // A resource manager whose host vanished must be noticed, so its commands go to another instance.
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
             kestrel.Limits.MaxRequestBodySize = MaxReceiveMessageBytes;
         });
 

@@ -84,6 +84,23 @@ public class TransactionLifecycleTests
     }
 
     [Fact]
+    public async Task Rollback_OnceCommitWasDecided_AnswersTheCommitStatusWithoutWaitingForPhaseTwo()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
+        rm.Script = _ => Task.FromException<BranchCommandResult>(new OperationCanceledException()); // never answers
+        var xid = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
+        Assert.Equal(GlobalStatus.AsyncCommitting, await coordinator.Tm.CommitAsync(xid));
+
+        var started = DateTime.UtcNow;
+        var status = await coordinator.Tm.RollbackAsync(xid);
+
+        Assert.Equal(GlobalStatus.AsyncCommitting, status);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5), "rollback waited for the commit's phase 2");
+    }
+
+    [Fact]
     public async Task ReportBranch_PhaseOneFailed_ReleasesThatBranchsLocksAndSkipsItsPhaseTwo()
     {
         await using var coordinator = await InProcessCoordinator.StartAsync();

@@ -269,6 +269,8 @@ internal sealed class AdminOperations(
     {
         if (GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
         {
+            // An intervention starts the back-off afresh.
+            session.FailuresInARow = 0;
             session.NextAttemptUnixMs = 0;
             _ = driver.RunAsync(session);
         }

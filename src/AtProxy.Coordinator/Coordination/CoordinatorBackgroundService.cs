@@ -2,7 +2,6 @@ using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.ResourceManagers;
 using AtProxy.Coordinator.Sessions;
 using AtProxy.Coordinator.Storage;
-using AtProxy.Coordinator.Storage.Records;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -91,7 +90,7 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
             {
                 if (now >= session.DeadlineUnixMs)
                 {
-                    _ = _coordinator.TimeOutAsync(session);
+                    _ = TimeOutAsync(session);
                 }
             }
             else if (GlobalStatusRules.IsPhaseTwoInProgress(status))
@@ -108,6 +107,19 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
         }
     }
 
+    private async Task TimeOutAsync(GlobalSession session)
+    {
+        try
+        {
+            await _coordinator.TimeOutAsync(session);
+        }
+        catch (Exception ex)
+        {
+            // The next sweep tries again.
+            Log.TimeoutRollbackFailed(_logger, ex, session.Xid);
+        }
+    }
+
     private async Task PurgeAsync(GlobalSession session)
     {
         try
@@ -117,7 +129,7 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
             {
                 if (_store.Find(session.Xid) is not null && GlobalStatusRules.IsEnded(session.Status))
                 {
-                    await _store.AppendAsync(new StoreRecord { GlobalRemoved = new GlobalRemoved { Xid = session.Xid } });
+                    await _store.PurgeAsync(session.Xid);
                 }
             }
             finally

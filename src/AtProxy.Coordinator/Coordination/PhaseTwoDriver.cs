@@ -63,7 +63,7 @@ internal sealed class PhaseTwoDriver(
         }
         catch (Exception ex)
         {
-            session.NextAttemptUnixMs = changes.NowUnixMs + RetryBackoff.DelayMs(_options, session.Attempts);
+            session.NextAttemptUnixMs = changes.NowUnixMs + RetryBackoff.DelayMs(_options, ++session.FailuresInARow);
             Log.PhaseTwoAttemptCrashed(logger, ex, session.Xid);
         }
     }
@@ -87,9 +87,16 @@ internal sealed class PhaseTwoDriver(
         var timeout = TimeSpan.FromMilliseconds(_options.BranchCommandTimeoutMs);
         var stopping = lifetime.ApplicationStopping;
 
-        for (var i = 0; i < branches.Length; i++)
+        if (commit)
         {
-            var branch = commit ? branches[i] : branches[branches.Length - 1 - i];
+            await CommitBranchesAsync(session, status, branches, timeout, stopping);
+            return;
+        }
+
+        // Rollback: one branch after the other, newest first, each recorded as it is done.
+        for (var i = branches.Length - 1; i >= 0; i--)
+        {
+            var branch = branches[i];
             if (BranchStatusRules.IsDone(branch.Status))
             {
                 continue;
@@ -104,14 +111,36 @@ internal sealed class PhaseTwoDriver(
                     }
                     break;
                 case BranchCommandVerdict.Retryable:
-                    await ScheduleRetryAsync(session, status, branch, outcome);
+                    await ScheduleRetryAsync(session, status, [(branch, outcome)]);
                     return;
                 default:
-                    await StopAsync(session, status, branch, outcome, commit);
+                    await StopAsync(session, status, [(branch, outcome)], commit: false);
                     return;
             }
         }
-        await CompleteAsync(session, status);
+        await CompleteAsync(session, status, []);
+    }
+
+    // Commit: the order does not matter and the locks are gone already, so every branch is
+    // asked at once; when all succeed, the final status alone is recorded (it implies theirs).
+    private async Task CommitBranchesAsync(GlobalSession session, GlobalStatus status, BranchSession[] branches, TimeSpan timeout, CancellationToken stopping)
+    {
+        var pending = branches.Where(b => !BranchStatusRules.IsDone(b.Status)).ToArray();
+        var outcomes = await Task.WhenAll(pending.Select(b => hub.SendAsync(BranchAction.Commit, session.Xid, b.BranchId, b.ResourceId, timeout, stopping)));
+        if (outcomes.All(o => o.Verdict == BranchCommandVerdict.Succeeded))
+        {
+            await CompleteAsync(session, status, pending);
+            return;
+        }
+        var results = pending.Zip(outcomes).ToList();
+        if (results.Any(r => r.Second.Verdict == BranchCommandVerdict.Unretryable))
+        {
+            await StopAsync(session, status, results, commit: true);
+        }
+        else
+        {
+            await ScheduleRetryAsync(session, status, results);
+        }
     }
 
     // Records a branch outcome unless someone else changed the transaction meanwhile.
@@ -136,7 +165,7 @@ internal sealed class PhaseTwoDriver(
         }
     }
 
-    private async Task ScheduleRetryAsync(GlobalSession session, GlobalStatus expected, BranchSession branch, BranchCommandOutcome outcome)
+    private async Task ScheduleRetryAsync(GlobalSession session, GlobalStatus expected, IReadOnlyList<(BranchSession Branch, BranchCommandOutcome Outcome)> results)
     {
         await session.Gate.WaitAsync();
         try
@@ -145,21 +174,18 @@ internal sealed class PhaseTwoDriver(
             {
                 return;
             }
-            // A long outage must not grow the log: only a new failure is recorded.
-            if (!branch.Forgotten && (branch.Status != outcome.Status || branch.LastError != outcome.Message))
-            {
-                await changes.ChangeBranchAsync(session, branch, outcome.Status, outcome.Message);
-            }
+            await RecordOutcomesAsync(session, results);
+            var (branch, failure) = results.First(r => r.Outcome.Verdict != BranchCommandVerdict.Succeeded);
             var retrying = GlobalStatusRules.RetryingStatusOf(expected);
             if (expected != retrying)
             {
-                await changes.ChangeStatusAsync(session, retrying, outcome.Message);
+                await changes.ChangeStatusAsync(session, retrying, failure.Message);
             }
             // A resource manager that subscribed since the command found none is used at once.
-            var delay = outcome.NoResourceManager && hub.IsConnected(branch.ResourceId) ? 0 : RetryBackoff.DelayMs(_options, session.Attempts);
+            var delay = failure.NoResourceManager && hub.IsConnected(branch.ResourceId) ? 0 : RetryBackoff.DelayMs(_options, ++session.FailuresInARow);
             session.NextAttemptUnixMs = changes.NowUnixMs + delay;
             metrics.PhaseTwoRetry();
-            Log.PhaseTwoRetryScheduled(logger, session.Xid, branch.BranchId, branch.ResourceId, delay, outcome.Message);
+            Log.PhaseTwoRetryScheduled(logger, session.Xid, branch.BranchId, branch.ResourceId, delay, failure.Message);
         }
         finally
         {
@@ -167,7 +193,7 @@ internal sealed class PhaseTwoDriver(
         }
     }
 
-    private async Task StopAsync(GlobalSession session, GlobalStatus expected, BranchSession branch, BranchCommandOutcome outcome, bool commit)
+    private async Task StopAsync(GlobalSession session, GlobalStatus expected, IReadOnlyList<(BranchSession Branch, BranchCommandOutcome Outcome)> results, bool commit)
     {
         await session.Gate.WaitAsync();
         try
@@ -176,10 +202,11 @@ internal sealed class PhaseTwoDriver(
             {
                 return;
             }
-            await changes.ChangeBranchAsync(session, branch, outcome.Status, outcome.Message);
+            await RecordOutcomesAsync(session, results);
+            var (branch, failure) = results.First(r => r.Outcome.Verdict == BranchCommandVerdict.Unretryable);
             var stopped = commit ? GlobalStatus.CommitFailed : GlobalStatus.RollbackFailed;
-            await changes.ChangeStatusAsync(session, stopped, $"branch {branch.BranchId} ({branch.ResourceId}): {outcome.Message}");
-            Log.PhaseTwoStopped(logger, session.Xid, StatusNames.Of(stopped), branch.BranchId, branch.ResourceId, outcome.Message);
+            await changes.ChangeStatusAsync(session, stopped, $"branch {branch.BranchId} ({branch.ResourceId}): {failure.Message}");
+            Log.PhaseTwoStopped(logger, session.Xid, StatusNames.Of(stopped), branch.BranchId, branch.ResourceId, failure.Message);
         }
         finally
         {
@@ -187,7 +214,22 @@ internal sealed class PhaseTwoDriver(
         }
     }
 
-    private async Task CompleteAsync(GlobalSession session, GlobalStatus expected)
+    // Caller holds the gate. Only changes are written, so a long outage does not grow the log.
+    private async Task RecordOutcomesAsync(GlobalSession session, IReadOnlyList<(BranchSession Branch, BranchCommandOutcome Outcome)> results)
+    {
+        var writes = new List<Task>(results.Count);
+        foreach (var (branch, outcome) in results)
+        {
+            if (!branch.Forgotten && (branch.Status != outcome.Status || branch.LastError != outcome.Message))
+            {
+                writes.Add(changes.ChangeBranchAsync(session, branch, outcome.Status, outcome.Message));
+            }
+        }
+        await Task.WhenAll(writes);
+    }
+
+    // Completes phase 2; succeededNow are branches whose success this attempt did not record one by one.
+    private async Task CompleteAsync(GlobalSession session, GlobalStatus expected, BranchSession[] succeededNow)
     {
         await session.Gate.WaitAsync();
         try
@@ -197,7 +239,7 @@ internal sealed class PhaseTwoDriver(
                 return;
             }
             var branches = session.Branches();
-            if (branches.Any(b => !BranchStatusRules.IsDone(b.Status)))
+            if (branches.Any(b => !BranchStatusRules.IsDone(b.Status) && !succeededNow.Contains(b)))
             {
                 // A branch changed under the attempt (e.g. reported after it was read): try again now.
                 session.NextAttemptUnixMs = 0;

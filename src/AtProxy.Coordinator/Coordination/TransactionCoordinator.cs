@@ -77,7 +77,14 @@ internal sealed class TransactionCoordinator(
                 ApplicationId = request.ApplicationId,
                 RegisteredUnixMs = changes.NowUnixMs,
             };
-            registered.LockKeys.Add(keys.Select(k => new LockKey { Table = k.Table, PrimaryKey = k.PrimaryKey }));
+            if (keys.Length == request.LockKeys.Count)
+            {
+                registered.LockKeys.Add(request.LockKeys);
+            }
+            else
+            {
+                registered.LockKeys.Add(keys.Select(k => new LockKey { Table = k.Table, PrimaryKey = k.PrimaryKey }));
+            }
             var conflict = await store.RegisterBranchAsync(new BranchRegistration(registered, keys));
             if (conflict is not null)
             {
@@ -192,7 +199,8 @@ internal sealed class TransactionCoordinator(
                 metrics.RolledBack("application");
                 Log.RollbackDecided(logger, xid);
             }
-            if (!GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
+            // Only a rollback under way is waited for; any other status (commit decided, ended, stopped) is the answer.
+            if (!GlobalStatusRules.IsPhaseTwoInProgress(session.Status) || !GlobalStatusRules.IsRollbackDirection(session.Status))
             {
                 return session.Status;
             }

@@ -36,6 +36,9 @@ internal static partial class Log
     [LoggerMessage(109, LogLevel.Error, "Purging the ended transaction {Xid} failed")]
     public static partial void PurgeFailed(ILogger logger, Exception exception, string xid);
 
+    [LoggerMessage(110, LogLevel.Error, "Starting the timeout rollback of {Xid} failed; the next sweep tries again")]
+    public static partial void TimeoutRollbackFailed(ILogger logger, Exception exception, string xid);
+
     // 2xx: transactions
     [LoggerMessage(200, LogLevel.Debug, "Begun {Xid} '{Name}' for {ApplicationId}, timeout {TimeoutMs} ms")]
     public static partial void Begun(ILogger logger, string xid, string name, string applicationId, uint timeoutMs);

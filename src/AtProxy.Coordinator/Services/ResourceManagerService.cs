@@ -42,16 +42,19 @@ internal sealed class ResourceManagerService(
             : throw CoordinatorErrors.InvalidArgument($"The first message on the stream must be Subscribe, not {requestStream.Current.KindCase}.");
         Validate(subscribe);
 
-        await responseStream.WriteAsync(new CoordinatorMessage { Subscribed = new Subscribed { CoordinatorId = options.Value.NodeId } }, stop.Token);
         var connection = new ResourceManagerConnection(subscribe.ApplicationId, subscribe.InstanceId, [.. subscribe.ResourceIds.Distinct(StringComparer.Ordinal)],
             context.Peer, changes.NowUnixMs);
-        var writer = connection.RunWriterAsync(responseStream, stop.Token);
-        // A stream that cannot be written to is as good as closed: stop reading so its commands fail over.
-        _ = writer.ContinueWith(_ => stop.Cancel(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // Routable before Subscribed is sent, so a resource manager that got it is sure to get the commands
+        // sent from then on; they wait in the connection's queue until the writer starts after Subscribed.
         hub.Add(connection);
-        Log.ResourceManagerConnected(logger, subscribe.InstanceId, subscribe.ApplicationId, string.Join(",", connection.ResourceIds), context.Peer);
+        var writer = Task.CompletedTask;
         try
         {
+            await responseStream.WriteAsync(new CoordinatorMessage { Subscribed = new Subscribed { CoordinatorId = options.Value.NodeId } }, stop.Token);
+            writer = connection.RunWriterAsync(responseStream, stop.Token);
+            // A stream that cannot be written to is as good as closed: stop reading so its commands fail over.
+            _ = writer.ContinueWith(_ => stop.Cancel(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            Log.ResourceManagerConnected(logger, subscribe.InstanceId, subscribe.ApplicationId, string.Join(",", connection.ResourceIds), context.Peer);
             while (await requestStream.MoveNext(stop.Token))
             {
                 var message = requestStream.Current;

@@ -54,6 +54,9 @@ internal sealed class GlobalSession
     /// <summary>Phase-2 attempts since the coordinator started (not durable).</summary>
     public int Attempts { get; set; }
 
+    /// <summary>Failed phase-2 attempts since the last success or intervention: the back-off grows with it.</summary>
+    public int FailuresInARow { get; set; }
+
     /// <summary>When the background loop should try phase 2 again (Unix ms; 0 = now).</summary>
     public long NextAttemptUnixMs { get; set; }
 

@@ -54,9 +54,6 @@ internal sealed class CoordinatorState
             case StoreRecord.KindOneofCase.GlobalStatusChanged:
                 ApplyGlobalStatusChanged(record.GlobalStatusChanged);
                 break;
-            case StoreRecord.KindOneofCase.GlobalRemoved:
-                ApplyRemoved(record.GlobalRemoved);
-                break;
             case StoreRecord.KindOneofCase.SessionSnapshot:
                 ApplySnapshot(record.SessionSnapshot);
                 break;
@@ -136,6 +133,24 @@ internal sealed class CoordinatorState
                 session.TimedOut = true;
             }
             session.HistoryUnsafe.Add(new TransitionEntry(changed.AtUnixMs, changed.From, changed.To, changed.Reason, changed.Actor));
+            // Reaching COMMITTED or ROLLBACKED means every branch got there: their own records are not needed.
+            var allBranches = changed.To switch
+            {
+                GlobalStatus.Committed => BranchStatus.PhaseTwoCommitted,
+                GlobalStatus.Rollbacked or GlobalStatus.TimeoutRollbacked => BranchStatus.PhaseTwoRollbacked,
+                _ => BranchStatus.Unspecified,
+            };
+            if (allBranches != BranchStatus.Unspecified)
+            {
+                foreach (var branch in session.BranchesUnsafe)
+                {
+                    if (!BranchStatusRules.IsDone(branch.Status))
+                    {
+                        branch.Status = allBranches;
+                        branch.LastError = "";
+                    }
+                }
+            }
             if (GlobalStatusRules.ReleasesLocks(changed.To))
             {
                 ReleaseAllLocks(session);
@@ -143,9 +158,13 @@ internal sealed class CoordinatorState
         }
     }
 
-    private void ApplyRemoved(GlobalRemoved removed)
+    /// <summary>
+    /// Forgets an ended transaction. Not logged: its records stay in the log until the next
+    /// compaction leaves them out, and a restart before that shows it again until the next purge.
+    /// </summary>
+    public void Purge(string xid)
     {
-        if (_sessions.TryRemove(removed.Xid, out var session))
+        if (_sessions.TryRemove(xid, out var session))
         {
             lock (session)
             {

@@ -66,5 +66,11 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
 
     public Task AppendAsync(StoreRecord record) => PersistAsync(record, () => State.Apply(record));
 
+    public Task PurgeAsync(string xid)
+    {
+        State.Purge(xid);
+        return Task.CompletedTask;
+    }
+
     public abstract ValueTask DisposeAsync();
 }

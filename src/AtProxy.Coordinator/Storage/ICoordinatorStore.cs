@@ -56,6 +56,9 @@ internal interface ICoordinatorStore : IAsyncDisposable
     /// <returns>Null when registered; the conflict otherwise.</returns>
     Task<LockConflictInfo?> RegisterBranchAsync(BranchRegistration registration);
 
-    /// <summary>Records a change of an existing transaction (status, branch status, removal).</summary>
+    /// <summary>Records a change of an existing transaction (status, branch status).</summary>
     Task AppendAsync(StoreRecord record);
+
+    /// <summary>Forgets an ended transaction after its retention (no durable record is needed).</summary>
+    Task PurgeAsync(string xid);
 }

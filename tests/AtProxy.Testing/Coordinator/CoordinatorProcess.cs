@@ -21,6 +21,7 @@ namespace AtProxy.Testing.Coordinator;
 public sealed partial class CoordinatorProcess : IAsyncDisposable
 {
     private const int OutputLinesKept = 400;
+    private const string DirectoryPrefix = "atproxy-tc-";
     private readonly CoordinatorProcessOptions _options;
     private readonly bool _ownsDataDirectory;
     private readonly Queue<string> _output = new();
@@ -71,7 +72,8 @@ public sealed partial class CoordinatorProcess : IAsyncDisposable
     {
         options ??= new CoordinatorProcessOptions();
         var owns = options.DataDirectory is null;
-        var dataDirectory = options.DataDirectory ?? Path.Combine(Path.GetTempPath(), $"atproxy-tc-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..12]}");
+        RemoveLeftovers();
+        var dataDirectory = options.DataDirectory ?? Path.Combine(Path.GetTempPath(), $"{DirectoryPrefix}{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..12]}");
         Directory.CreateDirectory(dataDirectory);
         var coordinator = new CoordinatorProcess(options, dataDirectory, owns);
         try
@@ -181,6 +183,10 @@ public sealed partial class CoordinatorProcess : IAsyncDisposable
         // The listening address is read from the host's own start-up line.
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in _options.Environment)
+        {
+            start.Environment[name] = value;
+        }
 
         var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
@@ -211,6 +217,7 @@ public sealed partial class CoordinatorProcess : IAsyncDisposable
         catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
         {
             Kill();
+            process.WaitForExit(); // lets the output readers take the last lines (the reason it stopped)
             throw new InvalidOperationException($"The coordinator ({Dll}) did not start listening: {ex.Message}\nIts output:\n{Output}", ex);
         }
     }
@@ -237,6 +244,41 @@ public sealed partial class CoordinatorProcess : IAsyncDisposable
                 throw new InvalidOperationException($"The coordinator on {Address} did not report SERVING.\nIts output:\n{Output}");
             }
             await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    /// <summary>Deletes temporary data directories left by test processes that died before disposing their coordinator.</summary>
+    private static void RemoveLeftovers()
+    {
+        foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
+        {
+            var name = Path.GetFileName(dir)[DirectoryPrefix.Length..];
+            var dash = name.IndexOf('-', StringComparison.Ordinal);
+            if (dash <= 0 || !int.TryParse(name.AsSpan(0, dash), CultureInfo.InvariantCulture, out var pid) || IsAlive(pid))
+            {
+                continue;
+            }
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Another test process may be removing the same leftover.
+            }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 

@@ -15,6 +15,9 @@ public sealed class CoordinatorProcessOptions
     /// </summary>
     public IDictionary<string, string> Settings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>Environment variables for the coordinator process, e.g. <c>["ATPROXY_Coordinator__NodeId"] = "tc-2"</c>.</summary>
+    public IDictionary<string, string> Environment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>How long to wait for the coordinator to serve before failing with its output.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

@@ -29,6 +29,8 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
     private long _snapshotBytes;
     private Task? _writer;
     private volatile Exception? _fault;
+    private long _flushes;
+    private long _recordsWritten;
 
     public EmbeddedCoordinatorStore(string directory, long compactionThreshold, ILogger<EmbeddedCoordinatorStore> logger)
     {
@@ -46,6 +48,12 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
 
     /// <summary>How many compactions ran since the store was opened.</summary>
     public int Compactions { get; private set; }
+
+    /// <summary>How many flushes to disk the writer made (one per batch) since the store was opened.</summary>
+    public long Flushes => Interlocked.Read(ref _flushes);
+
+    /// <summary>How many records the writer made durable since the store was opened.</summary>
+    public long RecordsWritten => Interlocked.Read(ref _recordsWritten);
 
     public override Task OpenAsync(CancellationToken cancellationToken)
     {
@@ -136,6 +144,8 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
             {
                 _log!.Write(_buffer.WrittenSpan);
                 _log.Flush(flushToDisk: true);
+                Interlocked.Increment(ref _flushes);
+                Interlocked.Add(ref _recordsWritten, batch.Count);
             }
             catch (Exception ex)
             {

@@ -1,0 +1,111 @@
+using System.Globalization;
+using AtProxy.Coordinator;
+using AtProxy.Protocol.V1;
+using BenchmarkDotNet.Attributes;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AtProxy.Benchmarks.Coordinator;
+
+/// <summary>
+/// Whole global transactions over loopback gRPC: begin, two branch registrations of 3 keys
+/// each, commit (branches then committed by a resource manager on the real stream), with
+/// <see cref="Concurrency"/> transactions in flight. The durable embedded store and the
+/// in-memory store run in the same job so they can be compared. One operation is one
+/// global transaction.
+/// </summary>
+[Config(typeof(CoordinatorBenchmarkConfig))]
+public class GlobalTransactionBenchmarks
+{
+    private const int TransactionsPerInvoke = 2048;
+    private WebApplication? _app;
+    private GrpcChannel? _channel;
+    private AutoAckResourceManager? _resourceManager;
+    private TransactionManager.TransactionManagerClient _tm = null!;
+    private ResourceManager.ResourceManagerClient _rm = null!;
+    private string _dataDirectory = "";
+    private long _nextKey;
+
+    [Params("memory", "embedded")]
+    public string Store { get; set; } = "memory";
+
+    [Params(64, 256)]
+    public int Concurrency { get; set; }
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _dataDirectory = Path.Combine(Path.GetTempPath(), $"atproxy-bench-{Guid.NewGuid().ToString("N")[..12]}");
+        _app = CoordinatorApplication.Build(
+            ["--urls", "http://127.0.0.1:0", "--store", Store, "--data-dir", _dataDirectory, "--Coordinator:EndedRetentionMs=1000"],
+            builder => builder.Logging.ClearProviders());
+        await CoordinatorApplication.StartAsync(_app);
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        _channel = GrpcChannel.ForAddress(address);
+        _tm = new TransactionManager.TransactionManagerClient(_channel);
+        _rm = new ResourceManager.ResourceManagerClient(_channel);
+        _resourceManager = await AutoAckResourceManager.ConnectAsync(_channel, "orders-db", "stock-db");
+    }
+
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        if (_resourceManager is not null)
+        {
+            await _resourceManager.DisposeAsync();
+        }
+        _channel?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        if (Directory.Exists(_dataDirectory))
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+    }
+
+    [Benchmark(OperationsPerInvoke = TransactionsPerInvoke, Description = "begin + 2 branches x 3 keys + commit")]
+    public async Task GlobalTransaction()
+    {
+        var remaining = TransactionsPerInvoke;
+        await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async _ =>
+        {
+            while (Interlocked.Decrement(ref remaining) >= 0)
+            {
+                await RunOneAsync();
+            }
+        }));
+    }
+
+    private async Task RunOneAsync()
+    {
+        var xid = (await _tm.BeginAsync(new BeginRequest { ApplicationId = "bench", Name = "place-order", TimeoutMs = 60_000 })).Xid;
+        await RegisterAsync(xid, "orders-db", "public.orders");
+        await RegisterAsync(xid, "stock-db", "public.stock");
+        var status = (await _tm.CommitAsync(new CommitRequest { Xid = xid })).Status;
+        if (status is not (GlobalStatus.AsyncCommitting or GlobalStatus.Committed))
+        {
+            throw new InvalidOperationException($"Commit of {xid} answered {status}.");
+        }
+    }
+
+    private async Task RegisterAsync(string xid, string resourceId, string table)
+    {
+        var request = new RegisterBranchRequest { Xid = xid, ResourceId = resourceId, ApplicationId = "bench" };
+        for (var i = 0; i < 3; i++)
+        {
+            request.LockKeys.Add(new LockKey { Table = table, PrimaryKey = Interlocked.Increment(ref _nextKey).ToString(CultureInfo.InvariantCulture) });
+        }
+        var response = await _rm.RegisterBranchAsync(request);
+        if (response.Conflict is not null)
+        {
+            throw new InvalidOperationException($"Unexpected lock conflict for {xid}.");
+        }
+    }
+}

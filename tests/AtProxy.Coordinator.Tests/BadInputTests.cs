@@ -1,0 +1,164 @@
+namespace AtProxy.Coordinator.Tests;
+
+/// <summary>Every kind of bad input gets its precise status code and changes nothing.</summary>
+public class BadInputTests
+{
+    private static async Task<RpcException> Refused(Func<Task> call, StatusCode expected)
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(call);
+        Assert.Equal(expected, error.StatusCode);
+        Assert.False(string.IsNullOrWhiteSpace(error.Status.Detail));
+        return error;
+    }
+
+    public static TheoryData<string> MalformedXids => new()
+    {
+        "",
+        "tc",
+        "tc:",
+        ":42",
+        "tc:abc",
+        "tc:-1",
+        "tc:0",
+        "tc 1:5",
+        "tc:1\n",
+        "tç:5",
+        new string('a', 126) + ":12",
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedXids))]
+    public async Task EveryCallTakingAnXid_MalformedXid_IsInvalidArgument(string xid)
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+
+        await Refused(() => coordinator.Tm.CommitAsync(new CommitRequest { Xid = xid }).ResponseAsync, StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Tm.RollbackAsync(new RollbackRequest { Xid = xid }).ResponseAsync, StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Tm.GetStatusAsync(new GetStatusRequest { Xid = xid }).ResponseAsync, StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Rm.RegisterAsync(xid, "db", "t:1"), StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Rm.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = 1, Status = BranchStatus.PhaseOneDone }).ResponseAsync, StatusCode.InvalidArgument);
+        if (xid.Length > 0)
+        {
+            await Refused(() => coordinator.Rm.CheckAsync(xid, "db", "t:1"), StatusCode.InvalidArgument);
+        }
+        await Refused(() => coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid }).ResponseAsync, StatusCode.InvalidArgument);
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync());
+    }
+
+    [Fact]
+    public async Task EveryCallTakingAnXid_UnknownXid_IsNotFound()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        const string unknown = "tc:123456789";
+
+        await Refused(() => coordinator.Tm.CommitAsync(new CommitRequest { Xid = unknown }).ResponseAsync, StatusCode.NotFound);
+        await Refused(() => coordinator.Tm.RollbackAsync(new RollbackRequest { Xid = unknown }).ResponseAsync, StatusCode.NotFound);
+        await Refused(() => coordinator.Tm.GetStatusAsync(new GetStatusRequest { Xid = unknown }).ResponseAsync, StatusCode.NotFound);
+        await Refused(() => coordinator.Rm.RegisterAsync(unknown, "db", "t:1"), StatusCode.NotFound);
+        await Refused(() => coordinator.Rm.ReportBranchAsync(new ReportBranchRequest { Xid = unknown, BranchId = 1, Status = BranchStatus.PhaseOneDone }).ResponseAsync, StatusCode.NotFound);
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync());
+    }
+
+    [Fact]
+    public async Task RegisterBranch_EmptyOrOversizedKeysOrBadResource_IsInvalidArgumentAndAcquiresNothing()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:MaxLockKeysPerBranch"] = "1000");
+        var xid = await coordinator.Tm.BeginAsync();
+
+        await Refused(() => coordinator.Rm.RegisterAsync(xid, "db"), StatusCode.InvalidArgument);
+        var tooMany = await Refused(() => coordinator.Rm.RegisterAsync(xid, "db", [.. Enumerable.Range(0, 1001).Select(i => $"t:{i}")]), StatusCode.InvalidArgument);
+        Assert.Contains("1001", tooMany.Status.Detail);
+        await Refused(() => coordinator.Rm.RegisterAsync(xid, "", "t:1"), StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Rm.RegisterAsync(xid, new string('r', 129), "t:1"), StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Rm.RegisterAsync(xid, "db", ":1"), StatusCode.InvalidArgument); // empty table
+        await Refused(() => coordinator.Rm.RegisterAsync(xid, "db", $"{new string('t', 257)}:1"), StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Rm.RegisterAsync(xid, "db", $"t:{new string('k', 1025)}"), StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Rm.RegisterAsync(xid, "db", "t:ok", $"t:{new string('k', 1025)}"), StatusCode.InvalidArgument);
+
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync());
+        Assert.Empty((await coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid })).Transaction.Branches);
+        await coordinator.Rm.RegisterGrantedAsync(xid, "db", [.. Enumerable.Range(0, 1000).Select(i => $"t:{i}")]);
+    }
+
+    [Fact]
+    public async Task RegisterBranch_ContractMaximumOfKeys_IsAccepted()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var xid = await coordinator.Tm.BeginAsync();
+
+        await coordinator.Rm.RegisterGrantedAsync(xid, "db", [.. Enumerable.Range(0, 100_000).Select(i => $"public.big:{i}")]);
+        await Refused(() => coordinator.Rm.RegisterAsync(xid, "db", [.. Enumerable.Range(0, 100_001).Select(i => $"public.big:{i}")]), StatusCode.InvalidArgument);
+
+        Assert.Equal(100_000, (await coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest())).LocksHeld);
+    }
+
+    [Fact]
+    public async Task RegisterBranch_OnADecidedTransaction_IsFailedPreconditionAndAcquiresNothing()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var committed = await coordinator.Tm.BeginAsync();
+        await coordinator.Tm.CommitAsync(committed);
+        var rolledBack = await coordinator.Tm.BeginAsync();
+        await coordinator.Tm.RollbackAsync(rolledBack);
+
+        var error = await Refused(() => coordinator.Rm.RegisterAsync(committed, "db", "t:1"), StatusCode.FailedPrecondition);
+        Assert.Contains("COMMITTED", error.Status.Detail);
+        await Refused(() => coordinator.Rm.RegisterAsync(rolledBack, "db", "t:1"), StatusCode.FailedPrecondition);
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync());
+    }
+
+    [Fact]
+    public async Task Begin_TimeoutBeyondMaximumOrTooLongNames_IsInvalidArgumentAndBeginsNothing()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:MaxTimeoutMs"] = "600000");
+
+        var error = await Refused(() => coordinator.Tm.BeginAsync(new BeginRequest { ApplicationId = "app", TimeoutMs = 600_001 }).ResponseAsync, StatusCode.InvalidArgument);
+        Assert.Contains("600000", error.Status.Detail);
+        await Refused(() => coordinator.Tm.BeginAsync(new BeginRequest { ApplicationId = "app", TimeoutMs = 86_400_001 }).ResponseAsync, StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Tm.BeginAsync(new BeginRequest { ApplicationId = "" }).ResponseAsync, StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Tm.BeginAsync(new BeginRequest { ApplicationId = new string('a', 129) }).ResponseAsync, StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Tm.BeginAsync(new BeginRequest { ApplicationId = "app", Name = new string('n', 257) }).ResponseAsync, StatusCode.InvalidArgument);
+
+        Assert.Empty((await coordinator.Admin.ListTransactionsAsync(new ListTransactionsRequest())).Transactions);
+        Assert.Equal(600_000u, (await coordinator.Tm.BeginAsync(new BeginRequest { ApplicationId = "app", TimeoutMs = 600_000 })).TimeoutMs);
+        Assert.Equal(1u, (await coordinator.Tm.BeginAsync(new BeginRequest { ApplicationId = "app", TimeoutMs = 1 })).TimeoutMs);
+    }
+
+    [Fact]
+    public async Task ReportBranch_BadStatusOrUnknownBranchOrNotRegistered_IsRefused()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var xid = await coordinator.Tm.BeginAsync();
+        var branch = await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
+
+        await Refused(() => coordinator.Rm.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = branch, Status = BranchStatus.PhaseTwoCommitted }).ResponseAsync, StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Rm.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = branch }).ResponseAsync, StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Rm.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = branch + 100, Status = BranchStatus.PhaseOneDone }).ResponseAsync, StatusCode.NotFound);
+        await coordinator.Rm.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = branch, Status = BranchStatus.PhaseOneDone });
+        await Refused(() => coordinator.Rm.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = branch, Status = BranchStatus.PhaseOneFailed }).ResponseAsync, StatusCode.FailedPrecondition);
+
+        Assert.Equal(1, await coordinator.Admin.LockCountAsync(xid));
+    }
+
+    [Fact]
+    public async Task CheckLocks_EmptyKeysOrResource_IsInvalidArgument()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+
+        await Refused(() => coordinator.Rm.CheckAsync("", "db"), StatusCode.InvalidArgument);
+        await Refused(() => coordinator.Rm.CheckAsync("", "", "t:1"), StatusCode.InvalidArgument);
+    }
+
+    [Fact]
+    public async Task RegisterBranch_AfterTheTimeoutPassed_IsFailedPrecondition()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:SweepIntervalMs"] = "60000");
+        var xid = await coordinator.Tm.BeginAsync(timeoutMs: 50);
+        await Task.Delay(100);
+
+        var error = await Refused(() => coordinator.Rm.RegisterAsync(xid, "db", "t:1"), StatusCode.FailedPrecondition);
+
+        Assert.Contains("timeout", error.Status.Detail);
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync());
+    }
+}

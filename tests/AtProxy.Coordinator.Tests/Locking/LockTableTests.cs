@@ -1,0 +1,122 @@
+using AtProxy.Coordinator.Locking;
+
+namespace AtProxy.Coordinator.Tests.Locking;
+
+/// <summary>The lock table on its own: all or nothing, re-entrancy, release rules, and concurrent exclusivity.</summary>
+public class LockTableTests
+{
+    private static LockKeyId Key(string pk, string resource = "db") => new(resource, "t", pk);
+
+    private static LockHolder Holder(string xid, long branch) => new(xid, branch, "app", 1);
+
+    [Fact]
+    public void TryAcquire_OneKeyHeldElsewhere_GrantsNoneOfTheKeys()
+    {
+        var table = new LockTable();
+        var a = Holder("tc:1", 1);
+        Assert.Null(table.TryAcquire([Key("2")], a));
+
+        var conflict = table.TryAcquire([Key("1"), Key("2"), Key("3")], Holder("tc:2", 2));
+
+        Assert.NotNull(conflict);
+        Assert.Equal((Key("2"), a), (conflict.Key, conflict.Holder));
+        Assert.Null(table.HolderOf(Key("1")));
+        Assert.Null(table.HolderOf(Key("3")));
+        Assert.Equal(1, table.Count);
+    }
+
+    [Fact]
+    public void TryAcquire_SameTransaction_IsReentrantAndKeepsTheFirstHolder()
+    {
+        var table = new LockTable();
+        var first = Holder("tc:1", 1);
+        table.TryAcquire([Key("1"), Key("2")], first);
+
+        Assert.Null(table.TryAcquire([Key("2"), Key("3")], Holder("tc:1", 2)));
+
+        Assert.Same(first, table.HolderOf(Key("2")));
+        Assert.Equal(3, table.Count);
+    }
+
+    [Fact]
+    public void ReleaseTransaction_ReleasesOnlyItsOwnKeys()
+    {
+        var table = new LockTable();
+        table.TryAcquire([Key("1")], Holder("tc:1", 1));
+        table.TryAcquire([Key("2")], Holder("tc:2", 2));
+
+        table.ReleaseTransaction([Key("1"), Key("2")], "tc:1");
+
+        Assert.Null(table.HolderOf(Key("1")));
+        Assert.Equal("tc:2", table.HolderOf(Key("2"))!.Xid);
+        Assert.Equal(1, table.Count);
+    }
+
+    [Fact]
+    public void ReleaseBranch_KeySharedWithALiveBranch_PassesToIt()
+    {
+        var table = new LockTable();
+        var first = Holder("tc:1", 1);
+        var second = Holder("tc:1", 2);
+        table.TryAcquire([Key("1"), Key("2")], first);
+        table.TryAcquire([Key("2"), Key("3")], second);
+
+        table.ReleaseBranch([Key("1"), Key("2")], first, key => key.Equals(Key("2")) ? second : null);
+
+        Assert.Null(table.HolderOf(Key("1")));
+        Assert.Same(second, table.HolderOf(Key("2")));
+        Assert.Equal(2, table.Count);
+    }
+
+    [Fact]
+    public void Check_AnswersWithoutAcquiring()
+    {
+        var table = new LockTable();
+        table.TryAcquire([Key("1")], Holder("tc:1", 1));
+
+        Assert.Null(table.Check([Key("1"), Key("2")], "tc:1"));
+        Assert.Equal("tc:1", table.Check([Key("2"), Key("1")], "tc:2")!.Holder.Xid);
+        Assert.NotNull(table.Check([Key("1")], null));
+        Assert.Null(table.HolderOf(Key("2")));
+    }
+
+    [Fact]
+    public async Task TryAcquire_ManyThreadsOnOverlappingKeys_NeverGrantsAKeyToTwoTransactions()
+    {
+        var table = new LockTable();
+        var owners = new System.Collections.Concurrent.ConcurrentDictionary<LockKeyId, string>();
+        var violations = 0;
+        var grants = 0;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(thread => Task.Run(() =>
+        {
+            var random = new Random(thread);
+            for (var i = 0; i < 20_000; i++)
+            {
+                var xid = $"tc:{thread}-{i}";
+                var keys = Enumerable.Range(0, 4).Select(_ => Key(random.Next(40).ToString(System.Globalization.CultureInfo.InvariantCulture))).Distinct().ToArray();
+                if (table.TryAcquire(keys, Holder(xid, i)) is not null)
+                {
+                    continue;
+                }
+                Interlocked.Increment(ref grants);
+                foreach (var key in keys)
+                {
+                    if (!owners.TryAdd(key, xid))
+                    {
+                        Interlocked.Increment(ref violations);
+                    }
+                }
+                foreach (var key in keys)
+                {
+                    owners.TryRemove(key, out _);
+                }
+                table.ReleaseTransaction(keys, xid);
+            }
+        })));
+
+        Assert.Equal(0, violations);
+        Assert.True(grants > 1000, $"only {grants} grants");
+        Assert.Equal(0, table.Count);
+        Assert.Empty(table.Snapshot());
+    }
+}

@@ -1,0 +1,184 @@
+namespace AtProxy.Coordinator.Tests;
+
+/// <summary>The phase-2 stream: subscription, fail-over between instances, waiting for a resource manager, failures.</summary>
+public class ResourceManagerStreamTests
+{
+    [Fact]
+    public async Task Connect_FirstMessageIsNotSubscribe_FailsWithInvalidArgument()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        using var call = coordinator.Rm.Connect();
+
+        await call.RequestStream.WriteAsync(new ResourceManagerMessage { Result = new BranchCommandResult { CorrelationId = 1 } });
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("Subscribe", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Connect_SubscribeWithoutResources_FailsWithInvalidArgument()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app"));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task Connect_Subscribed_NamesTheCoordinatorAndIsListedInItsStatus()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:NodeId"] = "tc-7");
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "orders", "orders-db", "audit-db");
+
+        var status = await coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest());
+
+        Assert.Equal("tc-7", rm.CoordinatorId);
+        var listed = Assert.Single(status.ResourceManagers);
+        Assert.Equal(("orders", rm.InstanceId, "tc-7"), (listed.ApplicationId, listed.InstanceId, listed.CoordinatorId));
+        Assert.Equal(["orders-db", "audit-db"], listed.ResourceIds);
+    }
+
+    [Fact]
+    public async Task PhaseTwo_SeveralInstancesOfOneResource_AnyOneServesAndAnotherTakesOverWhenOneLeaves()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var first = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
+        await using var second = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
+
+        var xids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            var xid = await coordinator.Tm.BeginAsync();
+            await coordinator.Rm.RegisterGrantedAsync(xid, "db", $"t:{i}");
+            await coordinator.Tm.CommitAsync(xid);
+            xids.Add(xid);
+        }
+        foreach (var xid in xids)
+        {
+            await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.Committed);
+        }
+        Assert.Equal(6, first.Received.Count + second.Received.Count);
+        Assert.NotEmpty(first.Received);
+        Assert.NotEmpty(second.Received);
+
+        await first.DisposeAsync();
+        var later = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(later, "db", "t:later");
+        Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.RollbackAsync(later));
+        Assert.Contains(second.Received, c => c.Xid == later);
+    }
+
+    [Fact]
+    public async Task PhaseTwo_NoResourceManagerConnected_WaitsInRetryingAndCompletesWhenOneConnects()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s =>
+        {
+            // A long back-off: only the subscription itself can make it carry on quickly.
+            s["Coordinator:RetryInitialDelayMs"] = "60000";
+            s["Coordinator:RetryMaxDelayMs"] = "60000";
+        });
+        var xid = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(xid, "inventory-db", "t:1");
+
+        var status = await coordinator.Tm.RollbackAsync(xid);
+
+        Assert.Equal(GlobalStatus.RollbackRetrying, status);
+        Assert.Equal(1, await coordinator.Admin.LockCountAsync(xid));
+        var branch = Assert.Single((await coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid })).Transaction.Branches);
+        Assert.Equal(BranchStatus.PhaseTwoRollbackFailedRetryable, branch.Status);
+        Assert.Contains("No resource manager", branch.LastError);
+
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "inventory", "inventory-db");
+
+        await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.Rollbacked, TimeSpan.FromSeconds(10));
+        Assert.Equal(xid, Assert.Single(rm.Received).Xid);
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync());
+    }
+
+    [Fact]
+    public async Task PhaseTwo_ResourceManagerDoesNotAnswer_TimesOutAndRetriesUntilItDoes()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "200");
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
+        var answered = 0;
+        rm.Script = async command =>
+        {
+            if (Interlocked.Increment(ref answered) <= 2)
+            {
+                await Task.Delay(Timeout.Infinite, new CancellationTokenSource(TimeSpan.FromSeconds(2)).Token); // never in time
+            }
+            return ScriptedResourceManager.Succeed(command);
+        };
+        var xid = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
+
+        Assert.Equal(GlobalStatus.AsyncCommitting, await coordinator.Tm.CommitAsync(xid));
+
+        await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.Committed);
+        Assert.True(rm.Received.Count >= 3, $"expected at least 3 attempts, got {rm.Received.Count}");
+        var history = (await coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid })).History.Select(h => h.To).ToList();
+        Assert.Equal([GlobalStatus.AsyncCommitting, GlobalStatus.CommitRetrying, GlobalStatus.Committed], history);
+    }
+
+    [Fact]
+    public async Task PhaseTwo_RetryableRollbackFailure_BacksOffAndRetries()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
+        var calls = 0;
+        rm.Script = command => Task.FromResult(Interlocked.Increment(ref calls) < 3
+            ? ScriptedResourceManager.Fail(command, retryable: true, "database is restarting")
+            : ScriptedResourceManager.Succeed(command));
+        var xid = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
+
+        Assert.Equal(GlobalStatus.RollbackRetrying, await coordinator.Tm.RollbackAsync(xid));
+
+        await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.Rollbacked);
+        Assert.Equal(3, rm.Received.Count);
+    }
+
+    [Fact]
+    public async Task PhaseTwo_DirtyWrite_StopsInRollbackFailedAndKeepsTheLocks()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db-a", "db-b");
+        var xid = await coordinator.Tm.BeginAsync();
+        var clean = await coordinator.Rm.RegisterGrantedAsync(xid, "db-a", "t:1");
+        var dirty = await coordinator.Rm.RegisterGrantedAsync(xid, "db-b", "t:2");
+        rm.Script = command => Task.FromResult(command.BranchId == dirty
+            ? ScriptedResourceManager.Fail(command, retryable: false, "row t:2 was changed outside the global transaction")
+            : ScriptedResourceManager.Succeed(command));
+
+        Assert.Equal(GlobalStatus.RollbackFailed, await coordinator.Tm.RollbackAsync(xid));
+
+        // Reverse order: the dirty branch (registered last) is tried first and stops everything.
+        Assert.Equal(dirty, Assert.Single(rm.Received).BranchId);
+        await Task.Delay(300); // no retries follow
+        Assert.Single(rm.Received);
+        Assert.Equal(GlobalStatus.RollbackFailed, await coordinator.Tm.StatusAsync(xid));
+        Assert.Equal(2, await coordinator.Admin.LockCountAsync(xid));
+        var details = await coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid });
+        var failed = details.Transaction.Branches.Single(b => b.BranchId == dirty);
+        Assert.Equal(BranchStatus.PhaseTwoRollbackFailedUnretryable, failed.Status);
+        Assert.Contains("outside the global transaction", failed.LastError);
+        Assert.Equal(BranchStatus.Registered, details.Transaction.Branches.Single(b => b.BranchId == clean).Status);
+    }
+
+    [Fact]
+    public async Task PhaseTwo_UnretryableCommitFailure_StopsInCommitFailed()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
+        rm.Script = command => Task.FromResult(ScriptedResourceManager.Fail(command, retryable: false, "undo log table is gone"));
+        var xid = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
+
+        await coordinator.Tm.CommitAsync(xid);
+
+        await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.CommitFailed);
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync());
+    }
+}

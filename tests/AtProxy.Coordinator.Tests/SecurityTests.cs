@@ -1,0 +1,89 @@
+using Grpc.Core.Interceptors;
+using Grpc.Health.V1;
+
+namespace AtProxy.Coordinator.Tests;
+
+/// <summary>Bearer tokens: one for applications, one for operators.</summary>
+public class SecurityTests
+{
+    private const string AppToken = "app-secret";
+    private const string AdminToken = "admin-secret";
+
+    private static Task<InProcessCoordinator> StartWithTokensAsync() => InProcessCoordinator.StartAsync(configure: s =>
+    {
+        s["Coordinator:ApplicationToken"] = AppToken;
+        s["Coordinator:AdminToken"] = AdminToken;
+    });
+
+    [Fact]
+    public async Task ApplicationCalls_WithoutOrWithAWrongToken_AreUnauthenticated()
+    {
+        await using var coordinator = await StartWithTokensAsync();
+
+        var missing = await Assert.ThrowsAsync<RpcException>(() => coordinator.Tm.BeginAsync());
+        var wrong = await Assert.ThrowsAsync<RpcException>(() => new TransactionManager.TransactionManagerClient(coordinator.WithToken("guess")).BeginAsync());
+        var stream = await Assert.ThrowsAsync<RpcException>(() => ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db"));
+
+        Assert.Equal(StatusCode.Unauthenticated, missing.StatusCode);
+        Assert.Equal(StatusCode.Unauthenticated, wrong.StatusCode);
+        Assert.Equal(StatusCode.Unauthenticated, stream.StatusCode);
+        var admin = new Protocol.V1.Admin.AdminClient(coordinator.WithToken(AdminToken));
+        Assert.Empty((await admin.ListTransactionsAsync(new ListTransactionsRequest())).Transactions);
+    }
+
+    [Fact]
+    public async Task ApplicationCalls_WithTheApplicationOrAdminToken_AreServed()
+    {
+        await using var coordinator = await StartWithTokensAsync();
+        var tm = new TransactionManager.TransactionManagerClient(coordinator.WithToken(AppToken));
+        var rm = new ResourceManager.ResourceManagerClient(coordinator.WithToken(AppToken));
+        await using var stream = await ScriptedResourceManager.ConnectAsync(coordinator.WithToken(AppToken), "app", "db");
+
+        var xid = await tm.BeginAsync();
+        await rm.RegisterGrantedAsync(xid, "db", "t:1");
+        await tm.CommitAsync(xid);
+        await tm.WaitForStatusAsync(xid, GlobalStatus.Committed);
+        Assert.Single(stream.Received);
+
+        var asAdmin = new TransactionManager.TransactionManagerClient(coordinator.WithToken(AdminToken));
+        Assert.Equal(GlobalStatus.Committed, await asAdmin.StatusAsync(xid));
+    }
+
+    [Fact]
+    public async Task AdminCalls_NeedTheAdminToken()
+    {
+        await using var coordinator = await StartWithTokensAsync();
+
+        var missing = await Assert.ThrowsAsync<RpcException>(() => coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest()).ResponseAsync);
+        var applicationToken = await Assert.ThrowsAsync<RpcException>(() =>
+            new Protocol.V1.Admin.AdminClient(coordinator.WithToken(AppToken)).GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest()).ResponseAsync);
+        var wrong = await Assert.ThrowsAsync<RpcException>(() =>
+            new Protocol.V1.Admin.AdminClient(coordinator.WithToken("admin-guess")).GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest()).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unauthenticated, missing.StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, applicationToken.StatusCode);
+        Assert.Equal(StatusCode.Unauthenticated, wrong.StatusCode);
+        Assert.Equal("memory", (await new Protocol.V1.Admin.AdminClient(coordinator.WithToken(AdminToken)).GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest())).StoreKind);
+    }
+
+    [Fact]
+    public async Task AdminCalls_WithOnlyAnApplicationTokenConfigured_NeedThatToken()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:ApplicationToken"] = AppToken);
+
+        var missing = await Assert.ThrowsAsync<RpcException>(() => coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest()).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unauthenticated, missing.StatusCode);
+        await new Protocol.V1.Admin.AdminClient(coordinator.WithToken(AppToken)).GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest());
+    }
+
+    [Fact]
+    public async Task HealthService_IsOpenWithoutAToken()
+    {
+        await using var coordinator = await StartWithTokensAsync();
+
+        var reply = await new Health.HealthClient(coordinator.Channel).CheckAsync(new HealthCheckRequest());
+
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
+    }
+}

@@ -1,0 +1,242 @@
+using AtProxy.Coordinator.Locking;
+using AtProxy.Coordinator.Storage;
+using AtProxy.Coordinator.Storage.Embedded;
+using AtProxy.Coordinator.Storage.Records;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AtProxy.Coordinator.Tests.Storage;
+
+/// <summary>The embedded store's log on disk: recovery, torn tails, corruption, compaction, group commit.</summary>
+public sealed class EmbeddedStoreTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), $"atproxy-store-test-{Guid.NewGuid().ToString("N")[..12]}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    private async Task<EmbeddedCoordinatorStore> OpenAsync(long compactionThreshold = 64L * 1024 * 1024)
+    {
+        var store = new EmbeddedCoordinatorStore(_directory, compactionThreshold, NullLogger<EmbeddedCoordinatorStore>.Instance);
+        await store.OpenAsync(CancellationToken.None);
+        return store;
+    }
+
+    private static async Task<string> BeginAsync(ICoordinatorStore store)
+    {
+        var sequence = store.NextTransactionSequence();
+        var xid = $"tc:{sequence}";
+        await store.BeginAsync(new GlobalBegun { Xid = xid, Sequence = sequence, Name = "n", ApplicationId = "app", BeginTimeUnixMs = 1_000, TimeoutMs = 60_000 });
+        return xid;
+    }
+
+    private static async Task<long> RegisterAsync(ICoordinatorStore store, string xid, params string[] keys)
+    {
+        var record = new BranchRegistered { Xid = xid, BranchId = store.NextBranchId(), ResourceId = "db", ApplicationId = "app", RegisteredUnixMs = 2_000 };
+        record.LockKeys.Add(keys.Select(k => new LockKey { Table = "t", PrimaryKey = k }));
+        var conflict = await store.RegisterBranchAsync(new BranchRegistration(record, CoordinatorState.ToKeys(record)));
+        Assert.Null(conflict);
+        return record.BranchId;
+    }
+
+    private static Task ChangeStatusAsync(ICoordinatorStore store, string xid, GlobalStatus from, GlobalStatus to) =>
+        store.AppendAsync(new StoreRecord { GlobalStatusChanged = new GlobalStatusChanged { Xid = xid, From = from, To = to, AtUnixMs = 3_000, Actor = "coordinator" } });
+
+    [Fact]
+    public async Task Reopen_AfterRecords_RecoversSessionsBranchesStatusesAndLocks()
+    {
+        string open, decided;
+        await using (var store = await OpenAsync())
+        {
+            open = await BeginAsync(store);
+            await RegisterAsync(store, open, "1", "2");
+            decided = await BeginAsync(store);
+            await RegisterAsync(store, decided, "3");
+            await ChangeStatusAsync(store, decided, GlobalStatus.Begin, GlobalStatus.AsyncCommitting);
+        }
+
+        await using var reopened = await OpenAsync();
+
+        Assert.Equal(GlobalStatus.Begin, reopened.Find(open)!.Status);
+        Assert.Equal(GlobalStatus.AsyncCommitting, reopened.Find(decided)!.Status);
+        Assert.Single(reopened.Find(decided)!.Branches());
+        Assert.Equal(2, reopened.LocksHeld);
+        Assert.Equal(open, reopened.HolderOf(new LockKeyId("db", "t", "1"))!.Xid);
+        Assert.Null(reopened.HolderOf(new LockKeyId("db", "t", "3")));
+        Assert.Equal(3, reopened.NextTransactionSequence());
+        Assert.Equal(3, reopened.NextBranchId());
+    }
+
+    [Theory]
+    [InlineData(3)]     // a record header cut short
+    [InlineData(20)]    // a payload cut short
+    public async Task Reopen_TornTail_DropsOnlyTheUnfinishedRecord(int tornBytes)
+    {
+        string xid;
+        string path;
+        await using (var store = await OpenAsync())
+        {
+            xid = await BeginAsync(store);
+            await RegisterAsync(store, xid, "1");
+            path = store.CurrentLogPath!;
+        }
+        var intactLength = new FileInfo(path).Length;
+        // The start of a record whose write the crash interrupted: a plausible length, then less than that.
+        var torn = new byte[tornBytes];
+        BitConverter.TryWriteBytes(torn, 64);
+        await using (var file = new FileStream(path, FileMode.Append))
+        {
+            await file.WriteAsync(torn);
+        }
+
+        await using (var reopened = await OpenAsync())
+        {
+            Assert.Equal(intactLength, new FileInfo(path).Length);
+            Assert.Equal(1, reopened.LocksHeld);
+            await ChangeStatusAsync(reopened, xid, GlobalStatus.Begin, GlobalStatus.Rollbacking);
+        }
+        await using var again = await OpenAsync();
+        Assert.Equal(GlobalStatus.Rollbacking, again.Find(xid)!.Status);
+    }
+
+    [Fact]
+    public async Task Reopen_LastRecordFailsItsChecksum_IsDroppedAsTorn()
+    {
+        string path;
+        long lengthAfterFirst;
+        await using (var store = await OpenAsync())
+        {
+            await BeginAsync(store);
+            path = store.CurrentLogPath!;
+            lengthAfterFirst = new FileInfo(path).Length;
+            await BeginAsync(store);
+        }
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[^1] ^= 0xFF;
+        await File.WriteAllBytesAsync(path, bytes);
+
+        await using var reopened = await OpenAsync();
+
+        Assert.Single(reopened.Sessions);
+        Assert.Equal(lengthAfterFirst, new FileInfo(path).Length);
+    }
+
+    [Fact]
+    public async Task Reopen_DamageFollowedByMoreThanABatch_IsRefusedAsCorruption()
+    {
+        string path;
+        await using (var store = await OpenAsync())
+        {
+            var xid = await BeginAsync(store);
+            // Enough acknowledged data after the first record that damage there cannot be a torn write.
+            for (var i = 0; i < 6; i++)
+            {
+                await RegisterAsync(store, xid, Enumerable.Range(0, 20_000).Select(k => $"{i}-{k}-padding-padding-padding").ToArray());
+            }
+            path = store.CurrentLogPath!;
+        }
+        Assert.True(new FileInfo(path).Length > EmbeddedCoordinatorStore.MaxBatchBytes + 1000);
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[LogFormat.HeaderSize + LogFormat.RecordHeaderSize + 2] ^= 0xFF; // inside the first record's payload
+        await File.WriteAllBytesAsync(path, bytes);
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => OpenAsync());
+
+        Assert.Contains("refusing to start", error.Message);
+        Assert.Equal(bytes.Length, new FileInfo(path).Length); // nothing was cut
+    }
+
+    [Fact]
+    public async Task Compaction_LogPastItsThreshold_IsReplacedByASnapshotThatRecoversTheSameState()
+    {
+        string live;
+        long lastBranch;
+        await using (var store = await OpenAsync(compactionThreshold: 8 * 1024))
+        {
+            live = await BeginAsync(store);
+            lastBranch = await RegisterAsync(store, live, "kept-1", "kept-2");
+            for (var i = 0; i < 300; i++)
+            {
+                var xid = await BeginAsync(store);
+                await RegisterAsync(store, xid, $"k{i}");
+                await ChangeStatusAsync(store, xid, GlobalStatus.Begin, GlobalStatus.Committed);
+                await store.PurgeAsync(xid);
+            }
+            Assert.True(store.Compactions > 0);
+            Assert.EndsWith(LogFormat.FileName(store.Compactions + 1), store.CurrentLogPath);
+            Assert.Single(Directory.GetFiles(_directory, "coordinator-*.log"));
+            Assert.True(new FileInfo(store.CurrentLogPath!).Length < 8 * 1024);
+        }
+
+        await using var reopened = await OpenAsync(compactionThreshold: 8 * 1024);
+
+        // Purges are not logged: transactions purged after the last compaction reappear, ended, until purged again.
+        Assert.Equal(live, Assert.Single(reopened.Sessions, s => s.Status == GlobalStatus.Begin).Xid);
+        Assert.All(reopened.Sessions.Where(s => s.Xid != live), s => Assert.Equal(GlobalStatus.Committed, s.Status));
+        Assert.True(reopened.Sessions.Count() < 100, $"{reopened.Sessions.Count()} transactions came back; compaction should have left most out");
+        Assert.Equal(2, reopened.LocksHeld);
+        Assert.Equal(302, reopened.NextTransactionSequence()); // ids of purged transactions are not reused
+        Assert.Equal(lastBranch + 301, reopened.NextBranchId());
+    }
+
+    [Fact]
+    public async Task Reopen_LeftoverOfAnUnfinishedCompaction_IsIgnored()
+    {
+        string xid;
+        await using (var store = await OpenAsync())
+        {
+            xid = await BeginAsync(store);
+        }
+        await File.WriteAllTextAsync(Path.Combine(_directory, LogFormat.FileName(2) + ".tmp"), "half a snapshot");
+
+        await using var reopened = await OpenAsync();
+
+        Assert.NotNull(reopened.Find(xid));
+        Assert.Empty(Directory.GetFiles(_directory, "*.tmp"));
+    }
+
+    [Fact]
+    public async Task Open_DirectoryInUseByAnotherStore_IsRefused()
+    {
+        await using var first = await OpenAsync();
+
+        var error = await Assert.ThrowsAsync<IOException>(() => OpenAsync());
+
+        Assert.Contains("in use by another coordinator", error.Message);
+    }
+
+    [Fact]
+    public async Task Append_ManyConcurrentCallers_ShareFlushes()
+    {
+        await using var store = await OpenAsync();
+
+        await Task.WhenAll(Enumerable.Range(0, 400).Select(_ => Task.Run(() => BeginAsync(store))));
+
+        Assert.Equal(400, store.Sessions.Count());
+        Assert.Equal(400, store.RecordsWritten);
+        Assert.True(store.Flushes < 400, $"{store.Flushes} flushes for 400 records: no group commit");
+    }
+
+    [Fact]
+    public async Task RegisterBranch_Conflict_WritesNothing()
+    {
+        await using var store = await OpenAsync();
+        var holder = await BeginAsync(store);
+        await RegisterAsync(store, holder, "1");
+        var asker = await BeginAsync(store);
+        var written = store.RecordsWritten;
+        var record = new BranchRegistered { Xid = asker, BranchId = store.NextBranchId(), ResourceId = "db", RegisteredUnixMs = 1 };
+        record.LockKeys.Add([new LockKey { Table = "t", PrimaryKey = "2" }, new LockKey { Table = "t", PrimaryKey = "1" }]);
+
+        var conflict = await store.RegisterBranchAsync(new BranchRegistration(record, CoordinatorState.ToKeys(record)));
+
+        Assert.Equal(holder, conflict!.Holder.Xid);
+        Assert.Equal(written, store.RecordsWritten);
+        Assert.Null(store.HolderOf(new LockKeyId("db", "t", "2")));
+        Assert.Empty(store.Find(asker)!.Branches());
+    }
+}
