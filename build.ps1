@@ -79,10 +79,16 @@ function Get-TestTotals([string] $ResultsDirectory) {
     return $totals
 }
 
-# An ephemeral cluster still running after the tests means a fixture failed to clean up.
+# An ephemeral cluster still running after its test process has exited means a fixture failed
+# to clean up. Clusters of processes still alive (another test run on this machine) are theirs.
 function Assert-NoLeftoverClusters {
     if (-not $IsLinux) { return }
-    $left = @(& pgrep -f 'atproxy-pg-' 2>$null)
+    $left = @()
+    foreach ($dir in Get-ChildItem -Path ([IO.Path]::GetTempPath()) -Directory -Filter 'atproxy-pg-*' -ErrorAction SilentlyContinue) {
+        $owner = ($dir.Name -split '-')[2]
+        if (Test-Path "/proc/$owner") { continue }
+        $left += @(& pgrep -f ([regex]::Escape($dir.FullName)) 2>$null)
+    }
     if ($left.Count -gt 0) {
         Write-Host "FAILED: PostgreSQL test clusters were left running (pids $($left -join ', '))." -ForegroundColor Red
         exit 1
