@@ -25,7 +25,6 @@ internal sealed class OutcomeTally
     public void Add(OrderResult result)
     {
         _counts.AddOrUpdate(result.Outcome, 1, (_, n) => n + 1);
-        if (Environment.GetEnvironmentVariable("DEMO_DEBUG") == "1") Console.Error.WriteLine($"{result.Outcome}: {result.Detail}");
         if (result.Outcome == OrderOutcome.Failed && result.Detail is { } detail)
         {
             _unexpected.Enqueue(detail);
