@@ -50,6 +50,11 @@ internal static class DemoRun
             AnsiConsole.MarkupLine("[grey]Stopping the services, the coordinator and PostgreSQL...[/]");
             return options.UseAtProxy && !report.IsConsistent ? 1 : 0;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            AnsiConsole.MarkupLine("[yellow]Interrupted.[/] Everything the demo started was stopped and its files deleted.");
+            return 130;
+        }
         catch (DemoSetupException ex)
         {
             AnsiConsole.MarkupLine($"[red]The demo could not start:[/] {Markup.Escape(ex.Message)}");

@@ -10,7 +10,7 @@ internal static class ReportRenderer
     [
         (OrderOutcome.PaymentDeclined, "payment declined after the stock was deducted"),
         (OrderOutcome.InventoryFailed, "inventory service threw after committing its deduction"),
-        (OrderOutcome.TimedOut, "inventory call slower than the order's timeout"),
+        (OrderOutcome.TimedOut, "inventory call took longer than the order's timeout"),
         (OrderOutcome.InventoryUnavailable, "inventory service killed / unreachable"),
         (OrderOutcome.LockConflict, "stock row's global lock busy too long"),
         (OrderOutcome.OutOfStock, "out of stock"),
