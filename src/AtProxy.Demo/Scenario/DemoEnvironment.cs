@@ -1,0 +1,157 @@
+using System.Net.Http.Json;
+using AtProxy.Demo.Hosting;
+using AtProxy.Demo.Services;
+using Dapper;
+using Npgsql;
+using Spectre.Console;
+
+namespace AtProxy.Demo.Scenario;
+
+/// <summary>
+/// Everything the demo runs on: a throw-away PostgreSQL with the orders and inventory databases,
+/// the coordinator (with AtProxy only) and the two services, each a process of its own. Disposing
+/// it stops all of them and deletes the run's directory.
+/// </summary>
+internal sealed class DemoEnvironment : IAsyncDisposable
+{
+    private static readonly HttpClient Probe = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly DemoDirectory _directory;
+    private EphemeralPostgres? _postgres;
+
+    private DemoEnvironment(DemoDirectory directory) => _directory = directory;
+
+    /// <summary>The coordinator; null without AtProxy.</summary>
+    public CoordinatorServer? Coordinator { get; private set; }
+
+    public ServiceProcess Inventory { get; private set; } = null!;
+
+    public ServiceProcess Orders { get; private set; } = null!;
+
+    /// <summary>A plain (unproxied) connection string of the orders database, for checks.</summary>
+    public string OrdersConnectionString { get; private set; } = "";
+
+    /// <summary>A plain (unproxied) connection string of the inventory database, for checks.</summary>
+    public string InventoryConnectionString { get; private set; } = "";
+
+    /// <summary>Starts everything, reporting each step; on failure stops what was started and throws.</summary>
+    public static async Task<DemoEnvironment> StartAsync(bool useAtProxy, CancellationToken cancellationToken)
+    {
+        foreach (var abandoned in DemoDirectory.Abandoned())
+        {
+            await EphemeralPostgres.RemoveAbandonedAsync(abandoned);
+        }
+        var environment = new DemoEnvironment(DemoDirectory.Create());
+        try
+        {
+            await environment.StartCoreAsync(useAtProxy, cancellationToken);
+            return environment;
+        }
+        catch
+        {
+            await environment.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartCoreAsync(bool useAtProxy, CancellationToken cancellationToken)
+    {
+        _postgres = await Step("PostgreSQL", () => EphemeralPostgres.StartAsync(Path.Combine(_directory.Path, "pg")),
+            pg => $"throw-away cluster on 127.0.0.1:{pg.Port}");
+        await Step("databases", async () =>
+        {
+            await _postgres.CreateDatabaseAsync("orders");
+            await _postgres.CreateDatabaseAsync("inventory");
+            OrdersConnectionString = _postgres.ConnectionString("orders");
+            InventoryConnectionString = _postgres.ConnectionString("inventory");
+            await ExecuteAsync(OrdersConnectionString, Catalog.OrdersSchema);
+            await ExecuteAsync(InventoryConnectionString, Catalog.InventorySchema);
+            await using var inventory = new NpgsqlConnection(InventoryConnectionString);
+            await inventory.ExecuteAsync("INSERT INTO stock (sku, count) VALUES (@sku, @count)",
+                Catalog.Skus.Select(sku => new { sku, count = Catalog.InitialStock }));
+            return true;
+        }, _ => $"orders (table orders), inventory (table stock: {Catalog.Skus.Count} SKUs x {Catalog.InitialStock})");
+
+        if (useAtProxy)
+        {
+            Coordinator = await Step("coordinator", () => CoordinatorServer.StartAsync(Path.Combine(_directory.Path, "coordinator"), cancellationToken),
+                c => $"{c.Address} (embedded store)");
+        }
+        var inventorySettings = new ServiceSettings(ServiceRole.Inventory, FreePort.Find(), InventoryConnectionString, Coordinator?.Address, null);
+        Inventory = await Step("inventory service", () => ServiceProcess.StartAsync(inventorySettings, cancellationToken),
+            s => $"{s.Address} (pid {s.ProcessId})");
+        var ordersSettings = new ServiceSettings(ServiceRole.Orders, FreePort.Find(), OrdersConnectionString, Coordinator?.Address, Inventory.Address);
+        Orders = await Step("order service", () => ServiceProcess.StartAsync(ordersSettings, cancellationToken),
+            s => $"{s.Address} (pid {s.ProcessId})");
+        if (Coordinator is not null)
+        {
+            await Step("phase-2 streams", () => WaitForResourceManagersAsync(cancellationToken), _ => "orders-db and inventory-db connected to the coordinator");
+        }
+    }
+
+    /// <summary>Reservations the inventory service is still working on (0 when it cannot be asked).</summary>
+    public async Task<int> InventoryRequestsInFlightAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Probe.GetFromJsonAsync<int>(new Uri(Inventory.Address, "/in-flight"), cancellationToken);
+        }
+        catch (HttpRequestException)
+        {
+            return 0;
+        }
+    }
+
+    private async Task<bool> WaitForResourceManagersAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var connected = await Coordinator!.ConnectedResourcesAsync(cancellationToken);
+            if (connected.Contains("orders-db") && connected.Contains("inventory-db"))
+            {
+                return true;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new DemoSetupException("The services' phase-2 streams did not connect to the coordinator within 30 s.");
+            }
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    private static async Task<T> Step<T>(string what, Func<Task<T>> start, Func<T, string> describe)
+    {
+        var started = await start();
+        AnsiConsole.MarkupLine($"  [green]started[/] {what,-18} {Markup.Escape(describe(started))}");
+        return started;
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.ExecuteAsync(sql);
+    }
+
+    /// <summary>Stops the services, the coordinator and PostgreSQL, and deletes the run's directory.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        // Services first: they must not retry against a coordinator or database that is going away.
+        foreach (var service in new[] { Orders, Inventory })
+        {
+            if (service is not null)
+            {
+                await service.DisposeAsync();
+            }
+        }
+        if (Coordinator is not null)
+        {
+            await Coordinator.DisposeAsync();
+        }
+        NpgsqlConnection.ClearAllPools();
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+        DemoDirectory.Delete(_directory.Path);
+    }
+}
