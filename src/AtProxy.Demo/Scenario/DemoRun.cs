@@ -70,8 +70,7 @@ internal static class DemoRun
             AnsiConsole.MarkupLine("[grey]Without AtProxy there are no global locks: nothing keeps another order off the rows an open order has written.[/]");
             return await orders.PlaceAsync(plain.ToRequest(), cancellationToken);
         }
-        // Switch to `new AtProxyCliLockView()` to show the same with the atproxy CLI.
-        ILockView lockView = new AdminApiLockView();
+        ILockView lockView = new AtProxyCliLockView();
         return await HeldOrder.RunAsync(orders, coordinator, lockView, plain, cancellationToken);
     }
 

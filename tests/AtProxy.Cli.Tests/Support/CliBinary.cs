@@ -1,16 +1,14 @@
 namespace AtProxy.Cli.Tests.Support;
 
 /// <summary>
-/// Finds the built CLI (<c>atproxy.dll</c>) in <c>src/AtProxy.Cli/bin</c>. It cannot be copied next
-/// to the tests: assembly names are case-insensitive, so "atproxy" and the proxy library "AtProxy"
-/// would be the same file name there.
+/// Finds the built CLI (<c>AtProxy.Cli.dll</c>, the <c>atproxy</c> command) in <c>src/AtProxy.Cli/bin</c>.
 /// </summary>
 public static class CliBinary
 {
     /// <summary>The environment variable that names the DLL to use instead.</summary>
     public const string OverrideVariable = "ATPROXY_CLI_DLL";
 
-    private const string FileName = "atproxy.dll";
+    private const string FileName = "AtProxy.Cli.dll";
 
     public static string Find()
     {

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace AtProxy.Cli.Tests.Support;
 
-/// <summary>Runs the built CLI as an OS process (<c>dotnet atproxy.dll ...</c>) with a chosen environment.</summary>
+/// <summary>Runs the built CLI as an OS process (<c>dotnet AtProxy.Cli.dll ...</c>) with a chosen environment.</summary>
 public sealed class CliRunner(IReadOnlyDictionary<string, string?> environment)
 {
     private static readonly Lazy<string> Dll = new(CliBinary.Find);
