@@ -26,7 +26,7 @@ internal static class HeldOrder
             }
             await Task.Delay(50, cancellationToken);
         }
-        AnsiConsole.MarkupLine($"[bold]Global locks while one order ({order.Sku}) is held open before its global commit[/] (the coordinator's admin API, ListLocks: what [bold]atproxy locks list[/] shows):");
+        AnsiConsole.MarkupLine($"[bold]Global locks while one order ({order.Sku}) is held open before its global commit[/], as [bold]atproxy locks list[/] shows them:");
         await view.ShowAsync(coordinator.Address, cancellationToken);
         AnsiConsole.MarkupLine("[grey]Until it commits or rolls back, another global transaction that writes these rows waits for them; a plain read sees the new values.[/]");
         AnsiConsole.WriteLine();

@@ -3,8 +3,9 @@ using System.Diagnostics;
 namespace AtProxy.Demo.Scenario.Locks;
 
 /// <summary>
-/// Runs the operator tool itself, <c>atproxy locks list --coordinator URL</c>, built next to the
-/// demo, and passes its output through: what an operator would see.
+/// Runs the operator tool itself, <c>atproxy locks list --coordinator URL</c>, from the
+/// repository's build of <c>src/AtProxy.Cli</c>, and passes its output through: what an
+/// operator would see.
 /// </summary>
 internal sealed class AtProxyCliLockView : ILockView
 {
@@ -22,7 +23,10 @@ internal sealed class AtProxyCliLockView : ILockView
 
     private static string FindCli()
     {
-        var cli = Path.Combine(AppContext.BaseDirectory, "AtProxy.Cli.dll");
-        return File.Exists(cli) ? cli : throw new FileNotFoundException($"The atproxy CLI was not built next to the demo ({cli}).", cli);
+        // The demo runs from src/AtProxy.Demo/bin/<configuration>/<framework>/; the CLI builds to the same place in its project.
+        var framework = new DirectoryInfo(AppContext.BaseDirectory);
+        var configuration = framework.Parent!;
+        var cli = Path.Combine(configuration.Parent!.Parent!.Parent!.FullName, "AtProxy.Cli", "bin", configuration.Name, framework.Name, "AtProxy.Cli.dll");
+        return File.Exists(cli) ? cli : throw new FileNotFoundException($"The atproxy CLI was not built ({cli}).", cli);
     }
 }
