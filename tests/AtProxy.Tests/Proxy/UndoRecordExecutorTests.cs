@@ -47,6 +47,28 @@ public class UndoRecordExecutorTests(PostgresDatabaseFixture fixture) : IClassFi
         Assert.Equal(["(a,7.000)"], await RowsAsync(connection, transaction));
     }
 
+    [Fact]
+    public async Task UndoAsync_finds_and_restores_a_row_with_an_array_primary_key()
+    {
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var setup = new NpgsqlCommand(
+            "CREATE TABLE undo_arr (k int[] PRIMARY KEY, v text); INSERT INTO undo_arr VALUES ('{1,2}', 'new'), ('{3}', 'other')", connection, transaction))
+        {
+            await setup.ExecuteNonQueryAsync();
+        }
+        var record = new UndoRecord { Schema = "public", Table = "undo_arr", Kind = UndoKind.Update, PrimaryKey = { "k" } };
+        record.Columns.Add(new UndoColumn { Name = "k", DataType = "integer[]" });
+        record.Columns.Add(new UndoColumn { Name = "v", DataType = "text" });
+        record.Before.Add(Row("{1,2}", "old"));
+        record.After.Add(Row("{1,2}", "new"));
+
+        Assert.Null(await UndoRecordExecutor.UndoAsync(PostgresDialect.Instance, connection, transaction, record, CancellationToken.None));
+        await using var check = new NpgsqlCommand("SELECT string_agg(t::text, ' ' ORDER BY t::text) FROM undo_arr t", connection, transaction);
+        Assert.Equal("(\"{1,2}\",old) ({3},other)", await check.ExecuteScalarAsync());
+    }
+
     private async Task<NpgsqlConnection> OpenAsync(string rows)
     {
         var connection = new NpgsqlConnection(fixture.ConnectionString);

@@ -202,7 +202,8 @@ internal sealed class PostgresDialect : ISqlDialect
     public GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys) =>
         SelectByKeys(table, keys, forUpdate: true);
 
-    // One text array per key column, unnested together: one plan and no parameter limit for any number of rows.
+    // One text array per key column, unnested together: one plan and no parameter limit for any
+    // number of rows. Each element is cast on its own, so array-typed keys stay whole.
     private GeneratedSql SelectByKeys(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys, bool forUpdate)
     {
         RequireKey(table);
@@ -211,13 +212,11 @@ internal sealed class PostgresDialect : ISqlDialect
         var sql = new StringBuilder("SELECT ");
         AppendTextColumns(sql, table, qualifier: null);
         sql.Append(" FROM ").Append(QuoteTable(table)).Append(" WHERE (");
-        sql.AppendJoin(", ", pk.Select(c => QuoteIdentifier(c.Name))).Append(") IN (SELECT * FROM unnest(");
-        for (var i = 0; i < pk.Count; i++)
-        {
-            var values = keys.Select(key => key[i]).ToArray();
-            sql.Append(i == 0 ? "" : ", ").Append("CAST(").Append(parameters.Add(values)).Append(" AS ").Append(ArrayTypeOf(pk[i].DataType)).Append(')');
-        }
-        sql.Append("))");
+        sql.AppendJoin(", ", pk.Select(c => QuoteIdentifier(c.Name))).Append(") IN (SELECT ");
+        sql.AppendJoin(", ", pk.Select((c, i) => "CAST(k.k" + i.ToString(CultureInfo.InvariantCulture) + " AS " + c.DataType + ")"));
+        sql.Append(" FROM unnest(");
+        sql.AppendJoin(", ", pk.Select((_, i) => parameters.Add(keys.Select(key => key[i]).ToArray())));
+        sql.Append(") AS k(").AppendJoin(", ", pk.Select((_, i) => "k" + i.ToString(CultureInfo.InvariantCulture))).Append("))");
         if (forUpdate)
         {
             sql.Append(" FOR UPDATE");
@@ -300,9 +299,6 @@ internal sealed class PostgresDialect : ISqlDialect
         RequireKey(table);
         return rows.Select(row => LockKeyOf(table, KeyOf(table, row))).Distinct().ToList();
     }
-
-    // An array of the column's type; an array column's type already is one.
-    private static string ArrayTypeOf(string dataType) => dataType.EndsWith(']') ? dataType : dataType + "[]";
 
     private void AppendKeyCondition(StringBuilder sql, TableMetadata table, UndoRow row, ParameterList parameters)
     {
