@@ -69,7 +69,7 @@ function Get-ProjectPath([string] $RelativePath) {
 function Get-TestTotals([string] $ResultsDirectory) {
     $totals = [ordered]@{ total = 0; passed = 0; failed = 0; skipped = 0 }
     foreach ($file in Get-ChildItem -Path $ResultsDirectory -Filter *.trx -Recurse) {
-        [xml] $trx = Get-Content -Raw $file.FullName
+        [xml] $trx = Get-Content -Raw -LiteralPath $file.FullName
         $counters = $trx.TestRun.ResultSummary.Counters
         $totals.total += [int] $counters.total
         $totals.passed += [int] $counters.passed

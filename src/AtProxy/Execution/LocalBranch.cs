@@ -1,5 +1,7 @@
 using AtProxy.Protocol.V1;
 using AtProxy.Resources;
+using AtProxy.Sql.Dialects;
+using AtProxy.Undo;
 
 namespace AtProxy.Execution;
 
@@ -53,18 +55,16 @@ internal sealed class LocalBranch(string? xid, Resource resource, AtProxyClient 
     /// <summary>The global lock keys of every row the records touch, deduplicated.</summary>
     public List<LockKey> LockKeys()
     {
-        var seen = new HashSet<(string, string)>();
+        var seen = new HashSet<RowLockKey>();
         var keys = new List<LockKey>();
         foreach (var record in _records)
         {
-            var table = $"{record.Schema}.{record.Table}";
-            var keyIndexes = Undo.UndoSql.KeyIndexes(record);
-            foreach (var row in record.Before.Concat(record.After))
+            var table = UndoRecordTable.TableOf(record);
+            foreach (var key in Resource.Dialect.BuildLockKeys(table, record.Before.Concat(record.After)))
             {
-                var pk = Undo.RowImage.PrimaryKeyText(row, keyIndexes);
-                if (seen.Add((table, pk)))
+                if (seen.Add(key))
                 {
-                    keys.Add(new LockKey { Table = table, PrimaryKey = pk });
+                    keys.Add(key.ToLockKey());
                 }
             }
         }

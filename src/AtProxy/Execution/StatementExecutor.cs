@@ -2,6 +2,7 @@ using System.Data.Common;
 using AtProxy.Metadata;
 using AtProxy.Protocol.V1;
 using AtProxy.Sql;
+using AtProxy.Sql.Dialects;
 using AtProxy.Undo;
 using Npgsql;
 
@@ -33,22 +34,30 @@ internal static class StatementExecutor
         {
             throw new AtProxyNotSupportedException($"{ex.Message} (statement at line {statement.Line}, column {statement.Column})", ex);
         }
-        StatementValidation.EnsureSupported(statement, table);
+        var dialect = branch.Resource.Dialect;
+        dialect.EnsureSupported(statement, table);
 
         if (statement.Kind == DmlKind.SelectForUpdate)
         {
-            await GlobalLockWait.LockRowsAsync(connection, transaction, ImageSql.SelectForUpdateKeys(statement, table), unit, table, branch, cancellationToken);
+            await GlobalLockWait.LockRowsAsync(connection, transaction, dialect.BuildLockedKeys(statement, table), unit, table, branch, cancellationToken);
             return await RunUserStatementAsync(connection, transaction, statementText, unit, extraColumns: 0, cancellationToken, _ => { });
         }
 
-        var record = NewRecord(statement, table);
+        var record = UndoRecordTable.NewRecord(table, statement.Kind switch
+        {
+            DmlKind.Insert => UndoKind.Insert,
+            DmlKind.Update => UndoKind.Update,
+            DmlKind.Delete => UndoKind.Delete,
+            _ => UndoKind.Upsert,
+        });
+        var image = new ImageReader(connection, transaction, unit, dialect, table);
         try
         {
             var result = statement.Kind switch
             {
-                DmlKind.Update or DmlKind.Delete => await UpdateOrDeleteAsync(connection, transaction, statement, statementText, unit, table, record, cancellationToken),
-                DmlKind.Insert => await InsertAsync(connection, transaction, statement, unit, table, record, withInsertedFlag: false, cancellationToken),
-                DmlKind.Upsert => await UpsertAsync(connection, transaction, statement, unit, table, record, cancellationToken),
+                DmlKind.Update or DmlKind.Delete => await UpdateOrDeleteAsync(image, statement, record, cancellationToken),
+                DmlKind.Insert => await InsertAsync(image, statement, record, cancellationToken),
+                DmlKind.Upsert => await UpsertAsync(image, statement, record, cancellationToken),
                 _ => throw new InvalidOperationException($"Unexpected statement kind {statement.Kind}."),
             };
             if (record.Before.Count > 0 || record.After.Count > 0)
@@ -65,43 +74,21 @@ internal static class StatementExecutor
         }
     }
 
-    private static UndoRecord NewRecord(DmlStatement statement, TableMetadata table)
+    private static async Task<BufferedResultSet> UpdateOrDeleteAsync(ImageReader image, DmlStatement statement, UndoRecord record, CancellationToken cancellationToken)
     {
-        var record = new UndoRecord
-        {
-            Schema = table.Schema,
-            Table = table.Name,
-            Kind = statement.Kind switch
-            {
-                DmlKind.Insert => UndoKind.Insert,
-                DmlKind.Update => UndoKind.Update,
-                DmlKind.Delete => UndoKind.Delete,
-                _ => UndoKind.Upsert,
-            },
-        };
-        foreach (var column in table.Columns)
-        {
-            record.Columns.Add(new UndoColumn { Name = column.Name, DataType = column.DataType, Generated = column.IsGenerated, IdentityAlways = column.IsIdentityAlways });
-        }
-        record.PrimaryKey.AddRange(table.PrimaryKey.Select(k => k.Name));
-        return record;
-    }
-
-    private static async Task<BufferedResultSet> UpdateOrDeleteAsync(
-        DbConnection connection, DbTransaction transaction, DmlStatement statement, string statementText, StatementUnit unit,
-        TableMetadata table, UndoRecord record, CancellationToken cancellationToken)
-    {
-        var before = await ReadRowsAsync(connection, transaction, ImageSql.BeforeUpdateOrDelete(statement, table), unit, table, cancellationToken);
+        var table = image.Table;
+        var before = await image.ReadRowsAsync(image.Dialect.BuildBeforeImage(statement, table)!, cancellationToken);
         record.Before.AddRange(before);
-        var imaged = KeysOf(before, table).Select(JoinKey).ToHashSet(StringComparer.Ordinal);
+        var beforeKeys = before.Select(row => image.Dialect.KeyOf(table, row)).ToList();
+        var imaged = beforeKeys.Select(JoinKey).ToHashSet(StringComparer.Ordinal);
 
         // The statement reports the keys it wrote: under READ COMMITTED it takes a newer snapshot than
         // the before image did and may reach a row committed in between, which the undo log would miss.
-        var (text, extra) = ImageSql.WithKeyReturning(statement, table, withInsertedFlag: false);
+        var rewritten = image.Dialect.BuildKeyReturning(statement, table);
         var unimaged = 0;
-        var result = await RunUserStatementAsync(connection, transaction, text, unit, extra, cancellationToken, hidden =>
+        var result = await RunUserStatementAsync(image.Connection, image.Transaction, rewritten.Text, image.Unit, rewritten.HiddenColumnCount, cancellationToken, hidden =>
         {
-            if (!imaged.Contains(JoinKey(hidden.Take(table.PrimaryKey.Count).Select(v => (string)v).ToArray())))
+            if (!imaged.Contains(JoinKey(KeyOfHidden(hidden, rewritten))))
             {
                 unimaged++;
             }
@@ -119,29 +106,34 @@ internal static class StatementExecutor
         }
         if (statement.Kind == DmlKind.Update && before.Count > 0)
         {
-            record.After.AddRange(await ReadByKeyAsync(connection, transaction, table, KeysOf(before, table), cancellationToken));
+            record.After.AddRange(await image.ReadRowsAsync(image.Dialect.BuildAfterImage(table, beforeKeys), cancellationToken));
         }
         return result;
     }
 
-    private static string JoinKey(string[] key) => string.Join('\u001f', key);
+    private static string JoinKey(IReadOnlyList<string> key) => string.Join('\u001f', key);
 
-    private static async Task<BufferedResultSet> InsertAsync(
-        DbConnection connection, DbTransaction transaction, DmlStatement statement, StatementUnit unit,
-        TableMetadata table, UndoRecord record, bool withInsertedFlag, CancellationToken cancellationToken)
+    private static string[] KeyOfHidden(object[] hidden, KeyReturningStatement rewritten)
     {
-        var (text, extra) = ImageSql.WithKeyReturning(statement, table, withInsertedFlag);
-        var keys = new List<string[]>();
-        var inserted = new HashSet<string>(StringComparer.Ordinal);
-        var result = await RunUserStatementAsync(connection, transaction, text, unit, extra, cancellationToken, hidden =>
+        var key = new string[rewritten.KeyColumnCount];
+        for (var i = 0; i < key.Length; i++)
         {
-            var key = new string[table.PrimaryKey.Count];
-            for (var i = 0; i < key.Length; i++)
-            {
-                key[i] = (string)hidden[i];
-            }
+            key[i] = (string)hidden[i];
+        }
+        return key;
+    }
+
+    private static async Task<BufferedResultSet> InsertAsync(ImageReader image, DmlStatement statement, UndoRecord record, CancellationToken cancellationToken)
+    {
+        var table = image.Table;
+        var rewritten = image.Dialect.BuildKeyReturning(statement, table);
+        var keys = new List<IReadOnlyList<string>>();
+        var inserted = new HashSet<string>(StringComparer.Ordinal);
+        var result = await RunUserStatementAsync(image.Connection, image.Transaction, rewritten.Text, image.Unit, rewritten.HiddenColumnCount, cancellationToken, hidden =>
+        {
+            var key = KeyOfHidden(hidden, rewritten);
             keys.Add(key);
-            if (!withInsertedFlag || hidden[key.Length] is true)
+            if (!rewritten.HasInsertedFlag || hidden[key.Length] is true)
             {
                 inserted.Add(JoinKey(key));
             }
@@ -153,61 +145,33 @@ internal static class StatementExecutor
         }
         if (keys.Count > 0)
         {
-            var after = await ReadByKeyAsync(connection, transaction, table, keys, cancellationToken);
-            var keyIndexes = table.PrimaryKeyIndexes;
+            var after = await image.ReadRowsAsync(image.Dialect.BuildAfterImage(table, keys), cancellationToken);
             foreach (var row in after)
             {
-                row.Inserted = inserted.Contains(JoinKey(keyIndexes.Select(i => RowImage.Text(row.Values[i]) ?? "").ToArray()));
+                row.Inserted = inserted.Contains(JoinKey(image.Dialect.KeyOf(table, row)));
             }
             record.After.AddRange(after);
         }
         return result;
     }
 
-    private static async Task<BufferedResultSet> UpsertAsync(
-        DbConnection connection, DbTransaction transaction, DmlStatement statement, StatementUnit unit,
-        TableMetadata table, UndoRecord record, CancellationToken cancellationToken)
+    private static async Task<BufferedResultSet> UpsertAsync(ImageReader image, DmlStatement statement, UndoRecord record, CancellationToken cancellationToken)
     {
         var conflict = statement.OnConflict!;
         if (conflict.Action == ConflictAction.DoNothing)
         {
             // Rows that conflicted are left as they were: only the inserted ones need undo.
             record.Kind = UndoKind.Insert;
-            return await InsertAsync(connection, transaction, statement, unit, table, record, withInsertedFlag: false, cancellationToken);
+            return await InsertAsync(image, statement, record, cancellationToken);
         }
-        var conflictColumns = conflict.TargetColumns;
-        if (conflictColumns.Count == 0 && conflict.ConstraintName is { } constraint)
+        IReadOnlyList<string>? constraintColumns = null;
+        if (conflict.ConstraintName is { } constraint)
         {
-            conflictColumns = await ConstraintColumnsAsync(connection, transaction, table, constraint, cancellationToken);
+            constraintColumns = await image.ConstraintColumnsAsync(constraint, cancellationToken);
         }
-        var before = await ReadRowsAsync(connection, transaction, ImageSql.BeforeUpsert(statement, table, conflictColumns), unit, table, cancellationToken);
+        var before = await image.ReadRowsAsync(image.Dialect.BuildBeforeImage(statement, image.Table, constraintColumns)!, cancellationToken);
         record.Before.AddRange(before);
-        return await InsertAsync(connection, transaction, statement, unit, table, record, withInsertedFlag: true, cancellationToken);
-    }
-
-    private static async Task<IReadOnlyList<string>> ConstraintColumnsAsync(DbConnection connection, DbTransaction transaction, TableMetadata table, string constraint, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            SELECT a.attname FROM pg_constraint c
-            CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
-            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
-            WHERE c.conrelid = to_regclass(@t) AND c.conname = @c ORDER BY k.ord
-            """;
-        AddText(command, "t", ImageSql.QuotedTable(table));
-        AddText(command, "c", constraint);
-        var columns = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            columns.Add(reader.GetString(0));
-        }
-        if (columns.Count == 0)
-        {
-            throw new AtProxyNotSupportedException($"Constraint \"{constraint}\" of {table.CanonicalName} was not found; cannot capture the rows ON CONFLICT would update.");
-        }
-        return columns;
+        return await InsertAsync(image, statement, record, cancellationToken);
     }
 
     /// <summary>Runs the application's statement (possibly with key columns appended) and reads all its rows.</summary>
@@ -252,59 +216,5 @@ internal static class StatementExecutor
         }
         await reader.CloseAsync();
         return new BufferedResultSet(names, types, dataTypeNames, rows, reader.RecordsAffected);
-    }
-
-    private static async Task<List<UndoRow>> ReadRowsAsync(DbConnection connection, DbTransaction transaction, string sql, StatementUnit unit, TableMetadata table, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        command.CommandTimeout = unit.CommandTimeout;
-        ParameterCopier.CopyAll(unit.Parameters, command);
-        return await ReadTextRowsAsync(command, table, cancellationToken);
-    }
-
-    private static async Task<List<UndoRow>> ReadByKeyAsync(DbConnection connection, DbTransaction transaction, TableMetadata table, IReadOnlyList<string[]> keys, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        ImageSql.ByPrimaryKey(command, table, keys, forUpdate: false);
-        return await ReadTextRowsAsync(command, table, cancellationToken);
-    }
-
-    private static async Task<List<UndoRow>> ReadTextRowsAsync(DbCommand command, TableMetadata table, CancellationToken cancellationToken)
-    {
-        var rows = new List<UndoRow>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var keyIndexes = table.PrimaryKeyIndexes;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var row = new UndoRow();
-            for (var i = 0; i < table.Columns.Count; i++)
-            {
-                row.Values.Add(RowImage.Value(reader.IsDBNull(i) ? null : reader.GetString(i)));
-            }
-            // A join (UPDATE ... FROM) can return one target row several times.
-            if (seen.Add(RowImage.PrimaryKeyText(row, keyIndexes)))
-            {
-                rows.Add(row);
-            }
-        }
-        return rows;
-    }
-
-    private static List<string[]> KeysOf(IReadOnlyList<UndoRow> rows, TableMetadata table)
-    {
-        var keyIndexes = table.PrimaryKeyIndexes;
-        return rows.Select(row => keyIndexes.Select(i => RowImage.Text(row.Values[i]) ?? "").ToArray()).ToList();
-    }
-
-    private static void AddText(DbCommand command, string name, string value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }

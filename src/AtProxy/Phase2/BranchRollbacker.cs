@@ -43,7 +43,7 @@ internal sealed class BranchRollbacker(ILogger logger)
             var log = UndoLogCodec.Decode(row.Value.RollbackInfo, row.Value.Context);
             for (var i = log.Records.Count - 1; i >= 0; i--)
             {
-                var dirty = await UndoRecordExecutor.UndoAsync(connection, transaction, log.Records[i], cancellationToken);
+                var dirty = await UndoRecordExecutor.UndoAsync(resource.Dialect, connection, transaction, log.Records[i], cancellationToken);
                 if (dirty is not null)
                 {
                     await transaction.RollbackAsync(cancellationToken);

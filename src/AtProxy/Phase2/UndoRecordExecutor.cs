@@ -1,5 +1,7 @@
 using System.Data.Common;
+using AtProxy.Metadata;
 using AtProxy.Protocol.V1;
+using AtProxy.Sql.Dialects;
 using AtProxy.Undo;
 
 namespace AtProxy.Phase2;
@@ -11,22 +13,24 @@ namespace AtProxy.Phase2;
 internal static class UndoRecordExecutor
 {
     /// <summary>Restores the record's rows; returns a description of the dirty write, or null when done.</summary>
-    public static async Task<string?> UndoAsync(DbConnection connection, DbTransaction transaction, UndoRecord record, CancellationToken cancellationToken)
+    public static async Task<string?> UndoAsync(ISqlDialect dialect, DbConnection connection, DbTransaction transaction, UndoRecord record, CancellationToken cancellationToken)
     {
-        var keyIndexes = UndoSql.KeyIndexes(record);
-        var before = record.Before.ToDictionary(row => RowImage.PrimaryKeyText(row, keyIndexes));
+        var table = UndoRecordTable.TableOf(record);
+        string KeyText(UndoRow row) => LockKeyFormatter.Format(dialect.KeyOf(table, row));
+
+        var before = record.Before.ToDictionary(KeyText);
         var touched = record.Kind == UndoKind.Delete ? record.Before : record.After;
         if (touched.Count == 0)
         {
             return null;
         }
-        var current = await ReadCurrentAsync(connection, transaction, record, touched, keyIndexes, cancellationToken);
+        var current = await ReadCurrentAsync(dialect, connection, transaction, table, touched, cancellationToken);
 
         // Rows are restored in reverse order too, mirroring how the statement applied them.
         for (var i = touched.Count - 1; i >= 0; i--)
         {
             var row = touched[i];
-            var key = RowImage.PrimaryKeyText(row, keyIndexes);
+            var key = KeyText(row);
             current.TryGetValue(key, out var now);
             before.TryGetValue(key, out var was);
             var wasInserted = record.Kind == UndoKind.Insert || (record.Kind == UndoKind.Upsert && row.Inserted);
@@ -35,7 +39,7 @@ internal static class UndoRecordExecutor
             {
                 if (now is null)
                 {
-                    await RunAsync(connection, transaction, cmd => UndoSql.InsertRow(cmd, record, row), cancellationToken);
+                    await RunAsync(connection, transaction, dialect.BuildInsertRow(table, row), cancellationToken);
                 }
                 else if (!RowImage.SameValues(now, row, record.Columns))
                 {
@@ -56,11 +60,11 @@ internal static class UndoRecordExecutor
             {
                 if (wasInserted)
                 {
-                    await RunAsync(connection, transaction, cmd => UndoSql.DeleteRow(cmd, record, row), cancellationToken);
+                    await RunAsync(connection, transaction, dialect.BuildDeleteRow(table, row), cancellationToken);
                 }
                 else if (was is not null)
                 {
-                    await RunAsync(connection, transaction, cmd => UndoSql.UpdateRow(cmd, record, was), cancellationToken);
+                    await RunAsync(connection, transaction, dialect.BuildUpdateRow(table, was), cancellationToken);
                 }
                 continue;
             }
@@ -76,33 +80,31 @@ internal static class UndoRecordExecutor
     private static string Dirty(UndoRecord record, string key, string what) =>
         $"dirty write: row {record.Schema}.{record.Table} [{string.Join(", ", record.PrimaryKey)}] = ({key}) {what}; data left untouched";
 
-    private static async Task<Dictionary<string, UndoRow>> ReadCurrentAsync(DbConnection connection, DbTransaction transaction, UndoRecord record, IReadOnlyList<UndoRow> rows, int[] keyIndexes, CancellationToken cancellationToken)
+    // The rows' current values, locked, so nothing changes them between the check and the restore.
+    private static async Task<Dictionary<string, UndoRow>> ReadCurrentAsync(ISqlDialect dialect, DbConnection connection, DbTransaction transaction, TableMetadata table, IReadOnlyList<UndoRow> rows, CancellationToken cancellationToken)
     {
         var current = new Dictionary<string, UndoRow>(StringComparer.Ordinal);
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        UndoSql.CurrentRows(command, record, rows);
+        dialect.BuildDirtyCheck(table, rows.Select(row => dialect.KeyOf(table, row)).ToList()).Apply(command);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var row = new UndoRow();
-            for (var i = 0; i < record.Columns.Count; i++)
-            {
-                row.Values.Add(RowImage.Value(reader.IsDBNull(i) ? null : reader.GetString(i)));
-            }
-            current[RowImage.PrimaryKeyText(row, keyIndexes)] = row;
+            var row = RowImage.Read(reader, table.Columns.Count);
+            current[LockKeyFormatter.Format(dialect.KeyOf(table, row))] = row;
         }
         return current;
     }
 
-    private static async Task RunAsync(DbConnection connection, DbTransaction transaction, Action<DbCommand> build, CancellationToken cancellationToken)
+    private static async Task RunAsync(DbConnection connection, DbTransaction transaction, GeneratedSql? sql, CancellationToken cancellationToken)
     {
+        if (sql is null)
+        {
+            return; // nothing writable to put back
+        }
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        build(command);
-        if (command.CommandText.Length > 0)
-        {
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
+        sql.Apply(command);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using AtProxy.Metadata;
+using AtProxy.Sql.Dialects;
 using AtProxy.Undo;
 
 namespace AtProxy.Resources;
@@ -26,6 +27,9 @@ internal sealed class Resource
     public UndoLogTable UndoLog { get; }
 
     public TableMetadataCache Metadata { get; }
+
+    /// <summary>Generates every image, lock and undo statement the proxy runs on this database.</summary>
+    public ISqlDialect Dialect { get; } = PostgresDialect.Instance;
 
     /// <summary>Opens a new connection of the application's own configuration, for phase-2 work.</summary>
     public ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => _openConnection(cancellationToken);

@@ -1,8 +1,9 @@
+using System.Data.Common;
 using AtProxy.Protocol.V1;
 
 namespace AtProxy.Undo;
 
-/// <summary>Building and comparing the text-form rows of undo records.</summary>
+/// <summary>Building, reading and comparing the text-form rows of undo records.</summary>
 internal static class RowImage
 {
     private static readonly UndoValue Null = new() { IsNull = true };
@@ -11,14 +12,15 @@ internal static class RowImage
 
     public static string? Text(UndoValue value) => value.ValueCase == UndoValue.ValueOneofCase.Text ? value.Text : null;
 
-    /// <summary>The lock-key text of a row: its key values joined by ',' with ',' and '\' escaped.</summary>
-    public static string PrimaryKeyText(UndoRow row, IReadOnlyList<int> keyIndexes)
+    /// <summary>The current reader row's first <paramref name="count"/> columns, each selected as text.</summary>
+    public static UndoRow Read(DbDataReader reader, int count)
     {
-        if (keyIndexes.Count == 1)
+        var row = new UndoRow();
+        for (var i = 0; i < count; i++)
         {
-            return Escape(Text(row.Values[keyIndexes[0]]) ?? "");
+            row.Values.Add(Value(reader.IsDBNull(i) ? null : reader.GetString(i)));
         }
-        return string.Join(',', keyIndexes.Select(i => Escape(Text(row.Values[i]) ?? "")));
+        return row;
     }
 
     public static bool SameValues(UndoRow left, UndoRow right, IReadOnlyList<UndoColumn> columns)
@@ -33,7 +35,4 @@ internal static class RowImage
         }
         return true;
     }
-
-    private static string Escape(string value) =>
-        value.Contains(',') || value.Contains('\\') ? value.Replace("\\", "\\\\").Replace(",", "\\,") : value;
 }

@@ -52,18 +52,4 @@ public class UndoLogCodecTests
         var futureBytes = Google.Protobuf.MessageExtensions.ToByteArray(future);
         Assert.Throws<AtProxyException>(() => UndoLogCodec.Decode(futureBytes, context));
     }
-
-    [Theory]
-    [InlineData(new[] { "a" }, "a")]
-    [InlineData(new[] { "1", "2" }, "1,2")]
-    [InlineData(new[] { "a,b", "c\\d" }, "a\\,b,c\\\\d")]
-    public void Primary_key_text_escapes_separators(string[] values, string expected)
-    {
-        var row = new UndoRow();
-        foreach (var value in values)
-        {
-            row.Values.Add(RowImage.Value(value));
-        }
-        Assert.Equal(expected, RowImage.PrimaryKeyText(row, Enumerable.Range(0, values.Length).ToArray()));
-    }
 }

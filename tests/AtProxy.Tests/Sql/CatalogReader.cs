@@ -15,7 +15,7 @@ internal static class CatalogReader
         var quoted = (table.Schema is null ? "" : Quote(table.Schema) + ".") + Quote(table.Name);
         const string sql = """
             SELECT n.nspname, c.relname, c.relkind::text, a.attname, a.attnum::int, format_type(a.atttypid, a.atttypmod),
-                   NOT a.attnotnull, a.atthasdef OR a.attidentity <> '', a.attgenerated <> '',
+                   NOT a.attnotnull, a.atthasdef OR a.attidentity <> '', a.attgenerated <> '', a.attidentity = 'a',
                    coalesce((SELECT k.ord FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) WHERE k.attnum = a.attnum), 0)::int AS key_position
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -36,11 +36,11 @@ internal static class CatalogReader
             schema = reader.GetString(0);
             name = reader.GetString(1);
             isView = reader.GetString(2) is "v" or "m";
-            var column = new ColumnMetadata(reader.GetString(3), reader.GetInt32(4), reader.GetString(5), reader.GetBoolean(6), reader.GetBoolean(7), reader.GetBoolean(8));
+            var column = new ColumnMetadata(reader.GetString(3), reader.GetInt32(4), reader.GetString(5), reader.GetBoolean(6), reader.GetBoolean(7), reader.GetBoolean(8), reader.GetBoolean(9));
             columns.Add(column);
-            if (reader.GetInt32(9) > 0)
+            if (reader.GetInt32(10) > 0)
             {
-                keys.Add((reader.GetInt32(9), column));
+                keys.Add((reader.GetInt32(10), column));
             }
         }
         if (schema is null || name is null)
@@ -48,29 +48,6 @@ internal static class CatalogReader
             throw new InvalidOperationException($"Table {quoted} is not in the corpus schema.");
         }
         return new TableMetadata(schema, name, columns, keys.OrderBy(k => k.Position).Select(k => k.Column).ToList(), isView);
-    }
-
-    /// <summary>The columns of a named constraint, in key order (for ON CONFLICT ON CONSTRAINT).</summary>
-    public static async Task<IReadOnlyList<string>> ConstraintColumnsAsync(NpgsqlConnection connection, TableMetadata table, string constraint, NpgsqlTransaction transaction)
-    {
-        const string sql = """
-            SELECT a.attname
-            FROM pg_constraint c
-            CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
-            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
-            WHERE c.conrelid = to_regclass(@table) AND c.conname = @name
-            ORDER BY k.ord
-            """;
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
-        command.Parameters.AddWithValue("table", Quote(table.Schema) + "." + Quote(table.Name));
-        command.Parameters.AddWithValue("name", constraint);
-        var names = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            names.Add(reader.GetString(0));
-        }
-        return names;
     }
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";

@@ -1,6 +1,8 @@
 using AtProxy.Metadata;
+using AtProxy.Protocol.V1;
 using AtProxy.Sql;
 using AtProxy.Sql.Dialects;
+using AtProxy.Undo;
 
 namespace AtProxy.Tests.Sql;
 
@@ -15,17 +17,30 @@ public class PostgresDialectTests
     private static readonly TableMetadata OrderLines = Table("public", "order_lines", ["order_id", "line_no"],
         ("order_id", "bigint", false), ("line_no", "integer", false), ("qty", "integer", false), ("price", "numeric(10,2)", false));
 
-    private static readonly TableMetadata Accounts = Table("public", "accounts", ["id"],
-        ("id", "integer", false), ("owner", "text", false), ("balance", "numeric", false), ("balance_cents", "bigint", true));
+    private static readonly TableMetadata Accounts = new("public", "accounts",
+        [
+            new ColumnMetadata("id", 1, "integer", false, true, IsIdentityAlways: true),
+            new ColumnMetadata("owner", 2, "text", false, false),
+            new ColumnMetadata("balance", 3, "numeric", false, false),
+            new ColumnMetadata("balance_cents", 4, "bigint", true, true, IsGenerated: true),
+        ],
+        [new ColumnMetadata("id", 1, "integer", false, true, IsIdentityAlways: true)]);
 
     private static DmlStatement One(string sql) => SqlRecognizer.RecognizeUncached(sql).Statements.Single();
 
+    internal static UndoRow Row(params string?[] values)
+    {
+        var row = new UndoRow();
+        row.Values.AddRange(values.Select(RowImage.Value));
+        return row;
+    }
+
     [Fact]
-    public void BuildBeforeImage_aliased_update_selects_all_columns_with_the_statement_where()
+    public void BuildBeforeImage_aliased_update_selects_all_columns_as_text_with_the_statement_where()
     {
         var statement = One("UPDATE \"Blogs\" AS b SET \"Rating\" = b.\"Rating\" + 1 WHERE b.\"Id\" = @__id_0");
         var sql = Dialect.BuildBeforeImage(statement, Blogs)!;
-        Assert.Equal("SELECT \"b\".\"Id\", \"b\".\"Name\", \"b\".\"Rating\" FROM \"public\".\"Blogs\" AS \"b\" WHERE b.\"Id\" = @__id_0 FOR UPDATE", sql.Text);
+        Assert.Equal("SELECT \"b\".\"Id\"::text, \"b\".\"Name\"::text, \"b\".\"Rating\"::text FROM \"public\".\"Blogs\" AS \"b\" WHERE b.\"Id\" = @__id_0 FOR UPDATE", sql.Text);
         Assert.True(sql.BindsUserParameters);
         Assert.Empty(sql.Parameters);
     }
@@ -35,7 +50,7 @@ public class PostgresDialectTests
     {
         var statement = One("UPDATE order_lines ol SET price = p.price FROM products p WHERE p.sku = ol.sku");
         var sql = Dialect.BuildBeforeImage(statement, OrderLines)!;
-        Assert.Equal("SELECT \"ol\".\"order_id\", \"ol\".\"line_no\", \"ol\".\"qty\", \"ol\".\"price\" FROM \"public\".\"order_lines\" AS \"ol\", products p WHERE p.sku = ol.sku FOR UPDATE OF \"ol\"", sql.Text);
+        Assert.Equal("SELECT \"ol\".\"order_id\"::text, \"ol\".\"line_no\"::text, \"ol\".\"qty\"::text, \"ol\".\"price\"::text FROM \"public\".\"order_lines\" AS \"ol\", products p WHERE p.sku = ol.sku FOR UPDATE OF \"ol\"", sql.Text);
         Assert.False(sql.BindsUserParameters);
     }
 
@@ -43,24 +58,14 @@ public class PostgresDialectTests
     public void BuildBeforeImage_delete_without_where_locks_the_whole_table()
     {
         var sql = Dialect.BuildBeforeImage(One("DELETE FROM \"Blogs\""), Blogs)!;
-        Assert.Equal("SELECT \"Blogs\".\"Id\", \"Blogs\".\"Name\", \"Blogs\".\"Rating\" FROM \"public\".\"Blogs\" FOR UPDATE", sql.Text);
+        Assert.Equal("SELECT \"Blogs\".\"Id\"::text, \"Blogs\".\"Name\"::text, \"Blogs\".\"Rating\"::text FROM \"public\".\"Blogs\" FOR UPDATE", sql.Text);
     }
 
     [Fact]
     public void BuildBeforeImage_only_keeps_rows_of_inheriting_tables_out()
     {
         var sql = Dialect.BuildBeforeImage(One("UPDATE ONLY \"Blogs\" SET \"Rating\" = 0"), Blogs)!;
-        Assert.Equal("SELECT \"Blogs\".\"Id\", \"Blogs\".\"Name\", \"Blogs\".\"Rating\" FROM ONLY \"public\".\"Blogs\" FOR UPDATE", sql.Text);
-    }
-
-    [Fact]
-    public void BuildUndo_update_leaves_rows_the_statement_did_not_write()
-    {
-        object?[] written = [1, "old", 3];
-        object?[] writtenAfter = [1, "new", 3];
-        object?[] notWritten = [2, "other", 3];
-        var undo = Assert.Single(Dialect.BuildUndo(DmlKind.Update, Blogs, [written, notWritten], [writtenAfter]));
-        Assert.Equal(1, undo.Parameters[^1].Value);
+        Assert.Equal("SELECT \"Blogs\".\"Id\"::text, \"Blogs\".\"Name\"::text, \"Blogs\".\"Rating\"::text FROM ONLY \"public\".\"Blogs\" FOR UPDATE", sql.Text);
     }
 
     [Fact]
@@ -68,7 +73,7 @@ public class PostgresDialectTests
     {
         var statement = One("INSERT INTO order_lines (order_id, line_no, qty, price) VALUES (@o, @l, 1, 2), (3, 4, 5, 6) ON CONFLICT (order_id, line_no) DO UPDATE SET qty = EXCLUDED.qty");
         var sql = Dialect.BuildBeforeImage(statement, OrderLines)!;
-        Assert.Equal("SELECT \"order_lines\".\"order_id\", \"order_lines\".\"line_no\", \"order_lines\".\"qty\", \"order_lines\".\"price\" FROM \"public\".\"order_lines\" WHERE (\"order_lines\".\"order_id\", \"order_lines\".\"line_no\") IN ((@o, @l), (3, 4)) FOR UPDATE", sql.Text);
+        Assert.Equal("SELECT \"order_lines\".\"order_id\"::text, \"order_lines\".\"line_no\"::text, \"order_lines\".\"qty\"::text, \"order_lines\".\"price\"::text FROM \"public\".\"order_lines\" WHERE (\"order_lines\".\"order_id\", \"order_lines\".\"line_no\") IN ((@o, @l), (3, 4)) FOR UPDATE", sql.Text);
         Assert.True(sql.BindsUserParameters);
     }
 
@@ -89,121 +94,147 @@ public class PostgresDialectTests
     }
 
     [Fact]
-    public void BuildBeforeImage_locking_select_keeps_order_limit_and_lock_clauses()
+    public void BuildConstraintColumns_binds_the_table_and_constraint_names()
+    {
+        var sql = Dialect.BuildConstraintColumns(Blogs, "Blogs_pkey");
+        Assert.Contains("to_regclass(@__atp_0) AND c.conname = @__atp_1", sql.Text, StringComparison.Ordinal);
+        Assert.Equal([("__atp_0", (object?)"\"public\".\"Blogs\""), ("__atp_1", "Blogs_pkey")], sql.Parameters.Select(p => (p.Name, p.Value)));
+    }
+
+    [Fact]
+    public void BuildLockedKeys_keeps_order_limit_and_lock_clauses_and_reads_keys_as_text()
     {
         var statement = One("SELECT id FROM orders o WHERE o.status = $1 ORDER BY created_at LIMIT 1 FOR UPDATE OF o SKIP LOCKED");
         var orders = Table("public", "orders", ["id"], ("id", "bigint", false), ("status", "text", false));
-        Assert.Equal("SELECT \"o\".\"id\", \"o\".\"status\" FROM orders o WHERE o.status = $1 ORDER BY created_at LIMIT 1 FOR UPDATE OF o SKIP LOCKED",
-            Dialect.BuildBeforeImage(statement, orders)!.Text);
+        var sql = Dialect.BuildLockedKeys(statement, orders);
+        Assert.Equal("SELECT \"o\".\"id\"::text FROM orders o WHERE o.status = $1 ORDER BY created_at LIMIT 1 FOR UPDATE OF o SKIP LOCKED", sql.Text);
+        Assert.True(sql.BindsUserParameters);
     }
 
     [Fact]
     public void BuildKeyReturning_appends_hidden_key_columns_after_the_users_returning()
     {
         var withReturning = Dialect.BuildKeyReturning(One("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\";"), Blogs);
-        Assert.Equal("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\", \"Blogs\".\"Id\" AS \"__atp_k0\"", withReturning.Text);
+        Assert.Equal("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\", \"Id\"::text AS \"__atp_k0\"", withReturning.Text);
         Assert.True(withReturning.HadReturning);
         Assert.Equal(1, withReturning.KeyColumnCount);
+        Assert.Equal(1, withReturning.HiddenColumnCount);
 
         var without = Dialect.BuildKeyReturning(One("DELETE FROM order_lines l USING orders o WHERE l.order_id = o.id -- gone"), OrderLines);
-        Assert.Equal("DELETE FROM order_lines l USING orders o WHERE l.order_id = o.id RETURNING \"l\".\"order_id\" AS \"__atp_k0\", \"l\".\"line_no\" AS \"__atp_k1\"", without.Text);
+        Assert.Equal("DELETE FROM order_lines l USING orders o WHERE l.order_id = o.id\nRETURNING \"l\".\"order_id\"::text AS \"__atp_k0\", \"l\".\"line_no\"::text AS \"__atp_k1\"", without.Text);
         Assert.False(without.HadReturning);
         Assert.Equal(2, without.KeyColumnCount);
+        Assert.False(without.HasInsertedFlag);
     }
 
     [Fact]
-    public void BuildAfterImage_single_key_binds_one_typed_array()
+    public void BuildKeyReturning_upsert_that_may_update_also_returns_whether_each_row_was_inserted()
     {
-        var sql = Dialect.BuildAfterImage(Blogs, [[1], [7]]);
-        Assert.Equal("SELECT \"Id\", \"Name\", \"Rating\" FROM \"public\".\"Blogs\" WHERE \"Id\" = ANY(@__atp_0)", sql.Text);
+        var upsert = Dialect.BuildKeyReturning(One("INSERT INTO \"Blogs\" (\"Id\", \"Name\") VALUES (@id, @name) ON CONFLICT (\"Id\") DO UPDATE SET \"Name\" = EXCLUDED.\"Name\""), Blogs);
+        Assert.EndsWith("\nRETURNING \"Id\"::text AS \"__atp_k0\", (xmax = 0) AS \"__atp_inserted\"", upsert.Text, StringComparison.Ordinal);
+        Assert.True(upsert.HasInsertedFlag);
+        Assert.Equal(2, upsert.HiddenColumnCount);
+
+        var doNothing = Dialect.BuildKeyReturning(One("INSERT INTO \"Blogs\" (\"Id\", \"Name\") VALUES (@id, @name) ON CONFLICT DO NOTHING"), Blogs);
+        Assert.False(doNothing.HasInsertedFlag);
+        Assert.Equal(1, doNothing.HiddenColumnCount);
+    }
+
+    [Fact]
+    public void BuildAfterImage_binds_one_text_array_per_key_column_and_casts_each_key_to_its_type()
+    {
+        var sql = Dialect.BuildAfterImage(Blogs, [["1"], ["7"]]);
+        Assert.Equal("SELECT \"Id\"::text, \"Name\"::text, \"Rating\"::text FROM \"public\".\"Blogs\" WHERE (\"Id\") IN (SELECT CAST(k.k0 AS integer) FROM unnest(@__atp_0) AS k(k0))", sql.Text);
         var parameter = Assert.Single(sql.Parameters);
         Assert.Equal("__atp_0", parameter.Name);
-        Assert.Equal("integer[]", parameter.DataTypeName);
-        Assert.Equal(new[] { 1, 7 }, Assert.IsType<int[]>(parameter.Value));
+        Assert.Equal(new[] { "1", "7" }, Assert.IsType<string[]>(parameter.Value));
     }
 
     [Fact]
     public void BuildDirtyCheck_composite_key_unnests_one_array_per_key_column_and_locks()
     {
-        var sql = Dialect.BuildDirtyCheck(OrderLines, [[1L, 1], [2L, 3]]);
-        Assert.Equal("SELECT \"order_id\", \"line_no\", \"qty\", \"price\" FROM \"public\".\"order_lines\" WHERE (\"order_id\", \"line_no\") IN (SELECT * FROM unnest(@__atp_0, @__atp_1)) FOR UPDATE", sql.Text);
-        Assert.Equal(["bigint[]", "integer[]"], sql.Parameters.Select(p => p.DataTypeName));
-        Assert.Equal(new[] { 1L, 2L }, Assert.IsType<long[]>(sql.Parameters[0].Value));
+        var sql = Dialect.BuildDirtyCheck(OrderLines, [["1", "1"], ["2", "3"]]);
+        Assert.Equal("SELECT \"order_id\"::text, \"line_no\"::text, \"qty\"::text, \"price\"::text FROM \"public\".\"order_lines\" WHERE (\"order_id\", \"line_no\") IN (SELECT CAST(k.k0 AS bigint), CAST(k.k1 AS integer) FROM unnest(@__atp_0, @__atp_1) AS k(k0, k1)) FOR UPDATE", sql.Text);
+        Assert.Equal(new[] { "1", "2" }, Assert.IsType<string[]>(sql.Parameters[0].Value));
+        Assert.Equal(new[] { "1", "3" }, Assert.IsType<string[]>(sql.Parameters[1].Value));
     }
 
     [Fact]
-    public void BuildUndo_update_sets_back_only_changed_columns_by_key()
+    public void BuildUpdateRow_sets_every_writable_non_key_column_back_by_key()
     {
-        object?[] before = [1, "old", 3];
-        object?[] after = [1, "new", 3];
-        var undo = Assert.Single(Dialect.BuildUndo(DmlKind.Update, Blogs, [before], [after]));
-        Assert.Equal("UPDATE \"public\".\"Blogs\" SET \"Name\" = @__atp_0 WHERE \"Id\" = @__atp_1", undo.Text);
-        Assert.Equal([("__atp_0", (object?)"old", "text"), ("__atp_1", 1, "integer")], undo.Parameters.Select(p => (p.Name, p.Value, p.DataTypeName)));
+        var undo = Dialect.BuildUpdateRow(Blogs, Row("1", "old", "3"))!;
+        Assert.Equal("UPDATE \"public\".\"Blogs\" SET \"Name\" = CAST(@__atp_0 AS text), \"Rating\" = CAST(@__atp_1 AS integer) WHERE \"Id\" = CAST(@__atp_2 AS integer)", undo.Text);
+        Assert.Equal([("__atp_0", (object?)"old"), ("__atp_1", "3"), ("__atp_2", "1")], undo.Parameters.Select(p => (p.Name, p.Value)));
     }
 
     [Fact]
-    public void BuildUndo_update_of_an_unchanged_row_needs_nothing()
+    public void BuildUpdateRow_never_writes_generated_columns_and_needs_nothing_without_writable_ones()
     {
-        object?[] row = [1, "same", 3];
-        Assert.Empty(Dialect.BuildUndo(DmlKind.Update, Blogs, [row], [row]));
+        var undo = Dialect.BuildUpdateRow(Accounts, Row("5", "ada", "10.5", "1050"))!;
+        Assert.Equal("UPDATE \"public\".\"accounts\" SET \"owner\" = CAST(@__atp_0 AS text), \"balance\" = CAST(@__atp_1 AS numeric) WHERE \"id\" = CAST(@__atp_2 AS integer)", undo.Text);
+
+        var keyOnly = Table("public", "tags", ["name"], ("name", "text", false), ("upper_name", "text", true));
+        Assert.Null(Dialect.BuildUpdateRow(keyOnly, Row("a", "A")));
     }
 
     [Fact]
-    public void BuildUndo_delete_reinserts_writable_columns_overriding_identity()
+    public void BuildInsertRow_reinserts_writable_columns_overriding_identity_always()
     {
-        object?[] before = [5, "ada", 10.5m, 1050L];
-        var undo = Assert.Single(Dialect.BuildUndo(DmlKind.Delete, Accounts, [before], []));
-        Assert.Equal("INSERT INTO \"public\".\"accounts\" (\"id\", \"owner\", \"balance\") OVERRIDING SYSTEM VALUE VALUES (@__atp_0, @__atp_1, @__atp_2)", undo.Text);
-        Assert.Equal(["integer", "text", "numeric"], undo.Parameters.Select(p => p.DataTypeName));
+        var undo = Dialect.BuildInsertRow(Accounts, Row("5", "ada", "10.5", "1050"));
+        Assert.Equal("INSERT INTO \"public\".\"accounts\" (\"id\", \"owner\", \"balance\") OVERRIDING SYSTEM VALUE VALUES (CAST(@__atp_0 AS integer), CAST(@__atp_1 AS text), CAST(@__atp_2 AS numeric))", undo.Text);
+        Assert.Equal(["5", "ada", "10.5"], undo.Parameters.Select(p => p.Value));
     }
 
     [Fact]
-    public void BuildUndo_insert_deletes_each_row_by_composite_key()
+    public void BuildInsertRow_without_identity_always_columns_overrides_nothing()
     {
-        object?[] after = [1L, 2, 3, 4.5m];
-        var undo = Assert.Single(Dialect.BuildUndo(DmlKind.Insert, OrderLines, [], [after]));
-        Assert.Equal("DELETE FROM \"public\".\"order_lines\" WHERE \"order_id\" = @__atp_0 AND \"line_no\" = @__atp_1", undo.Text);
-        Assert.Equal(["bigint", "integer"], undo.Parameters.Select(p => p.DataTypeName));
+        var undo = Dialect.BuildInsertRow(Blogs, Row("1", "x", "2"));
+        Assert.Equal("INSERT INTO \"public\".\"Blogs\" (\"Id\", \"Name\", \"Rating\") VALUES (CAST(@__atp_0 AS integer), CAST(@__atp_1 AS text), CAST(@__atp_2 AS integer))", undo.Text);
     }
 
     [Fact]
-    public void BuildUndo_upsert_updates_back_existing_rows_and_deletes_inserted_ones()
+    public void BuildDeleteRow_deletes_by_composite_key()
     {
-        object?[] existingBefore = [1, "old", 0];
-        object?[] existingAfter = [1, "new", 0];
-        object?[] inserted = [9, "fresh", 0];
-        var undo = Dialect.BuildUndo(DmlKind.Upsert, Blogs, [existingBefore], [existingAfter, inserted]);
-        Assert.Equal(
-            ["UPDATE \"public\".\"Blogs\" SET \"Name\" = @__atp_0 WHERE \"Id\" = @__atp_1", "DELETE FROM \"public\".\"Blogs\" WHERE \"Id\" = @__atp_0"],
-            undo.Select(u => u.Text));
+        var undo = Dialect.BuildDeleteRow(OrderLines, Row("1", "2", "3", "4.50"));
+        Assert.Equal("DELETE FROM \"public\".\"order_lines\" WHERE \"order_id\" = CAST(@__atp_0 AS bigint) AND \"line_no\" = CAST(@__atp_1 AS integer)", undo.Text);
+        Assert.Equal(["1", "2"], undo.Parameters.Select(p => p.Value));
     }
 
     [Fact]
-    public void BuildUndo_binds_null_as_a_typed_null()
+    public void Undo_binds_null_as_a_null_text_cast_to_the_column_type()
     {
-        object?[] before = [1, null, 3];
-        object?[] after = [1, "set", 3];
-        var parameter = Dialect.BuildUndo(DmlKind.Update, Blogs, [before], [after])[0].Parameters[0];
+        var parameter = Dialect.BuildUpdateRow(Blogs, Row("1", null, "3"))!.Parameters[0];
         Assert.Null(parameter.Value);
-        Assert.Equal("text", parameter.DataTypeName);
-    }
-
-    [Fact]
-    public void BuildLockKeys_names_the_catalog_table_and_canonical_key()
-    {
-        var keys = Dialect.BuildLockKeys(OrderLines, [[1L, 2, 3, 4m], [10L, 20, 0, 0m]]);
-        Assert.Equal([new RowLockKey("public.order_lines", "1,2"), new RowLockKey("public.order_lines", "10,20")], keys);
+        Assert.StartsWith(GeneratedSql.ParameterPrefix, parameter.Name, StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("integer", "integer")]
-    [InlineData("numeric(12,2)", "numeric")]
-    [InlineData("character varying(50)", "character varying")]
-    [InlineData("timestamp(3) with time zone", "timestamp with time zone")]
-    [InlineData("text[]", "text[]")]
-    [InlineData("numeric(10,2)[]", "numeric[]")]
-    public void BindTypeName_drops_type_modifiers(string formatType, string expected) =>
-        Assert.Equal(expected, PostgresDialect.BindTypeName(new ColumnMetadata("c", 1, formatType, true, false)));
+    [InlineData("numeric(12,3)")]
+    [InlineData("character varying(50)")]
+    [InlineData("timestamp(3) with time zone")]
+    [InlineData("numeric(10,2)[]")]
+    public void Casts_keep_the_full_format_type_with_its_modifiers(string formatType)
+    {
+        var table = Table("public", "t", ["k"], ("k", formatType, false), ("v", formatType, false));
+        Assert.Equal($"UPDATE \"public\".\"t\" SET \"v\" = CAST(@__atp_0 AS {formatType}) WHERE \"k\" = CAST(@__atp_1 AS {formatType})",
+            Dialect.BuildUpdateRow(table, Row("1", "2"))!.Text);
+        Assert.Contains($"CAST(k.k0 AS {formatType})", Dialect.BuildAfterImage(table, [["1"]]).Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BuildLockKeys_names_the_catalog_table_and_canonical_key_once_per_row()
+    {
+        var keys = Dialect.BuildLockKeys(OrderLines, [Row("1", "2", "3", "4"), Row("10", "20", "0", "0"), Row("1", "2", "5", "4")]);
+        Assert.Equal([new RowLockKey("public.order_lines", "1,2"), new RowLockKey("public.order_lines", "10,20")], keys);
+    }
+
+    [Fact]
+    public void KeyOf_refuses_a_row_without_a_key_value()
+    {
+        Assert.Equal(["1", "2"], Dialect.KeyOf(OrderLines, Row("1", "2", "3", "4")));
+        Assert.Throws<ArgumentException>(() => Dialect.KeyOf(OrderLines, Row(null, "2", "3", "4")));
+        Assert.Throws<ArgumentException>(() => Dialect.KeyOf(OrderLines, Row("1", "2")));
+    }
 
     [Fact]
     public void QuoteIdentifier_doubles_embedded_quotes() =>
@@ -213,7 +244,7 @@ public class PostgresDialectTests
     public void BuildAfterImage_rejects_a_table_without_primary_key()
     {
         var table = Table("public", "no_pk", [], ("a", "integer", false));
-        Assert.Throws<ArgumentException>(() => Dialect.BuildAfterImage(table, [[1]]));
+        Assert.Throws<ArgumentException>(() => Dialect.BuildAfterImage(table, [["1"]]));
     }
 
     internal static TableMetadata Table(string schema, string name, string[] key, params (string Name, string Type, bool Generated)[] columns)

@@ -1,17 +1,21 @@
 using System.Text.RegularExpressions;
 using AtProxy.Metadata;
+using AtProxy.Phase2;
+using AtProxy.Protocol.V1;
 using AtProxy.Sql;
 using AtProxy.Sql.Dialects;
+using AtProxy.Undo;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace AtProxy.Tests.Sql;
 
 /// <summary>
-/// Runs every corpus statement on a real PostgreSQL the way the proxy will: metadata check, before
+/// Runs every corpus statement on a real PostgreSQL the way the proxy does: metadata check, before
 /// image, the statement itself (returning its keys), after image, dirty check, lock keys and the
-/// undo statements, which must put the table back exactly as it was. Any generated statement
-/// PostgreSQL rejects fails the case. Each case runs in a transaction that is rolled back.
+/// undo statements, which must put the table back exactly as it was, each one alone and through
+/// the rollback's own executor. Images are text forms, as the undo log stores them. Any generated
+/// statement PostgreSQL rejects fails the case. Each case runs in a transaction that is rolled back.
 /// </summary>
 public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixture<CorpusDatabaseFixture>
 {
@@ -64,21 +68,26 @@ public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixtu
         public async Task WriteAsync()
         {
             var snapshot = await SnapshotAsync();
-            IReadOnlyList<IReadOnlyList<object?>> before = [];
+            IReadOnlyList<UndoRow> before = [];
             IReadOnlyList<string>? constraintColumns = statement.OnConflict?.ConstraintName is { } constraint
-                ? await CatalogReader.ConstraintColumnsAsync(connection, table, constraint, transaction)
+                ? await ConstraintColumnsAsync(constraint)
                 : null;
             if (Dialect.BuildBeforeImage(statement, table, constraintColumns) is { } beforeImage)
             {
                 Assert.Contains("FOR UPDATE", beforeImage.Text, StringComparison.Ordinal);
-                before = await QueryAsync(beforeImage);
+                // A join can return one target row several times; the image holds it once.
+                before = (await QueryRowsAsync(beforeImage)).DistinctBy(KeyText).ToList();
             }
 
             var keyReturning = Dialect.BuildKeyReturning(statement, table);
             var returned = await QueryUserAsync(keyReturning.Text);
-            var keys = Distinct(returned.Select(row => (IReadOnlyList<object?>)row.Skip(row.Count - keyReturning.KeyColumnCount).ToArray()));
+            var hidden = returned.Select(row => row.Skip(row.Count - keyReturning.HiddenColumnCount).ToArray()).ToList();
+            var keys = hidden.Select(h => (IReadOnlyList<string>)h.Take(keyReturning.KeyColumnCount).Cast<string>().ToArray())
+                .DistinctBy(LockKeyFormatter.Format).ToList();
+            var inserted = hidden.Where(h => !keyReturning.HasInsertedFlag || h[^1] is true)
+                .Select(h => LockKeyFormatter.Format(h.Take(keyReturning.KeyColumnCount).Cast<string>().ToArray())).ToHashSet();
 
-            var after = keys.Count == 0 ? [] : await QueryAsync(Dialect.BuildAfterImage(table, keys));
+            var after = keys.Count == 0 ? [] : await QueryRowsAsync(Dialect.BuildAfterImage(table, keys));
             Assert.Equal(statement.Kind == DmlKind.Delete ? 0 : keys.Count, after.Count);
             if (statement.Kind is DmlKind.Update or DmlKind.Delete)
             {
@@ -87,29 +96,85 @@ public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixtu
             }
             if (keys.Count > 0)
             {
-                var dirty = await QueryAsync(Dialect.BuildDirtyCheck(table, keys));
-                Assert.Equal(Texts(after), Texts(dirty));
+                var dirty = await QueryRowsAsync(Dialect.BuildDirtyCheck(table, keys));
+                Assert.Equal(ByKey(after), ByKey(dirty));
             }
 
             var lockKeys = Dialect.BuildLockKeys(table, [.. before, .. after]);
             Assert.All(lockKeys, key => Assert.Equal(table.CanonicalName, key.Table));
+            Assert.Equal(KeyTexts([.. before.Select(row => Dialect.KeyOf(table, row)), .. keys]), lockKeys.Select(k => k.PrimaryKey).Order(StringComparer.Ordinal));
 
-            foreach (var undo in Dialect.BuildUndo(statement.Kind, table, before, after))
+            var record = UndoRecordTable.NewRecord(table, UndoKindOf(statement));
+            record.Before.AddRange(before);
+            foreach (var row in after)
+            {
+                row.Inserted = inserted.Contains(KeyText(row));
+                record.After.Add(row);
+            }
+
+            // Each undo statement alone: it writes exactly its one row, and together they restore the table.
+            await ExecuteAsync("SAVEPOINT undo_statements");
+            foreach (var undo in UndoStatements(record))
             {
                 await using var undoCommand = Generated(undo);
                 Assert.Equal(1, await undoCommand.ExecuteNonQueryAsync());
             }
             Assert.Equal(snapshot, await SnapshotAsync());
+            await ExecuteAsync("ROLLBACK TO SAVEPOINT undo_statements");
+
+            // The rollback's executor (dirty check, then the same statements) restores it too, and a
+            // second run finds every row already restored.
+            Assert.Null(await UndoRecordExecutor.UndoAsync(Dialect, connection, transaction, record, CancellationToken.None));
+            Assert.Equal(snapshot, await SnapshotAsync());
+            Assert.Null(await UndoRecordExecutor.UndoAsync(Dialect, connection, transaction, record, CancellationToken.None));
+            Assert.Equal(snapshot, await SnapshotAsync());
         }
 
         public async Task LockingReadAsync()
         {
-            var lockQuery = Dialect.BuildBeforeImage(statement, table)!;
+            var lockQuery = Dialect.BuildLockedKeys(statement, table);
+            Assert.Contains("FOR ", lockQuery.Text, StringComparison.OrdinalIgnoreCase);
             var locked = await QueryAsync(lockQuery);
             var read = await QueryUserAsync(statement.Text);
             Assert.Equal(read.Count, locked.Count);
-            var lockKeys = Dialect.BuildLockKeys(table, locked);
+            var lockKeys = locked.Select(key => Dialect.LockKeyOf(table, key.Cast<string>().ToArray())).ToList();
             Assert.Equal(locked.Count, lockKeys.Count);
+            Assert.All(lockKeys, key => Assert.Equal(table.CanonicalName, key.Table));
+        }
+
+        // What the rollback runs when every row still holds the statement's values: undo of an
+        // insert deletes, of a delete inserts, of an update (or an upsert's update) sets back.
+        private IEnumerable<GeneratedSql> UndoStatements(UndoRecord record)
+        {
+            var beforeByKey = record.Before.ToDictionary(KeyText);
+            if (record.Kind == UndoKind.Delete)
+            {
+                return record.Before.Select(row => Dialect.BuildInsertRow(table, row));
+            }
+            return record.After.Select(row => record.Kind == UndoKind.Insert || (record.Kind == UndoKind.Upsert && row.Inserted)
+                    ? Dialect.BuildDeleteRow(table, row)
+                    : Dialect.BuildUpdateRow(table, beforeByKey[KeyText(row)]))
+                .OfType<GeneratedSql>();
+        }
+
+        private static UndoKind UndoKindOf(DmlStatement statement) => statement.Kind switch
+        {
+            DmlKind.Insert => UndoKind.Insert,
+            DmlKind.Update => UndoKind.Update,
+            DmlKind.Delete => UndoKind.Delete,
+            _ => statement.OnConflict!.Action == ConflictAction.DoNothing ? UndoKind.Insert : UndoKind.Upsert,
+        };
+
+        private async Task<IReadOnlyList<string>> ConstraintColumnsAsync(string constraint)
+        {
+            var names = await QueryAsync(Dialect.BuildConstraintColumns(table, constraint));
+            return names.Select(row => (string)row[0]!).ToList();
+        }
+
+        private async Task ExecuteAsync(string sql)
+        {
+            await using var command = new NpgsqlCommand(sql, connection, transaction);
+            await command.ExecuteNonQueryAsync();
         }
 
         private async Task<List<string>> SnapshotAsync()
@@ -120,6 +185,19 @@ public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixtu
             while (await reader.ReadAsync())
             {
                 rows.Add(reader.GetString(0));
+            }
+            return rows;
+        }
+
+        private async Task<IReadOnlyList<UndoRow>> QueryRowsAsync(GeneratedSql sql)
+        {
+            await using var command = Generated(sql);
+            var rows = new List<UndoRow>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                Assert.Equal(table.Columns.Count, reader.FieldCount);
+                rows.Add(RowImage.Read(reader, reader.FieldCount));
             }
             return rows;
         }
@@ -137,6 +215,7 @@ public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixtu
             return await ReadAllAsync(command);
         }
 
+        // Bound as the proxy binds them: the user's parameters when the text splices theirs, then the generated ones.
         private NpgsqlCommand Generated(GeneratedSql sql)
         {
             var command = new NpgsqlCommand(sql.Text, connection, transaction);
@@ -144,16 +223,8 @@ public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixtu
             {
                 BindUserParameters(command, sql.Text);
             }
-            foreach (var parameter in sql.Parameters)
-            {
-                Assert.StartsWith(GeneratedSql.ParameterPrefix, parameter.Name, StringComparison.Ordinal);
-                command.Parameters.Add(new NpgsqlParameter
-                {
-                    ParameterName = parameter.Name,
-                    Value = parameter.Value ?? DBNull.Value,
-                    DataTypeName = parameter.DataTypeName,
-                });
-            }
+            Assert.All(sql.Parameters, parameter => Assert.StartsWith(GeneratedSql.ParameterPrefix, parameter.Name, StringComparison.Ordinal));
+            sql.Apply(command);
             return command;
         }
 
@@ -200,14 +271,11 @@ public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixtu
             return rows;
         }
 
-        private static IReadOnlyList<IReadOnlyList<object?>> Distinct(IEnumerable<IReadOnlyList<object?>> keys) =>
-            keys.DistinctBy(LockKeyFormatter.Format).ToList();
+        private string KeyText(UndoRow row) => LockKeyFormatter.Format(Dialect.KeyOf(table, row));
 
-        private static IReadOnlyList<string> KeyTexts(IEnumerable<IReadOnlyList<object?>> keys) =>
+        private List<UndoRow> ByKey(IEnumerable<UndoRow> rows) => rows.OrderBy(KeyText, StringComparer.Ordinal).ToList();
+
+        private static IReadOnlyList<string> KeyTexts(IEnumerable<IReadOnlyList<string>> keys) =>
             keys.Select(LockKeyFormatter.Format).Distinct().Order(StringComparer.Ordinal).ToList();
-
-        private static IReadOnlyList<string> Texts(IEnumerable<IReadOnlyList<object?>> rows) =>
-            rows.Select(row => string.Join("|", row.Select(v => v is Array a ? string.Join(",", a.Cast<object>()) : Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture))))
-                .Order(StringComparer.Ordinal).ToList();
     }
 }

@@ -1,14 +1,14 @@
+using AtProxy.Protocol.V1;
+
 namespace AtProxy.Sql.Dialects;
 
 /// <summary>
-/// A value the proxy must bind to a generated statement. Set <c>NpgsqlParameter.ParameterName</c>
-/// to <see cref="Name"/>, <c>Value</c> to <see cref="Value"/> (null becomes <c>DBNull.Value</c>) and
-/// <c>DataTypeName</c> to <see cref="DataTypeName"/>.
+/// A value the proxy binds to a generated statement: always text (or a text array), because
+/// images hold each value's exact text form; the statement casts it to the column's own type.
 /// </summary>
 /// <param name="Name">The placeholder's name without <c>@</c>; always starts with <see cref="GeneratedSql.ParameterPrefix"/>.</param>
-/// <param name="Value">The value (an array for <c>= ANY(...)</c>).</param>
-/// <param name="DataTypeName">The PostgreSQL type, from <c>ColumnMetadata.DataType</c> without type modifiers.</param>
-internal sealed record GeneratedParameter(string Name, object? Value, string DataTypeName);
+/// <param name="Value">A <see cref="string"/>, a <see cref="string"/> array (for <c>unnest</c>), or null for SQL NULL.</param>
+internal sealed record GeneratedParameter(string Name, object? Value);
 
 /// <summary>
 /// SQL the proxy generated, with what to bind to it. Identifiers are quoted and every value is
@@ -22,7 +22,7 @@ internal sealed record GeneratedParameter(string Name, object? Value, string Dat
 /// </param>
 internal sealed record GeneratedSql(string Text, IReadOnlyList<GeneratedParameter> Parameters, bool BindsUserParameters = false)
 {
-    /// <summary>Every generated parameter name starts with this, so it never clashes with the user's.</summary>
+    /// <summary>Every generated parameter and column name starts with this, so it never clashes with the user's.</summary>
     public const string ParameterPrefix = "__atp_";
 
     /// <inheritdoc />
@@ -30,19 +30,28 @@ internal sealed record GeneratedSql(string Text, IReadOnlyList<GeneratedParamete
 }
 
 /// <summary>
-/// A write statement rewritten to also return its rows' primary keys, as extra trailing
-/// columns after the user's own RETURNING list (if any).
+/// A write statement rewritten to also return its rows' primary keys (as text), and for an
+/// upsert whether each row was inserted, as extra trailing columns after the user's own
+/// RETURNING list (if any).
 /// </summary>
 /// <param name="Text">The statement to run instead of the user's; the user's parameters bind unchanged.</param>
-/// <param name="KeyColumnCount">How many trailing result columns are keys the user did not ask for (hide them).</param>
+/// <param name="KeyColumnCount">How many of the trailing columns are key columns, in key order.</param>
+/// <param name="HasInsertedFlag">Whether a boolean "inserted" column follows the keys (an upsert that may update).</param>
 /// <param name="HadReturning">Whether the user's statement returned rows itself (if not, the proxy consumes the result).</param>
-internal sealed record KeyReturningStatement(string Text, int KeyColumnCount, bool HadReturning);
+internal sealed record KeyReturningStatement(string Text, int KeyColumnCount, bool HasInsertedFlag, bool HadReturning)
+{
+    /// <summary>How many trailing result columns are the proxy's (hide them from the user).</summary>
+    public int HiddenColumnCount => KeyColumnCount + (HasInsertedFlag ? 1 : 0);
+}
 
 /// <summary>A global row lock key: one row of one table (see <c>LockKey</c> in <c>common.proto</c>).</summary>
 /// <param name="Table">"schema.table" with catalog names.</param>
 /// <param name="PrimaryKey">The key's canonical text: values joined by ',' with ',' and '\' escaped by '\'.</param>
 internal readonly record struct RowLockKey(string Table, string PrimaryKey)
 {
+    /// <summary>The key as the coordinator's contract carries it.</summary>
+    public LockKey ToLockKey() => new() { Table = Table, PrimaryKey = PrimaryKey };
+
     /// <inheritdoc />
     public override string ToString() => Table + ":" + PrimaryKey;
 }

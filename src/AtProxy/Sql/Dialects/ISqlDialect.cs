@@ -1,11 +1,15 @@
 using AtProxy.Metadata;
+using AtProxy.Protocol.V1;
 
 namespace AtProxy.Sql.Dialects;
 
 /// <summary>
 /// Everything that differs between databases when the proxy reads images, takes locks and
-/// undoes a statement. Rows are lists of values in <see cref="TableMetadata.Columns"/> order;
-/// keys are lists of values in <see cref="TableMetadata.PrimaryKey"/> order.
+/// undoes a statement. Images hold each value's exact text form, so every type round-trips
+/// through the undo log unchanged: image queries select every column as text, and generated
+/// values are bound as text and cast to the column's full type. Rows are <see cref="UndoRow"/>s
+/// in <see cref="TableMetadata.Columns"/> order; keys are text values in
+/// <see cref="TableMetadata.PrimaryKey"/> order.
 /// </summary>
 internal interface ISqlDialect
 {
@@ -24,41 +28,50 @@ internal interface ISqlDialect
 
     /// <summary>
     /// The rows the statement will change, read and locked before it runs: all columns of the target,
-    /// the statement's own WHERE text (and FROM/USING list), <c>FOR UPDATE</c>. For an upsert with
-    /// <c>DO UPDATE</c>, the rows its VALUES collide with (<paramref name="constraintColumns"/> names the
-    /// columns of <c>ON CONFLICT ON CONSTRAINT</c>). For a locking SELECT, the rows it locks in its
-    /// target, with its own FROM, WHERE, ORDER BY, LIMIT and lock clauses. Null when nothing existing
-    /// is changed (INSERT, <c>DO NOTHING</c>). <see cref="GeneratedSql.BindsUserParameters"/> says whether
-    /// the user's parameters must be bound to it.
+    /// the statement's own WHERE text (and FROM/USING list), <c>FOR UPDATE</c> (of the target only
+    /// when it joins). For an upsert with <c>DO UPDATE</c>, the rows its VALUES collide with
+    /// (<paramref name="constraintColumns"/> names the columns of <c>ON CONFLICT ON CONSTRAINT</c>).
+    /// Null when nothing existing is changed (INSERT, <c>DO NOTHING</c>).
+    /// <see cref="GeneratedSql.BindsUserParameters"/> says whether the user's parameters must be bound to it.
     /// </summary>
     GeneratedSql? BuildBeforeImage(DmlStatement statement, TableMetadata table, IReadOnlyList<string>? constraintColumns = null);
 
     /// <summary>
-    /// The statement rewritten to return the primary keys of the rows it wrote, so the after image
-    /// can be read by key (an INSERT with server-generated keys, an upsert).
+    /// The keys of the rows a locking SELECT locks in its target, locking them the same way (its own
+    /// FROM, WHERE, ORDER BY, LIMIT and lock clauses), so they can be checked against global locks.
+    /// </summary>
+    GeneratedSql BuildLockedKeys(DmlStatement statement, TableMetadata table);
+
+    /// <summary>The columns of a named constraint, in key order (for <c>ON CONFLICT ON CONSTRAINT</c>).</summary>
+    GeneratedSql BuildConstraintColumns(TableMetadata table, string constraint);
+
+    /// <summary>
+    /// The statement rewritten to return the primary keys of the rows it wrote (and, for an upsert
+    /// that may update, whether each was inserted), so the after image can be read by key.
     /// </summary>
     KeyReturningStatement BuildKeyReturning(DmlStatement statement, TableMetadata table);
 
     /// <summary>The after image: the rows with these keys, all columns, no lock (the statement's own locks hold them).</summary>
-    GeneratedSql BuildAfterImage(TableMetadata table, IReadOnlyList<IReadOnlyList<object?>> keys);
+    GeneratedSql BuildAfterImage(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys);
 
     /// <summary>Rollback's dirty-write check: the rows with these keys, all columns, <c>FOR UPDATE</c>.</summary>
-    GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<object?>> keys);
+    GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys);
 
-    /// <summary>
-    /// The statements that undo <paramref name="kind"/> on these rows, in the order to run them.
-    /// Insert: DELETE of each after row; delete: INSERT of each before row; update: UPDATE of each
-    /// row back to its before values; upsert: per row whichever of the two applies.
-    /// </summary>
-    IReadOnlyList<GeneratedSql> BuildUndo(
-        DmlKind kind,
-        TableMetadata table,
-        IReadOnlyList<IReadOnlyList<object?>> beforeRows,
-        IReadOnlyList<IReadOnlyList<object?>> afterRows);
+    /// <summary>Undo of an insert: delete the row by its key.</summary>
+    GeneratedSql BuildDeleteRow(TableMetadata table, UndoRow row);
 
-    /// <summary>The primary key of a full row, in key order.</summary>
-    IReadOnlyList<object?> KeyOf(TableMetadata table, IReadOnlyList<object?> row);
+    /// <summary>Undo of a delete: insert the row again with all its writable columns.</summary>
+    GeneratedSql BuildInsertRow(TableMetadata table, UndoRow row);
 
-    /// <summary>The global lock key of each row (full rows, in column order).</summary>
-    IReadOnlyList<RowLockKey> BuildLockKeys(TableMetadata table, IReadOnlyList<IReadOnlyList<object?>> rows);
+    /// <summary>Undo of an update: set every writable non-key column back to <paramref name="before"/>'s values; null when there is none.</summary>
+    GeneratedSql? BuildUpdateRow(TableMetadata table, UndoRow before);
+
+    /// <summary>The primary key of a full row, as text in key order.</summary>
+    IReadOnlyList<string> KeyOf(TableMetadata table, UndoRow row);
+
+    /// <summary>The global lock key of one row, from its key (text values in key order).</summary>
+    RowLockKey LockKeyOf(TableMetadata table, IReadOnlyList<string> key);
+
+    /// <summary>The global lock key of each distinct row (full rows, in column order).</summary>
+    IReadOnlyList<RowLockKey> BuildLockKeys(TableMetadata table, IEnumerable<UndoRow> rows);
 }

@@ -1,18 +1,24 @@
-using System.Collections;
+using System.Globalization;
 using System.Text;
 using AtProxy.Metadata;
+using AtProxy.Protocol.V1;
 
 namespace AtProxy.Sql.Dialects;
 
 /// <summary>
-/// PostgreSQL: image, lock, dirty-check and undo SQL. Generated statements quote every identifier
-/// and bind every value as a parameter named <c>@__atp_N</c>; image queries splice the user's own
-/// WHERE / FROM / VALUES text unchanged, so the user's parameters bind to them as they are.
+/// PostgreSQL: image, lock, dirty-check and undo SQL. Images select every column as
+/// <c>"col"::text</c> (its type's output function); generated values are bound as text parameters
+/// named <c>@__atp_N</c> and cast back with <c>CAST(@__atp_N AS &lt;format_type&gt;)</c>, modifiers
+/// included, so PostgreSQL itself parses them exactly as it printed them. Image queries splice the
+/// user's own WHERE / FROM / VALUES text unchanged, so the user's parameters bind to them as they are.
 /// </summary>
 internal sealed class PostgresDialect : ISqlDialect
 {
     /// <summary>The one instance; the dialect has no state.</summary>
     public static PostgresDialect Instance { get; } = new();
+
+    /// <summary>The hidden column that says whether an upsert inserted the row (rather than updated it).</summary>
+    public const string InsertedColumn = GeneratedSql.ParameterPrefix + "inserted";
 
     /// <inheritdoc />
     public string QuoteIdentifier(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
@@ -34,7 +40,7 @@ internal sealed class PostgresDialect : ISqlDialect
             {
                 var qualifier = QuoteIdentifier(target.Alias ?? table.Name);
                 var sql = new StringBuilder("SELECT ");
-                AppendColumns(sql, table, qualifier);
+                AppendTextColumns(sql, table, qualifier);
                 sql.Append(target.Only ? " FROM ONLY " : " FROM ").Append(QuoteTable(table));
                 if (target.Alias is not null)
                 {
@@ -44,39 +50,13 @@ internal sealed class PostgresDialect : ISqlDialect
                 {
                     sql.Append(", ").Append(from.Text);
                 }
-                if (statement.Where is { } where)
-                {
-                    sql.Append(" WHERE ").Append(where.Text);
-                }
+                AppendClause(sql, " WHERE ", statement.Where);
                 // With a join the lock must stay on the target's rows, not on the joined tables' rows.
                 sql.Append(statement.FromList is null ? " FOR UPDATE" : " FOR UPDATE OF " + qualifier);
                 return new GeneratedSql(sql.ToString(), [], UsesParameters(statement, statement.FromList, statement.Where));
             }
             case DmlKind.Upsert:
                 return BuildConflictImage(statement, table, constraintColumns);
-            case DmlKind.SelectForUpdate:
-            {
-                var sql = new StringBuilder("SELECT ");
-                AppendColumns(sql, table, QuoteIdentifier(target.Qualifier));
-                sql.Append(" FROM ").Append(statement.FromList!.Text);
-                if (statement.Where is { } where)
-                {
-                    sql.Append(" WHERE ").Append(where.Text);
-                }
-                if (statement.OrderBy is { } orderBy)
-                {
-                    sql.Append(" ORDER BY ").Append(orderBy.Text);
-                }
-                if (statement.Limit is { } limit)
-                {
-                    sql.Append(' ').Append(limit.Text);
-                }
-                foreach (var rowLock in statement.RowLocks)
-                {
-                    sql.Append(' ').Append(statement.TextOf(rowLock.Span));
-                }
-                return new GeneratedSql(sql.ToString(), [], statement.Parameters.Count > 0);
-            }
             case DmlKind.Insert:
                 return null;
             default:
@@ -109,11 +89,12 @@ internal sealed class PostgresDialect : ISqlDialect
             StatementValidation.RefuseComputedConflictValues(statement, valueIndexes[i]);
         }
 
+        var qualifier = QuoteIdentifier(table.Name);
         var sql = new StringBuilder("SELECT ");
-        AppendColumns(sql, table, QuoteIdentifier(table.Name));
+        AppendTextColumns(sql, table, qualifier);
         sql.Append(" FROM ").Append(QuoteTable(table)).Append(" WHERE ");
         sql.Append(columns.Count == 1 ? "" : "(");
-        sql.AppendJoin(", ", columns.Select(c => QuoteIdentifier(table.Name) + "." + QuoteIdentifier(c)));
+        sql.AppendJoin(", ", columns.Select(c => qualifier + "." + QuoteIdentifier(c)));
         sql.Append(columns.Count == 1 ? " IN (" : ") IN (");
         var rows = 0;
         foreach (var row in statement.ValuesRows)
@@ -135,57 +116,107 @@ internal sealed class PostgresDialect : ISqlDialect
     }
 
     /// <inheritdoc />
+    public GeneratedSql BuildLockedKeys(DmlStatement statement, TableMetadata table)
+    {
+        if (statement.Kind != DmlKind.SelectForUpdate || statement.Target is null || statement.FromList is null)
+        {
+            throw new ArgumentException($"A {statement.Kind} statement is not a locking SELECT.", nameof(statement));
+        }
+        RequireKey(table);
+        var qualifier = QuoteIdentifier(statement.Target.Qualifier);
+        var sql = new StringBuilder("SELECT ");
+        for (var i = 0; i < table.PrimaryKey.Count; i++)
+        {
+            sql.Append(i == 0 ? "" : ", ").Append(qualifier).Append('.').Append(QuoteIdentifier(table.PrimaryKey[i].Name)).Append("::text");
+        }
+        sql.Append(" FROM ").Append(statement.FromList.Text);
+        AppendClause(sql, " WHERE ", statement.Where);
+        AppendClause(sql, " ORDER BY ", statement.OrderBy);
+        AppendClause(sql, " ", statement.Limit);
+        foreach (var rowLock in statement.RowLocks)
+        {
+            sql.Append(' ').Append(statement.TextOf(rowLock.Span));
+        }
+        return new GeneratedSql(sql.ToString(), [], statement.Parameters.Count > 0);
+    }
+
+    /// <inheritdoc />
+    public GeneratedSql BuildConstraintColumns(TableMetadata table, string constraint)
+    {
+        var parameters = new ParameterList();
+        var tableName = parameters.Add(QuoteTable(table));
+        var constraintName = parameters.Add(constraint);
+        var sql = $"""
+            SELECT a.attname FROM pg_constraint c
+            CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+            WHERE c.conrelid = to_regclass({tableName}) AND c.conname = {constraintName} ORDER BY k.ord
+            """;
+        return new GeneratedSql(sql, parameters.Items);
+    }
+
+    /// <inheritdoc />
     public KeyReturningStatement BuildKeyReturning(DmlStatement statement, TableMetadata table)
     {
         if (!statement.IsWrite || statement.Target is null)
         {
             throw new ArgumentException($"A {statement.Kind} statement writes no rows.", nameof(statement));
         }
-        var qualifier = QuoteIdentifier(statement.Target.Alias ?? table.Name);
-        var sql = new StringBuilder(statement.Text);
-        sql.Append(statement.Returning is null ? " RETURNING " : ", ");
+        RequireKey(table);
+        // UPDATE ... FROM and DELETE ... USING may join tables with columns of the same name.
+        var qualifier = statement.Kind is DmlKind.Update or DmlKind.Delete ? QuoteIdentifier(statement.Target.Alias ?? table.Name) + "." : "";
+        var extra = new StringBuilder();
         for (var i = 0; i < table.PrimaryKey.Count; i++)
         {
-            sql.Append(i == 0 ? "" : ", ").Append(qualifier).Append('.').Append(QuoteIdentifier(table.PrimaryKey[i].Name))
-                .Append(" AS ").Append(QuoteIdentifier(KeyColumnAlias(i)));
+            extra.Append(i == 0 ? "" : ", ").Append(qualifier).Append(QuoteIdentifier(table.PrimaryKey[i].Name))
+                .Append("::text AS ").Append(QuoteIdentifier(KeyColumnAlias(i)));
         }
-        return new KeyReturningStatement(sql.ToString(), table.PrimaryKey.Count, statement.Returning is not null);
-    }
-
-    /// <summary>The name of the i-th hidden key column a <see cref="KeyReturningStatement"/> adds.</summary>
-    public static string KeyColumnAlias(int index) => GeneratedSql.ParameterPrefix + "k" + index;
-
-    /// <inheritdoc />
-    public GeneratedSql BuildAfterImage(TableMetadata table, IReadOnlyList<IReadOnlyList<object?>> keys) =>
-        SelectByKeys(table, keys, forUpdate: false);
-
-    /// <inheritdoc />
-    public GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<object?>> keys) =>
-        SelectByKeys(table, keys, forUpdate: true);
-
-    private GeneratedSql SelectByKeys(TableMetadata table, IReadOnlyList<IReadOnlyList<object?>> keys, bool forUpdate)
-    {
-        RequireKey(table);
-        var parameters = new ParameterList();
-        var sql = new StringBuilder("SELECT ");
-        AppendColumns(sql, table, null);
-        sql.Append(" FROM ").Append(QuoteTable(table)).Append(" WHERE ");
-        var pk = table.PrimaryKey;
-        if (pk.Count == 1)
+        var insertedFlag = statement.OnConflict is { Action: ConflictAction.DoUpdate };
+        if (insertedFlag)
         {
-            // One array parameter for any number of rows: one plan, no parameter limit.
-            sql.Append(QuoteIdentifier(pk[0].Name)).Append(" = ANY(")
-                .Append(parameters.Add(TypedArray(keys, 0), ArrayTypeName(pk[0]))).Append(')');
+            // xmax is 0 for a row this statement inserted, set for one it updated (it holds our lock).
+            extra.Append(", (xmax = 0) AS ").Append(QuoteIdentifier(InsertedColumn));
+        }
+        var text = statement.Text;
+        if (statement.Returning is { } returning)
+        {
+            var at = returning.Span.End - statement.Span.Start;
+            text = text[..at] + ", " + extra + text[at..];
         }
         else
         {
-            sql.Append('(').AppendJoin(", ", pk.Select(c => QuoteIdentifier(c.Name))).Append(") IN (SELECT * FROM unnest(");
-            for (var i = 0; i < pk.Count; i++)
-            {
-                sql.Append(i == 0 ? "" : ", ").Append(parameters.Add(TypedArray(keys, i), ArrayTypeName(pk[i])));
-            }
-            sql.Append("))");
+            // A newline first, so a trailing line comment cannot swallow the clause.
+            text = text.TrimEnd().TrimEnd(';') + "\nRETURNING " + extra;
         }
+        return new KeyReturningStatement(text, table.PrimaryKey.Count, insertedFlag, statement.Returning is not null);
+    }
+
+    /// <summary>The name of the i-th hidden key column a <see cref="KeyReturningStatement"/> adds.</summary>
+    public static string KeyColumnAlias(int index) => GeneratedSql.ParameterPrefix + "k" + index.ToString(CultureInfo.InvariantCulture);
+
+    /// <inheritdoc />
+    public GeneratedSql BuildAfterImage(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys) =>
+        SelectByKeys(table, keys, forUpdate: false);
+
+    /// <inheritdoc />
+    public GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys) =>
+        SelectByKeys(table, keys, forUpdate: true);
+
+    // One text array per key column, unnested together: one plan and no parameter limit for any
+    // number of rows. Each element is cast on its own, so array-typed keys stay whole.
+    private GeneratedSql SelectByKeys(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys, bool forUpdate)
+    {
+        RequireKey(table);
+        var parameters = new ParameterList();
+        var pk = table.PrimaryKey;
+        var sql = new StringBuilder("SELECT ");
+        AppendTextColumns(sql, table, qualifier: null);
+        sql.Append(" FROM ").Append(QuoteTable(table)).Append(" WHERE (");
+        sql.AppendJoin(", ", pk.Select(c => QuoteIdentifier(c.Name))).Append(") IN (SELECT ");
+        sql.AppendJoin(", ", pk.Select((c, i) => "CAST(k.k" + i.ToString(CultureInfo.InvariantCulture) + " AS " + c.DataType + ")"));
+        sql.Append(" FROM unnest(");
+        sql.AppendJoin(", ", pk.Select((_, i) => parameters.Add(keys.Select(key => key[i]).ToArray())));
+        sql.Append(") AS k(").AppendJoin(", ", pk.Select((_, i) => "k" + i.ToString(CultureInfo.InvariantCulture))).Append("))");
         if (forUpdate)
         {
             sql.Append(" FOR UPDATE");
@@ -194,140 +225,42 @@ internal sealed class PostgresDialect : ISqlDialect
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<GeneratedSql> BuildUndo(
-        DmlKind kind,
-        TableMetadata table,
-        IReadOnlyList<IReadOnlyList<object?>> beforeRows,
-        IReadOnlyList<IReadOnlyList<object?>> afterRows)
+    public GeneratedSql BuildDeleteRow(TableMetadata table, UndoRow row)
     {
         RequireKey(table);
-        var statements = new List<GeneratedSql>();
-        switch (kind)
-        {
-            case DmlKind.Insert:
-                statements.AddRange(afterRows.Select(row => DeleteByKey(table, row)));
-                break;
-            case DmlKind.Delete:
-                statements.AddRange(beforeRows.Select(row => InsertRow(table, row)));
-                break;
-            case DmlKind.Update:
-            {
-                var afterByKey = ByKey(table, afterRows);
-                foreach (var before in beforeRows)
-                {
-                    // Only rows the statement wrote are put back; a before row with no after row was not written.
-                    if (afterByKey.TryGetValue(LockKeyFormatter.Format(KeyOf(table, before)), out var after)
-                        && UpdateBack(table, before, after) is { } update)
-                    {
-                        statements.Add(update);
-                    }
-                }
-                break;
-            }
-            case DmlKind.Upsert:
-            {
-                var beforeByKey = ByKey(table, beforeRows);
-                foreach (var after in afterRows)
-                {
-                    if (beforeByKey.TryGetValue(LockKeyFormatter.Format(KeyOf(table, after)), out var before))
-                    {
-                        if (UpdateBack(table, before, after) is { } update)
-                        {
-                            statements.Add(update);
-                        }
-                    }
-                    else
-                    {
-                        statements.Add(DeleteByKey(table, after));
-                    }
-                }
-                break;
-            }
-            default:
-                throw new ArgumentException($"A {kind} statement is not undone.", nameof(kind));
-        }
-        return statements;
-    }
-
-    /// <inheritdoc />
-    public IReadOnlyList<object?> KeyOf(TableMetadata table, IReadOnlyList<object?> row)
-    {
-        if (row.Count != table.Columns.Count)
-        {
-            throw new ArgumentException($"A row of {table.CanonicalName} has {table.Columns.Count} values, not {row.Count}.", nameof(row));
-        }
-        var key = new object?[table.PrimaryKey.Count];
-        for (var i = 0; i < key.Length; i++)
-        {
-            key[i] = row[ColumnIndex(table, table.PrimaryKey[i].Name)];
-        }
-        return key;
-    }
-
-    /// <inheritdoc />
-    public IReadOnlyList<RowLockKey> BuildLockKeys(TableMetadata table, IReadOnlyList<IReadOnlyList<object?>> rows)
-    {
-        RequireKey(table);
-        return rows.Select(row => new RowLockKey(table.CanonicalName, LockKeyFormatter.Format(KeyOf(table, row)))).ToList();
-    }
-
-    /// <summary>
-    /// The PostgreSQL type name to bind a column's values with: <c>format_type</c>'s text without
-    /// type modifiers (<c>numeric(12,2)</c> binds as <c>numeric</c>), which Npgsql's <c>DataTypeName</c> accepts.
-    /// </summary>
-    public static string BindTypeName(ColumnMetadata column)
-    {
-        var type = column.DataType;
-        var open = type.IndexOf('(', StringComparison.Ordinal);
-        if (open < 0)
-        {
-            return type;
-        }
-        var close = type.IndexOf(')', open);
-        return (type[..open] + (close < 0 ? "" : type[(close + 1)..])).Replace("  ", " ", StringComparison.Ordinal).Trim();
-    }
-
-    private static string ArrayTypeName(ColumnMetadata column) => BindTypeName(column) + "[]";
-
-    private GeneratedSql DeleteByKey(TableMetadata table, IReadOnlyList<object?> row)
-    {
         var parameters = new ParameterList();
         var sql = new StringBuilder("DELETE FROM ").Append(QuoteTable(table));
         AppendKeyCondition(sql, table, row, parameters);
         return new GeneratedSql(sql.ToString(), parameters.Items);
     }
 
-    private GeneratedSql InsertRow(TableMetadata table, IReadOnlyList<object?> row)
+    /// <inheritdoc />
+    public GeneratedSql BuildInsertRow(TableMetadata table, UndoRow row)
     {
         var parameters = new ParameterList();
-        var writable = table.Columns.Where(c => !c.IsGenerated).ToList();
+        // A generated column is computed by the server and can never be written.
+        var writable = Enumerable.Range(0, table.Columns.Count).Where(i => !table.Columns[i].IsGenerated).ToArray();
         var sql = new StringBuilder("INSERT INTO ").Append(QuoteTable(table)).Append(" (")
-            .AppendJoin(", ", writable.Select(c => QuoteIdentifier(c.Name)))
+            .AppendJoin(", ", writable.Select(i => QuoteIdentifier(table.Columns[i].Name))).Append(')');
+        if (writable.Any(i => table.Columns[i].IsIdentityAlways))
+        {
             // Identity columns declared GENERATED ALWAYS accept the old value only with this clause.
-            .Append(") OVERRIDING SYSTEM VALUE VALUES (")
-            .AppendJoin(", ", writable.Select(c => parameters.Add(row[ColumnIndex(table, c.Name)], BindTypeName(c))))
-            .Append(')');
+            sql.Append(" OVERRIDING SYSTEM VALUE");
+        }
+        sql.Append(" VALUES (").AppendJoin(", ", writable.Select(i => Cast(parameters, row.Values[i], table.Columns[i]))).Append(')');
         return new GeneratedSql(sql.ToString(), parameters.Items);
     }
 
-    // Only the columns that differ from the after image are set back; null when nothing differs.
-    private GeneratedSql? UpdateBack(TableMetadata table, IReadOnlyList<object?> before, IReadOnlyList<object?> after)
+    /// <inheritdoc />
+    public GeneratedSql? BuildUpdateRow(TableMetadata table, UndoRow before)
     {
+        RequireKey(table);
         var parameters = new ParameterList();
-        var sets = new List<string>();
-        foreach (var column in table.Columns)
-        {
-            if (column.IsGenerated || table.PrimaryKey.Any(k => k.Name == column.Name))
-            {
-                continue;
-            }
-            var index = ColumnIndex(table, column.Name);
-            if (ValuesEqual(before[index], after[index]))
-            {
-                continue;
-            }
-            sets.Add(QuoteIdentifier(column.Name) + " = " + parameters.Add(before[index], BindTypeName(column)));
-        }
+        var keyIndexes = table.PrimaryKeyIndexes;
+        var sets = Enumerable.Range(0, table.Columns.Count)
+            .Where(i => !table.Columns[i].IsGenerated && !keyIndexes.Contains(i))
+            .Select(i => QuoteIdentifier(table.Columns[i].Name) + " = " + Cast(parameters, before.Values[i], table.Columns[i]))
+            .ToList();
         if (sets.Count == 0)
         {
             return null;
@@ -337,18 +270,58 @@ internal sealed class PostgresDialect : ISqlDialect
         return new GeneratedSql(sql.ToString(), parameters.Items);
     }
 
-    private void AppendKeyCondition(StringBuilder sql, TableMetadata table, IReadOnlyList<object?> row, ParameterList parameters)
+    /// <inheritdoc />
+    public IReadOnlyList<string> KeyOf(TableMetadata table, UndoRow row)
+    {
+        if (row.Values.Count != table.Columns.Count)
+        {
+            throw new ArgumentException($"A row of {table.CanonicalName} has {table.Columns.Count} values, not {row.Values.Count}.", nameof(row));
+        }
+        var keyIndexes = table.PrimaryKeyIndexes;
+        var key = new string[keyIndexes.Count];
+        for (var i = 0; i < key.Length; i++)
+        {
+            var value = row.Values[keyIndexes[i]];
+            key[i] = value.ValueCase == UndoValue.ValueOneofCase.Text
+                ? value.Text
+                : throw new ArgumentException($"A row of {table.CanonicalName} has no value for primary-key column \"{table.PrimaryKey[i].Name}\".", nameof(row));
+        }
+        return key;
+    }
+
+    /// <inheritdoc />
+    public RowLockKey LockKeyOf(TableMetadata table, IReadOnlyList<string> key) =>
+        new(table.CanonicalName, LockKeyFormatter.Format(key));
+
+    /// <inheritdoc />
+    public IReadOnlyList<RowLockKey> BuildLockKeys(TableMetadata table, IEnumerable<UndoRow> rows)
+    {
+        RequireKey(table);
+        return rows.Select(row => LockKeyOf(table, KeyOf(table, row))).Distinct().ToList();
+    }
+
+    private void AppendKeyCondition(StringBuilder sql, TableMetadata table, UndoRow row, ParameterList parameters)
     {
         sql.Append(" WHERE ");
-        for (var i = 0; i < table.PrimaryKey.Count; i++)
+        var keyIndexes = table.PrimaryKeyIndexes;
+        for (var i = 0; i < keyIndexes.Count; i++)
         {
-            var column = table.PrimaryKey[i];
+            var column = table.Columns[keyIndexes[i]];
             sql.Append(i == 0 ? "" : " AND ").Append(QuoteIdentifier(column.Name)).Append(" = ")
-                .Append(parameters.Add(row[ColumnIndex(table, column.Name)], BindTypeName(column)));
+                .Append(Cast(parameters, row.Values[keyIndexes[i]], column));
         }
     }
 
-    private void AppendColumns(StringBuilder sql, TableMetadata table, string? qualifier)
+    // A clause of the user's statement, spliced exactly as written.
+    private static void AppendClause(StringBuilder sql, string keyword, SqlExpression? clause)
+    {
+        if (clause is not null)
+        {
+            sql.Append(keyword).Append(clause.Text);
+        }
+    }
+
+    private void AppendTextColumns(StringBuilder sql, TableMetadata table, string? qualifier)
     {
         for (var i = 0; i < table.Columns.Count; i++)
         {
@@ -360,63 +333,13 @@ internal sealed class PostgresDialect : ISqlDialect
             {
                 sql.Append(qualifier).Append('.');
             }
-            sql.Append(QuoteIdentifier(table.Columns[i].Name));
+            sql.Append(QuoteIdentifier(table.Columns[i].Name)).Append("::text");
         }
     }
 
-    private Dictionary<string, IReadOnlyList<object?>> ByKey(TableMetadata table, IReadOnlyList<IReadOnlyList<object?>> rows)
-    {
-        var byKey = new Dictionary<string, IReadOnlyList<object?>>(StringComparer.Ordinal);
-        foreach (var row in rows)
-        {
-            byKey[LockKeyFormatter.Format(KeyOf(table, row))] = row;
-        }
-        return byKey;
-    }
-
-    private static bool ValuesEqual(object? a, object? b)
-    {
-        if (a is DBNull)
-        {
-            a = null;
-        }
-        if (b is DBNull)
-        {
-            b = null;
-        }
-        return a is IStructuralEquatable && b is IStructuralEquatable
-            ? StructuralComparisons.StructuralEqualityComparer.Equals(a, b)
-            : Equals(a, b);
-    }
-
-    private static int ColumnIndex(TableMetadata table, string name)
-    {
-        for (var i = 0; i < table.Columns.Count; i++)
-        {
-            if (string.Equals(table.Columns[i].Name, name, StringComparison.Ordinal))
-            {
-                return i;
-            }
-        }
-        throw new ArgumentException($"{table.CanonicalName} has no column \"{name}\".", nameof(name));
-    }
-
-    // Npgsql binds an array parameter from a typed CLR array, so the key values are copied into one.
-    private static Array TypedArray(IReadOnlyList<IReadOnlyList<object?>> keys, int position)
-    {
-        var elementType = keys.Select(k => k[position]).FirstOrDefault(v => v is not null and not DBNull)?.GetType() ?? typeof(object);
-        var array = Array.CreateInstance(elementType, keys.Count);
-        for (var i = 0; i < keys.Count; i++)
-        {
-            var value = keys[i][position];
-            if (value is null or DBNull || value.GetType() != elementType)
-            {
-                throw new ArgumentException($"Primary-key values must be non-null and of one type; got {value?.GetType().Name ?? "null"} after {elementType.Name}.", nameof(keys));
-            }
-            array.SetValue(value, i);
-        }
-        return array;
-    }
+    // The value's text, cast by the server to the column's full type (modifiers included).
+    private static string Cast(ParameterList parameters, UndoValue value, ColumnMetadata column) =>
+        "CAST(" + parameters.Add(value.ValueCase == UndoValue.ValueOneofCase.Text ? value.Text : null) + " AS " + column.DataType + ")";
 
     private static void RequireKey(TableMetadata table)
     {
@@ -434,10 +357,10 @@ internal sealed class PostgresDialect : ISqlDialect
     {
         public List<GeneratedParameter> Items { get; } = [];
 
-        public string Add(object? value, string dataTypeName)
+        public string Add(object? value)
         {
-            var name = GeneratedSql.ParameterPrefix + Items.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            Items.Add(new GeneratedParameter(name, value is DBNull ? null : value, dataTypeName));
+            var name = GeneratedSql.ParameterPrefix + Items.Count.ToString(CultureInfo.InvariantCulture);
+            Items.Add(new GeneratedParameter(name, value));
             return "@" + name;
         }
     }
