@@ -28,10 +28,22 @@ internal sealed class ResourceRegistry(AtProxyClient client) : IAsyncDisposable
         });
         if (added)
         {
+            if (_resources.Count == 1)
+            {
+                WarmUpRecognizer();
+            }
             Changed?.Invoke();
         }
         return resource;
     }
+
+    // The parser's first use costs seconds of JIT and start-up; pay it in the background when the
+    // first database is wrapped, not in the first global transaction's statements.
+    private static void WarmUpRecognizer() => _ = Task.Run(() =>
+    {
+        const string sample = "UPDATE warm_up AS w SET v = v + @n WHERE k = @k RETURNING v; INSERT INTO warm_up (k, v) VALUES ($1, 1) ON CONFLICT (k) DO NOTHING";
+        Sql.SqlRecognizer.RecognizeUncached(sample);
+    });
 
     /// <summary>
     /// Registers a resource from a connection the application built: phase 2 opens clones of it
