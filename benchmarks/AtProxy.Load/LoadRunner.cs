@@ -6,12 +6,13 @@ namespace AtProxy.Load;
 /// <summary>Runs one mode under one workload with N concurrent clients for a fixed time and measures it.</summary>
 internal static class LoadRunner
 {
-    public static async Task<RunResult> RunAsync(LoadEnvironment environment, IOrderMode mode, Workload workload, int clients, TimeSpan duration, Action<string> progress)
+    public static async Task<RunResult> RunAsync(LoadEnvironment environment, IOrderMode mode, Workload workload, int clients, TimeSpan duration, Action<string> progress, bool breakdown = false)
     {
         await environment.ResetAsync(workload.Skus);
         // First statements pay for JIT, the parser's start-up, metadata and pool growth: not measured.
         await WarmUpAsync(mode, workload, clients, TimeSpan.FromSeconds(2));
         var cpuBefore = environment.CoordinatorCpu();
+        using var spans = breakdown ? new SpanBreakdown() : null;
         var counts = new long[Enum.GetValues<OrderOutcome>().Length];
         var latencies = new List<double>[clients];
         string? firstError = null;
@@ -54,6 +55,11 @@ internal static class LoadRunner
         await Task.WhenAll(Enumerable.Range(0, clients).Select(id => Task.Run(() => Client(id))));
         var elapsed = stopwatch.Elapsed;
         await reporter;
+        spans?.Dispose();
+        foreach (var line in spans?.Lines(counts.Sum()) ?? [])
+        {
+            progress(line);
+        }
         var cpu = environment.CoordinatorCpu() - cpuBefore;
         var invariants = await environment.CheckAsync(TimeSpan.FromSeconds(30));
 

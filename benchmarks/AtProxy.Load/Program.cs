@@ -9,11 +9,12 @@ var clients = new Option<int>("--clients") { Description = "Concurrent clients."
 var seconds = new Option<int?>("--seconds") { Description = "Seconds per mode and workload (default 20, 4 with --quick)." };
 var modes = new Option<string[]>("--modes") { Description = "Modes to run: local, at, xa.", DefaultValueFactory = _ => ["local", "at", "xa"], AllowMultipleArgumentsPerToken = true };
 var workloads = new Option<string[]>("--workloads") { Description = "Workloads: uniform, hot, rollback-heavy.", DefaultValueFactory = _ => ["uniform", "hot", "rollback-heavy"], AllowMultipleArgumentsPerToken = true };
+var breakdown = new Option<bool>("--breakdown") { Description = "Print where each mode's time goes: AtProxy and Npgsql spans per transaction." };
 var output = new Option<string>("--output") { Description = "Where the report goes.", DefaultValueFactory = _ => Path.Combine("benchmarks", "results") };
 
 var root = new RootCommand("AtProxy load driver: AT vs PostgreSQL two-phase commit vs unprotected local transactions.")
 {
-    quick, clients, seconds, modes, workloads, output,
+    quick, clients, seconds, modes, workloads, breakdown, output,
 };
 root.SetAction(async (parse, cancellationToken) =>
 {
@@ -40,7 +41,7 @@ root.SetAction(async (parse, cancellationToken) =>
             {
                 throw new ArgumentException($"Unknown mode '{modeName}'; use local, at or xa.");
             }
-            var result = await LoadRunner.RunAsync(environment, mode, workload, settings.Clients, settings.Duration, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
+            var result = await LoadRunner.RunAsync(environment, mode, workload, settings.Clients, settings.Duration, line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"), parse.GetValue(breakdown));
             results.Add(result);
             var verdict = result.InconsistentSkus == 0 && result.UndoRowsLeft == 0 && result.LocksLeft == 0 ? "[green]consistent[/]" : $"[red]{result.InconsistentSkus} SKUs inconsistent[/]";
             AnsiConsole.MarkupLine($"{modeName,-5} {workload.Name,-15} [bold]{result.ThroughputPerSecond:F0} tx/s[/]  p99 {result.P99Ms:F1} ms  {verdict}");

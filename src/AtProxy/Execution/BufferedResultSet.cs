@@ -13,7 +13,18 @@ internal sealed class BufferedResultSet(string[] names, Type[] types, string[] d
 
     public int RecordsAffected { get; } = recordsAffected;
 
-    public static async Task<BufferedResultSet> ReadAsync(System.Data.Common.DbDataReader reader, int visibleColumns, CancellationToken cancellationToken)
+    /// <summary>A copy that reports <paramref name="count"/> rows affected (a batch counts per command).</summary>
+    public BufferedResultSet WithRecordsAffected(int count) => new(Names, Types, DataTypeNames, Rows, count);
+
+    /// <summary>An empty result (the statement returned no rows to the application) that affected <paramref name="count"/> rows.</summary>
+    public static BufferedResultSet NoRows(int count) => new([], [], [], [], count);
+
+    /// <summary>
+    /// Reads the reader's current result set: its first <paramref name="visibleColumns"/> columns are
+    /// the application's; <paramref name="readHidden"/> sees each row for the columns after them.
+    /// </summary>
+    public static async Task<BufferedResultSet> ReadAsync(System.Data.Common.DbDataReader reader, int visibleColumns, CancellationToken cancellationToken,
+        Action<System.Data.Common.DbDataReader>? readHidden = null)
     {
         var names = new string[visibleColumns];
         var types = new Type[visibleColumns];
@@ -33,6 +44,7 @@ internal sealed class BufferedResultSet(string[] names, Type[] types, string[] d
                 values[i] = reader.GetValue(i);
             }
             rows.Add(values);
+            readHidden?.Invoke(reader);
         }
         return new BufferedResultSet(names, types, dataTypeNames, rows, reader.RecordsAffected);
     }

@@ -22,22 +22,73 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
 
     public TableMetadata Table { get; } = table;
 
-    /// <summary>The rows of an image query, each target row once (a join can return one several times).</summary>
-    public async Task<List<UndoRow>> ReadRowsAsync(GeneratedSql sql, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the before image (when there is one) and the application's statement rewritten to return
+    /// its images, pipelined in one round trip: the before image locks its rows (<c>FOR UPDATE</c>)
+    /// before the statement runs, exactly as if they ran one after the other. Returns the before
+    /// image (each row once), the application's own result and the rows the statement wrote.
+    /// </summary>
+    public async Task<(List<UndoRow> Before, BufferedResultSet Result, List<WrittenRow> Written)> RunWithImagesAsync(
+        GeneratedSql? beforeImage, ImageReturningStatement statement, CancellationToken cancellationToken)
     {
-        await using var command = Create(sql);
-        var rows = new List<UndoRow>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await using var batch = Connection.CreateBatch();
+        batch.Transaction = Transaction;
+        batch.Timeout = Unit.CommandTimeout;
+        if (beforeImage is not null)
         {
-            var row = RowImage.Read(reader, Table.Columns.Count);
-            if (seen.Add(LockKeyFormatter.Format(Dialect.KeyOf(Table, row))))
+            var image = batch.CreateBatchCommand();
+            if (beforeImage.BindsUserParameters)
             {
-                rows.Add(row);
+                ParameterCopier.CopyAll(Unit.Parameters, image);
             }
+            beforeImage.Apply(image);
+            batch.BatchCommands.Add(image);
         }
-        return rows;
+        var write = batch.CreateBatchCommand();
+        write.CommandText = statement.Text;
+        ParameterCopier.CopyAll(Unit.Parameters, write);
+        batch.BatchCommands.Add(write);
+
+        var before = new List<UndoRow>();
+        var written = new List<WrittenRow>();
+        BufferedResultSet result;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            if (beforeImage is not null)
+            {
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    // A join can return one target row several times; the image holds it once.
+                    var row = RowImage.Read(reader, Table.Columns.Count);
+                    if (seen.Add(LockKeyFormatter.Format(Dialect.KeyOf(Table, row))))
+                    {
+                        before.Add(row);
+                    }
+                }
+                await reader.NextResultAsync(cancellationToken);
+            }
+            var visible = Math.Max(0, reader.FieldCount - statement.HiddenColumnCount);
+            result = await BufferedResultSet.ReadAsync(reader, visible, cancellationToken, hidden => written.Add(ReadWritten(hidden, visible, statement)));
+        }
+        return (before, statement.HadReturning ? result.WithRecordsAffected(write.RecordsAffected) : BufferedResultSet.NoRows(write.RecordsAffected), written);
+    }
+
+    private WrittenRow ReadWritten(DbDataReader reader, int first, ImageReturningStatement statement)
+    {
+        // Without the flag every row a statement wrote is new to it (for an INSERT) or none is (the caller knows which).
+        var inserted = !statement.HasInsertedFlag || reader.GetBoolean(first + statement.ImageColumnCount);
+        if (statement.ReturnsRows)
+        {
+            var row = RowImage.Read(reader, first, statement.ImageColumnCount);
+            return new WrittenRow(Dialect.KeyOf(Table, row), row, inserted);
+        }
+        var key = new string[statement.ImageColumnCount];
+        for (var i = 0; i < key.Length; i++)
+        {
+            key[i] = reader.GetString(first + i);
+        }
+        return new WrittenRow(key, null, inserted);
     }
 
     /// <summary>The keys a key query returns (text values in key order), each once.</summary>

@@ -5,7 +5,11 @@ namespace AtProxy.Execution;
 /// <summary>Copies the application's parameters onto a command the proxy runs, so spliced user text binds the same values.</summary>
 internal static class ParameterCopier
 {
-    public static void CopyAll(DbParameterCollection source, DbCommand target)
+    public static void CopyAll(DbParameterCollection source, DbCommand target) => CopyAll(source, target.Parameters, target.CreateParameter);
+
+    public static void CopyAll(DbParameterCollection source, DbBatchCommand target) => CopyAll(source, target.Parameters, target.CreateParameter);
+
+    private static void CopyAll(DbParameterCollection source, DbParameterCollection target, Func<DbParameter> create)
     {
         foreach (DbParameter parameter in source)
         {
@@ -16,10 +20,10 @@ internal static class ParameterCopier
             // A parameter belongs to one collection; providers clone (keeping provider-specific types).
             if (parameter is ICloneable cloneable)
             {
-                target.Parameters.Add((DbParameter)cloneable.Clone());
+                target.Add((DbParameter)cloneable.Clone());
                 continue;
             }
-            var copy = target.CreateParameter();
+            var copy = create();
             copy.ParameterName = parameter.ParameterName;
             copy.Value = parameter.Value;
             copy.DbType = parameter.DbType;
@@ -28,7 +32,7 @@ internal static class ParameterCopier
             copy.Precision = parameter.Precision;
             copy.Scale = parameter.Scale;
             copy.IsNullable = parameter.IsNullable;
-            target.Parameters.Add(copy);
+            target.Add(copy);
         }
     }
 }

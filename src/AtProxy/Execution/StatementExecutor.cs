@@ -10,7 +10,8 @@ namespace AtProxy.Execution;
 
 /// <summary>
 /// Runs one recognized statement inside the branch's local transaction:
-/// before image (<c>FOR UPDATE</c>) → the statement itself → after image by primary key → undo record.
+/// before image (<c>FOR UPDATE</c>) and the statement rewritten to return its after image, in one
+/// round trip → undo record.
 /// </summary>
 internal static class StatementExecutor
 {
@@ -21,7 +22,7 @@ internal static class StatementExecutor
         if (!statement.IsWrite && statement.Kind != DmlKind.SelectForUpdate)
         {
             // Plain reads run as written, inside the branch's local transaction.
-            return await RunUserStatementAsync(connection, transaction, statementText, unit, extraColumns: 0, cancellationToken, _ => { });
+            return await RunUserStatementAsync(connection, transaction, statementText, unit, cancellationToken);
         }
 
         var target = statement.Target!;
@@ -40,7 +41,7 @@ internal static class StatementExecutor
         if (statement.Kind == DmlKind.SelectForUpdate)
         {
             await GlobalLockWait.LockRowsAsync(connection, transaction, dialect.BuildLockedKeys(statement, table), unit, table, branch, cancellationToken);
-            return await RunUserStatementAsync(connection, transaction, statementText, unit, extraColumns: 0, cancellationToken, _ => { });
+            return await RunUserStatementAsync(connection, transaction, statementText, unit, cancellationToken);
         }
 
         var record = UndoRecordTable.NewRecord(table, statement.Kind switch
@@ -56,7 +57,7 @@ internal static class StatementExecutor
             var result = statement.Kind switch
             {
                 DmlKind.Update or DmlKind.Delete => await UpdateOrDeleteAsync(image, statement, record, cancellationToken),
-                DmlKind.Insert => await InsertAsync(image, statement, record, cancellationToken),
+                DmlKind.Insert => await InsertAsync(image, statement, record, beforeImage: null, cancellationToken),
                 DmlKind.Upsert => await UpsertAsync(image, statement, record, cancellationToken),
                 _ => throw new InvalidOperationException($"Unexpected statement kind {statement.Kind}."),
             };
@@ -77,22 +78,13 @@ internal static class StatementExecutor
     private static async Task<BufferedResultSet> UpdateOrDeleteAsync(ImageReader image, DmlStatement statement, UndoRecord record, CancellationToken cancellationToken)
     {
         var table = image.Table;
-        var before = await image.ReadRowsAsync(image.Dialect.BuildBeforeImage(statement, table)!, cancellationToken);
-        record.Before.AddRange(before);
-        var beforeKeys = before.Select(row => image.Dialect.KeyOf(table, row)).ToList();
-        var imaged = beforeKeys.Select(JoinKey).ToHashSet(StringComparer.Ordinal);
-
-        // The statement reports the keys it wrote: under READ COMMITTED it takes a newer snapshot than
+        // The statement reports the rows it wrote: under READ COMMITTED it takes a newer snapshot than
         // the before image did and may reach a row committed in between, which the undo log would miss.
-        var rewritten = image.Dialect.BuildKeyReturning(statement, table);
-        var unimaged = 0;
-        var result = await RunUserStatementAsync(image.Connection, image.Transaction, rewritten.Text, image.Unit, rewritten.HiddenColumnCount, cancellationToken, hidden =>
-        {
-            if (!imaged.Contains(JoinKey(KeyOfHidden(hidden, rewritten))))
-            {
-                unimaged++;
-            }
-        });
+        var rewritten = image.Dialect.BuildImageReturning(statement, table);
+        var (before, result, written) = await image.RunWithImagesAsync(image.Dialect.BuildBeforeImage(statement, table)!, rewritten, cancellationToken);
+        record.Before.AddRange(before);
+        var imaged = before.Select(row => JoinKey(image.Dialect.KeyOf(table, row))).ToHashSet(StringComparer.Ordinal);
+        var unimaged = written.Count(row => !imaged.Contains(JoinKey(row.Key)));
         if (unimaged > 0)
         {
             throw new AtProxyException(
@@ -100,59 +92,35 @@ internal static class StatementExecutor
                 "that its before image did not see (committed by another transaction in between, or chosen by a volatile function). " +
                 "Its local transaction was not committed; run it again.");
         }
-        if (statement.Returning is null)
+        if (statement.Kind == DmlKind.Update)
         {
-            result = new BufferedResultSet([], [], [], [], result.RecordsAffected);
-        }
-        if (statement.Kind == DmlKind.Update && before.Count > 0)
-        {
-            record.After.AddRange(await image.ReadRowsAsync(image.Dialect.BuildAfterImage(table, beforeKeys), cancellationToken));
+            record.After.AddRange(DistinctRows(written, inserts: false));
         }
         return result;
     }
 
     private static string JoinKey(IReadOnlyList<string> key) => string.Join('\u001f', key);
 
-    private static string[] KeyOfHidden(object[] hidden, KeyReturningStatement rewritten)
+    private static async Task<BufferedResultSet> InsertAsync(ImageReader image, DmlStatement statement, UndoRecord record, GeneratedSql? beforeImage, CancellationToken cancellationToken)
     {
-        var key = new string[rewritten.KeyColumnCount];
-        for (var i = 0; i < key.Length; i++)
-        {
-            key[i] = (string)hidden[i];
-        }
-        return key;
+        var (before, result, written) = await image.RunWithImagesAsync(beforeImage, image.Dialect.BuildImageReturning(statement, image.Table), cancellationToken);
+        record.Before.AddRange(before);
+        record.After.AddRange(DistinctRows(written, inserts: true));
+        return result;
     }
 
-    private static async Task<BufferedResultSet> InsertAsync(ImageReader image, DmlStatement statement, UndoRecord record, CancellationToken cancellationToken)
+    // The rows a statement wrote, each once (by key), marked inserted or updated.
+    private static IEnumerable<UndoRow> DistinctRows(List<WrittenRow> written, bool inserts)
     {
-        var table = image.Table;
-        var rewritten = image.Dialect.BuildKeyReturning(statement, table);
-        var keys = new List<IReadOnlyList<string>>();
-        var inserted = new HashSet<string>(StringComparer.Ordinal);
-        var result = await RunUserStatementAsync(image.Connection, image.Transaction, rewritten.Text, image.Unit, rewritten.HiddenColumnCount, cancellationToken, hidden =>
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var row in written)
         {
-            var key = KeyOfHidden(hidden, rewritten);
-            keys.Add(key);
-            if (!rewritten.HasInsertedFlag || hidden[key.Length] is true)
+            if (row.Row is { } image && seen.Add(JoinKey(row.Key)))
             {
-                inserted.Add(JoinKey(key));
+                image.Inserted = inserts && row.Inserted;
+                yield return image;
             }
-        });
-        if (statement.Returning is null)
-        {
-            // The key columns were ours; the application asked for no rows.
-            result = new BufferedResultSet([], [], [], [], result.RecordsAffected);
         }
-        if (keys.Count > 0)
-        {
-            var after = await image.ReadRowsAsync(image.Dialect.BuildAfterImage(table, keys), cancellationToken);
-            foreach (var row in after)
-            {
-                row.Inserted = inserted.Contains(JoinKey(image.Dialect.KeyOf(table, row)));
-            }
-            record.After.AddRange(after);
-        }
-        return result;
     }
 
     private static async Task<BufferedResultSet> UpsertAsync(ImageReader image, DmlStatement statement, UndoRecord record, CancellationToken cancellationToken)
@@ -162,22 +130,19 @@ internal static class StatementExecutor
         {
             // Rows that conflicted are left as they were: only the inserted ones need undo.
             record.Kind = UndoKind.Insert;
-            return await InsertAsync(image, statement, record, cancellationToken);
+            return await InsertAsync(image, statement, record, beforeImage: null, cancellationToken);
         }
         IReadOnlyList<string>? constraintColumns = null;
         if (conflict.ConstraintName is { } constraint)
         {
             constraintColumns = await image.ConstraintColumnsAsync(constraint, cancellationToken);
         }
-        var before = await image.ReadRowsAsync(image.Dialect.BuildBeforeImage(statement, image.Table, constraintColumns)!, cancellationToken);
-        record.Before.AddRange(before);
-        return await InsertAsync(image, statement, record, cancellationToken);
+        return await InsertAsync(image, statement, record, image.Dialect.BuildBeforeImage(statement, image.Table, constraintColumns), cancellationToken);
     }
 
-    /// <summary>Runs the application's statement (possibly with key columns appended) and reads all its rows.</summary>
+    /// <summary>Runs the application's statement as written and reads all its rows.</summary>
     private static async Task<BufferedResultSet> RunUserStatementAsync(
-        DbConnection connection, DbTransaction transaction, string text, StatementUnit unit, int extraColumns,
-        CancellationToken cancellationToken, Action<object[]> onHiddenValues)
+        DbConnection connection, DbTransaction transaction, string text, StatementUnit unit, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -185,36 +150,8 @@ internal static class StatementExecutor
         command.CommandTimeout = unit.CommandTimeout;
         ParameterCopier.CopyAll(unit.Parameters, command);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var visible = Math.Max(0, reader.FieldCount - extraColumns);
-        var names = new string[visible];
-        var types = new Type[visible];
-        var dataTypeNames = new string[visible];
-        for (var i = 0; i < visible; i++)
-        {
-            names[i] = reader.GetName(i);
-            types[i] = reader.GetFieldType(i);
-            dataTypeNames[i] = reader.GetDataTypeName(i);
-        }
-        var rows = new List<object[]>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var values = new object[visible];
-            for (var i = 0; i < visible; i++)
-            {
-                values[i] = reader.GetValue(i);
-            }
-            rows.Add(values);
-            if (extraColumns > 0)
-            {
-                var hidden = new object[extraColumns];
-                for (var i = 0; i < extraColumns; i++)
-                {
-                    hidden[i] = reader.GetValue(visible + i);
-                }
-                onHiddenValues(hidden);
-            }
-        }
+        var result = await BufferedResultSet.ReadAsync(reader, reader.FieldCount, cancellationToken);
         await reader.CloseAsync();
-        return new BufferedResultSet(names, types, dataTypeNames, rows, reader.RecordsAffected);
+        return result.WithRecordsAffected(reader.RecordsAffected);
     }
 }

@@ -13,10 +13,13 @@ internal static class RowImage
     public static string? Text(UndoValue value) => value.ValueCase == UndoValue.ValueOneofCase.Text ? value.Text : null;
 
     /// <summary>The current reader row's first <paramref name="count"/> columns, each selected as text.</summary>
-    public static UndoRow Read(DbDataReader reader, int count)
+    public static UndoRow Read(DbDataReader reader, int count) => Read(reader, 0, count);
+
+    /// <summary>The current reader row's <paramref name="count"/> columns from <paramref name="first"/> on, each selected as text.</summary>
+    public static UndoRow Read(DbDataReader reader, int first, int count)
     {
         var row = new UndoRow();
-        for (var i = 0; i < count; i++)
+        for (var i = first; i < first + count; i++)
         {
             row.Values.Add(Value(reader.IsDBNull(i) ? null : reader.GetString(i)));
         }

@@ -112,42 +112,41 @@ public class PostgresDialectTests
     }
 
     [Fact]
-    public void BuildKeyReturning_appends_hidden_key_columns_after_the_users_returning()
+    public void BuildImageReturning_appends_the_whole_row_as_text_after_the_users_returning()
     {
-        var withReturning = Dialect.BuildKeyReturning(One("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\";"), Blogs);
-        Assert.Equal("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\", \"Id\"::text AS \"__atp_k0\"", withReturning.Text);
+        var withReturning = Dialect.BuildImageReturning(One("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\";"), Blogs);
+        Assert.Equal("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\", \"Id\"::text AS \"__atp_c0\", \"Name\"::text AS \"__atp_c1\", \"Rating\"::text AS \"__atp_c2\"", withReturning.Text);
         Assert.True(withReturning.HadReturning);
-        Assert.Equal(1, withReturning.KeyColumnCount);
-        Assert.Equal(1, withReturning.HiddenColumnCount);
+        Assert.True(withReturning.ReturnsRows);
+        Assert.Equal(3, withReturning.ImageColumnCount);
+        Assert.Equal(3, withReturning.HiddenColumnCount);
 
-        var without = Dialect.BuildKeyReturning(One("DELETE FROM order_lines l USING orders o WHERE l.order_id = o.id -- gone"), OrderLines);
+        var update = Dialect.BuildImageReturning(One("UPDATE \"Blogs\" AS b SET \"Rating\" = 1 FROM tags t WHERE t.blog = b.\"Id\""), Blogs);
+        Assert.EndsWith("\nRETURNING \"b\".\"Id\"::text AS \"__atp_c0\", \"b\".\"Name\"::text AS \"__atp_c1\", \"b\".\"Rating\"::text AS \"__atp_c2\"", update.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BuildImageReturning_of_a_delete_returns_only_the_key()
+    {
+        var without = Dialect.BuildImageReturning(One("DELETE FROM order_lines l USING orders o WHERE l.order_id = o.id -- gone"), OrderLines);
         Assert.Equal("DELETE FROM order_lines l USING orders o WHERE l.order_id = o.id\nRETURNING \"l\".\"order_id\"::text AS \"__atp_k0\", \"l\".\"line_no\"::text AS \"__atp_k1\"", without.Text);
         Assert.False(without.HadReturning);
-        Assert.Equal(2, without.KeyColumnCount);
+        Assert.False(without.ReturnsRows);
+        Assert.Equal(2, without.ImageColumnCount);
         Assert.False(without.HasInsertedFlag);
     }
 
     [Fact]
-    public void BuildKeyReturning_upsert_that_may_update_also_returns_whether_each_row_was_inserted()
+    public void BuildImageReturning_upsert_that_may_update_also_returns_whether_each_row_was_inserted()
     {
-        var upsert = Dialect.BuildKeyReturning(One("INSERT INTO \"Blogs\" (\"Id\", \"Name\") VALUES (@id, @name) ON CONFLICT (\"Id\") DO UPDATE SET \"Name\" = EXCLUDED.\"Name\""), Blogs);
-        Assert.EndsWith("\nRETURNING \"Id\"::text AS \"__atp_k0\", (xmax = 0) AS \"__atp_inserted\"", upsert.Text, StringComparison.Ordinal);
+        var upsert = Dialect.BuildImageReturning(One("INSERT INTO \"Blogs\" (\"Id\", \"Name\") VALUES (@id, @name) ON CONFLICT (\"Id\") DO UPDATE SET \"Name\" = EXCLUDED.\"Name\""), Blogs);
+        Assert.EndsWith("\"Rating\"::text AS \"__atp_c2\", (xmax = 0) AS \"__atp_inserted\"", upsert.Text, StringComparison.Ordinal);
         Assert.True(upsert.HasInsertedFlag);
-        Assert.Equal(2, upsert.HiddenColumnCount);
+        Assert.Equal(4, upsert.HiddenColumnCount);
 
-        var doNothing = Dialect.BuildKeyReturning(One("INSERT INTO \"Blogs\" (\"Id\", \"Name\") VALUES (@id, @name) ON CONFLICT DO NOTHING"), Blogs);
+        var doNothing = Dialect.BuildImageReturning(One("INSERT INTO \"Blogs\" (\"Id\", \"Name\") VALUES (@id, @name) ON CONFLICT DO NOTHING"), Blogs);
         Assert.False(doNothing.HasInsertedFlag);
-        Assert.Equal(1, doNothing.HiddenColumnCount);
-    }
-
-    [Fact]
-    public void BuildAfterImage_binds_one_text_array_per_key_column_and_casts_each_key_to_its_type()
-    {
-        var sql = Dialect.BuildAfterImage(Blogs, [["1"], ["7"]]);
-        Assert.Equal("SELECT \"Id\"::text, \"Name\"::text, \"Rating\"::text FROM \"public\".\"Blogs\" WHERE (\"Id\") IN (SELECT CAST(k.k0 AS integer) FROM unnest(@__atp_0) AS k(k0))", sql.Text);
-        var parameter = Assert.Single(sql.Parameters);
-        Assert.Equal("__atp_0", parameter.Name);
-        Assert.Equal(new[] { "1", "7" }, Assert.IsType<string[]>(parameter.Value));
+        Assert.Equal(3, doNothing.HiddenColumnCount);
     }
 
     [Fact]
@@ -218,7 +217,7 @@ public class PostgresDialectTests
         var table = Table("public", "t", ["k"], ("k", formatType, false), ("v", formatType, false));
         Assert.Equal($"UPDATE \"public\".\"t\" SET \"v\" = CAST(@__atp_0 AS {formatType}) WHERE \"k\" = CAST(@__atp_1 AS {formatType})",
             Dialect.BuildUpdateRow(table, Row("1", "2"))!.Text);
-        Assert.Contains($"CAST(k.k0 AS {formatType})", Dialect.BuildAfterImage(table, [["1"]]).Text, StringComparison.Ordinal);
+        Assert.Contains($"CAST(k.k0 AS {formatType})", Dialect.BuildDirtyCheck(table, [["1"]]).Text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -241,10 +240,10 @@ public class PostgresDialectTests
         Assert.Equal("\"say \"\"hi\"\"\"", Dialect.QuoteIdentifier("say \"hi\""));
 
     [Fact]
-    public void BuildAfterImage_rejects_a_table_without_primary_key()
+    public void BuildDirtyCheck_rejects_a_table_without_primary_key()
     {
         var table = Table("public", "no_pk", [], ("a", "integer", false));
-        Assert.Throws<ArgumentException>(() => Dialect.BuildAfterImage(table, [["1"]]));
+        Assert.Throws<ArgumentException>(() => Dialect.BuildDirtyCheck(table, [["1"]]));
     }
 
     internal static TableMetadata Table(string schema, string name, string[] key, params (string Name, string Type, bool Generated)[] columns)

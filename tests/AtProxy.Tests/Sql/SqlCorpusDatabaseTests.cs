@@ -79,16 +79,21 @@ public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixtu
                 before = (await QueryRowsAsync(beforeImage)).DistinctBy(KeyText).ToList();
             }
 
-            var keyReturning = Dialect.BuildKeyReturning(statement, table);
-            var returned = await QueryUserAsync(keyReturning.Text);
-            var hidden = returned.Select(row => row.Skip(row.Count - keyReturning.HiddenColumnCount).ToArray()).ToList();
-            var keys = hidden.Select(h => (IReadOnlyList<string>)h.Take(keyReturning.KeyColumnCount).Cast<string>().ToArray())
+            var imageReturning = Dialect.BuildImageReturning(statement, table);
+            var returned = await QueryUserAsync(imageReturning.Text);
+            var hidden = returned.Select(row => row.Skip(row.Count - imageReturning.HiddenColumnCount).ToArray()).ToList();
+            Assert.Equal(statement.Kind != DmlKind.Delete, imageReturning.ReturnsRows);
+            var images = hidden.Select(h => h.Take(imageReturning.ImageColumnCount).Select(v => v as string).ToArray()).ToList();
+            var returnedRows = imageReturning.ReturnsRows ? images.Select(values => Row(values)).DistinctBy(KeyText).ToList() : [];
+            var keys = (imageReturning.ReturnsRows ? returnedRows.Select(row => Dialect.KeyOf(table, row)) : images.Select(k => (IReadOnlyList<string>)k.Cast<string>().ToArray()))
                 .DistinctBy(LockKeyFormatter.Format).ToList();
-            var inserted = hidden.Where(h => !keyReturning.HasInsertedFlag || h[^1] is true)
-                .Select(h => LockKeyFormatter.Format(h.Take(keyReturning.KeyColumnCount).Cast<string>().ToArray())).ToHashSet();
+            var inserted = hidden.Zip(images).Where(h => !imageReturning.HasInsertedFlag || h.First[^1] is true)
+                .Select(h => imageReturning.ReturnsRows ? KeyText(Row(h.Second)) : LockKeyFormatter.Format(h.Second.Cast<string>().ToArray())).ToHashSet();
 
-            var after = keys.Count == 0 ? [] : await QueryRowsAsync(Dialect.BuildAfterImage(table, keys));
-            Assert.Equal(statement.Kind == DmlKind.Delete ? 0 : keys.Count, after.Count);
+            // The after image is what the statement returned; read back by key it is the same.
+            var after = returnedRows;
+            var readBack = keys.Count == 0 || !imageReturning.ReturnsRows ? [] : await QueryRowsAsync(Dialect.BuildDirtyCheck(table, keys));
+            Assert.Equal(ByKey(readBack), ByKey(after));
             if (statement.Kind is DmlKind.Update or DmlKind.Delete)
             {
                 // The before image must have locked exactly the rows the statement then changed.
@@ -128,6 +133,13 @@ public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixtu
             Assert.Equal(snapshot, await SnapshotAsync());
             Assert.Null(await UndoRecordExecutor.UndoAsync(Dialect, connection, transaction, record, CancellationToken.None));
             Assert.Equal(snapshot, await SnapshotAsync());
+        }
+
+        private static UndoRow Row(string?[] values)
+        {
+            var row = new UndoRow();
+            row.Values.AddRange(values.Select(RowImage.Value));
+            return row;
         }
 
         public async Task LockingReadAsync()

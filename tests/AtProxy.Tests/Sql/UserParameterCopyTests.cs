@@ -47,21 +47,21 @@ public class UserParameterCopyTests(PostgresDatabaseFixture fixture) : IClassFix
     }
 
     [Fact]
-    public async Task Key_returning_statement_runs_with_the_users_parameters_and_returns_keys_last()
+    public async Task Image_returning_statement_runs_with_the_users_parameters_and_returns_the_row_last()
     {
         await using var connection = await OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         var statement = SqlRecognizer.RecognizeUncached("UPDATE copy_kv SET v = @v WHERE k <> @k RETURNING v").Statements[0];
-        var rewritten = PostgresDialect.Instance.BuildKeyReturning(statement, Kv);
+        var rewritten = PostgresDialect.Instance.BuildImageReturning(statement, Kv);
 
         await using var command = new NpgsqlCommand(rewritten.Text, connection, transaction);
         command.Parameters.AddWithValue("v", "x");
         command.Parameters.AddWithValue("k", "b");
         await using var reader = await command.ExecuteReaderAsync();
-        Assert.Equal(2, reader.FieldCount);
-        Assert.Equal("__atp_k0", reader.GetName(reader.FieldCount - rewritten.KeyColumnCount));
+        Assert.Equal(3, reader.FieldCount);
+        Assert.Equal("__atp_c0", reader.GetName(reader.FieldCount - rewritten.HiddenColumnCount));
         Assert.True(await reader.ReadAsync());
-        Assert.Equal(("x", "a"), (reader.GetString(0), reader.GetString(1)));
+        Assert.Equal(("x", "a", "x"), (reader.GetString(0), reader.GetString(1), reader.GetString(2)));
         Assert.False(await reader.ReadAsync());
     }
 

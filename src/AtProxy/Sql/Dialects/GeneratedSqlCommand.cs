@@ -13,16 +13,28 @@ internal static class GeneratedSqlCommand
     public static void Apply(this GeneratedSql sql, DbCommand command)
     {
         command.CommandText = sql.Text;
+        AddParameters(sql, command.Parameters, command.CreateParameter);
+    }
+
+    /// <inheritdoc cref="Apply(GeneratedSql, DbCommand)" />
+    public static void Apply(this GeneratedSql sql, DbBatchCommand command)
+    {
+        command.CommandText = sql.Text;
+        AddParameters(sql, command.Parameters, command.CreateParameter);
+    }
+
+    private static void AddParameters(GeneratedSql sql, DbParameterCollection parameters, Func<DbParameter> create)
+    {
         foreach (var generated in sql.Parameters)
         {
-            var parameter = command.CreateParameter();
+            var parameter = create();
             parameter.ParameterName = generated.Name;
             if (generated.Value is not string[])
             {
                 parameter.DbType = DbType.String;
             }
             parameter.Value = generated.Value ?? DBNull.Value;
-            command.Parameters.Add(parameter);
+            parameters.Add(parameter);
         }
     }
 }

@@ -46,13 +46,11 @@ internal interface ISqlDialect
     GeneratedSql BuildConstraintColumns(TableMetadata table, string constraint);
 
     /// <summary>
-    /// The statement rewritten to return the primary keys of the rows it wrote (and, for an upsert
-    /// that may update, whether each was inserted), so the after image can be read by key.
+    /// The statement rewritten to return what the undo log needs of each row it writes: the whole
+    /// row as text (the after image) for an INSERT, UPDATE or upsert, the primary key for a DELETE;
+    /// for an upsert that may update, also whether each row was inserted.
     /// </summary>
-    KeyReturningStatement BuildKeyReturning(DmlStatement statement, TableMetadata table);
-
-    /// <summary>The after image: the rows with these keys, all columns, no lock (the statement's own locks hold them).</summary>
-    GeneratedSql BuildAfterImage(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys);
+    ImageReturningStatement BuildImageReturning(DmlStatement statement, TableMetadata table);
 
     /// <summary>Rollback's dirty-write check: the rows with these keys, all columns, <c>FOR UPDATE</c>.</summary>
     GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys);

@@ -156,7 +156,7 @@ internal sealed class PostgresDialect : ISqlDialect
     }
 
     /// <inheritdoc />
-    public KeyReturningStatement BuildKeyReturning(DmlStatement statement, TableMetadata table)
+    public ImageReturningStatement BuildImageReturning(DmlStatement statement, TableMetadata table)
     {
         if (!statement.IsWrite || statement.Target is null)
         {
@@ -165,11 +165,16 @@ internal sealed class PostgresDialect : ISqlDialect
         RequireKey(table);
         // UPDATE ... FROM and DELETE ... USING may join tables with columns of the same name.
         var qualifier = statement.Kind is DmlKind.Update or DmlKind.Delete ? QuoteIdentifier(statement.Target.Alias ?? table.Name) + "." : "";
+        // A DELETE leaves no row behind: its keys are enough. Every other write returns the whole
+        // row as it left it, which is the after image.
+        var returnsRows = statement.Kind != DmlKind.Delete;
         var extra = new StringBuilder();
-        for (var i = 0; i < table.PrimaryKey.Count; i++)
+        var count = returnsRows ? table.Columns.Count : table.PrimaryKey.Count;
+        for (var i = 0; i < count; i++)
         {
-            extra.Append(i == 0 ? "" : ", ").Append(qualifier).Append(QuoteIdentifier(table.PrimaryKey[i].Name))
-                .Append("::text AS ").Append(QuoteIdentifier(KeyColumnAlias(i)));
+            var column = returnsRows ? table.Columns[i].Name : table.PrimaryKey[i].Name;
+            extra.Append(i == 0 ? "" : ", ").Append(qualifier).Append(QuoteIdentifier(column))
+                .Append("::text AS ").Append(QuoteIdentifier(returnsRows ? RowColumnAlias(i) : KeyColumnAlias(i)));
         }
         var insertedFlag = statement.OnConflict is { Action: ConflictAction.DoUpdate };
         if (insertedFlag)
@@ -188,15 +193,14 @@ internal sealed class PostgresDialect : ISqlDialect
             // A newline first, so a trailing line comment cannot swallow the clause.
             text = text.TrimEnd().TrimEnd(';') + "\nRETURNING " + extra;
         }
-        return new KeyReturningStatement(text, table.PrimaryKey.Count, insertedFlag, statement.Returning is not null);
+        return new ImageReturningStatement(text, count, returnsRows, insertedFlag, statement.Returning is not null);
     }
 
-    /// <summary>The name of the i-th hidden key column a <see cref="KeyReturningStatement"/> adds.</summary>
+    /// <summary>The name of the i-th hidden key column an <see cref="ImageReturningStatement"/> of a DELETE adds.</summary>
     public static string KeyColumnAlias(int index) => GeneratedSql.ParameterPrefix + "k" + index.ToString(CultureInfo.InvariantCulture);
 
-    /// <inheritdoc />
-    public GeneratedSql BuildAfterImage(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys) =>
-        SelectByKeys(table, keys, forUpdate: false);
+    /// <summary>The name of the i-th hidden row column an <see cref="ImageReturningStatement"/> of an INSERT, UPDATE or upsert adds.</summary>
+    public static string RowColumnAlias(int index) => GeneratedSql.ParameterPrefix + "c" + index.ToString(CultureInfo.InvariantCulture);
 
     /// <inheritdoc />
     public GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys) =>
