@@ -16,6 +16,7 @@ internal sealed class CoordinatorState
     private readonly ConcurrentDictionary<string, GlobalSession> _sessions = new(StringComparer.Ordinal);
     private long _lastSequence;
     private long _lastBranchId;
+    private long _reservedSequence;
 
     public LockTable Locks { get; } = new();
 
@@ -26,6 +27,16 @@ internal sealed class CoordinatorState
     public long LastBranchId => Interlocked.Read(ref _lastBranchId);
 
     public long NextTransactionSequence() => Interlocked.Increment(ref _lastSequence);
+
+    /// <summary>
+    /// The highest transaction sequence a durable record has reserved. A sequence is handed out only
+    /// when reserved, so after a crash the counter resumes above every XID ever answered — even one
+    /// whose begin record had not been flushed yet.
+    /// </summary>
+    public long ReservedTransactionSequence => Interlocked.Read(ref _reservedSequence);
+
+    /// <summary>Raises the reservation once its record is durable (live; replay raises the counter instead).</summary>
+    public void Reserve(long upTo) => RaiseTo(ref _reservedSequence, upTo);
 
     public long NextBranchId() => Interlocked.Increment(ref _lastBranchId);
 

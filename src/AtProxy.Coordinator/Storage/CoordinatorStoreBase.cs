@@ -10,6 +10,11 @@ namespace AtProxy.Coordinator.Storage;
 /// </summary>
 internal abstract class CoordinatorStoreBase : ICoordinatorStore
 {
+    /// <summary>How many transaction sequences one durable reservation covers.</summary>
+    internal const long SequenceReservation = 10_000;
+
+    private readonly SemaphoreSlim _reserving = new(1, 1);
+
     protected CoordinatorState State { get; } = new();
 
     public abstract string Kind { get; }
@@ -20,6 +25,12 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
 
     /// <summary>Makes <paramref name="record"/> durable, then runs <paramref name="apply"/>; records are applied in durable order.</summary>
     protected abstract Task PersistAsync(StoreRecord record, Action apply);
+
+    /// <summary>
+    /// Runs <paramref name="apply"/> at once and makes <paramref name="record"/> durable with the
+    /// next records, in order, without waiting for it; by default the same as <see cref="PersistAsync"/>.
+    /// </summary>
+    protected virtual Task PersistWithNextAsync(StoreRecord record, Action apply) => PersistAsync(record, apply);
 
     public long NextTransactionSequence() => State.NextTransactionSequence();
 
@@ -39,7 +50,13 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
 
     public async Task<GlobalSession> BeginAsync(GlobalBegun begun)
     {
-        await PersistAsync(new StoreRecord { GlobalBegun = begun }, () => State.ApplyBegun(begun));
+        if (begun.Sequence > State.ReservedTransactionSequence)
+        {
+            await ReserveSequencesAsync(begun.Sequence);
+        }
+        // Nothing depends on a begin alone: the transaction's first registration or decision is
+        // written after it and waits for both, so the begin need not wait for a flush of its own.
+        await PersistWithNextAsync(new StoreRecord { GlobalBegun = begun }, () => State.ApplyBegun(begun));
         return State.Find(begun.Xid) ?? throw new InvalidOperationException($"The transaction {begun.Xid} vanished right after it was recorded.");
     }
 
@@ -62,6 +79,25 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
             throw;
         }
         return null;
+    }
+
+    private async Task ReserveSequencesAsync(long sequence)
+    {
+        await _reserving.WaitAsync();
+        try
+        {
+            if (sequence <= State.ReservedTransactionSequence)
+            {
+                return;
+            }
+            var upTo = sequence + SequenceReservation;
+            await PersistAsync(new StoreRecord { Counters = new CountersSnapshot { LastTransactionSequence = upTo, LastBranchId = State.LastBranchId } },
+                () => State.Reserve(upTo));
+        }
+        finally
+        {
+            _reserving.Release();
+        }
     }
 
     public Task AppendAsync(StoreRecord record) => PersistAsync(record, () => State.Apply(record));

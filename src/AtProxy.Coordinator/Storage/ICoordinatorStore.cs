@@ -46,7 +46,13 @@ internal interface ICoordinatorStore : IAsyncDisposable
     /// <summary>Every held lock (not a consistent cut; for listing).</summary>
     List<KeyValuePair<LockKeyId, LockHolder>> SnapshotLocks();
 
-    /// <summary>Records a new transaction.</summary>
+    /// <summary>
+    /// Records a new transaction. Unlike every other change it may return before its record is
+    /// flushed: the record is written ahead of any later change of the transaction, so a
+    /// registration or decision is never durable without it, and a begin lost in a crash costs
+    /// only a transaction nothing was yet recorded for (its calls then fail NOT_FOUND). Its
+    /// sequence is reserved durably first, so its XID is never handed out again.
+    /// </summary>
     Task<GlobalSession> BeginAsync(GlobalBegun begun);
 
     /// <summary>

@@ -134,8 +134,12 @@ internal sealed class Phase1Engine(AtProxyClient client)
         long? branchId = null;
         try
         {
-            branchId = await PrepareLocalCommitAsync(connection, transaction, branch, cancellationToken, lockRetries);
-            await transaction.CommitAsync(cancellationToken);
+            branchId = await PrepareLocalCommitAsync(connection, transaction, branch, cancellationToken, lockRetries, commitWithUndo: true);
+            if (branchId is null)
+            {
+                // A GlobalLock scope wrote no undo row for the COMMIT to go with.
+                await transaction.CommitAsync(cancellationToken);
+            }
         }
         catch (Exception ex)
         {
@@ -160,9 +164,11 @@ internal sealed class Phase1Engine(AtProxyClient client)
     /// lock keys (retrying with back-off while another global transaction holds one) and write its undo
     /// records in the same local transaction; in a GlobalLock scope, only check the locks. Returns the
     /// branch id (null in a GlobalLock scope). The caller commits, and on failure rolls back and calls
-    /// <see cref="LocalCommitFailedAsync"/>.
+    /// <see cref="LocalCommitFailedAsync"/> — unless <paramref name="commitWithUndo"/> asked for the
+    /// COMMIT to go in the undo insert's round trip, which then has committed the branch.
     /// </summary>
-    public async Task<long?> PrepareLocalCommitAsync(DbConnection connection, DbTransaction transaction, LocalBranch branch, CancellationToken cancellationToken, int? lockRetries = null)
+    public async Task<long?> PrepareLocalCommitAsync(DbConnection connection, DbTransaction transaction, LocalBranch branch, CancellationToken cancellationToken,
+        int? lockRetries = null, bool commitWithUndo = false)
     {
         var keys = branch.LockKeys();
         if (branch.Xid is null)
@@ -191,7 +197,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
             var log = new BranchUndoLog { Xid = branch.Xid, BranchId = branchId.Value };
             log.Records.AddRange(branch.Records);
             var (bytes, context) = UndoLogCodec.Encode(log, client.Options.UndoCompressionThreshold);
-            await branch.Resource.UndoLog.InsertAsync(connection, transaction, branch.Xid, branchId.Value, bytes, context, UndoLogStatus.Normal, cancellationToken);
+            await branch.Resource.UndoLog.InsertAsync(connection, transaction, branch.Xid, branchId.Value, bytes, context, UndoLogStatus.Normal, commitWithUndo, cancellationToken);
             return branchId;
         }
         catch (Exception ex)

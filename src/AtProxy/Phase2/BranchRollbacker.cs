@@ -30,7 +30,7 @@ internal sealed class BranchRollbacker(ILogger logger)
             if (row is null)
             {
                 // Phase 1 has not committed (yet): leave a marker so a late local commit of this branch fails.
-                await resource.UndoLog.InsertAsync(connection, transaction, xid, branchId, [], "marker", UndoLogStatus.GlobalFinished, cancellationToken);
+                await resource.UndoLog.InsertAsync(connection, transaction, xid, branchId, [], "marker", UndoLogStatus.GlobalFinished, commit: false, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
                 return new Outcome(BranchStatus.PhaseTwoRollbacked, "no undo records: global-finished marker written");
             }

@@ -74,17 +74,30 @@ internal sealed class UndoLogTable
         }
     }
 
-    public async Task InsertAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, byte[] rollbackInfo, string context, UndoLogStatus status, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the branch's undo row in its local transaction; with <paramref name="commit"/>, also
+    /// commits that transaction in the same round trip (the COMMIT is skipped by the server when the
+    /// insert fails, which leaves the transaction to be rolled back).
+    /// </summary>
+    public async Task InsertAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, byte[] rollbackInfo, string context, UndoLogStatus status, bool commit, CancellationToken cancellationToken)
     {
-        await using var insert = connection.CreateCommand();
-        insert.Transaction = transaction;
+        await using var batch = connection.CreateBatch();
+        batch.Transaction = transaction;
+        var insert = batch.CreateBatchCommand();
         insert.CommandText = $"INSERT INTO {QualifiedName} (branch_id, xid, context, rollback_info, log_status) VALUES (@b, @x, @c, @r, @s)";
         AddParameter(insert, "b", branchId);
         AddParameter(insert, "x", xid);
         AddParameter(insert, "c", context);
         AddParameter(insert, "r", rollbackInfo);
         AddParameter(insert, "s", (int)status);
-        await insert.ExecuteNonQueryAsync(cancellationToken);
+        batch.BatchCommands.Add(insert);
+        if (commit)
+        {
+            var commitCommand = batch.CreateBatchCommand();
+            commitCommand.CommandText = "COMMIT";
+            batch.BatchCommands.Add(commitCommand);
+        }
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>The branch's undo row locked for the rollback, or null when there is none.</summary>
@@ -123,12 +136,17 @@ internal sealed class UndoLogTable
         return await delete.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static void AddParameter(DbCommand command, string name, object value)
+    private static void AddParameter(DbCommand command, string name, object value) =>
+        command.Parameters.Add(Parameter(command.CreateParameter(), name, value));
+
+    private static void AddParameter(DbBatchCommand command, string name, object value) =>
+        command.Parameters.Add(Parameter(command.CreateParameter(), name, value));
+
+    private static DbParameter Parameter(DbParameter parameter, string name, object value)
     {
-        var parameter = command.CreateParameter();
         parameter.ParameterName = name;
         parameter.Value = value;
-        command.Parameters.Add(parameter);
+        return parameter;
     }
 
     internal static string QuoteIdentifier(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";

@@ -67,7 +67,8 @@ public sealed class EmbeddedStoreTests : IDisposable
         Assert.Equal(2, reopened.LocksHeld);
         Assert.Equal(open, reopened.HolderOf(new LockKeyId("db", "t", "1"))!.Xid);
         Assert.Null(reopened.HolderOf(new LockKeyId("db", "t", "3")));
-        Assert.Equal(3, reopened.NextTransactionSequence());
+        // Sequences are reserved durably in blocks, so the counter resumes above the whole block.
+        Assert.Equal(CoordinatorStoreBase.SequenceReservation + 2, reopened.NextTransactionSequence());
         Assert.Equal(3, reopened.NextBranchId());
     }
 
@@ -179,7 +180,8 @@ public sealed class EmbeddedStoreTests : IDisposable
         Assert.All(reopened.Sessions.Where(s => s.Xid != live), s => Assert.Equal(GlobalStatus.Committed, s.Status));
         Assert.True(reopened.Sessions.Count() < 100, $"{reopened.Sessions.Count()} transactions came back; compaction should have left most out");
         Assert.Equal(2, reopened.LocksHeld);
-        Assert.Equal(302, reopened.NextTransactionSequence()); // ids of purged transactions are not reused
+        // Ids of purged transactions are not reused: the snapshot keeps the reservation above them.
+        Assert.Equal(CoordinatorStoreBase.SequenceReservation + 2, reopened.NextTransactionSequence());
         Assert.Equal(lastBranch + 301, reopened.NextBranchId());
     }
 
@@ -213,12 +215,44 @@ public sealed class EmbeddedStoreTests : IDisposable
     public async Task Append_ManyConcurrentCallers_ShareFlushes()
     {
         await using var store = await OpenAsync();
+        var xids = await Task.WhenAll(Enumerable.Range(0, 400).Select(_ => BeginAsync(store)));
+        var written = store.RecordsWritten;
+        var flushes = store.Flushes;
 
-        await Task.WhenAll(Enumerable.Range(0, 400).Select(_ => Task.Run(() => BeginAsync(store))));
+        await Task.WhenAll(xids.Select(xid => Task.Run(() => store.AppendAsync(new StoreRecord
+        {
+            GlobalStatusChanged = new GlobalStatusChanged { Xid = xid, From = GlobalStatus.Begin, To = GlobalStatus.Rollbacking, AtUnixMs = 3_000 },
+        }))));
 
-        Assert.Equal(400, store.Sessions.Count());
-        Assert.Equal(400, store.RecordsWritten);
-        Assert.True(store.Flushes < 400, $"{store.Flushes} flushes for 400 records: no group commit");
+        Assert.Equal(400, store.Sessions.Count(s => s.Status == GlobalStatus.Rollbacking));
+        // One reservation and 400 begins (written ahead of the changes, possibly in their flushes), 400 changes.
+        Assert.Equal(801, store.RecordsWritten);
+        Assert.True(store.Flushes - flushes < 400, $"{store.Flushes - flushes} flushes for {store.RecordsWritten - written} records: no group commit");
+    }
+
+    [Fact]
+    public async Task Begin_ReturnsBeforeItsFlush_ButItsXidIsNeverHandedOutAgain()
+    {
+        string answered;
+        long sequence;
+        var copy = Path.Combine(_directory, "copy");
+        await using (var store = await OpenAsync())
+        {
+            await BeginAsync(store);
+            sequence = store.NextTransactionSequence();
+            answered = $"tc:{sequence}";
+            await store.BeginAsync(new GlobalBegun { Xid = answered, Sequence = sequence, Name = "n", ApplicationId = "app", BeginTimeUnixMs = 1_000, TimeoutMs = 60_000 });
+            // What a crash right now would leave on disk: the begin may or may not be in it.
+            Directory.CreateDirectory(copy);
+            foreach (var file in Directory.GetFiles(_directory, "coordinator-*.log"))
+            {
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            }
+        }
+
+        await using var crashed = new EmbeddedCoordinatorStore(copy, 64L * 1024 * 1024, NullLogger<EmbeddedCoordinatorStore>.Instance);
+        await crashed.OpenAsync(CancellationToken.None);
+        Assert.True(crashed.NextTransactionSequence() > sequence, "a sequence answered before the crash was handed out again");
     }
 
     [Fact]

@@ -20,8 +20,10 @@ public class StoreFailureTests
         log.SetValue(store, new FileStream("/dev/full", FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0));
         real.Dispose();
 
-        var begin = await Assert.ThrowsAsync<RpcException>(() => coordinator.Tm.BeginAsync());
+        // A begin does not wait for its own flush; the commit does, meets the failed write, and from
+        // then on every change, begins included, is refused.
         var commit = await Assert.ThrowsAsync<RpcException>(() => coordinator.Tm.CommitAsync(before));
+        var begin = await Assert.ThrowsAsync<RpcException>(() => coordinator.Tm.BeginAsync());
 
         Assert.Equal(StatusCode.Unavailable, begin.StatusCode);
         Assert.Equal(StatusCode.Unavailable, commit.StatusCode);

@@ -97,8 +97,9 @@ public sealed class ScriptedResourceManager : IAsyncDisposable
                 _ = AnswerAsync(command);
             }
         }
-        catch (RpcException) when (_stop.IsCancellationRequested)
+        catch (Exception ex) when (_stop.IsCancellationRequested && ex is RpcException or ObjectDisposedException)
         {
+            // Dropped on purpose: the call can be disposed while the read is still on its way out.
         }
         catch (OperationCanceledException)
         {

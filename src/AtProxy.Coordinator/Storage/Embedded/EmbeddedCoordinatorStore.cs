@@ -118,7 +118,20 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
         {
             return Task.FromException(new StoreUnavailableException("The embedded store is closed."));
         }
-        return pending.Done.Task;
+        return pending.Done!.Task;
+    }
+
+    protected override Task PersistWithNextAsync(StoreRecord record, Action apply)
+    {
+        if (_fault is { } fault)
+        {
+            return Task.FromException(new StoreUnavailableException("The embedded store stopped accepting changes after a failed write.", fault));
+        }
+        apply();
+        // Queued in order: any later record of this transaction is flushed with or after it.
+        return _queue.Writer.TryWrite(new PendingWrite(record, static () => { }, Done: null))
+            ? Task.CompletedTask
+            : Task.FromException(new StoreUnavailableException("The embedded store is closed."));
     }
 
     private async Task WriteLoopAsync()
@@ -161,12 +174,12 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
                 try
                 {
                     pending.Apply();
-                    pending.Done.TrySetResult();
+                    pending.Done?.TrySetResult();
                 }
                 catch (Exception ex)
                 {
                     Log.ApplyFailed(_logger, ex, pending.Record.KindCase.ToString());
-                    pending.Done.TrySetException(ex);
+                    pending.Done?.TrySetException(ex);
                 }
             }
 
@@ -198,7 +211,9 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
         {
             file.Write(LogFormat.Header(next));
             var buffer = new ArrayBufferWriter<byte>(64 * 1024);
-            LogFormat.Write(new StoreRecord { Counters = new CountersSnapshot { LastTransactionSequence = State.LastTransactionSequence, LastBranchId = State.LastBranchId } }, buffer);
+            // The reservation too: a sequence answered but not yet in a flushed record must never come back.
+            var sequence = Math.Max(State.LastTransactionSequence, State.ReservedTransactionSequence);
+            LogFormat.Write(new StoreRecord { Counters = new CountersSnapshot { LastTransactionSequence = sequence, LastBranchId = State.LastBranchId } }, buffer);
             foreach (var session in State.Sessions)
             {
                 LogFormat.Write(CoordinatorState.SnapshotOf(session), buffer);
@@ -232,7 +247,7 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
         var error = new StoreUnavailableException("The embedded store could not make a change durable.", fault);
         foreach (var pending in batch)
         {
-            pending.Done.TrySetException(error);
+            pending.Done?.TrySetException(error);
         }
     }
 
@@ -273,5 +288,5 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
         _lockFile?.Dispose();
     }
 
-    private sealed record PendingWrite(StoreRecord Record, Action Apply, TaskCompletionSource Done);
+    private sealed record PendingWrite(StoreRecord Record, Action Apply, TaskCompletionSource? Done);
 }
