@@ -1,0 +1,124 @@
+using AtProxy.Benchmarks.Undo;
+using System.Globalization;
+using AtProxy.Execution;
+using AtProxy.Metadata;
+using AtProxy.Protocol.V1;
+using AtProxy.Sql;
+using AtProxy.Sql.Dialects;
+using AtProxy.Testing.Postgres;
+using BenchmarkDotNet.Attributes;
+using Npgsql;
+
+namespace AtProxy.Benchmarks.Proxy;
+
+/// <summary>
+/// What capturing the images of <see cref="Rows"/> rows costs on a real PostgreSQL server, against
+/// a plain SELECT of the same rows read as typed values (the baseline) in the same run. The images
+/// go through the engine's own code: the dialect builds the SQL (every column as <c>::text</c>;
+/// the before image splices the statement's WHERE and locks <c>FOR UPDATE</c>, the after image
+/// selects by key through <c>unnest</c>) and <see cref="ImageReader"/> reads the rows into undo rows,
+/// deduplicated by key. A plain <c>SELECT ... FOR UPDATE</c> separates the cost of the row locks
+/// from the cost of the text images. Every operation is one short local transaction on one open
+/// connection: the query, then a rollback (so no lock outlives it), the same for every method.
+/// </summary>
+[MemoryDiagnoser]
+public class ImageCaptureBenchmarks
+{
+    private const string Update = $"UPDATE {RepresentativeTable.Name} SET amount = amount + 1 WHERE id BETWEEN @lo AND @hi";
+    private const string Select = $"SELECT {RepresentativeTable.Columns} FROM {RepresentativeTable.Name} WHERE id BETWEEN @lo AND @hi";
+    private PostgresServer _server = null!;
+    private TestDatabase _database = null!;
+    private NpgsqlConnection _connection = null!;
+    private NpgsqlCommand _userCommand = null!;
+    private DmlStatement _statement = null!;
+    private List<IReadOnlyList<string>> _keys = [];
+
+    [Params(1, 10, 100)]
+    public int Rows { get; set; }
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _server = await PostgresServer.StartAsync();
+        _database = await _server.CreateDatabaseAsync("bench");
+        _connection = new NpgsqlConnection(_database.ConnectionString);
+        await _connection.OpenAsync();
+        await using (var create = new NpgsqlCommand(RepresentativeTable.CreateSql(10_000), _connection))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+        // The application's statement, as the engine receives it: text and parameters.
+        _userCommand = new NpgsqlCommand(Update);
+        _userCommand.Parameters.Add(new NpgsqlParameter<long>("lo", 1));
+        _userCommand.Parameters.Add(new NpgsqlParameter<long>("hi", Rows));
+        _statement = SqlRecognizer.Shared.Recognize(Update).Statements.Single();
+        _keys = Enumerable.Range(1, Rows).Select(id => (IReadOnlyList<string>)[id.ToString(CultureInfo.InvariantCulture)]).ToList();
+        // The images must read what the catalog says, or the benchmark would measure the wrong SQL.
+        var catalog = await PostgresMetadataReader.ReadAsync(_connection, null, null, RepresentativeTable.Name, CancellationToken.None);
+        if (!catalog.Columns.Select(c => (c.Name, c.DataType)).SequenceEqual(RepresentativeTable.Metadata.Columns.Select(c => (c.Name, c.DataType))))
+        {
+            throw new InvalidOperationException("RepresentativeTable.Metadata does not match the catalog.");
+        }
+    }
+
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        await _userCommand.DisposeAsync();
+        await _connection.DisposeAsync();
+        await _database.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+
+    [Benchmark(Baseline = true, Description = "plain SELECT, typed values")]
+    public Task<int> PlainSelect() => SelectAsync(Select);
+
+    [Benchmark(Description = "plain SELECT ... FOR UPDATE")]
+    public Task<int> PlainSelectForUpdate() => SelectAsync(Select + " FOR UPDATE");
+
+    [Benchmark(Description = "before image (ImageReader)")]
+    public async Task<int> BeforeImage()
+    {
+        await using var transaction = await _connection.BeginTransactionAsync();
+        var reader = NewImageReader(transaction);
+        var rows = await reader.ReadRowsAsync(PostgresDialect.Instance.BuildBeforeImage(_statement, reader.Table)!, CancellationToken.None);
+        await transaction.RollbackAsync();
+        return Check(rows);
+    }
+
+    [Benchmark(Description = "after image by key (ImageReader)")]
+    public async Task<int> AfterImage()
+    {
+        await using var transaction = await _connection.BeginTransactionAsync();
+        var reader = NewImageReader(transaction);
+        var rows = await reader.ReadRowsAsync(PostgresDialect.Instance.BuildAfterImage(reader.Table, _keys), CancellationToken.None);
+        await transaction.RollbackAsync();
+        return Check(rows);
+    }
+
+    private ImageReader NewImageReader(NpgsqlTransaction transaction) =>
+        new(_connection, transaction, new StatementUnit(Update, _userCommand.Parameters, 30), PostgresDialect.Instance, RepresentativeTable.Metadata);
+
+    private async Task<int> SelectAsync(string sql)
+    {
+        await using var transaction = await _connection.BeginTransactionAsync();
+        await using var command = new NpgsqlCommand(sql, _connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<long>("lo", 1));
+        command.Parameters.Add(new NpgsqlParameter<long>("hi", Rows));
+        var count = 0;
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            var values = new object[reader.FieldCount];
+            while (await reader.ReadAsync())
+            {
+                reader.GetValues(values);
+                count++;
+            }
+        }
+        await transaction.RollbackAsync();
+        return count == Rows ? count : throw new InvalidOperationException($"Read {count} rows, expected {Rows}.");
+    }
+
+    private int Check(List<UndoRow> rows) =>
+        rows.Count == Rows ? rows.Count : throw new InvalidOperationException($"Imaged {rows.Count} rows, expected {Rows}.");
+}
