@@ -8,7 +8,7 @@ namespace AtProxy.Load;
 /// <summary>Writes a run's results as a markdown table and a JSON file, with the ratios the targets are stated in.</summary>
 internal static class LoadReport
 {
-    public static (string Markdown, string Json) Write(LoadSettings settings, IReadOnlyList<RunResult> results, DateTimeOffset startedAt)
+    public static (string Markdown, string Json) Write(LoadSettings settings, IReadOnlyList<RunResult> results, DateTimeOffset startedAt, string databaseDurability)
     {
         Directory.CreateDirectory(settings.OutputDirectory);
         var stamp = startedAt.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
@@ -20,7 +20,7 @@ internal static class LoadReport
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"# Load: AtProxy (at) vs PostgreSQL two-phase commit (xa) vs local transactions");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"{startedAt:u}; {Machine()}; {settings.Clients} clients; {settings.Duration.TotalSeconds:F0} s per mode and workload; one PostgreSQL, one coordinator process (embedded durable store), all on loopback.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"{startedAt:u}; {Machine()}; {settings.Clients} clients; {settings.Duration.TotalSeconds:F0} s per mode and workload; one PostgreSQL ({databaseDurability}), one coordinator process (embedded durable store), all on loopback.");
         md.AppendLine();
         md.AppendLine("| workload | mode | tx/s | p50 ms | p95 ms | p99 ms | committed | rolled back | conflicts | failed | abort rate | coordinator CPU | inconsistent SKUs | undo rows left | locks left |");
         md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -42,6 +42,7 @@ internal static class LoadReport
         {
             startedAt,
             machine = Machine(),
+            database = databaseDurability,
             settings = new { settings.Clients, durationSeconds = settings.Duration.TotalSeconds, settings.Modes, workloads = settings.Workloads.Select(w => w.Name), settings.Quick },
             results,
             ratios,

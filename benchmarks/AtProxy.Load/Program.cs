@@ -51,7 +51,7 @@ root.SetAction(async (parse, cancellationToken) =>
             }
         }
     }
-    var (markdown, json) = LoadReport.Write(settings, results, started);
+    var (markdown, json) = LoadReport.Write(settings, results, started, environment.DatabaseDurability);
     AnsiConsole.WriteLine();
     AnsiConsole.WriteLine(File.ReadAllText(markdown));
     AnsiConsole.MarkupLineInterpolated($"Report: {markdown} and {json}");

@@ -12,14 +12,14 @@ using Npgsql;
 namespace AtProxy.Benchmarks.Proxy;
 
 /// <summary>
-/// What capturing the images of <see cref="Rows"/> rows costs on a real PostgreSQL server, against
-/// a plain SELECT of the same rows read as typed values (the baseline) in the same run. The images
-/// go through the engine's own code: the dialect builds the SQL (every column as <c>::text</c>;
-/// the before image splices the statement's WHERE and locks <c>FOR UPDATE</c>, the after image
-/// selects by key through <c>unnest</c>) and <see cref="ImageReader"/> reads the rows into undo rows,
-/// deduplicated by key. A plain <c>SELECT ... FOR UPDATE</c> separates the cost of the row locks
-/// from the cost of the text images. Every operation is one short local transaction on one open
-/// connection: the query, then a rollback (so no lock outlives it), the same for every method.
+/// What capturing the images of an UPDATE of <see cref="Rows"/> rows costs on a real PostgreSQL
+/// server, against the same UPDATE run plainly (the baseline) in the same run. The images go
+/// through the engine's own code: the dialect builds the SQL (the before image splices the
+/// statement's WHERE, selects every column as <c>::text</c> and locks <c>FOR UPDATE</c>; the
+/// statement returns its whole row as text, the after image) and <see cref="ImageReader"/> runs
+/// both in one round trip and reads the rows into undo rows. A plain SELECT of the rows, and the
+/// rollback's dirty check (the rows by key, <c>FOR UPDATE</c>), are measured beside them. Every
+/// operation is one short local transaction on one open connection, rolled back at its end.
 /// </summary>
 [MemoryDiagnoser]
 public class ImageCaptureBenchmarks
@@ -70,28 +70,50 @@ public class ImageCaptureBenchmarks
         await _server.DisposeAsync();
     }
 
-    [Benchmark(Baseline = true, Description = "plain SELECT, typed values")]
-    public Task<int> PlainSelect() => SelectAsync(Select);
-
-    [Benchmark(Description = "plain SELECT ... FOR UPDATE")]
-    public Task<int> PlainSelectForUpdate() => SelectAsync(Select + " FOR UPDATE");
-
-    [Benchmark(Description = "before image (ImageReader)")]
-    public async Task<int> BeforeImage()
+    [Benchmark(Baseline = true, Description = "plain UPDATE")]
+    public async Task<int> PlainUpdate()
     {
         await using var transaction = await _connection.BeginTransactionAsync();
-        var reader = NewImageReader(transaction);
-        var rows = await reader.ReadRowsAsync(PostgresDialect.Instance.BuildBeforeImage(_statement, reader.Table)!, CancellationToken.None);
+        await using var command = new NpgsqlCommand(Update, _connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<long>("lo", 1));
+        command.Parameters.Add(new NpgsqlParameter<long>("hi", Rows));
+        var count = await command.ExecuteNonQueryAsync();
         await transaction.RollbackAsync();
-        return Check(rows);
+        return count == Rows ? count : throw new InvalidOperationException($"Updated {count} rows, expected {Rows}.");
     }
 
-    [Benchmark(Description = "after image by key (ImageReader)")]
-    public async Task<int> AfterImage()
+    [Benchmark(Description = "UPDATE with before and after image (ImageReader)")]
+    public async Task<int> UpdateWithImages()
     {
         await using var transaction = await _connection.BeginTransactionAsync();
         var reader = NewImageReader(transaction);
-        var rows = await reader.ReadRowsAsync(PostgresDialect.Instance.BuildAfterImage(reader.Table, _keys), CancellationToken.None);
+        var dialect = PostgresDialect.Instance;
+        var (before, result, written) = await reader.RunWithImagesAsync(
+            dialect.BuildBeforeImage(_statement, reader.Table), dialect.BuildImageReturning(_statement, reader.Table), CancellationToken.None);
+        await transaction.RollbackAsync();
+        return before.Count == Rows && written.Count == Rows && result.RecordsAffected == Rows
+            ? Rows
+            : throw new InvalidOperationException($"Imaged {before.Count}/{written.Count} rows, expected {Rows}.");
+    }
+
+    [Benchmark(Description = "plain SELECT, typed values")]
+    public Task<int> PlainSelect() => SelectAsync(Select);
+
+    [Benchmark(Description = "dirty check by key (rollback)")]
+    public async Task<int> DirtyCheck()
+    {
+        await using var transaction = await _connection.BeginTransactionAsync();
+        await using var command = _connection.CreateCommand();
+        command.Transaction = transaction;
+        PostgresDialect.Instance.BuildDirtyCheck(RepresentativeTable.Metadata, _keys).Apply(command);
+        var rows = new List<UndoRow>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                rows.Add(AtProxy.Undo.RowImage.Read(reader, RepresentativeTable.Metadata.Columns.Count));
+            }
+        }
         await transaction.RollbackAsync();
         return Check(rows);
     }

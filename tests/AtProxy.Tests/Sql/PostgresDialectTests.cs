@@ -150,6 +150,14 @@ public class PostgresDialectTests
     }
 
     [Fact]
+    public void BuildDirtyCheck_single_key_compares_with_any_so_the_key_index_answers()
+    {
+        var sql = Dialect.BuildDirtyCheck(Blogs, [["1"], ["7"]]);
+        Assert.Equal("SELECT \"Id\"::text, \"Name\"::text, \"Rating\"::text FROM \"public\".\"Blogs\" WHERE \"Id\" = ANY (CAST(@__atp_0 AS integer[])) FOR UPDATE", sql.Text);
+        Assert.Equal(new[] { "1", "7" }, Assert.IsType<string[]>(Assert.Single(sql.Parameters).Value));
+    }
+
+    [Fact]
     public void BuildDirtyCheck_composite_key_unnests_one_array_per_key_column_and_locks()
     {
         var sql = Dialect.BuildDirtyCheck(OrderLines, [["1", "1"], ["2", "3"]]);
@@ -217,7 +225,8 @@ public class PostgresDialectTests
         var table = Table("public", "t", ["k"], ("k", formatType, false), ("v", formatType, false));
         Assert.Equal($"UPDATE \"public\".\"t\" SET \"v\" = CAST(@__atp_0 AS {formatType}) WHERE \"k\" = CAST(@__atp_1 AS {formatType})",
             Dialect.BuildUpdateRow(table, Row("1", "2"))!.Text);
-        Assert.Contains($"CAST(k.k0 AS {formatType})", Dialect.BuildDirtyCheck(table, [["1"]]).Text, StringComparison.Ordinal);
+        var expected = formatType.EndsWith("[]", StringComparison.Ordinal) ? $"CAST(k.k0 AS {formatType})" : $"CAST(@__atp_0 AS {formatType}[])";
+        Assert.Contains(expected, Dialect.BuildDirtyCheck(table, [["1"]]).Text, StringComparison.Ordinal);
     }
 
     [Fact]

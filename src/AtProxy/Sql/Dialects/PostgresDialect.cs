@@ -206,8 +206,10 @@ internal sealed class PostgresDialect : ISqlDialect
     public GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys) =>
         SelectByKeys(table, keys, forUpdate: true);
 
-    // One text array per key column, unnested together: one plan and no parameter limit for any
-    // number of rows. Each element is cast on its own, so array-typed keys stay whole.
+    // One text array per key column: one plan and no parameter limit for any number of rows. A
+    // single scalar key compares with = ANY, which the planner answers from the key's index; a
+    // composite (or array-typed) key unnests the arrays together, each element cast on its own so
+    // array-typed keys stay whole.
     private GeneratedSql SelectByKeys(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys, bool forUpdate)
     {
         RequireKey(table);
@@ -215,12 +217,20 @@ internal sealed class PostgresDialect : ISqlDialect
         var pk = table.PrimaryKey;
         var sql = new StringBuilder("SELECT ");
         AppendTextColumns(sql, table, qualifier: null);
-        sql.Append(" FROM ").Append(QuoteTable(table)).Append(" WHERE (");
-        sql.AppendJoin(", ", pk.Select(c => QuoteIdentifier(c.Name))).Append(") IN (SELECT ");
-        sql.AppendJoin(", ", pk.Select((c, i) => "CAST(k.k" + i.ToString(CultureInfo.InvariantCulture) + " AS " + c.DataType + ")"));
-        sql.Append(" FROM unnest(");
-        sql.AppendJoin(", ", pk.Select((_, i) => parameters.Add(keys.Select(key => key[i]).ToArray())));
-        sql.Append(") AS k(").AppendJoin(", ", pk.Select((_, i) => "k" + i.ToString(CultureInfo.InvariantCulture))).Append("))");
+        sql.Append(" FROM ").Append(QuoteTable(table)).Append(" WHERE ");
+        if (pk.Count == 1 && !pk[0].DataType.EndsWith("[]", StringComparison.Ordinal))
+        {
+            sql.Append(QuoteIdentifier(pk[0].Name)).Append(" = ANY (CAST(")
+                .Append(parameters.Add(keys.Select(key => key[0]).ToArray())).Append(" AS ").Append(pk[0].DataType).Append("[]))");
+        }
+        else
+        {
+            sql.Append('(').AppendJoin(", ", pk.Select(c => QuoteIdentifier(c.Name))).Append(") IN (SELECT ");
+            sql.AppendJoin(", ", pk.Select((c, i) => "CAST(k.k" + i.ToString(CultureInfo.InvariantCulture) + " AS " + c.DataType + ")"));
+            sql.Append(" FROM unnest(");
+            sql.AppendJoin(", ", pk.Select((_, i) => parameters.Add(keys.Select(key => key[i]).ToArray())));
+            sql.Append(") AS k(").AppendJoin(", ", pk.Select((_, i) => "k" + i.ToString(CultureInfo.InvariantCulture))).Append("))");
+        }
         if (forUpdate)
         {
             sql.Append(" FOR UPDATE");
