@@ -217,8 +217,9 @@ internal sealed class Phase1Engine(AtProxyClient client)
         branchId is { } id && branch.Xid is not null ? ReportPhaseOneFailedAsync(branch.Xid, id) : Task.CompletedTask;
 
     private static Exception Translate(Exception ex, LocalBranch branch, long? branchId) =>
-        ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } && branch.Xid is not null
-            // The coordinator already rolled this branch back and left its marker.
+        ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: UndoLogTable.BranchKeyConstraint } && branch.Xid is not null
+            // The coordinator already rolled this branch back and left its marker (a unique violation
+            // of the application's own, e.g. a deferred constraint checked at COMMIT, stays as it is).
             ? new GlobalTransactionException(
                 $"Global transaction {branch.Xid} was rolled back before branch {branchId} could commit locally; nothing of the branch was kept.",
                 branch.Xid, GlobalTransactionStatus.Rollbacking, ex)

@@ -9,6 +9,9 @@ namespace AtProxy.Undo;
 /// </summary>
 internal sealed class UndoLogTable
 {
+    /// <summary>The unique constraint on (xid, branch_id): an insert that violates it met the rollback's marker.</summary>
+    public const string BranchKeyConstraint = "atproxy_undo_log_xid_branch_key";
+
     private readonly string? _configuredSchema;
     private readonly SemaphoreSlim _ensureLock = new(1, 1);
     private volatile string? _qualifiedName;
@@ -55,7 +58,7 @@ internal sealed class UndoLogTable
                     log_status    integer      NOT NULL,
                     log_created   timestamptz  NOT NULL DEFAULT now(),
                     log_modified  timestamptz  NOT NULL DEFAULT now(),
-                    CONSTRAINT atproxy_undo_log_xid_branch_key UNIQUE (xid, branch_id));
+                    CONSTRAINT {BranchKeyConstraint} UNIQUE (xid, branch_id));
                 CREATE INDEX IF NOT EXISTS atproxy_undo_log_created_idx ON {name} (log_created);
                 """;
             try
