@@ -9,8 +9,9 @@ internal static class LoadRunner
     public static async Task<RunResult> RunAsync(LoadEnvironment environment, IOrderMode mode, Workload workload, int clients, TimeSpan duration, Action<string> progress, bool breakdown = false)
     {
         await environment.ResetAsync(workload.Skus);
-        // First statements pay for JIT, the parser's start-up, metadata and pool growth: not measured.
-        await WarmUpAsync(mode, workload, clients, TimeSpan.FromSeconds(2));
+        // First statements pay for JIT (and tiered re-JIT of hot code, slow on a busy machine), the
+        // parser's start-up, metadata and pool growth: not measured.
+        await WarmUpAsync(mode, workload, clients, TimeSpan.FromSeconds(Math.Clamp(duration.TotalSeconds / 4, 2, 5)));
         var cpuBefore = environment.CoordinatorCpu();
         using var spans = breakdown ? new SpanBreakdown() : null;
         var counts = new long[Enum.GetValues<OrderOutcome>().Length];
