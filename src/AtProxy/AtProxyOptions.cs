@@ -27,10 +27,13 @@ public sealed class AtProxyOptions
     /// <summary>How often branch registration is retried while another global transaction holds a lock (default 30).</summary>
     public int LockRetryCount { get; set; } = 30;
 
-    /// <summary>The first wait between lock retries; it doubles up to <see cref="LockRetryMaxInterval"/> (default 10 ms).</summary>
+    /// <summary>
+    /// The first wait between lock retries; it doubles up to <see cref="LockRetryMaxInterval"/> (default 10 ms).
+    /// The coordinator ends a wait early, the moment the row is released.
+    /// </summary>
     public TimeSpan LockRetryInterval { get; set; } = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>The longest wait between two lock retries (default 200 ms).</summary>
+    /// <summary>The longest wait between two lock retries (default 200 ms, at most 10 s).</summary>
     public TimeSpan LockRetryMaxInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
@@ -74,6 +77,10 @@ public sealed class AtProxyOptions
         if (LockRetryCount < 0)
         {
             throw new ArgumentException("AtProxyOptions.LockRetryCount cannot be negative.");
+        }
+        if (LockRetryInterval <= TimeSpan.Zero || LockRetryMaxInterval < LockRetryInterval || LockRetryMaxInterval > TimeSpan.FromSeconds(10))
+        {
+            throw new ArgumentException("AtProxyOptions.LockRetryInterval must be positive and at most LockRetryMaxInterval, which is at most 10 s.");
         }
     }
 }

@@ -69,4 +69,53 @@ public class LockConflictTests
         Assert.True(free.Lockable);
         Assert.Equal(1, await coordinator.Admin.LockCountAsync());
     }
+
+    [Fact]
+    public async Task CheckLocks_WithWait_AnswersLockableOnceTheHolderReleases()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var holder = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
+        var waiter = await coordinator.Tm.BeginAsync();
+        var request = new CheckLocksRequest { Xid = waiter, ResourceId = "db", WaitMs = AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs };
+        request.LockKeys.Add(new LockKey { Table = "t", PrimaryKey = "1" });
+
+        var waiting = coordinator.Rm.CheckLocksAsync(request).ResponseAsync;
+        await Task.Delay(200);
+        Assert.False(waiting.IsCompleted, "the check answered while the key was still held");
+        // The commit decision releases the key; the branch commits afterwards.
+        Assert.Equal(GlobalStatus.AsyncCommitting, await coordinator.Tm.CommitAsync(holder));
+
+        // Answered because the key was released, long before its wait was up.
+        var answer = await waiting.WaitAsync(TimeSpan.FromSeconds(AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs / 2000.0));
+        Assert.True(answer.Lockable);
+    }
+
+    [Fact]
+    public async Task CheckLocks_WithWait_StillHeldWhenTheWaitIsUp_NamesTheHolder()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var holder = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
+        var request = new CheckLocksRequest { ResourceId = "db", WaitMs = 50 };
+        request.LockKeys.Add(new LockKey { Table = "t", PrimaryKey = "1" });
+
+        var answer = await coordinator.Rm.CheckLocksAsync(request);
+
+        Assert.False(answer.Lockable);
+        Assert.Equal(holder, answer.Conflict.HolderXid);
+    }
+
+    [Fact]
+    public async Task CheckLocks_WaitBeyondTheMaximum_IsInvalidArgument()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var request = new CheckLocksRequest { ResourceId = "db", WaitMs = AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs + 1 };
+        request.LockKeys.Add(new LockKey { Table = "t", PrimaryKey = "1" });
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => coordinator.Rm.CheckLocksAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("wait_ms", error.Status.Detail, StringComparison.Ordinal);
+    }
 }

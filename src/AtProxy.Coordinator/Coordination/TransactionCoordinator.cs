@@ -130,7 +130,13 @@ internal sealed class TransactionCoordinator(
         }
     }
 
-    public CheckLocksResponse CheckLocks(CheckLocksRequest request)
+    /// <summary>The longest a lock check may wait for a release.</summary>
+    public const uint MaxLockWaitMs = 10_000;
+
+    // How often a waiting lock check looks again: the lock table is in memory, so a look is cheap.
+    private static readonly TimeSpan LockWaitPollInterval = TimeSpan.FromMilliseconds(1);
+
+    public async Task<CheckLocksResponse> CheckLocksAsync(CheckLocksRequest request, CancellationToken callEnds)
     {
         string? xid = null;
         if (!string.IsNullOrEmpty(request.Xid))
@@ -139,8 +145,21 @@ internal sealed class TransactionCoordinator(
             xid = request.Xid;
         }
         RequestValidation.RequireId(request.ResourceId, "resource_id");
+        if (request.WaitMs > MaxLockWaitMs)
+        {
+            throw CoordinatorErrors.InvalidArgument($"wait_ms is {request.WaitMs}; at most {MaxLockWaitMs} ms may be waited for a lock.");
+        }
         var keys = RequestValidation.LockKeys(request.ResourceId, request.LockKeys, _options.MaxLockKeysPerBranch);
         var conflict = store.CheckLocks(keys, xid);
+        if (conflict is not null && request.WaitMs > 0)
+        {
+            var waited = Stopwatch.StartNew();
+            while (conflict is not null && waited.ElapsedMilliseconds < request.WaitMs && !callEnds.IsCancellationRequested)
+            {
+                await Task.Delay(LockWaitPollInterval, CancellationToken.None);
+                conflict = store.CheckLocks(keys, xid);
+            }
+        }
         return conflict is null
             ? new CheckLocksResponse { Lockable = true }
             : new CheckLocksResponse { Lockable = false, Conflict = ToConflict(conflict) };

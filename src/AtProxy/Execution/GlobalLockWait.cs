@@ -9,8 +9,8 @@ namespace AtProxy.Execution;
 /// Read isolation for <c>SELECT ... FOR UPDATE</c> inside a global transaction or a GlobalLock
 /// scope: the rows are locked locally, then checked against the coordinator's global locks; while
 /// another global transaction holds one, the local locks are given back (rollback to a savepoint,
-/// so that transaction's phase-2 rollback is never blocked by us) and the read is tried again after
-/// a back-off, until the retries run out.
+/// so that transaction's phase-2 rollback is never blocked by us) and the read is tried again once
+/// the row is released or a back-off is up, until the retries run out.
 /// </summary>
 internal static class GlobalLockWait
 {
@@ -20,7 +20,7 @@ internal static class GlobalLockWait
     {
         var client = branch.Client;
         var options = client.Options;
-        var delay = options.LockRetryInterval;
+        var backoff = new LockBackoff(client, branch.Resource.Id, branch.Xid);
         var image = new ImageReader(connection, transaction, unit, branch.Resource.Dialect, table);
         for (var attempt = 0; ; attempt++)
         {
@@ -48,8 +48,8 @@ internal static class GlobalLockWait
                     $"Row {conflict?.Key?.Table}:{conflict?.Key?.PrimaryKey} is locked by global transaction {conflict?.HolderXid}; SELECT ... FOR UPDATE gave up waiting for it.",
                     conflict?.HolderXid ?? "", conflict?.Key?.Table, conflict?.Key?.PrimaryKey);
             }
-            await Task.Delay(delay, cancellationToken);
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, options.LockRetryMaxInterval.TotalMilliseconds));
+            // The local locks are given back: the wait holds none.
+            await backoff.WaitAsync(response.Conflict, cancellationToken);
         }
     }
 

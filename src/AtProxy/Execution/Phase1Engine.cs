@@ -78,7 +78,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
     private async Task<ExecutionResult> RunAutocommitAsync(DbConnection connection, Resources.Resource resource, ExecutionPlan plan, IReadOnlyList<StatementUnit> units, string? xid, CancellationToken cancellationToken)
     {
         var options = client.Options;
-        var delay = options.LockRetryInterval;
+        var backoff = new LockBackoff(client, resource.Id, xid);
         for (var attempt = 0; ; attempt++)
         {
             var inner = await connection.BeginTransactionAsync(cancellationToken);
@@ -96,10 +96,10 @@ internal sealed class Phase1Engine(AtProxyClient client)
                 }
                 return result;
             }
-            catch (GlobalLockConflictException) when (attempt < options.LockRetryCount)
+            catch (GlobalLockConflictException conflict) when (attempt < options.LockRetryCount)
             {
-                await Task.Delay(delay, cancellationToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, options.LockRetryMaxInterval.TotalMilliseconds));
+                // Our local transaction is rolled back already: the wait holds no row locks.
+                await backoff.WaitAsync(conflict, cancellationToken);
             }
             finally
             {
@@ -229,7 +229,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
     {
         var request = new RegisterBranchRequest { Xid = branch.Xid, ResourceId = branch.Resource.Id, ApplicationId = client.Options.ApplicationId };
         request.LockKeys.AddRange(keys);
-        var delay = client.Options.LockRetryInterval;
+        var backoff = new LockBackoff(client, branch.Resource.Id, branch.Xid);
         for (var attempt = 0; ; attempt++)
         {
             var response = await client.Coordinator.RegisterBranchAsync(request, cancellationToken);
@@ -241,8 +241,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
             {
                 throw Conflict(response.Conflict, branch.Xid);
             }
-            await Task.Delay(delay, cancellationToken);
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, client.Options.LockRetryMaxInterval.TotalMilliseconds));
+            await backoff.WaitAsync(response.Conflict, cancellationToken);
         }
     }
 
@@ -250,7 +249,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
     {
         var request = new CheckLocksRequest { ResourceId = branch.Resource.Id };
         request.LockKeys.AddRange(keys);
-        var delay = client.Options.LockRetryInterval;
+        var backoff = new LockBackoff(client, branch.Resource.Id, xid: null);
         for (var attempt = 0; ; attempt++)
         {
             var response = await client.Coordinator.CheckLocksAsync(request, cancellationToken);
@@ -262,8 +261,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
             {
                 throw Conflict(response.Conflict, null);
             }
-            await Task.Delay(delay, cancellationToken);
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, client.Options.LockRetryMaxInterval.TotalMilliseconds));
+            await backoff.WaitAsync(response.Conflict, cancellationToken);
         }
     }
 
