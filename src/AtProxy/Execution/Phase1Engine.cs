@@ -72,8 +72,9 @@ internal sealed class Phase1Engine(AtProxyClient client)
 
     /// <summary>
     /// An autocommit statement in a global transaction is a local transaction and branch of its own.
-    /// On a lock conflict the local transaction is rolled back before waiting (so the holder's phase-2
-    /// rollback is never blocked by our row locks) and the statement runs again.
+    /// On a lock conflict it waits once, briefly, for the release; if the lock is still held the local
+    /// transaction is rolled back before waiting longer (so the holder's phase-2 rollback is never
+    /// blocked by our row locks for more than that first step) and the statement runs again.
     /// </summary>
     private async Task<ExecutionResult> RunAutocommitAsync(DbConnection connection, Resources.Resource resource, ExecutionPlan plan, IReadOnlyList<StatementUnit> units, string? xid, CancellationToken cancellationToken)
     {
@@ -92,7 +93,10 @@ internal sealed class Phase1Engine(AtProxyClient client)
                 }
                 else
                 {
-                    await CommitBranchAsync(connection, inner, branch, cancellationToken, lockRetries: 0);
+                    // One short wait with our row locks held: the holder usually only waits for its
+                    // commit decision, which needs none of our rows, and running the statement again
+                    // costs more. A holder rolling back needs them, so the wait stays one back-off step.
+                    await CommitBranchAsync(connection, inner, branch, cancellationToken, lockRetries: 1);
                 }
                 return result;
             }
