@@ -88,7 +88,7 @@ internal static class LoadRunner
             FirstError: firstError);
     }
 
-    private static async Task WarmUpAsync(IOrderMode mode, Workload workload, int clients, TimeSpan duration)
+    internal static async Task WarmUpAsync(IOrderMode mode, Workload workload, int clients, TimeSpan duration)
     {
         using var stop = new CancellationTokenSource(duration);
         await Task.WhenAll(Enumerable.Range(0, clients).Select(id => Task.Run(async () =>
