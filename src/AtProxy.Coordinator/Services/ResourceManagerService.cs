@@ -28,7 +28,7 @@ internal sealed class ResourceManagerService(
     }
 
     public override Task<CheckLocksResponse> CheckLocks(CheckLocksRequest request, ServerCallContext context) =>
-        Task.FromResult(coordinator.CheckLocks(request));
+        coordinator.CheckLocksAsync(request);
 
     public override async Task Connect(IAsyncStreamReader<ResourceManagerMessage> requestStream, IServerStreamWriter<CoordinatorMessage> responseStream, ServerCallContext context)
     {
