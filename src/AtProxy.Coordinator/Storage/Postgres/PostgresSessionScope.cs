@@ -236,10 +236,19 @@ internal sealed class PostgresSessionScope : ISessionScope
                     throw new InvalidOperationException($"A {record.KindCase} record cannot change an existing transaction.");
             }
 
-            batch.BatchCommands.Insert(0, new NpgsqlBatchCommand(
-                $"UPDATE {_schema}.global_session SET status = $2, last_update_unix_ms = $3, timed_out = $4 WHERE xid = $1")
+            // An ended transaction keeps no claim: nothing of it is left for another coordinator to take over.
+            batch.BatchCommands.Insert(0, new NpgsqlBatchCommand($"""
+                UPDATE {_schema}.global_session SET status = $2, last_update_unix_ms = $3, timed_out = $4,
+                    claim_owner = CASE WHEN $5 THEN NULL ELSE claim_owner END,
+                    claim_expires_unix_ms = CASE WHEN $5 THEN NULL ELSE claim_expires_unix_ms END
+                WHERE xid = $1
+                """)
             {
-                Parameters = { new() { Value = session.Xid }, new() { Value = (int)session.Status }, new() { Value = session.LastUpdateUnixMs }, new() { Value = session.TimedOut } },
+                Parameters =
+                {
+                    new() { Value = session.Xid }, new() { Value = (int)session.Status }, new() { Value = session.LastUpdateUnixMs },
+                    new() { Value = session.TimedOut }, new() { Value = GlobalStatusRules.IsEnded(session.Status) },
+                },
             });
             for (var i = historyBefore; i < session.HistoryUnsafe.Count; i++)
             {
