@@ -9,11 +9,12 @@ var clients = new Option<int>("--clients") { Description = "Concurrent clients."
 var seconds = new Option<int?>("--seconds") { Description = "Seconds per mode and workload (default 20, 4 with --quick)." };
 var modes = new Option<string[]>("--modes") { Description = "Modes to run: local, at, xa.", DefaultValueFactory = _ => ["local", "at", "xa"], AllowMultipleArgumentsPerToken = true };
 var workloads = new Option<string[]>("--workloads") { Description = "Workloads: uniform, hot, rollback-heavy.", DefaultValueFactory = _ => ["uniform", "hot", "rollback-heavy"], AllowMultipleArgumentsPerToken = true };
+var storeComparison = new Option<bool>("--coordinator-stores") { Description = "Also compare the coordinator's stores (embedded, postgres x1, postgres x3).", DefaultValueFactory = _ => true };
 var output = new Option<string>("--output") { Description = "Where the report goes.", DefaultValueFactory = _ => Path.Combine("benchmarks", "results") };
 
 var root = new RootCommand("AtProxy load driver: AT vs PostgreSQL two-phase commit vs unprotected local transactions.")
 {
-    quick, clients, seconds, modes, workloads, output,
+    quick, clients, seconds, modes, workloads, output, storeComparison,
 };
 root.SetAction(async (parse, cancellationToken) =>
 {
@@ -49,6 +50,11 @@ root.SetAction(async (parse, cancellationToken) =>
                 AnsiConsole.MarkupLineInterpolated($"[red]{result.Failed} failed; the first: {error}[/]");
             }
         }
+    }
+    if (parse.GetValue(storeComparison))
+    {
+        await AtProxy.Load.CoordinatorStores.CoordinatorStoreComparison.RunAsync(settings.Clients, settings.Duration, settings.OutputDirectory, started,
+            line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
     }
     var (markdown, json) = LoadReport.Write(settings, results, started);
     AnsiConsole.WriteLine();
