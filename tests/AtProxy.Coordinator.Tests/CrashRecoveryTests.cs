@@ -21,10 +21,12 @@ public class CrashRecoveryTests
         TimesOut,           // undecided, short timeout: TIMEOUT_ROLLBACKED after restart
     }
 
-    [Fact]
-    public async Task Sigkill_FiftyTransactionsInMixedStates_EachEndsAsItsLastDurableTransitionImplies()
+    [Theory]
+    [MemberData(nameof(DurableStores.All), MemberType = typeof(DurableStores))]
+    public async Task Sigkill_FiftyTransactionsInMixedStates_EachEndsAsItsLastDurableTransitionImplies(string store)
     {
-        var options = new CoordinatorProcessOptions();
+        var (options, database) = await DurableStores.ProcessOptionsAsync(store);
+        await using var dropped = database;
         options.Settings["Coordinator:SweepIntervalMs"] = "50";
         options.Settings["Coordinator:RetryInitialDelayMs"] = "100";
         options.Settings["Coordinator:RetryMaxDelayMs"] = "500";
@@ -191,10 +193,12 @@ public class CrashRecoveryTests
         Assert.DoesNotContain(freshBranch, transactions.SelectMany(t => t.Branches));
     }
 
-    [Fact]
-    public async Task Sigkill_UnderLoad_EveryAcknowledgedChangeSurvives()
+    [Theory]
+    [MemberData(nameof(DurableStores.All), MemberType = typeof(DurableStores))]
+    public async Task Sigkill_UnderLoad_EveryAcknowledgedChangeSurvives(string store)
     {
-        var options = new CoordinatorProcessOptions();
+        var (options, database) = await DurableStores.ProcessOptionsAsync(store);
+        await using var dropped = database;
         options.Settings["Coordinator:SweepIntervalMs"] = "50";
         await using var coordinator = await CoordinatorProcess.StartAsync(options);
         var tm = new TransactionManager.TransactionManagerClient(coordinator.Channel);

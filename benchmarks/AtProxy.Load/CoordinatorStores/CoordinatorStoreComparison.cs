@@ -63,12 +63,12 @@ internal static class CoordinatorStoreComparison
             await DriveAsync(coordinators, clients, TimeSpan.FromSeconds(2), () => Interlocked.Increment(ref keys), []); // warm-up, not counted
             var latencies = new List<double>();
             var watch = Stopwatch.StartNew();
-            var xids = await DriveAsync(coordinators, clients, duration, () => Interlocked.Increment(ref keys), latencies);
-            await WaitCommittedAsync(coordinators[0].Channel, xids);
+            var (count, lastXids) = await DriveAsync(coordinators, clients, duration, () => Interlocked.Increment(ref keys), latencies);
+            await WaitCommittedAsync(coordinators[0].Channel, lastXids);
             watch.Stop();
             latencies.Sort();
             var p99 = latencies.Count == 0 ? 0 : latencies[(int)Math.Min(latencies.Count - 1, Math.Ceiling(latencies.Count * 0.99) - 1)];
-            return new StoreRunResult(store, instances, clients, xids.Count, watch.Elapsed.TotalSeconds, p99);
+            return new StoreRunResult(store, instances, clients, count, watch.Elapsed.TotalSeconds, p99);
         }
         finally
         {
@@ -83,16 +83,19 @@ internal static class CoordinatorStoreComparison
         }
     }
 
-    private static async Task<List<string>> DriveAsync(List<CoordinatorProcess> coordinators, int clients, TimeSpan duration, Func<long> nextKey, List<double> latencies)
+    // Returns how many transactions committed, and each client's last one.
+    private static async Task<(long Count, List<string> LastXids)> DriveAsync(List<CoordinatorProcess> coordinators, int clients, TimeSpan duration, Func<long> nextKey, List<double> latencies)
     {
-        var xids = new List<string>();
+        var count = 0L;
+        var lastXids = new List<string>();
         using var stop = new CancellationTokenSource(duration);
         await Task.WhenAll(Enumerable.Range(0, clients).Select(client => Task.Run(async () =>
         {
             var channel = coordinators[client % coordinators.Count].Channel;
             var tm = new TransactionManager.TransactionManagerClient(channel);
             var rm = new ResourceManager.ResourceManagerClient(channel);
-            var mine = new List<string>();
+            var mine = 0L;
+            string? last = null;
             var times = new List<double>();
             while (!stop.IsCancellationRequested)
             {
@@ -106,15 +109,20 @@ internal static class CoordinatorStoreComparison
                     throw new InvalidOperationException($"Commit of {xid} answered {status}.");
                 }
                 times.Add(Stopwatch.GetElapsedTime(began).TotalMilliseconds);
-                mine.Add(xid);
+                mine++;
+                last = xid;
             }
-            lock (xids)
+            lock (lastXids)
             {
-                xids.AddRange(mine);
+                count += mine;
+                if (last is not null)
+                {
+                    lastXids.Add(last);
+                }
                 latencies.AddRange(times);
             }
         })));
-        return xids;
+        return (count, lastXids);
     }
 
     private static async Task RegisterAsync(ResourceManager.ResourceManagerClient rm, string xid, string resourceId, string table, Func<long> nextKey)
@@ -130,14 +138,14 @@ internal static class CoordinatorStoreComparison
         }
     }
 
-    // Phase 2 is part of a transaction's cost: the last one is waited for (any coordinator answers for the shared store).
+    // Phase 2 is part of a transaction's cost: each client's last one is waited for (any coordinator answers for the shared store).
     private static async Task WaitCommittedAsync(GrpcChannel channel, List<string> xids)
     {
         var tm = new TransactionManager.TransactionManagerClient(channel);
         var deadline = DateTime.UtcNow.AddMinutes(2);
-        foreach (var xid in xids.TakeLast(64))
+        foreach (var xid in xids)
         {
-            while ((await tm.GetStatusAsync(new GetStatusRequest { Xid = xid })).Status != GlobalStatus.Committed)
+            while (await StatusAsync(tm, xid) != GlobalStatus.Committed)
             {
                 if (DateTime.UtcNow > deadline)
                 {
@@ -145,6 +153,18 @@ internal static class CoordinatorStoreComparison
                 }
                 await Task.Delay(5);
             }
+        }
+    }
+
+    private static async Task<GlobalStatus> StatusAsync(TransactionManager.TransactionManagerClient tm, string xid)
+    {
+        try
+        {
+            return (await tm.GetStatusAsync(new GetStatusRequest { Xid = xid })).Status;
+        }
+        catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.NotFound)
+        {
+            return GlobalStatus.Committed; // ended and purged after its retention
         }
     }
 
