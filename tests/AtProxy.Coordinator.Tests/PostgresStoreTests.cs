@@ -82,7 +82,7 @@ public class PostgresStoreTests
         Assert.Equal(2, rm.Received.Where(c => c.Xid == first && c.Action == BranchAction.Commit).Select(c => c.BranchId).Distinct().Count());
 
         // a has no resource manager for the rollback either: it answers with the decision, and b finishes it.
-        Assert.Contains(await a.Tm.RollbackAsync(second), new[] { GlobalStatus.RollbackRetrying, GlobalStatus.Rollbacked });
+        Assert.Contains(await a.Tm.RollbackAsync(second), new[] { GlobalStatus.RollbackRetrying, GlobalStatus.Rollbacked }); // not ROLLBACKING: an attempt's outcome is awaited
         await a.Tm.WaitForStatusAsync(second, GlobalStatus.Rollbacked, TimeSpan.FromSeconds(20));
         Assert.Equal(0, await b.Admin.LockCountAsync());
         var history = await a.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = first });

@@ -89,9 +89,10 @@ internal sealed class PhaseTwoDriver(
         }
         using var claimLost = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var renewal = store.IsShared ? new ClaimRenewal(store, xid, TimeSpan.FromMilliseconds(_options.LeaseMs / 3.0), claimLost) : null;
+        var ended = false;
         try
         {
-            await AttemptCoreAsync(session, claimLost.Token);
+            ended = await AttemptCoreAsync(session, claimLost.Token);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -114,7 +115,10 @@ internal sealed class PhaseTwoDriver(
             }
             try
             {
-                await store.ReleaseClaimAsync(xid);
+                if (!ended)
+                {
+                    await store.ReleaseClaimAsync(xid); // an ended transaction gave its claim up with its last change
+                }
             }
             catch (Exception ex)
             {
@@ -141,7 +145,8 @@ internal sealed class PhaseTwoDriver(
         }
     }
 
-    private async Task AttemptCoreAsync(GlobalSession session, CancellationToken stopping)
+    // True when the attempt ended the transaction.
+    private async Task<bool> AttemptCoreAsync(GlobalSession session, CancellationToken stopping)
     {
         GlobalStatus status;
         BranchSession[] branches;
@@ -152,7 +157,7 @@ internal sealed class PhaseTwoDriver(
         }
         if (!GlobalStatusRules.IsPhaseTwoInProgress(status))
         {
-            return;
+            return false;
         }
         var commit = GlobalStatusRules.IsCommitDirection(status);
         var action = commit ? BranchAction.Commit : BranchAction.Rollback;
@@ -160,8 +165,7 @@ internal sealed class PhaseTwoDriver(
 
         if (commit)
         {
-            await CommitBranchesAsync(session, status, branches, timeout, stopping);
-            return;
+            return await CommitBranchesAsync(session, status, branches, timeout, stopping);
         }
 
         // Rollback: one branch after the other, newest first, each recorded as it is done.
@@ -179,31 +183,30 @@ internal sealed class PhaseTwoDriver(
                 case BranchCommandVerdict.Succeeded:
                     if (!await RecordBranchAsync(session.Xid, status, branch, outcome))
                     {
-                        return;
+                        return false;
                     }
                     break;
                 case BranchCommandVerdict.Retryable:
                     await ScheduleRetryAsync(session.Xid, status, [(branch, outcome)]);
-                    return;
+                    return false;
                 default:
                     await StopAsync(session.Xid, status, [(branch, outcome)], commit: false);
-                    return;
+                    return false;
             }
         }
-        await CompleteAsync(session, status, []);
+        return await CompleteAsync(session, status, []);
     }
 
     // Commit: the order does not matter and the locks are gone already, so every branch is
     // asked at once; when all succeed, the final status alone is recorded (it implies theirs).
-    private async Task CommitBranchesAsync(GlobalSession session, GlobalStatus status, BranchSession[] branches, TimeSpan timeout, CancellationToken stopping)
+    private async Task<bool> CommitBranchesAsync(GlobalSession session, GlobalStatus status, BranchSession[] branches, TimeSpan timeout, CancellationToken stopping)
     {
         var pending = branches.Where(b => !BranchStatusRules.IsDone(b.Status)).ToArray();
         var outcomes = await Task.WhenAll(pending.Select(b => hub.SendAsync(BranchAction.Commit, session.Xid, b.BranchId, b.ResourceId, timeout, stopping)));
         stopping.ThrowIfCancellationRequested();
         if (outcomes.All(o => o.Verdict == BranchCommandVerdict.Succeeded))
         {
-            await CompleteAsync(session, status, pending);
-            return;
+            return await CompleteAsync(session, status, pending);
         }
         var results = pending.Zip(outcomes).ToList();
         if (results.Any(r => r.Second.Verdict == BranchCommandVerdict.Unretryable))
@@ -214,6 +217,7 @@ internal sealed class PhaseTwoDriver(
         {
             await ScheduleRetryAsync(session.Xid, status, results);
         }
+        return false;
     }
 
     // Records a branch outcome unless someone else changed the transaction meanwhile.
@@ -290,12 +294,12 @@ internal sealed class PhaseTwoDriver(
     }
 
     // Completes phase 2; succeededNow are branches whose success this attempt did not record one by one.
-    private async Task CompleteAsync(GlobalSession attempted, GlobalStatus expected, BranchSession[] succeededNow)
+    private async Task<bool> CompleteAsync(GlobalSession attempted, GlobalStatus expected, BranchSession[] succeededNow)
     {
         await using var scope = await store.LockAsync(attempted.Xid);
         if (scope is null || scope.Session.Status != expected)
         {
-            return;
+            return false;
         }
         var session = scope.Session;
         var branches = session.Branches();
@@ -304,10 +308,11 @@ internal sealed class PhaseTwoDriver(
             // A branch changed under the attempt (e.g. reported after it was read): try again now.
             session.NextAttemptUnixMs = 0;
             await scope.SaveScheduleAsync();
-            return;
+            return false;
         }
         var ended = branches.Any(b => b.Forgotten) ? GlobalStatus.Finished : GlobalStatusRules.CompletedStatusOf(expected);
         await changes.ChangeStatusAsync(scope, ended, ended == GlobalStatus.Finished ? "phase 2 done; a person forgot at least one branch" : "");
         Log.PhaseTwoCompleted(logger, session.Xid, StatusNames.Of(ended), branches.Length, attempted.Attempts);
+        return true;
     }
 }

@@ -195,7 +195,21 @@ internal sealed class TransactionCoordinator(
         catch (OperationCanceledException) when (callEnds.IsCancellationRequested)
         {
         }
-        return (await store.FindAsync(xid))?.Status ?? throw CoordinatorErrors.UnknownTransaction(xid);
+        var status = (await store.FindAsync(xid))?.Status ?? throw CoordinatorErrors.UnknownTransaction(xid);
+        // With a shared store another coordinator may hold the attempt: wait for its outcome the same way.
+        while (store.IsShared && status is GlobalStatus.Rollbacking or GlobalStatus.TimeoutRollbacking && !callEnds.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.SweepIntervalMs, callEnds);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            status = (await store.FindAsync(xid))?.Status ?? status;
+        }
+        return status;
     }
 
     public async Task<GlobalStatus> GetStatusAsync(string xid)

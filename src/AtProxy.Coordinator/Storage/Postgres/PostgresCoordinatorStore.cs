@@ -36,7 +36,13 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 
     public PostgresCoordinatorStore(string connectionString, string schema, string instanceId, long leaseMs, ILogger<PostgresCoordinatorStore> logger)
     {
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
+        {
+            // The store runs the same few statements all the time: prepared once per connection, parsed never again.
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
+        }
+        _dataSource = builder.Build();
         _schema = schema;
         InstanceId = instanceId;
         _leaseMs = leaseMs;
@@ -289,35 +295,36 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 
     public async Task<GlobalSession?> ClaimPhaseTwoAsync(string xid)
     {
+        // One round trip: the claim, and the branches (read after the claim, and ignored without it).
         await using var connection = await _dataSource.OpenConnectionAsync();
-        GlobalSession? session = null;
-        await using (var command = new NpgsqlCommand($"""
-            UPDATE {_schema}.global_session
-            SET claim_owner = $2, claim_expires_unix_ms = {DatabaseNowMs} + $3, attempts = attempts + 1
-            WHERE xid = $1 AND status IN ({PhaseTwoStatuses})
-              AND (claim_owner IS NULL OR claim_owner = $2 OR claim_expires_unix_ms < {DatabaseNowMs})
-            RETURNING {PostgresRows.GlobalColumns}
-            """, connection))
+        await using var batch = new NpgsqlBatch(connection)
         {
-            command.Parameters.Add(new() { Value = xid });
-            command.Parameters.Add(new() { Value = InstanceId });
-            command.Parameters.Add(new() { Value = _leaseMs });
-            await using var reader = await command.ExecuteReaderAsync();
-            if (await reader.ReadAsync())
+            BatchCommands =
             {
-                session = PostgresRows.ReadGlobal(reader);
-            }
-        }
-        if (session is null)
+                new NpgsqlBatchCommand($"""
+                    UPDATE {_schema}.global_session
+                    SET claim_owner = $2, claim_expires_unix_ms = {DatabaseNowMs} + $3, attempts = attempts + 1
+                    WHERE xid = $1 AND status IN ({PhaseTwoStatuses})
+                      AND (claim_owner IS NULL OR claim_owner = $2 OR claim_expires_unix_ms < {DatabaseNowMs})
+                    RETURNING {PostgresRows.GlobalColumns}
+                    """)
+                {
+                    Parameters = { new() { Value = xid }, new() { Value = InstanceId }, new() { Value = _leaseMs } },
+                },
+                new NpgsqlBatchCommand($"SELECT {PostgresRows.BranchColumns} FROM {_schema}.branch_session WHERE xid = $1 ORDER BY branch_id")
+                {
+                    Parameters = { new() { Value = xid } },
+                },
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
         {
             return null;
         }
-        await using (var command = new NpgsqlCommand($"SELECT {PostgresRows.BranchColumns} FROM {_schema}.branch_session WHERE xid = $1 ORDER BY branch_id", connection))
-        {
-            command.Parameters.Add(new() { Value = xid });
-            await using var reader = await command.ExecuteReaderAsync();
-            await PostgresRows.ReadBranchesAsync(reader, _ => session);
-        }
+        var session = PostgresRows.ReadGlobal(reader);
+        await reader.NextResultAsync();
+        await PostgresRows.ReadBranchesAsync(reader, _ => session);
         return session;
     }
 
