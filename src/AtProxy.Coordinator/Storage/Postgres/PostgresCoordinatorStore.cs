@@ -107,13 +107,10 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
             },
         };
         await using var reader = await batch.ExecuteReaderAsync();
-        if (!await reader.ReadAsync())
+        if (await PostgresRows.ReadSessionAsync(reader) is not { } session)
         {
             return null;
         }
-        var session = PostgresRows.ReadGlobal(reader);
-        await reader.NextResultAsync();
-        await PostgresRows.ReadBranchesAsync(reader, _ => session);
         await reader.NextResultAsync();
         await PostgresRows.ReadTransitionsAsync(reader, session);
         return session;
@@ -318,14 +315,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
             },
         };
         await using var reader = await batch.ExecuteReaderAsync();
-        if (!await reader.ReadAsync())
-        {
-            return null;
-        }
-        var session = PostgresRows.ReadGlobal(reader);
-        await reader.NextResultAsync();
-        await PostgresRows.ReadBranchesAsync(reader, _ => session);
-        return session;
+        return await PostgresRows.ReadSessionAsync(reader);
     }
 
     public async Task<bool> RenewClaimAsync(string xid)

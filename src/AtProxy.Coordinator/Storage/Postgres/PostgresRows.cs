@@ -30,6 +30,19 @@ internal static class PostgresRows
             NextAttemptUnixMs = reader.GetInt64(11),
         };
 
+    /// <summary>Reads a session row (none: null), then moves to the next result and reads its branch rows.</summary>
+    public static async Task<GlobalSession?> ReadSessionAsync(NpgsqlDataReader reader, CancellationToken cancellationToken = default)
+    {
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        var session = ReadGlobal(reader);
+        await reader.NextResultAsync(cancellationToken);
+        await ReadBranchesAsync(reader, _ => session, cancellationToken);
+        return session;
+    }
+
     /// <summary>Reads branch rows (in branch order) into their sessions.</summary>
     public static async Task ReadBranchesAsync(NpgsqlDataReader reader, Func<string, GlobalSession?> sessionOf, CancellationToken cancellationToken = default)
     {

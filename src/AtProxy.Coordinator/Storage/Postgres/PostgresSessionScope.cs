@@ -49,15 +49,10 @@ internal sealed class PostgresSessionScope : ISessionScope
                     new NpgsqlBatchCommand($"SELECT {PostgresRows.BranchColumns} FROM {schema}.branch_session WHERE xid = $1 ORDER BY branch_id") { Parameters = { new() { Value = xid } } },
                 },
             };
-            GlobalSession? session = null;
+            GlobalSession? session;
             await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
             {
-                if (await reader.ReadAsync(cancellationToken))
-                {
-                    session = PostgresRows.ReadGlobal(reader);
-                }
-                await reader.NextResultAsync(cancellationToken);
-                await PostgresRows.ReadBranchesAsync(reader, _ => session, cancellationToken);
+                session = await PostgresRows.ReadSessionAsync(reader, cancellationToken);
             }
             if (session is null)
             {
