@@ -1,6 +1,7 @@
 using AtProxy.Coordinator.Storage.Postgres;
 using AtProxy.Testing.Postgres;
 using Microsoft.Extensions.Options;
+using Grpc.Health.V1;
 using Npgsql;
 
 namespace AtProxy.Coordinator.Tests;
@@ -88,6 +89,37 @@ public class PostgresStoreTests
         var history = await a.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = first });
         Assert.Equal([GlobalStatus.AsyncCommitting, GlobalStatus.CommitRetrying, GlobalStatus.Committed], history.History.Select(h => h.To));
         Assert.True(history.Transaction.Attempts >= 2);
+    }
+
+    [Fact]
+    public async Task DatabaseRefusesConnections_ChangesAreUnavailable_HealthSaysNotServing_AndBothComeBack()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync("postgres");
+        var before = await coordinator.Tm.BeginAsync();
+        var database = new NpgsqlConnectionStringBuilder(coordinator.StoreConnection).Database;
+        var admin = (await PostgresServer.SharedAsync()).AdminConnectionString;
+        var health = new Health.HealthClient(coordinator.Channel);
+        await ScalarAsync(admin, $"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false; SELECT 1");
+        try
+        {
+            await ScalarAsync(admin, $"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{database}'");
+
+            var begin = await Assert.ThrowsAsync<RpcException>(() => coordinator.Tm.BeginAsync());
+            var commit = await Assert.ThrowsAsync<RpcException>(() => coordinator.Tm.CommitAsync(before));
+
+            Assert.Equal((StatusCode.Unavailable, StatusCode.Unavailable), (begin.StatusCode, commit.StatusCode));
+            await Eventually.EqualAsync(HealthCheckResponse.Types.ServingStatus.NotServing,
+                async () => (await health.CheckAsync(new HealthCheckRequest())).Status, what: "health");
+        }
+        finally
+        {
+            await ScalarAsync(admin, $"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true; SELECT 1");
+        }
+
+        await Eventually.EqualAsync(HealthCheckResponse.Types.ServingStatus.Serving,
+            async () => (await health.CheckAsync(new HealthCheckRequest())).Status, what: "health");
+        Assert.Equal(GlobalStatus.Begin, await coordinator.Tm.StatusAsync(before));
+        Assert.Equal(GlobalStatus.Committed, await coordinator.Tm.CommitAsync(before));
     }
 
     private static async Task<long> ScalarAsync(string connectionString, string sql)

@@ -33,6 +33,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     private readonly PostgresIdBlock _transactionIds;
     private readonly PostgresIdBlock _branchIds;
     private volatile bool _open;
+    private volatile bool _reachable = true;
 
     public PostgresCoordinatorStore(string connectionString, string schema, string instanceId, long leaseMs, ILogger<PostgresCoordinatorStore> logger)
     {
@@ -53,7 +54,8 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 
     public string Kind => "postgres";
 
-    public bool IsHealthy => _open;
+    /// <summary>Open, and the database answered the last sweep (every <c>SweepIntervalMs</c>).</summary>
+    public bool IsHealthy => _open && _reachable;
 
     public bool IsShared => true;
 
@@ -229,11 +231,25 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         return await PostgresRows.ReadLocksAsync(reader);
     }
 
-    public Task<IReadOnlyList<string>> FindTimedOutAsync(long nowUnixMs) => XidsAsync($"""
-        SELECT xid FROM {_schema}.global_session
-        WHERE status = {(int)GlobalStatus.Begin} AND begin_time_unix_ms + timeout_ms <= $1
-        LIMIT {SweepBatch}
-        """, nowUnixMs);
+    // The first query of every sweep: it also tells whether the database can be reached.
+    public async Task<IReadOnlyList<string>> FindTimedOutAsync(long nowUnixMs)
+    {
+        try
+        {
+            var xids = await XidsAsync($"""
+                SELECT xid FROM {_schema}.global_session
+                WHERE status = {(int)GlobalStatus.Begin} AND begin_time_unix_ms + timeout_ms <= $1
+                LIMIT {SweepBatch}
+                """, nowUnixMs);
+            _reachable = true;
+            return xids;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            _reachable = false;
+            throw;
+        }
+    }
 
     public Task<IReadOnlyList<string>> FindDuePhaseTwoAsync(long nowUnixMs) => XidsAsync($"""
         SELECT xid FROM {_schema}.global_session
