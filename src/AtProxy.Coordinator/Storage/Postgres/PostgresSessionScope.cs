@@ -102,6 +102,10 @@ internal sealed class PostgresSessionScope : ISessionScope
                                 new() { Value = record.ToByteArray() },
                             },
                         },
+                        new NpgsqlBatchCommand($"UPDATE {_schema}.global_session SET last_update_unix_ms = greatest(last_update_unix_ms, $2) WHERE xid = $1")
+                        {
+                            Parameters = { new() { Value = record.Xid }, new() { Value = record.RegisteredUnixMs } },
+                        },
                         // All keys in one statement, in one order for everyone (no deadlock between two branches);
                         // keys held already (by anyone) are left alone and checked by the next statement.
                         new NpgsqlBatchCommand($"""
