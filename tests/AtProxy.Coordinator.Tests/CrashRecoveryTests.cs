@@ -69,11 +69,13 @@ public class CrashRecoveryTests
             }
         };
 
+        // Long enough to be still BEGIN when the crash comes: every change is a database round trip or more on the postgres store.
+        var shortTimeoutMs = store == "postgres" ? 12_000u : 4_000u;
         var transactions = new List<(string Xid, Kind Kind, long[] Branches)>();
         for (var i = 0; i < plan.Count; i++)
         {
             var kind = plan[i];
-            var xid = await tm.BeginAsync($"crash-{kind}", timeoutMs: kind == Kind.TimesOut ? 4_000u : 600_000u);
+            var xid = await tm.BeginAsync($"crash-{kind}", timeoutMs: kind == Kind.TimesOut ? shortTimeoutMs : 600_000u);
             var b1 = await rm.RegisterGrantedAsync(xid, Resource, $"t:{i}-a", $"t:{i}-b");
             var b2 = await rm.RegisterGrantedAsync(xid, Resource, $"u:{i}-a", $"u:{i}-b");
             transactions.Add((xid, kind, [b1, b2]));
