@@ -129,7 +129,7 @@ public class TransactionLifecycleTests
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
-        var xid = await coordinator.Tm.BeginAsync(timeoutMs: 300);
+        var xid = await coordinator.Tm.BeginAsync(timeoutMs: 1_500);
         await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
 
         await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.TimeoutRollbacked);
