@@ -10,11 +10,12 @@ var seconds = new Option<int?>("--seconds") { Description = "Seconds per mode an
 var modes = new Option<string[]>("--modes") { Description = "Modes to run: local, at, xa.", DefaultValueFactory = _ => ["local", "at", "xa"], AllowMultipleArgumentsPerToken = true };
 var workloads = new Option<string[]>("--workloads") { Description = "Workloads: uniform, hot, rollback-heavy.", DefaultValueFactory = _ => ["uniform", "hot", "rollback-heavy"], AllowMultipleArgumentsPerToken = true };
 var breakdown = new Option<bool>("--breakdown") { Description = "Print where each mode's time goes: AtProxy and Npgsql spans per transaction." };
+var storeComparison = new Option<bool>("--coordinator-stores") { Description = "Also compare the coordinator's stores (embedded, postgres x1, postgres x3).", DefaultValueFactory = _ => true };
 var output = new Option<string>("--output") { Description = "Where the report goes.", DefaultValueFactory = _ => Path.Combine("benchmarks", "results") };
 
 var root = new RootCommand("AtProxy load driver: AT vs PostgreSQL two-phase commit vs unprotected local transactions.")
 {
-    quick, clients, seconds, modes, workloads, breakdown, output,
+    quick, clients, seconds, modes, workloads, breakdown, output, storeComparison,
 };
 root.SetAction(async (parse, cancellationToken) =>
 {
@@ -58,6 +59,11 @@ root.SetAction(async (parse, cancellationToken) =>
                 AnsiConsole.MarkupLineInterpolated($"[red]{result.Failed} failed; the first: {error}[/]");
             }
         }
+    }
+    if (parse.GetValue(storeComparison))
+    {
+        await AtProxy.Load.CoordinatorStores.CoordinatorStoreComparison.RunAsync(settings.Clients, settings.Duration, settings.OutputDirectory, started,
+            line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
     }
     var (markdown, json) = LoadReport.Write(settings, results, started, environment.DatabaseDurability);
     AnsiConsole.WriteLine();

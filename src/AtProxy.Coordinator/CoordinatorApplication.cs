@@ -7,6 +7,7 @@ using AtProxy.Coordinator.Security;
 using AtProxy.Coordinator.Services;
 using AtProxy.Coordinator.Storage;
 using AtProxy.Coordinator.Storage.Embedded;
+using AtProxy.Coordinator.Storage.Postgres;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -29,6 +30,7 @@ public static class CoordinatorApplication
     {
         ["--data-dir"] = "Coordinator:DataDir",
         ["--store"] = "Coordinator:Store",
+        ["--store-connection"] = "Coordinator:StoreConnection",
         ["--node-id"] = "Coordinator:NodeId",
         ["--parent-pid"] = "Coordinator:ParentProcessId",
     };
@@ -139,6 +141,9 @@ public static class CoordinatorApplication
         return options.Store switch
         {
             StoreKind.Memory => new InMemoryCoordinatorStore(),
+            StoreKind.Postgres => new PostgresCoordinatorStore(options.StoreConnection!, options.StoreSchema,
+                $"{options.NodeId}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}", options.LeaseMs,
+                provider.GetRequiredService<ILogger<PostgresCoordinatorStore>>()),
             _ => new EmbeddedCoordinatorStore(options.DataDir, options.CompactionThresholdBytes, provider.GetRequiredService<ILogger<EmbeddedCoordinatorStore>>()),
         };
     }

@@ -14,10 +14,11 @@ public class AdminTests
         return error;
     }
 
-    [Fact]
-    public async Task ListTransactions_FiltersAndPagesOldestFirst()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task ListTransactions_FiltersAndPagesOldestFirst(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var tm = coordinator.Tm;
         var orders = new List<string>();
         for (var i = 0; i < 5; i++)
@@ -62,10 +63,11 @@ public class AdminTests
         await Refused(() => coordinator.Admin.ListTransactionsAsync(new ListTransactionsRequest { OlderThanMs = -1 }).ResponseAsync, StatusCode.InvalidArgument);
     }
 
-    [Fact]
-    public async Task GetTransaction_ShowsBranchesLocksHistoryAndTimeoutLeft()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task GetTransaction_ShowsBranchesLocksHistoryAndTimeoutLeft(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync("place-order", timeoutMs: 60_000, applicationId: "orders");
         var branch = await coordinator.Rm.RegisterGrantedAsync(xid, "orders-db", "public.orders:1", "public.orders:2");
 
@@ -93,10 +95,11 @@ public class AdminTests
         await Refused(() => coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = "no-colon" }).ResponseAsync, StatusCode.InvalidArgument);
     }
 
-    [Fact]
-    public async Task ListLocks_FiltersByResourceTableKeyPrefixAndXid_AndPages()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task ListLocks_FiltersByResourceTableKeyPrefixAndXid_AndPages(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var a = await coordinator.Tm.BeginAsync();
         var b = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(a, "db-1", "public.orders:10", "public.orders:11", "public.items:10");
@@ -128,10 +131,11 @@ public class AdminTests
         await Refused(() => coordinator.Admin.ListLocksAsync(new ListLocksRequest { PageSize = -1 }).ResponseAsync, StatusCode.InvalidArgument);
     }
 
-    [Fact]
-    public async Task Retry_RollbackFailedAfterTheDataWasFixed_RollsBackAndRecordsWhoAndWhy()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task Retry_RollbackFailedAfterTheDataWasFixed_RollsBackAndRecordsWhoAndWhy(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         var fixedByHand = false;
         rm.Script = command => Task.FromResult(Volatile.Read(ref fixedByHand)
@@ -155,10 +159,11 @@ public class AdminTests
         Assert.Equal(GlobalStatus.Rollbacked, history[^1].To);
     }
 
-    [Fact]
-    public async Task Retry_TransactionNotRetryingOrFailed_IsRefused()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task Retry_TransactionNotRetryingOrFailed_IsRefused(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var begun = await coordinator.Tm.BeginAsync();
         var committed = await coordinator.Tm.BeginAsync();
         await coordinator.Tm.CommitAsync(committed);
@@ -170,10 +175,11 @@ public class AdminTests
         Assert.Empty((await coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = begun })).History);
     }
 
-    [Fact]
-    public async Task Retry_RetryingTransaction_ResetsTheBackOff()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task Retry_RetryingTransaction_ResetsTheBackOff(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s =>
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s =>
         {
             s["Coordinator:RetryInitialDelayMs"] = "60000";
             s["Coordinator:RetryMaxDelayMs"] = "60000";
@@ -192,10 +198,11 @@ public class AdminTests
         await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.Rollbacked, TimeSpan.FromSeconds(10));
     }
 
-    [Fact]
-    public async Task ForceRollback_BeginTransaction_RollsItBack_AndIsRefusedOnceCommitWasDecided()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task ForceRollback_BeginTransaction_RollsItBack_AndIsRefusedOnceCommitWasDecided(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         var stuck = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(stuck, "db", "t:1");
@@ -217,10 +224,11 @@ public class AdminTests
         await Refused(() => coordinator.Admin.ForceRollbackAsync(Intervene(stuck, " ")).ResponseAsync, StatusCode.InvalidArgument);
     }
 
-    [Fact]
-    public async Task ForceCommit_BeginOrCommitFailed_Commits_AndIsRefusedOnceRollbackWasDecided()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task ForceCommit_BeginOrCommitFailed_Commits_AndIsRefusedOnceRollbackWasDecided(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         var begun = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(begun, "db", "t:1");
@@ -251,10 +259,11 @@ public class AdminTests
         Assert.Contains("rollback was decided", error.Status.Detail);
     }
 
-    [Fact]
-    public async Task ForgetBranch_DirtyBranchOfRollbackFailed_FinishesTheTransactionAndReleasesItsLocks()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task ForgetBranch_DirtyBranchOfRollbackFailed_FinishesTheTransactionAndReleasesItsLocks(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         var xid = await coordinator.Tm.BeginAsync();
         var clean = await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
@@ -278,10 +287,11 @@ public class AdminTests
         await Refused(() => coordinator.Admin.ForgetBranchAsync(new ForgetBranchRequest { Xid = xid, BranchId = dirty, Reason = "again" }).ResponseAsync, StatusCode.FailedPrecondition);
     }
 
-    [Fact]
-    public async Task ForgetBranch_LastUndoneBranchOfAStoppedTransaction_EndsItInFinished()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task ForgetBranch_LastUndoneBranchOfAStoppedTransaction_EndsItInFinished(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         rm.Script = command => Task.FromResult(ScriptedResourceManager.Fail(command, retryable: false, "dirty write"));
         var xid = await coordinator.Tm.BeginAsync();
@@ -294,10 +304,11 @@ public class AdminTests
         Assert.Equal(0, await coordinator.Admin.LockCountAsync());
     }
 
-    [Fact]
-    public async Task ForgetBranch_Refusals()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task ForgetBranch_Refusals(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync();
         var branch = await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
 
@@ -308,10 +319,11 @@ public class AdminTests
         Assert.Equal(1, await coordinator.Admin.LockCountAsync(xid));
     }
 
-    [Fact]
-    public async Task GetCoordinatorStatus_CountsTransactionsLocksAndNamesTheStore()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task GetCoordinatorStatus_CountsTransactionsLocksAndNamesTheStore(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync("embedded");
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var a = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(a, "db", "t:1", "t:2");
         await coordinator.Tm.BeginAsync();
@@ -320,7 +332,7 @@ public class AdminTests
 
         var status = await coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest());
 
-        Assert.Equal(("tc", "embedded", 2L), (status.CoordinatorId, status.StoreKind, status.LocksHeld));
+        Assert.Equal(("tc", store, 2L), (status.CoordinatorId, status.StoreKind, status.LocksHeld));
         Assert.NotEmpty(status.Version);
         Assert.InRange(status.StartedUnixMs, DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         Assert.Equal([(GlobalStatus.Begin, 2L), (GlobalStatus.Committed, 1L)], status.TransactionsByStatus.Select(s => (s.Status, s.Count)));

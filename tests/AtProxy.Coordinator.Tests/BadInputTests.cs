@@ -11,6 +11,8 @@ public class BadInputTests
         return error;
     }
 
+    public static TheoryData<string, string> MalformedXidsWithStores => StoreKinds.With(((IEnumerable<object[]>)MalformedXids).Select(row => (string)row[0]));
+
     public static TheoryData<string> MalformedXids => new()
     {
         "",
@@ -27,10 +29,10 @@ public class BadInputTests
     };
 
     [Theory]
-    [MemberData(nameof(MalformedXids))]
-    public async Task EveryCallTakingAnXid_MalformedXid_IsInvalidArgument(string xid)
+    [MemberData(nameof(MalformedXidsWithStores))]
+    public async Task EveryCallTakingAnXid_MalformedXid_IsInvalidArgument(string store, string xid)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
 
         await Refused(() => coordinator.Tm.CommitAsync(new CommitRequest { Xid = xid }).ResponseAsync, StatusCode.InvalidArgument);
         await Refused(() => coordinator.Tm.RollbackAsync(new RollbackRequest { Xid = xid }).ResponseAsync, StatusCode.InvalidArgument);
@@ -45,10 +47,11 @@ public class BadInputTests
         Assert.Equal(0, await coordinator.Admin.LockCountAsync());
     }
 
-    [Fact]
-    public async Task EveryCallTakingAnXid_UnknownXid_IsNotFound()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task EveryCallTakingAnXid_UnknownXid_IsNotFound(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         const string unknown = "tc:123456789";
 
         await Refused(() => coordinator.Tm.CommitAsync(new CommitRequest { Xid = unknown }).ResponseAsync, StatusCode.NotFound);
@@ -59,10 +62,11 @@ public class BadInputTests
         Assert.Equal(0, await coordinator.Admin.LockCountAsync());
     }
 
-    [Fact]
-    public async Task RegisterBranch_EmptyOrOversizedKeysOrBadResource_IsInvalidArgumentAndAcquiresNothing()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task RegisterBranch_EmptyOrOversizedKeysOrBadResource_IsInvalidArgumentAndAcquiresNothing(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:MaxLockKeysPerBranch"] = "1000");
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:MaxLockKeysPerBranch"] = "1000");
         var xid = await coordinator.Tm.BeginAsync();
 
         await Refused(() => coordinator.Rm.RegisterAsync(xid, "db"), StatusCode.InvalidArgument);
@@ -80,10 +84,11 @@ public class BadInputTests
         await coordinator.Rm.RegisterGrantedAsync(xid, "db", [.. Enumerable.Range(0, 1000).Select(i => $"t:{i}")]);
     }
 
-    [Fact]
-    public async Task RegisterBranch_ContractMaximumOfKeys_IsAccepted()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task RegisterBranch_ContractMaximumOfKeys_IsAccepted(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync();
 
         await coordinator.Rm.RegisterGrantedAsync(xid, "db", [.. Enumerable.Range(0, 100_000).Select(i => $"public.big:{i}")]);
@@ -92,10 +97,11 @@ public class BadInputTests
         Assert.Equal(100_000, (await coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest())).LocksHeld);
     }
 
-    [Fact]
-    public async Task RegisterBranch_OnADecidedTransaction_IsFailedPreconditionAndAcquiresNothing()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task RegisterBranch_OnADecidedTransaction_IsFailedPreconditionAndAcquiresNothing(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var committed = await coordinator.Tm.BeginAsync();
         await coordinator.Tm.CommitAsync(committed);
         var rolledBack = await coordinator.Tm.BeginAsync();
@@ -107,10 +113,11 @@ public class BadInputTests
         Assert.Equal(0, await coordinator.Admin.LockCountAsync());
     }
 
-    [Fact]
-    public async Task Begin_TimeoutBeyondMaximumOrTooLongNames_IsInvalidArgumentAndBeginsNothing()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task Begin_TimeoutBeyondMaximumOrTooLongNames_IsInvalidArgumentAndBeginsNothing(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:MaxTimeoutMs"] = "600000");
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:MaxTimeoutMs"] = "600000");
 
         var error = await Refused(() => coordinator.Tm.BeginAsync(new BeginRequest { ApplicationId = "app", TimeoutMs = 600_001 }).ResponseAsync, StatusCode.InvalidArgument);
         Assert.Contains("600000", error.Status.Detail);
@@ -124,10 +131,11 @@ public class BadInputTests
         Assert.Equal(1u, (await coordinator.Tm.BeginAsync(new BeginRequest { ApplicationId = "app", TimeoutMs = 1 })).TimeoutMs);
     }
 
-    [Fact]
-    public async Task ReportBranch_BadStatusOrUnknownBranchOrNotRegistered_IsRefused()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task ReportBranch_BadStatusOrUnknownBranchOrNotRegistered_IsRefused(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync();
         var branch = await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
 
@@ -140,19 +148,21 @@ public class BadInputTests
         Assert.Equal(1, await coordinator.Admin.LockCountAsync(xid));
     }
 
-    [Fact]
-    public async Task CheckLocks_EmptyKeysOrResource_IsInvalidArgument()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task CheckLocks_EmptyKeysOrResource_IsInvalidArgument(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
 
         await Refused(() => coordinator.Rm.CheckAsync("", "db"), StatusCode.InvalidArgument);
         await Refused(() => coordinator.Rm.CheckAsync("", "", "t:1"), StatusCode.InvalidArgument);
     }
 
-    [Fact]
-    public async Task RegisterBranch_AfterTheTimeoutPassed_IsFailedPrecondition()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task RegisterBranch_AfterTheTimeoutPassed_IsFailedPrecondition(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:SweepIntervalMs"] = "60000");
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:SweepIntervalMs"] = "60000");
         var xid = await coordinator.Tm.BeginAsync(timeoutMs: 50);
         await Task.Delay(100);
 

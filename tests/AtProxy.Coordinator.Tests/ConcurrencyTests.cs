@@ -6,8 +6,7 @@ namespace AtProxy.Coordinator.Tests;
 public class ConcurrencyTests
 {
     [Theory]
-    [InlineData("memory")]
-    [InlineData("embedded")]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task ManyTransactionsOnOverlappingKeys_NoKeyIsEverGrantedToTwoXids_AndNothingIsLeftBehind(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);

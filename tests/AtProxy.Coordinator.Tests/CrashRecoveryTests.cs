@@ -21,10 +21,12 @@ public class CrashRecoveryTests
         TimesOut,           // undecided, short timeout: TIMEOUT_ROLLBACKED after restart
     }
 
-    [Fact]
-    public async Task Sigkill_FiftyTransactionsInMixedStates_EachEndsAsItsLastDurableTransitionImplies()
+    [Theory]
+    [MemberData(nameof(DurableStores.All), MemberType = typeof(DurableStores))]
+    public async Task Sigkill_FiftyTransactionsInMixedStates_EachEndsAsItsLastDurableTransitionImplies(string store)
     {
-        var options = new CoordinatorProcessOptions();
+        var (options, database) = await DurableStores.ProcessOptionsAsync(store);
+        await using var dropped = database;
         options.Settings["Coordinator:SweepIntervalMs"] = "50";
         options.Settings["Coordinator:RetryInitialDelayMs"] = "100";
         options.Settings["Coordinator:RetryMaxDelayMs"] = "500";
@@ -67,11 +69,13 @@ public class CrashRecoveryTests
             }
         };
 
+        // Long enough to be still BEGIN when the crash comes: every change is a database round trip or more on the postgres store.
+        var shortTimeoutMs = store == "postgres" ? 12_000u : 4_000u;
         var transactions = new List<(string Xid, Kind Kind, long[] Branches)>();
         for (var i = 0; i < plan.Count; i++)
         {
             var kind = plan[i];
-            var xid = await tm.BeginAsync($"crash-{kind}", timeoutMs: kind == Kind.TimesOut ? 4_000u : 600_000u);
+            var xid = await tm.BeginAsync($"crash-{kind}", timeoutMs: kind == Kind.TimesOut ? shortTimeoutMs : 600_000u);
             var b1 = await rm.RegisterGrantedAsync(xid, Resource, $"t:{i}-a", $"t:{i}-b");
             var b2 = await rm.RegisterGrantedAsync(xid, Resource, $"u:{i}-a", $"u:{i}-b");
             transactions.Add((xid, kind, [b1, b2]));
@@ -191,10 +195,12 @@ public class CrashRecoveryTests
         Assert.DoesNotContain(freshBranch, transactions.SelectMany(t => t.Branches));
     }
 
-    [Fact]
-    public async Task Sigkill_UnderLoad_EveryAcknowledgedChangeSurvives()
+    [Theory]
+    [MemberData(nameof(DurableStores.All), MemberType = typeof(DurableStores))]
+    public async Task Sigkill_UnderLoad_EveryAcknowledgedChangeSurvives(string store)
     {
-        var options = new CoordinatorProcessOptions();
+        var (options, database) = await DurableStores.ProcessOptionsAsync(store);
+        await using var dropped = database;
         options.Settings["Coordinator:SweepIntervalMs"] = "50";
         await using var coordinator = await CoordinatorProcess.StartAsync(options);
         var tm = new TransactionManager.TransactionManagerClient(coordinator.Channel);

@@ -3,10 +3,11 @@ namespace AtProxy.Coordinator.Tests;
 /// <summary>Global row locks as seen through branch registration and CheckLocks.</summary>
 public class LockConflictTests
 {
-    [Fact]
-    public async Task RegisterBranch_KeyHeldByAnotherTransaction_ReportsTheHolderAndAcquiresNothing()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task RegisterBranch_KeyHeldByAnotherTransaction_ReportsTheHolderAndAcquiresNothing(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var holder = await coordinator.Tm.BeginAsync();
         var holderBranch = await coordinator.Rm.RegisterGrantedAsync(holder, "db", "public.stock:7");
         var asker = await coordinator.Tm.BeginAsync();
@@ -25,10 +26,11 @@ public class LockConflictTests
         Assert.Null((await coordinator.Rm.RegisterAsync(asker, "db", "public.stock:8", "public.stock:7")).Conflict);
     }
 
-    [Fact]
-    public async Task RegisterBranch_SameTransactionAgain_IsReentrant()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task RegisterBranch_SameTransactionAgain_IsReentrant(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync();
         var first = await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1", "t:2");
 
@@ -38,10 +40,11 @@ public class LockConflictTests
         Assert.Equal(3, await coordinator.Admin.LockCountAsync(xid));
     }
 
-    [Fact]
-    public async Task RegisterBranch_SameKeyOnAnotherResource_DoesNotConflict()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task RegisterBranch_SameKeyOnAnotherResource_DoesNotConflict(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var a = await coordinator.Tm.BeginAsync();
         var b = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(a, "db-1", "t:1");
@@ -49,10 +52,11 @@ public class LockConflictTests
         await coordinator.Rm.RegisterGrantedAsync(b, "db-2", "t:1");
     }
 
-    [Fact]
-    public async Task CheckLocks_AnswersWithoutAcquiring()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task CheckLocks_AnswersWithoutAcquiring(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var holder = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
         var other = await coordinator.Tm.BeginAsync();
@@ -70,10 +74,11 @@ public class LockConflictTests
         Assert.Equal(1, await coordinator.Admin.LockCountAsync());
     }
 
-    [Fact]
-    public async Task CheckLocks_WithWait_AnswersLockableOnceTheHolderReleases()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task CheckLocks_WithWait_AnswersLockableOnceTheHolderReleases(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var holder = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
         var waiter = await coordinator.Tm.BeginAsync();
@@ -91,10 +96,11 @@ public class LockConflictTests
         Assert.True(answer.Lockable);
     }
 
-    [Fact]
-    public async Task CheckLocks_WithWait_StillHeldWhenTheWaitIsUp_NamesTheHolder()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task CheckLocks_WithWait_StillHeldWhenTheWaitIsUp_NamesTheHolder(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var holder = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
         var request = new CheckLocksRequest { ResourceId = "db", WaitMs = 50 };

@@ -7,10 +7,11 @@ namespace AtProxy.Coordinator.Tests;
 /// <summary>The "AtProxy.Coordinator" meter counts what happened.</summary>
 public class MetricsTests
 {
-    [Fact]
-    public async Task Meter_CountsBegunCommittedRolledBackConflictsRetriesAndCommitLatency()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task Meter_CountsBegunCommittedRolledBackConflictsRetriesAndCommitLatency(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var factory = coordinator.Services.GetRequiredService<IMeterFactory>();
         var totals = new ConcurrentDictionary<string, double>();
         var latencies = new ConcurrentBag<double>();

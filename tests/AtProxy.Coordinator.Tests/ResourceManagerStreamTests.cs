@@ -3,10 +3,11 @@ namespace AtProxy.Coordinator.Tests;
 /// <summary>The phase-2 stream: subscription, fail-over between instances, waiting for a resource manager, failures.</summary>
 public class ResourceManagerStreamTests
 {
-    [Fact]
-    public async Task Connect_FirstMessageIsNotSubscribe_FailsWithInvalidArgument()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task Connect_FirstMessageIsNotSubscribe_FailsWithInvalidArgument(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         using var call = coordinator.Rm.Connect();
 
         await call.RequestStream.WriteAsync(new ResourceManagerMessage { Result = new BranchCommandResult { CorrelationId = 1 } });
@@ -16,20 +17,22 @@ public class ResourceManagerStreamTests
         Assert.Contains("Subscribe", error.Status.Detail);
     }
 
-    [Fact]
-    public async Task Connect_SubscribeWithoutResources_FailsWithInvalidArgument()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task Connect_SubscribeWithoutResources_FailsWithInvalidArgument(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
 
         var error = await Assert.ThrowsAsync<RpcException>(() => ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app"));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
     }
 
-    [Fact]
-    public async Task Connect_Subscribed_NamesTheCoordinatorAndIsListedInItsStatus()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task Connect_Subscribed_NamesTheCoordinatorAndIsListedInItsStatus(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:NodeId"] = "tc-7");
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:NodeId"] = "tc-7");
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "orders", "orders-db", "audit-db");
 
         var status = await coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest());
@@ -40,10 +43,11 @@ public class ResourceManagerStreamTests
         Assert.Equal(["orders-db", "audit-db"], listed.ResourceIds);
     }
 
-    [Fact]
-    public async Task PhaseTwo_SeveralInstancesOfOneResource_AnyOneServesAndAnotherTakesOverWhenOneLeaves()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task PhaseTwo_SeveralInstancesOfOneResource_AnyOneServesAndAnotherTakesOverWhenOneLeaves(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var first = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         await using var second = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
 
@@ -70,10 +74,11 @@ public class ResourceManagerStreamTests
         Assert.Contains(second.Received, c => c.Xid == later);
     }
 
-    [Fact]
-    public async Task PhaseTwo_NoResourceManagerConnected_WaitsInRetryingAndCompletesWhenOneConnects()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task PhaseTwo_NoResourceManagerConnected_WaitsInRetryingAndCompletesWhenOneConnects(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s =>
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s =>
         {
             // A long back-off: only the subscription itself can make it carry on quickly.
             s["Coordinator:RetryInitialDelayMs"] = "60000";
@@ -97,10 +102,11 @@ public class ResourceManagerStreamTests
         Assert.Equal(0, await coordinator.Admin.LockCountAsync());
     }
 
-    [Fact]
-    public async Task PhaseTwo_ResourceManagerDoesNotAnswer_TimesOutAndRetriesUntilItDoes()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task PhaseTwo_ResourceManagerDoesNotAnswer_TimesOutAndRetriesUntilItDoes(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "200");
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "200");
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         var answered = 0;
         rm.Script = async command =>
@@ -122,10 +128,11 @@ public class ResourceManagerStreamTests
         Assert.Equal([GlobalStatus.AsyncCommitting, GlobalStatus.CommitRetrying, GlobalStatus.Committed], history);
     }
 
-    [Fact]
-    public async Task PhaseTwo_RetryableRollbackFailure_BacksOffAndRetries()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task PhaseTwo_RetryableRollbackFailure_BacksOffAndRetries(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         var calls = 0;
         rm.Script = command => Task.FromResult(Interlocked.Increment(ref calls) < 3
@@ -140,10 +147,11 @@ public class ResourceManagerStreamTests
         Assert.Equal(3, rm.Received.Count);
     }
 
-    [Fact]
-    public async Task PhaseTwo_DirtyWrite_StopsInRollbackFailedAndKeepsTheLocks()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task PhaseTwo_DirtyWrite_StopsInRollbackFailedAndKeepsTheLocks(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db-a", "db-b");
         var xid = await coordinator.Tm.BeginAsync();
         var clean = await coordinator.Rm.RegisterGrantedAsync(xid, "db-a", "t:1");
@@ -167,10 +175,11 @@ public class ResourceManagerStreamTests
         Assert.Equal(BranchStatus.Registered, details.Transaction.Branches.Single(b => b.BranchId == clean).Status);
     }
 
-    [Fact]
-    public async Task PhaseTwo_UnretryableCommitFailure_StopsInCommitFailed()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task PhaseTwo_UnretryableCommitFailure_StopsInCommitFailed(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         rm.Script = command => Task.FromResult(ScriptedResourceManager.Fail(command, retryable: false, "undo log table is gone"));
         var xid = await coordinator.Tm.BeginAsync();

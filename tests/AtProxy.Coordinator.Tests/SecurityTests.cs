@@ -9,16 +9,17 @@ public class SecurityTests
     private const string AppToken = "app-secret";
     private const string AdminToken = "admin-secret";
 
-    private static Task<InProcessCoordinator> StartWithTokensAsync() => InProcessCoordinator.StartAsync(configure: s =>
+    private static Task<InProcessCoordinator> StartWithTokensAsync(string store) => InProcessCoordinator.StartAsync(store, configure: s =>
     {
         s["Coordinator:ApplicationToken"] = AppToken;
         s["Coordinator:AdminToken"] = AdminToken;
     });
 
-    [Fact]
-    public async Task ApplicationCalls_WithoutOrWithAWrongToken_AreUnauthenticated()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task ApplicationCalls_WithoutOrWithAWrongToken_AreUnauthenticated(string store)
     {
-        await using var coordinator = await StartWithTokensAsync();
+        await using var coordinator = await StartWithTokensAsync(store);
 
         var missing = await Assert.ThrowsAsync<RpcException>(() => coordinator.Tm.BeginAsync());
         var wrong = await Assert.ThrowsAsync<RpcException>(() => new TransactionManager.TransactionManagerClient(coordinator.WithToken("guess")).BeginAsync());
@@ -31,10 +32,11 @@ public class SecurityTests
         Assert.Empty((await admin.ListTransactionsAsync(new ListTransactionsRequest())).Transactions);
     }
 
-    [Fact]
-    public async Task ApplicationCalls_WithTheApplicationOrAdminToken_AreServed()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task ApplicationCalls_WithTheApplicationOrAdminToken_AreServed(string store)
     {
-        await using var coordinator = await StartWithTokensAsync();
+        await using var coordinator = await StartWithTokensAsync(store);
         var tm = new TransactionManager.TransactionManagerClient(coordinator.WithToken(AppToken));
         var rm = new ResourceManager.ResourceManagerClient(coordinator.WithToken(AppToken));
         await using var stream = await ScriptedResourceManager.ConnectAsync(coordinator.WithToken(AppToken), "app", "db");
@@ -49,10 +51,11 @@ public class SecurityTests
         Assert.Equal(GlobalStatus.Committed, await asAdmin.StatusAsync(xid));
     }
 
-    [Fact]
-    public async Task AdminCalls_NeedTheAdminToken()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task AdminCalls_NeedTheAdminToken(string store)
     {
-        await using var coordinator = await StartWithTokensAsync();
+        await using var coordinator = await StartWithTokensAsync(store);
 
         var missing = await Assert.ThrowsAsync<RpcException>(() => coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest()).ResponseAsync);
         var applicationToken = await Assert.ThrowsAsync<RpcException>(() =>
@@ -63,13 +66,14 @@ public class SecurityTests
         Assert.Equal(StatusCode.Unauthenticated, missing.StatusCode);
         Assert.Equal(StatusCode.PermissionDenied, applicationToken.StatusCode);
         Assert.Equal(StatusCode.Unauthenticated, wrong.StatusCode);
-        Assert.Equal("memory", (await new Protocol.V1.Admin.AdminClient(coordinator.WithToken(AdminToken)).GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest())).StoreKind);
+        Assert.Equal(store, (await new Protocol.V1.Admin.AdminClient(coordinator.WithToken(AdminToken)).GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest())).StoreKind);
     }
 
-    [Fact]
-    public async Task AdminCalls_WithOnlyAnApplicationTokenConfigured_NeedThatToken()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task AdminCalls_WithOnlyAnApplicationTokenConfigured_NeedThatToken(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:ApplicationToken"] = AppToken);
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:ApplicationToken"] = AppToken);
 
         var missing = await Assert.ThrowsAsync<RpcException>(() => coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest()).ResponseAsync);
 
@@ -77,10 +81,11 @@ public class SecurityTests
         await new Protocol.V1.Admin.AdminClient(coordinator.WithToken(AppToken)).GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest());
     }
 
-    [Fact]
-    public async Task HealthService_IsOpenWithoutAToken()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task HealthService_IsOpenWithoutAToken(string store)
     {
-        await using var coordinator = await StartWithTokensAsync();
+        await using var coordinator = await StartWithTokensAsync(store);
 
         var reply = await new Health.HealthClient(coordinator.Channel).CheckAsync(new HealthCheckRequest());
 

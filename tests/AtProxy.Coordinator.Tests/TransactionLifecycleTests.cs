@@ -3,10 +3,8 @@ namespace AtProxy.Coordinator.Tests;
 /// <summary>Begin, branches, commit and rollback end to end over gRPC, on both stores.</summary>
 public class TransactionLifecycleTests
 {
-    public static TheoryData<string> Stores => new() { "memory", "embedded" };
-
     [Theory]
-    [MemberData(nameof(Stores))]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task Commit_TwoBranches_ReleasesLocksAtOnceAndCommitsEveryBranch(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
@@ -34,7 +32,7 @@ public class TransactionLifecycleTests
     }
 
     [Theory]
-    [MemberData(nameof(Stores))]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task Rollback_ThreeBranches_RollsBackInReverseOrderThenReleasesLocks(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
@@ -62,7 +60,7 @@ public class TransactionLifecycleTests
     }
 
     [Theory]
-    [MemberData(nameof(Stores))]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task Commit_WithoutBranches_IsCommittedAtOnce(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
@@ -73,20 +71,22 @@ public class TransactionLifecycleTests
         Assert.Equal(GlobalStatus.Committed, await coordinator.Tm.RollbackAsync(xid));
     }
 
-    [Fact]
-    public async Task Commit_AfterRollback_ReturnsTheRollbackStatus()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task Commit_AfterRollback_ReturnsTheRollbackStatus(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync();
         Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.RollbackAsync(xid));
 
         Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.CommitAsync(xid));
     }
 
-    [Fact]
-    public async Task Rollback_OnceCommitWasDecided_AnswersTheCommitStatusWithoutWaitingForPhaseTwo()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task Rollback_OnceCommitWasDecided_AnswersTheCommitStatusWithoutWaitingForPhaseTwo(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         rm.Script = _ => Task.FromException<BranchCommandResult>(new OperationCanceledException()); // never answers
         var xid = await coordinator.Tm.BeginAsync();
@@ -100,10 +100,11 @@ public class TransactionLifecycleTests
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5), "rollback waited for the commit's phase 2");
     }
 
-    [Fact]
-    public async Task ReportBranch_PhaseOneFailed_ReleasesThatBranchsLocksAndSkipsItsPhaseTwo()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task ReportBranch_PhaseOneFailed_ReleasesThatBranchsLocksAndSkipsItsPhaseTwo(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         var xid = await coordinator.Tm.BeginAsync();
         var failed = await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1", "t:2");
@@ -122,12 +123,13 @@ public class TransactionLifecycleTests
         Assert.Equal([kept], rm.Received.Select(c => c.BranchId));
     }
 
-    [Fact]
-    public async Task Timeout_UndecidedTransaction_IsRolledBackByTheCoordinator()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task Timeout_UndecidedTransaction_IsRolledBackByTheCoordinator(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync();
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
-        var xid = await coordinator.Tm.BeginAsync(timeoutMs: 300);
+        var xid = await coordinator.Tm.BeginAsync(timeoutMs: 1_500);
         await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
 
         await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.TimeoutRollbacked);
@@ -141,10 +143,11 @@ public class TransactionLifecycleTests
         Assert.Equal([GlobalStatus.TimeoutRollbacking, GlobalStatus.TimeoutRollbacked], history.Select(h => h.To));
     }
 
-    [Fact]
-    public async Task Begin_TimeoutZero_GetsTheDefault()
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task Begin_TimeoutZero_GetsTheDefault(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(configure: s => s["Coordinator:DefaultTimeoutMs"] = "45000");
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:DefaultTimeoutMs"] = "45000");
 
         var response = await coordinator.Tm.BeginAsync(new BeginRequest { ApplicationId = "app", TimeoutMs = 0 });
 

@@ -25,7 +25,7 @@ internal sealed class AdminOperations(
     IOptions<CoordinatorOptions> options,
     ILogger<AdminOperations> logger)
 {
-    public ListTransactionsResponse ListTransactions(ListTransactionsRequest request)
+    public async Task<ListTransactionsResponse> ListTransactionsAsync(ListTransactionsRequest request)
     {
         var pageSize = PageToken.PageSize(request.PageSize);
         if (request.OlderThanMs < 0)
@@ -39,15 +39,7 @@ internal sealed class AdminOperations(
         }
         var statuses = request.Statuses.ToHashSet();
         var begunBefore = request.OlderThanMs > 0 ? changes.NowUnixMs - request.OlderThanMs : long.MaxValue;
-        var page = store.Sessions
-            .Where(s => s.Sequence > after)
-            .Where(s => statuses.Count == 0 || statuses.Contains(s.Status))
-            .Where(s => request.Name.Length == 0 || s.Name == request.Name)
-            .Where(s => request.ApplicationId.Length == 0 || s.ApplicationId == request.ApplicationId)
-            .Where(s => s.BeginTimeUnixMs <= begunBefore)
-            .OrderBy(s => s.Sequence)
-            .Take(pageSize + 1)
-            .ToList();
+        var page = await store.ListAsync(new TransactionQuery(after, statuses, request.Name, request.ApplicationId, begunBefore, pageSize + 1));
         var response = new ListTransactionsResponse();
         response.Transactions.Add(page.Take(pageSize).Select(ToInfo));
         if (page.Count > pageSize)
@@ -57,52 +49,31 @@ internal sealed class AdminOperations(
         return response;
     }
 
-    public GetTransactionResponse GetTransaction(GetTransactionRequest request)
+    public async Task<GetTransactionResponse> GetTransactionAsync(GetTransactionRequest request)
     {
-        var session = Find(request.Xid);
+        RequestValidation.RequireXid(request.Xid);
+        var session = await store.FindAsync(request.Xid) ?? throw CoordinatorErrors.UnknownTransaction(request.Xid);
         var response = new GetTransactionResponse { Transaction = ToInfo(session) };
-        foreach (var branch in session.Branches())
-        {
-            if (!branch.LocksHeld)
-            {
-                continue;
-            }
-            foreach (var key in branch.LockKeys)
-            {
-                if (store.HolderOf(key) is { } holder && ReferenceEquals(holder, branch.Holder))
-                {
-                    response.Locks.Add(ToLockInfo(key, holder));
-                }
-            }
-        }
+        response.Locks.Add((await store.LocksOfAsync(session)).Select(e => ToLockInfo(e.Key, e.Value)));
         response.History.Add(session.History().Select(h => new Transition { AtUnixMs = h.AtUnixMs, From = h.From, To = h.To, Reason = h.Reason, Actor = h.Actor }));
         response.TimeoutLeftMs = session.Status == GlobalStatus.Begin ? Math.Max(0, session.DeadlineUnixMs - changes.NowUnixMs) : 0;
         return response;
     }
 
-    public ListLocksResponse ListLocks(ListLocksRequest request)
+    public async Task<ListLocksResponse> ListLocksAsync(ListLocksRequest request)
     {
         var pageSize = PageToken.PageSize(request.PageSize);
         if (request.Xid.Length > 0)
         {
             RequestValidation.RequireXid(request.Xid);
         }
-        var after = LockCursor.Parse(request.PageToken);
-        var page = store.SnapshotLocks()
-            .Where(e => request.ResourceId.Length == 0 || e.Key.ResourceId == request.ResourceId)
-            .Where(e => request.Table.Length == 0 || e.Key.Table == request.Table)
-            .Where(e => e.Key.PrimaryKey.StartsWith(request.PrimaryKeyPrefix, StringComparison.Ordinal))
-            .Where(e => request.Xid.Length == 0 || e.Value.Xid == request.Xid)
-            .Select(e => (Entry: e, Cursor: LockCursor.Of(e)))
-            .Where(e => after is null || e.Cursor.CompareTo(after.Value) > 0)
-            .OrderBy(e => e.Cursor)
-            .Take(pageSize + 1)
-            .ToList();
+        var after = LockListCursor.Parse(request.PageToken);
+        var page = await store.ListLocksAsync(new LockQuery(request.ResourceId, request.Table, request.PrimaryKeyPrefix, request.Xid, after, pageSize + 1));
         var response = new ListLocksResponse();
-        response.Locks.Add(page.Take(pageSize).Select(e => ToLockInfo(e.Entry.Key, e.Entry.Value)));
+        response.Locks.Add(page.Take(pageSize).Select(e => ToLockInfo(e.Key, e.Value)));
         if (page.Count > pageSize)
         {
-            response.NextPageToken = page[pageSize - 1].Cursor.ToToken();
+            response.NextPageToken = LockListCursor.Of(page[pageSize - 1]).ToToken();
         }
         return response;
     }
@@ -110,41 +81,38 @@ internal sealed class AdminOperations(
     public async Task<GlobalStatus> RetryAsync(InterveneRequest request, string actor)
     {
         RequestValidation.RequireReason(request.Reason);
-        var session = Find(request.Xid);
-        await session.Gate.WaitAsync();
-        try
+        GlobalStatus reached;
+        await using (var scope = await LockAsync(request.Xid))
         {
+            var session = scope.Session;
             var status = session.Status;
             if (!GlobalStatusRules.IsRetrying(status) && !GlobalStatusRules.IsFailed(status))
             {
                 throw CoordinatorErrors.FailedPrecondition(
                     $"Cannot retry '{session.Xid}': it is {StatusNames.Of(status)}; only a transaction in a retrying or failed status can be retried.");
             }
-            await changes.ChangeStatusAsync(session, ResumedStatusOf(session), request.Reason, actor);
+            await changes.ChangeStatusAsync(scope, ResumedStatusOf(session), request.Reason, actor);
             Log.Intervention(logger, "retry", session.Xid, actor, request.Reason);
+            reached = await ResumeAsync(scope);
         }
-        finally
-        {
-            session.Gate.Release();
-        }
-        return Resume(session);
+        return Kick(request.Xid, reached);
     }
 
     public async Task<GlobalStatus> ForceRollbackAsync(InterveneRequest request, string actor)
     {
         RequestValidation.RequireReason(request.Reason);
-        var session = Find(request.Xid);
-        await session.Gate.WaitAsync();
-        try
+        GlobalStatus reached;
+        await using (var scope = await LockAsync(request.Xid))
         {
+            var session = scope.Session;
             var status = session.Status;
             if (status == GlobalStatus.Begin)
             {
-                await changes.ChangeStatusAsync(session, GlobalStatus.Rollbacking, request.Reason, actor);
+                await changes.ChangeStatusAsync(scope, GlobalStatus.Rollbacking, request.Reason, actor);
             }
             else if (GlobalStatusRules.IsRollbackDirection(status) && !GlobalStatusRules.IsEnded(status))
             {
-                await changes.ChangeStatusAsync(session, status == GlobalStatus.RollbackFailed ? ResumedStatusOf(session) : status, request.Reason, actor);
+                await changes.ChangeStatusAsync(scope, status == GlobalStatus.RollbackFailed ? ResumedStatusOf(session) : status, request.Reason, actor);
             }
             else
             {
@@ -153,30 +121,27 @@ internal sealed class AdminOperations(
                     : $"Cannot roll back '{session.Xid}': commit was decided ({StatusNames.Of(status)}); use retry or force-commit.");
             }
             Log.Intervention(logger, "force-rollback", session.Xid, actor, request.Reason);
+            reached = await ResumeAsync(scope);
         }
-        finally
-        {
-            session.Gate.Release();
-        }
-        return Resume(session);
+        return Kick(request.Xid, reached);
     }
 
     public async Task<GlobalStatus> ForceCommitAsync(InterveneRequest request, string actor)
     {
         RequestValidation.RequireReason(request.Reason);
-        var session = Find(request.Xid);
-        await session.Gate.WaitAsync();
-        try
+        GlobalStatus reached;
+        await using (var scope = await LockAsync(request.Xid))
         {
+            var session = scope.Session;
             var status = session.Status;
             if (status == GlobalStatus.Begin)
             {
                 var needsPhaseTwo = session.Branches().Any(b => !BranchStatusRules.IsDone(b.Status));
-                await changes.ChangeStatusAsync(session, needsPhaseTwo ? GlobalStatus.AsyncCommitting : GlobalStatus.Committed, request.Reason, actor);
+                await changes.ChangeStatusAsync(scope, needsPhaseTwo ? GlobalStatus.AsyncCommitting : GlobalStatus.Committed, request.Reason, actor);
             }
             else if (GlobalStatusRules.IsCommitDirection(status) && !GlobalStatusRules.IsEnded(status))
             {
-                await changes.ChangeStatusAsync(session, status == GlobalStatus.CommitFailed ? GlobalStatus.CommitRetrying : status, request.Reason, actor);
+                await changes.ChangeStatusAsync(scope, status == GlobalStatus.CommitFailed ? GlobalStatus.CommitRetrying : status, request.Reason, actor);
             }
             else
             {
@@ -185,21 +150,18 @@ internal sealed class AdminOperations(
                     : $"Cannot commit '{session.Xid}': rollback was decided ({StatusNames.Of(status)}); use retry or force-rollback.");
             }
             Log.Intervention(logger, "force-commit", session.Xid, actor, request.Reason);
+            reached = await ResumeAsync(scope);
         }
-        finally
-        {
-            session.Gate.Release();
-        }
-        return Resume(session);
+        return Kick(request.Xid, reached);
     }
 
     public async Task<GlobalStatus> ForgetBranchAsync(ForgetBranchRequest request, string actor)
     {
         RequestValidation.RequireReason(request.Reason);
-        var session = Find(request.Xid);
-        await session.Gate.WaitAsync();
-        try
+        GlobalStatus reached;
+        await using (var scope = await LockAsync(request.Xid))
         {
+            var session = scope.Session;
             var branch = session.FindBranch(request.BranchId) ?? throw CoordinatorErrors.UnknownBranch(request.Xid, request.BranchId);
             var status = session.Status;
             if (BranchStatusRules.IsDone(branch.Status) || GlobalStatusRules.IsEnded(status))
@@ -212,36 +174,33 @@ internal sealed class AdminOperations(
                     $"Cannot forget branch {branch.BranchId}: '{session.Xid}' is still BEGIN; decide it first (commit or rollback), so the branch has a phase 2 to skip.");
             }
             var done = GlobalStatusRules.IsCommitDirection(status) ? BranchStatus.PhaseTwoCommitted : BranchStatus.PhaseTwoRollbacked;
-            await changes.ForgetBranchAsync(session, branch, done, request.Reason, actor);
+            await changes.ForgetBranchAsync(scope, branch, done, request.Reason, actor);
             Log.Intervention(logger, $"forget-branch {branch.BranchId}", session.Xid, actor, request.Reason);
 
             // A stopped transaction whose last undone branch was forgotten has nothing left to wait for.
             if (GlobalStatusRules.IsFailed(status) && session.Branches().All(b => BranchStatusRules.IsDone(b.Status)))
             {
-                await changes.ChangeStatusAsync(session, GlobalStatus.Finished, $"every branch done after branch {branch.BranchId} was forgotten", actor);
+                await changes.ChangeStatusAsync(scope, GlobalStatus.Finished, $"every branch done after branch {branch.BranchId} was forgotten", actor);
             }
+            reached = await ResumeAsync(scope);
         }
-        finally
-        {
-            session.Gate.Release();
-        }
-        return Resume(session);
+        return Kick(request.Xid, reached);
     }
 
-    public GetCoordinatorStatusResponse GetCoordinatorStatus()
+    public async Task<GetCoordinatorStatusResponse> GetCoordinatorStatusAsync()
     {
+        var counts = await store.CountAsync();
         var response = new GetCoordinatorStatusResponse
         {
             CoordinatorId = options.Value.NodeId,
             Version = identity.Version,
             StoreKind = store.Kind,
             StartedUnixMs = identity.StartedUnixMs,
-            LocksHeld = store.LocksHeld,
+            LocksHeld = counts.LocksHeld,
         };
-        response.TransactionsByStatus.Add(store.Sessions
-            .GroupBy(s => s.Status)
-            .OrderBy(g => g.Key)
-            .Select(g => new StatusCount { Status = g.Key, Count = g.LongCount() }));
+        response.TransactionsByStatus.Add(counts.TransactionsByStatus
+            .OrderBy(c => c.Key)
+            .Select(c => new StatusCount { Status = c.Key, Count = c.Value }));
         foreach (var connection in hub.Connections)
         {
             var info = new ConnectedResourceManager
@@ -265,22 +224,33 @@ internal sealed class AdminOperations(
         var status => status,
     };
 
-    private GlobalStatus Resume(GlobalSession session)
+    // Caller holds the scope. An intervention starts the back-off afresh.
+    private static async Task<GlobalStatus> ResumeAsync(ISessionScope scope)
     {
+        var session = scope.Session;
         if (GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
         {
-            // An intervention starts the back-off afresh.
             session.FailuresInARow = 0;
             session.NextAttemptUnixMs = 0;
-            _ = driver.RunAsync(session);
+            await scope.SaveScheduleAsync();
         }
         return session.Status;
     }
 
-    private GlobalSession Find(string xid)
+    // After the scope is released: phase 2 starts here at once (or on the coordinator holding its claim).
+    private GlobalStatus Kick(string xid, GlobalStatus status)
+    {
+        if (GlobalStatusRules.IsPhaseTwoInProgress(status))
+        {
+            _ = driver.RunAsync(xid);
+        }
+        return status;
+    }
+
+    private async Task<ISessionScope> LockAsync(string xid)
     {
         RequestValidation.RequireXid(xid);
-        return store.Find(xid) ?? throw CoordinatorErrors.UnknownTransaction(xid);
+        return await store.LockAsync(xid) ?? throw CoordinatorErrors.UnknownTransaction(xid);
     }
 
     private static GlobalTransactionInfo ToInfo(GlobalSession session)
@@ -324,45 +294,4 @@ internal sealed class AdminOperations(
         ApplicationId = holder.ApplicationId,
         AcquiredUnixMs = holder.AcquiredUnixMs,
     };
-
-    // Oldest first, then a total order, so paging never skips or repeats a lock.
-    private readonly record struct LockCursor(long AcquiredUnixMs, long BranchId, string ResourceId, string Table, string PrimaryKey) : IComparable<LockCursor>
-    {
-        public static LockCursor Of(KeyValuePair<LockKeyId, LockHolder> entry) =>
-            new(entry.Value.AcquiredUnixMs, entry.Value.BranchId, entry.Key.ResourceId, entry.Key.Table, entry.Key.PrimaryKey);
-
-        public static LockCursor? Parse(string token)
-        {
-            if (PageToken.Decode(token, 5) is not { } parts)
-            {
-                return null;
-            }
-            if (!long.TryParse(parts[0], CultureInfo.InvariantCulture, out var acquired) || !long.TryParse(parts[1], CultureInfo.InvariantCulture, out var branch))
-            {
-                throw CoordinatorErrors.InvalidArgument("page_token is not a token this coordinator issued.");
-            }
-            return new LockCursor(acquired, branch, parts[2], parts[3], parts[4]);
-        }
-
-        public string ToToken() => PageToken.Encode(
-            AcquiredUnixMs.ToString(CultureInfo.InvariantCulture), BranchId.ToString(CultureInfo.InvariantCulture), ResourceId, Table, PrimaryKey);
-
-        public int CompareTo(LockCursor other)
-        {
-            var result = AcquiredUnixMs.CompareTo(other.AcquiredUnixMs);
-            if (result == 0)
-            {
-                result = BranchId.CompareTo(other.BranchId);
-            }
-            if (result == 0)
-            {
-                result = string.CompareOrdinal(ResourceId, other.ResourceId);
-            }
-            if (result == 0)
-            {
-                result = string.CompareOrdinal(Table, other.Table);
-            }
-            return result != 0 ? result : string.CompareOrdinal(PrimaryKey, other.PrimaryKey);
-        }
-    }
 }

@@ -21,8 +21,23 @@ public sealed class CoordinatorOptions
     /// </summary>
     public string NodeId { get; set; } = "tc";
 
-    /// <summary>The store kind: <see cref="StoreKind.Embedded"/> (default) or <see cref="StoreKind.Memory"/>.</summary>
+    /// <summary>The store kind: <see cref="StoreKind.Embedded"/> (default), <see cref="StoreKind.Postgres"/> or <see cref="StoreKind.Memory"/>.</summary>
     public StoreKind Store { get; set; } = StoreKind.Embedded;
+
+    /// <summary>The PostgreSQL store's Npgsql connection string (<c>--store-connection</c>); required for <see cref="StoreKind.Postgres"/>.</summary>
+    public string? StoreConnection { get; set; }
+
+    /// <summary>
+    /// The schema of the PostgreSQL store's tables; created when missing. Coordinators that
+    /// work together name the same database and schema.
+    /// </summary>
+    public string StoreSchema { get; set; } = "atproxy_coordinator";
+
+    /// <summary>
+    /// How long a coordinator's claim on a transaction's phase 2 lasts without renewal (PostgreSQL
+    /// store). A coordinator that dies stops renewing; another takes the work over after this long.
+    /// </summary>
+    public int LeaseMs { get; set; } = 15_000;
 
     /// <summary>The embedded store's directory; relative paths are resolved against the working directory.</summary>
     public string DataDir { get; set; } = "data";

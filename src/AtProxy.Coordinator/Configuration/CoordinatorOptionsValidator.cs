@@ -15,7 +15,31 @@ internal sealed class CoordinatorOptionsValidator : IValidateOptions<Coordinator
         }
         if (!Enum.IsDefined(options.Store))
         {
-            failures.Add($"Coordinator:Store '{options.Store}' is not a store kind (embedded or memory).");
+            failures.Add($"Coordinator:Store '{options.Store}' is not a store kind (embedded, postgres or memory).");
+        }
+        if (options.Store == StoreKind.Postgres)
+        {
+            if (string.IsNullOrWhiteSpace(options.StoreConnection))
+            {
+                failures.Add("Coordinator:StoreConnection (--store-connection) must be an Npgsql connection string for the postgres store.");
+            }
+            else if (StoreConnectionProblem(options.StoreConnection) is { } problem)
+            {
+                failures.Add($"Coordinator:StoreConnection (--store-connection) is not a valid Npgsql connection string: {problem}");
+            }
+            if (string.IsNullOrEmpty(options.StoreSchema) || options.StoreSchema.Length > 63 ||
+                !options.StoreSchema.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_') || char.IsAsciiDigit(options.StoreSchema[0]))
+            {
+                failures.Add($"Coordinator:StoreSchema '{options.StoreSchema}' must be 1..63 characters of lower-case letters, digits or '_', not starting with a digit.");
+            }
+        }
+        else if (!string.IsNullOrEmpty(options.StoreConnection))
+        {
+            failures.Add($"Coordinator:StoreConnection (--store-connection) is set, but the store is {options.Store}; it is used by the postgres store only.");
+        }
+        if (options.LeaseMs < 1000)
+        {
+            failures.Add($"Coordinator:LeaseMs must be at least 1000 (got {options.LeaseMs}).");
         }
         if (options.Store == StoreKind.Embedded && string.IsNullOrWhiteSpace(options.DataDir))
         {
@@ -53,6 +77,19 @@ internal sealed class CoordinatorOptionsValidator : IValidateOptions<Coordinator
             failures.Add("Coordinator:AdminToken must differ from Coordinator:ApplicationToken.");
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static string? StoreConnectionProblem(string connectionString)
+    {
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+            return string.IsNullOrEmpty(builder.Host) ? "it names no Host." : null;
+        }
+        catch (ArgumentException ex)
+        {
+            return ex.Message;
+        }
     }
 
     private static void RequirePositive(List<string> failures, string name, int value)

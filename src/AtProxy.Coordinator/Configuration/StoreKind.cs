@@ -8,4 +8,10 @@ public enum StoreKind
 
     /// <summary>Process memory only: everything is lost on exit. For tests.</summary>
     Memory,
+
+    /// <summary>
+    /// A PostgreSQL database (or a PostgreSQL-compatible distributed one) named by
+    /// <see cref="CoordinatorOptions.StoreConnection"/>, shared by any number of coordinator instances.
+    /// </summary>
+    Postgres,
 }

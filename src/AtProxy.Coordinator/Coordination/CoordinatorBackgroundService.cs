@@ -1,6 +1,5 @@
 using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.ResourceManagers;
-using AtProxy.Coordinator.Sessions;
 using AtProxy.Coordinator.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -62,7 +61,7 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
         {
             try
             {
-                Sweep();
+                await SweepAsync();
             }
             catch (Exception ex)
             {
@@ -79,86 +78,55 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
         }
     }
 
-    /// <summary>One pass over every transaction.</summary>
-    internal void Sweep()
+    /// <summary>One pass: timeouts, due phase-2 attempts, purges of ended transactions.</summary>
+    internal async Task SweepAsync()
     {
         var now = _changes.NowUnixMs;
-        foreach (var session in _store.Sessions)
+        foreach (var xid in await _store.FindTimedOutAsync(now))
         {
-            var status = session.Status;
-            if (status == Protocol.V1.GlobalStatus.Begin)
+            _ = TimeOutAsync(xid);
+        }
+        foreach (var xid in await _store.FindDuePhaseTwoAsync(now))
+        {
+            if (!_driver.IsRunning(xid))
             {
-                if (now >= session.DeadlineUnixMs)
-                {
-                    _ = TimeOutAsync(session);
-                }
+                _ = _driver.RunAsync(xid);
             }
-            else if (GlobalStatusRules.IsPhaseTwoInProgress(status))
-            {
-                if (session.NextAttemptUnixMs <= now && !PhaseTwoDriver.IsRunning(session))
-                {
-                    _ = _driver.RunAsync(session);
-                }
-            }
-            else if (GlobalStatusRules.IsEnded(status) && now - session.LastUpdateUnixMs >= _options.EndedRetentionMs)
-            {
-                _ = PurgeAsync(session);
-            }
+        }
+        try
+        {
+            await _store.PurgeEndedAsync(now - _options.EndedRetentionMs);
+        }
+        catch (Exception ex)
+        {
+            Log.PurgeFailed(_logger, ex, "(ended transactions)");
         }
     }
 
-    private async Task TimeOutAsync(GlobalSession session)
+    private async Task TimeOutAsync(string xid)
     {
         try
         {
-            await _coordinator.TimeOutAsync(session);
+            await _coordinator.TimeOutAsync(xid);
         }
         catch (Exception ex)
         {
             // The next sweep tries again.
-            Log.TimeoutRollbackFailed(_logger, ex, session.Xid);
+            Log.TimeoutRollbackFailed(_logger, ex, xid);
         }
     }
 
-    private async Task PurgeAsync(GlobalSession session)
+    private void OnResourceConnected(IReadOnlyList<string> resourceIds) => _ = WakeAsync(resourceIds);
+
+    private async Task WakeAsync(IReadOnlyList<string> resourceIds)
     {
         try
         {
-            await session.Gate.WaitAsync();
-            try
-            {
-                if (_store.Find(session.Xid) is not null && GlobalStatusRules.IsEnded(session.Status))
-                {
-                    await _store.PurgeAsync(session.Xid);
-                }
-            }
-            finally
-            {
-                session.Gate.Release();
-            }
+            await _store.WakeWaitingForAsync(resourceIds);
         }
         catch (Exception ex)
         {
-            Log.PurgeFailed(_logger, ex, session.Xid);
-        }
-    }
-
-    private void OnResourceConnected(IReadOnlyList<string> resourceIds)
-    {
-        foreach (var session in _store.Sessions)
-        {
-            if (!GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
-            {
-                continue;
-            }
-            foreach (var branch in session.Branches())
-            {
-                if (!BranchStatusRules.IsDone(branch.Status) && resourceIds.Contains(branch.ResourceId))
-                {
-                    session.NextAttemptUnixMs = 0;
-                    break;
-                }
-            }
+            Log.SweepFailed(_logger, ex);
         }
         Wake();
     }

@@ -2,6 +2,7 @@ using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.Diagnostics;
 using AtProxy.Coordinator.ResourceManagers;
 using AtProxy.Coordinator.Sessions;
+using AtProxy.Coordinator.Storage;
 using AtProxy.Protocol.V1;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,9 +16,11 @@ namespace AtProxy.Coordinator.Coordination;
 /// transaction ends when all are done. A retryable failure stops the attempt, moves the
 /// transaction to its retrying status and schedules the next attempt with back-off; an
 /// unretryable one stops it in COMMIT_FAILED or ROLLBACK_FAILED for a person to decide.
-/// At most one attempt runs per transaction at a time.
+/// At most one attempt runs per transaction at a time: in this process by the run table, across
+/// coordinators sharing a store by the store's claim (a lease renewed while the attempt runs).
 /// </summary>
 internal sealed class PhaseTwoDriver(
+    ICoordinatorStore store,
     ResourceManagerHub hub,
     SessionChanges changes,
     IOptions<CoordinatorOptions> options,
@@ -26,49 +29,124 @@ internal sealed class PhaseTwoDriver(
     ILogger<PhaseTwoDriver> logger)
 {
     private readonly CoordinatorOptions _options = options.Value;
+    private readonly Dictionary<string, Task> _runs = new(StringComparer.Ordinal);
 
-    /// <summary>Starts an attempt unless one is running; returns the running attempt.</summary>
-    public Task RunAsync(GlobalSession session)
+    /// <summary>Starts an attempt unless one is running here; returns the running attempt.</summary>
+    public Task RunAsync(string xid)
     {
-        lock (session)
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_runs)
         {
-            if (session.PhaseTwoRun is { IsCompleted: false } running)
+            if (_runs.TryGetValue(xid, out var running))
             {
                 return running;
             }
-            var run = Task.Run(() => AttemptAsync(session));
-            session.PhaseTwoRun = run;
-            return run;
+            _runs[xid] = done.Task;
         }
-    }
-
-    /// <summary>True while an attempt for the transaction is running.</summary>
-    public static bool IsRunning(GlobalSession session)
-    {
-        lock (session)
+        _ = Task.Run(async () =>
         {
-            return session.PhaseTwoRun is { IsCompleted: false };
+            try
+            {
+                await AttemptAsync(xid);
+            }
+            finally
+            {
+                lock (_runs)
+                {
+                    _runs.Remove(xid);
+                }
+                done.SetResult();
+            }
+        });
+        return done.Task;
+    }
+
+    /// <summary>True while an attempt for the transaction is running in this process.</summary>
+    public bool IsRunning(string xid)
+    {
+        lock (_runs)
+        {
+            return _runs.ContainsKey(xid);
         }
     }
 
-    private async Task AttemptAsync(GlobalSession session)
+    private async Task AttemptAsync(string xid)
     {
+        var stopping = lifetime.ApplicationStopping;
+        GlobalSession? session;
         try
         {
-            await AttemptCoreAsync(session);
+            session = await store.ClaimPhaseTwoAsync(xid);
         }
-        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        catch (Exception ex) when (!stopping.IsCancellationRequested)
         {
-            // Shutting down: the decision is durable, and phase 2 resumes after the restart.
+            Log.PhaseTwoAttemptCrashed(logger, ex, xid);
+            return; // the next sweep tries again
+        }
+        if (session is null)
+        {
+            return; // not in phase 2, or another coordinator is driving it
+        }
+        using var claimLost = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var renewal = store.IsShared ? new ClaimRenewal(store, xid, TimeSpan.FromMilliseconds(_options.LeaseMs / 3.0), claimLost) : null;
+        var ended = false;
+        try
+        {
+            ended = await AttemptCoreAsync(session, claimLost.Token);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Shutting down: the decision is durable, and phase 2 resumes after the restart (or on another coordinator).
+        }
+        catch (OperationCanceledException) when (claimLost.IsCancellationRequested)
+        {
+            // The claim expired and another coordinator took the transaction over.
         }
         catch (Exception ex)
         {
-            session.NextAttemptUnixMs = changes.NowUnixMs + RetryBackoff.DelayMs(_options, ++session.FailuresInARow);
-            Log.PhaseTwoAttemptCrashed(logger, ex, session.Xid);
+            Log.PhaseTwoAttemptCrashed(logger, ex, xid);
+            await ScheduleAfterCrashAsync(xid);
+        }
+        finally
+        {
+            if (renewal is not null)
+            {
+                await renewal.DisposeAsync();
+            }
+            try
+            {
+                if (!ended)
+                {
+                    await store.ReleaseClaimAsync(xid); // an ended transaction gave its claim up with its last change
+                }
+            }
+            catch (Exception ex)
+            {
+                // The lease runs out by itself.
+                Log.PhaseTwoAttemptCrashed(logger, ex, xid);
+            }
         }
     }
 
-    private async Task AttemptCoreAsync(GlobalSession session)
+    private async Task ScheduleAfterCrashAsync(string xid)
+    {
+        try
+        {
+            await using var scope = await store.LockAsync(xid);
+            if (scope is not null)
+            {
+                scope.Session.NextAttemptUnixMs = changes.NowUnixMs + RetryBackoff.DelayMs(_options, ++scope.Session.FailuresInARow);
+                await scope.SaveScheduleAsync();
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.PhaseTwoAttemptCrashed(logger, ex, xid);
+        }
+    }
+
+    // True when the attempt ended the transaction.
+    private async Task<bool> AttemptCoreAsync(GlobalSession session, CancellationToken stopping)
     {
         GlobalStatus status;
         BranchSession[] branches;
@@ -79,18 +157,15 @@ internal sealed class PhaseTwoDriver(
         }
         if (!GlobalStatusRules.IsPhaseTwoInProgress(status))
         {
-            return;
+            return false;
         }
-        session.Attempts++;
         var commit = GlobalStatusRules.IsCommitDirection(status);
         var action = commit ? BranchAction.Commit : BranchAction.Rollback;
         var timeout = TimeSpan.FromMilliseconds(_options.BranchCommandTimeoutMs);
-        var stopping = lifetime.ApplicationStopping;
 
         if (commit)
         {
-            await CommitBranchesAsync(session, status, branches, timeout, stopping);
-            return;
+            return await CommitBranchesAsync(session, status, branches, timeout, stopping);
         }
 
         // Rollback: one branch after the other, newest first, each recorded as it is done.
@@ -102,156 +177,142 @@ internal sealed class PhaseTwoDriver(
                 continue;
             }
             var outcome = await hub.SendAsync(action, session.Xid, branch.BranchId, branch.ResourceId, timeout, stopping);
+            stopping.ThrowIfCancellationRequested();
             switch (outcome.Verdict)
             {
                 case BranchCommandVerdict.Succeeded:
-                    if (!await RecordBranchAsync(session, status, branch, outcome))
+                    if (!await RecordBranchAsync(session.Xid, status, branch, outcome))
                     {
-                        return;
+                        return false;
                     }
                     break;
                 case BranchCommandVerdict.Retryable:
-                    await ScheduleRetryAsync(session, status, [(branch, outcome)]);
-                    return;
+                    await ScheduleRetryAsync(session.Xid, status, [(branch, outcome)]);
+                    return false;
                 default:
-                    await StopAsync(session, status, [(branch, outcome)], commit: false);
-                    return;
+                    await StopAsync(session.Xid, status, [(branch, outcome)], commit: false);
+                    return false;
             }
         }
-        await CompleteAsync(session, status, []);
+        return await CompleteAsync(session, status, []);
     }
 
     // Commit: the order does not matter and the locks are gone already, so every branch is
     // asked at once; when all succeed, the final status alone is recorded (it implies theirs).
-    private async Task CommitBranchesAsync(GlobalSession session, GlobalStatus status, BranchSession[] branches, TimeSpan timeout, CancellationToken stopping)
+    private async Task<bool> CommitBranchesAsync(GlobalSession session, GlobalStatus status, BranchSession[] branches, TimeSpan timeout, CancellationToken stopping)
     {
         var pending = branches.Where(b => !BranchStatusRules.IsDone(b.Status)).ToArray();
         var outcomes = await Task.WhenAll(pending.Select(b => hub.SendAsync(BranchAction.Commit, session.Xid, b.BranchId, b.ResourceId, timeout, stopping)));
+        stopping.ThrowIfCancellationRequested();
         if (outcomes.All(o => o.Verdict == BranchCommandVerdict.Succeeded))
         {
-            await CompleteAsync(session, status, pending);
-            return;
+            return await CompleteAsync(session, status, pending);
         }
         var results = pending.Zip(outcomes).ToList();
         if (results.Any(r => r.Second.Verdict == BranchCommandVerdict.Unretryable))
         {
-            await StopAsync(session, status, results, commit: true);
+            await StopAsync(session.Xid, status, results, commit: true);
         }
         else
         {
-            await ScheduleRetryAsync(session, status, results);
+            await ScheduleRetryAsync(session.Xid, status, results);
         }
+        return false;
     }
 
     // Records a branch outcome unless someone else changed the transaction meanwhile.
-    private async Task<bool> RecordBranchAsync(GlobalSession session, GlobalStatus expected, BranchSession branch, BranchCommandOutcome outcome)
+    private async Task<bool> RecordBranchAsync(string xid, GlobalStatus expected, BranchSession sent, BranchCommandOutcome outcome)
     {
-        await session.Gate.WaitAsync();
-        try
+        await using var scope = await store.LockAsync(xid);
+        if (scope is null)
         {
-            if (session.Status != expected || branch.Forgotten)
-            {
-                return session.Status == expected;
-            }
-            if (branch.Status != outcome.Status || branch.LastError != outcome.Message)
-            {
-                await changes.ChangeBranchAsync(session, branch, outcome.Status, outcome.Message);
-            }
-            return true;
+            return false;
         }
-        finally
+        var session = scope.Session;
+        var branch = session.FindBranch(sent.BranchId);
+        if (session.Status != expected || branch is null || branch.Forgotten)
         {
-            session.Gate.Release();
+            return session.Status == expected;
         }
+        if (branch.Status != outcome.Status || branch.LastError != outcome.Message)
+        {
+            await changes.ChangeBranchAsync(scope, branch, outcome.Status, outcome.Message);
+        }
+        return true;
     }
 
-    private async Task ScheduleRetryAsync(GlobalSession session, GlobalStatus expected, IReadOnlyList<(BranchSession Branch, BranchCommandOutcome Outcome)> results)
+    private async Task ScheduleRetryAsync(string xid, GlobalStatus expected, IReadOnlyList<(BranchSession Branch, BranchCommandOutcome Outcome)> results)
     {
-        await session.Gate.WaitAsync();
-        try
+        await using var scope = await store.LockAsync(xid);
+        if (scope is null || scope.Session.Status != expected)
         {
-            if (session.Status != expected)
-            {
-                return;
-            }
-            await RecordOutcomesAsync(session, results);
-            var (branch, failure) = results.First(r => r.Outcome.Verdict != BranchCommandVerdict.Succeeded);
-            var retrying = GlobalStatusRules.RetryingStatusOf(expected);
-            if (expected != retrying)
-            {
-                await changes.ChangeStatusAsync(session, retrying, failure.Message);
-            }
-            // A resource manager that subscribed since the command found none is used at once.
-            var delay = failure.NoResourceManager && hub.IsConnected(branch.ResourceId) ? 0 : RetryBackoff.DelayMs(_options, ++session.FailuresInARow);
-            session.NextAttemptUnixMs = changes.NowUnixMs + delay;
-            metrics.PhaseTwoRetry();
-            Log.PhaseTwoRetryScheduled(logger, session.Xid, branch.BranchId, branch.ResourceId, delay, failure.Message);
+            return;
         }
-        finally
+        var session = scope.Session;
+        await RecordOutcomesAsync(scope, results);
+        var (branch, failure) = results.First(r => r.Outcome.Verdict != BranchCommandVerdict.Succeeded);
+        var retrying = GlobalStatusRules.RetryingStatusOf(expected);
+        if (expected != retrying)
         {
-            session.Gate.Release();
+            await changes.ChangeStatusAsync(scope, retrying, failure.Message);
         }
+        // A resource manager that subscribed since the command found none is used at once.
+        var delay = failure.NoResourceManager && hub.IsConnected(branch.ResourceId) ? 0 : RetryBackoff.DelayMs(_options, ++session.FailuresInARow);
+        session.NextAttemptUnixMs = changes.NowUnixMs + delay;
+        await scope.SaveScheduleAsync();
+        metrics.PhaseTwoRetry();
+        Log.PhaseTwoRetryScheduled(logger, session.Xid, branch.BranchId, branch.ResourceId, delay, failure.Message);
     }
 
-    private async Task StopAsync(GlobalSession session, GlobalStatus expected, IReadOnlyList<(BranchSession Branch, BranchCommandOutcome Outcome)> results, bool commit)
+    private async Task StopAsync(string xid, GlobalStatus expected, IReadOnlyList<(BranchSession Branch, BranchCommandOutcome Outcome)> results, bool commit)
     {
-        await session.Gate.WaitAsync();
-        try
+        await using var scope = await store.LockAsync(xid);
+        if (scope is null || scope.Session.Status != expected)
         {
-            if (session.Status != expected)
-            {
-                return;
-            }
-            await RecordOutcomesAsync(session, results);
-            var (branch, failure) = results.First(r => r.Outcome.Verdict == BranchCommandVerdict.Unretryable);
-            var stopped = commit ? GlobalStatus.CommitFailed : GlobalStatus.RollbackFailed;
-            await changes.ChangeStatusAsync(session, stopped, $"branch {branch.BranchId} ({branch.ResourceId}): {failure.Message}");
-            Log.PhaseTwoStopped(logger, session.Xid, StatusNames.Of(stopped), branch.BranchId, branch.ResourceId, failure.Message);
+            return;
         }
-        finally
-        {
-            session.Gate.Release();
-        }
+        await RecordOutcomesAsync(scope, results);
+        var (branch, failure) = results.First(r => r.Outcome.Verdict == BranchCommandVerdict.Unretryable);
+        var stopped = commit ? GlobalStatus.CommitFailed : GlobalStatus.RollbackFailed;
+        await changes.ChangeStatusAsync(scope, stopped, $"branch {branch.BranchId} ({branch.ResourceId}): {failure.Message}");
+        Log.PhaseTwoStopped(logger, xid, StatusNames.Of(stopped), branch.BranchId, branch.ResourceId, failure.Message);
     }
 
-    // Caller holds the gate. Only changes are written, so a long outage does not grow the log.
-    private async Task RecordOutcomesAsync(GlobalSession session, IReadOnlyList<(BranchSession Branch, BranchCommandOutcome Outcome)> results)
+    // Only changes are written, so a long outage does not grow the log.
+    private async Task RecordOutcomesAsync(ISessionScope scope, IReadOnlyList<(BranchSession Branch, BranchCommandOutcome Outcome)> results)
     {
         var writes = new List<Task>(results.Count);
-        foreach (var (branch, outcome) in results)
+        foreach (var (sent, outcome) in results)
         {
-            if (!branch.Forgotten && (branch.Status != outcome.Status || branch.LastError != outcome.Message))
+            var branch = scope.Session.FindBranch(sent.BranchId);
+            if (branch is not null && !branch.Forgotten && (branch.Status != outcome.Status || branch.LastError != outcome.Message))
             {
-                writes.Add(changes.ChangeBranchAsync(session, branch, outcome.Status, outcome.Message));
+                writes.Add(changes.ChangeBranchAsync(scope, branch, outcome.Status, outcome.Message));
             }
         }
         await Task.WhenAll(writes);
     }
 
     // Completes phase 2; succeededNow are branches whose success this attempt did not record one by one.
-    private async Task CompleteAsync(GlobalSession session, GlobalStatus expected, BranchSession[] succeededNow)
+    private async Task<bool> CompleteAsync(GlobalSession attempted, GlobalStatus expected, BranchSession[] succeededNow)
     {
-        await session.Gate.WaitAsync();
-        try
+        await using var scope = await store.LockAsync(attempted.Xid);
+        if (scope is null || scope.Session.Status != expected)
         {
-            if (session.Status != expected)
-            {
-                return;
-            }
-            var branches = session.Branches();
-            if (branches.Any(b => !BranchStatusRules.IsDone(b.Status) && !succeededNow.Contains(b)))
-            {
-                // A branch changed under the attempt (e.g. reported after it was read): try again now.
-                session.NextAttemptUnixMs = 0;
-                return;
-            }
-            var ended = branches.Any(b => b.Forgotten) ? GlobalStatus.Finished : GlobalStatusRules.CompletedStatusOf(expected);
-            await changes.ChangeStatusAsync(session, ended, ended == GlobalStatus.Finished ? "phase 2 done; a person forgot at least one branch" : "");
-            Log.PhaseTwoCompleted(logger, session.Xid, StatusNames.Of(ended), branches.Length, session.Attempts);
+            return false;
         }
-        finally
+        var session = scope.Session;
+        var branches = session.Branches();
+        if (branches.Any(b => !BranchStatusRules.IsDone(b.Status) && !succeededNow.Any(s => s.BranchId == b.BranchId)))
         {
-            session.Gate.Release();
+            // A branch changed under the attempt (e.g. reported after it was read): try again now.
+            session.NextAttemptUnixMs = 0;
+            await scope.SaveScheduleAsync();
+            return false;
         }
+        var ended = branches.Any(b => b.Forgotten) ? GlobalStatus.Finished : GlobalStatusRules.CompletedStatusOf(expected);
+        await changes.ChangeStatusAsync(scope, ended, ended == GlobalStatus.Finished ? "phase 2 done; a person forgot at least one branch" : "");
+        Log.PhaseTwoCompleted(logger, session.Xid, StatusNames.Of(ended), branches.Length, attempted.Attempts);
+        return true;
     }
 }

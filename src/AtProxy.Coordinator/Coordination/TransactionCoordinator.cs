@@ -13,8 +13,8 @@ namespace AtProxy.Coordinator.Coordination;
 
 /// <summary>
 /// The decisions of the application-facing calls: begin, register and report branches, check
-/// locks, commit, roll back, status. Each change is made under the transaction's gate and is
-/// durable before it is answered or acted on.
+/// locks, commit, roll back, status. Each change is made in a scope that holds the transaction
+/// (against every coordinator sharing the store) and is durable before it is answered or acted on.
 /// </summary>
 internal sealed class TransactionCoordinator(
     ICoordinatorStore store,
@@ -34,7 +34,7 @@ internal sealed class TransactionCoordinator(
             throw CoordinatorErrors.InvalidArgument($"name is {request.Name.Length} characters long; at most {RequestValidation.MaxNameLength} are allowed.");
         }
         var timeout = RequestValidation.EffectiveTimeout(request.TimeoutMs, _options);
-        var sequence = store.NextTransactionSequence();
+        var sequence = await store.NextTransactionSequenceAsync();
         var begun = new GlobalBegun
         {
             Xid = Xid.Format(_options.NodeId, sequence),
@@ -56,49 +56,41 @@ internal sealed class TransactionCoordinator(
         RequestValidation.RequireId(request.ResourceId, "resource_id");
         RequestValidation.RequireId(request.ApplicationId, "application_id", required: false);
         var keys = RequestValidation.LockKeys(request.ResourceId, request.LockKeys, _options.MaxLockKeysPerBranch);
-        var session = Find(request.Xid);
-
-        await session.Gate.WaitAsync();
-        try
+        await using var scope = await LockAsync(request.Xid);
+        var session = scope.Session;
+        if (session.Status != GlobalStatus.Begin)
         {
-            if (session.Status != GlobalStatus.Begin)
-            {
-                throw CoordinatorErrors.NotBegin(session, session.Status, "register a branch");
-            }
-            if (changes.NowUnixMs >= session.DeadlineUnixMs)
-            {
-                throw CoordinatorErrors.TimedOut(session, "register a branch");
-            }
-            var registered = new BranchRegistered
-            {
-                Xid = session.Xid,
-                BranchId = store.NextBranchId(),
-                ResourceId = request.ResourceId,
-                ApplicationId = request.ApplicationId,
-                RegisteredUnixMs = changes.NowUnixMs,
-            };
-            if (keys.Length == request.LockKeys.Count)
-            {
-                registered.LockKeys.Add(request.LockKeys);
-            }
-            else
-            {
-                registered.LockKeys.Add(keys.Select(k => new LockKey { Table = k.Table, PrimaryKey = k.PrimaryKey }));
-            }
-            var conflict = await store.RegisterBranchAsync(new BranchRegistration(registered, keys));
-            if (conflict is not null)
-            {
-                metrics.LockConflict();
-                Log.LockConflict(logger, session.Xid, request.ResourceId, conflict.Key.Table, conflict.Key.PrimaryKey, conflict.Holder.Xid);
-                return new RegisterBranchResponse { Conflict = ToConflict(conflict) };
-            }
-            Log.BranchRegistered(logger, session.Xid, registered.BranchId, request.ResourceId, keys.Length);
-            return new RegisterBranchResponse { BranchId = registered.BranchId };
+            throw CoordinatorErrors.NotBegin(session, session.Status, "register a branch");
         }
-        finally
+        if (changes.NowUnixMs >= session.DeadlineUnixMs)
         {
-            session.Gate.Release();
+            throw CoordinatorErrors.TimedOut(session, "register a branch");
         }
+        var registered = new BranchRegistered
+        {
+            Xid = session.Xid,
+            BranchId = await store.NextBranchIdAsync(),
+            ResourceId = request.ResourceId,
+            ApplicationId = request.ApplicationId,
+            RegisteredUnixMs = changes.NowUnixMs,
+        };
+        if (keys.Length == request.LockKeys.Count)
+        {
+            registered.LockKeys.Add(request.LockKeys);
+        }
+        else
+        {
+            registered.LockKeys.Add(keys.Select(k => new LockKey { Table = k.Table, PrimaryKey = k.PrimaryKey }));
+        }
+        var conflict = await scope.RegisterBranchAsync(new BranchRegistration(registered, keys));
+        if (conflict is not null)
+        {
+            metrics.LockConflict();
+            Log.LockConflict(logger, session.Xid, request.ResourceId, conflict.Key.Table, conflict.Key.PrimaryKey, conflict.Holder.Xid);
+            return new RegisterBranchResponse { Conflict = ToConflict(conflict) };
+        }
+        Log.BranchRegistered(logger, session.Xid, registered.BranchId, request.ResourceId, keys.Length);
+        return new RegisterBranchResponse { BranchId = registered.BranchId };
     }
 
     public async Task ReportBranchAsync(ReportBranchRequest request)
@@ -108,33 +100,23 @@ internal sealed class TransactionCoordinator(
         {
             throw CoordinatorErrors.InvalidArgument($"status {request.Status} cannot be reported; only PHASE_ONE_DONE or PHASE_ONE_FAILED.");
         }
-        var session = Find(request.Xid);
-        await session.Gate.WaitAsync();
-        try
+        await using var scope = await LockAsync(request.Xid);
+        var session = scope.Session;
+        var branch = session.FindBranch(request.BranchId) ?? throw CoordinatorErrors.UnknownBranch(request.Xid, request.BranchId);
+        if (branch.Status == request.Status)
         {
-            var branch = session.FindBranch(request.BranchId) ?? throw CoordinatorErrors.UnknownBranch(request.Xid, request.BranchId);
-            if (branch.Status == request.Status)
-            {
-                return; // a repeated report
-            }
-            if (branch.Status != BranchStatus.Registered)
-            {
-                throw CoordinatorErrors.FailedPrecondition(
-                    $"Branch {branch.BranchId} of '{session.Xid}' is {branch.Status} already; phase 1 can only be reported for a REGISTERED branch.");
-            }
-            await changes.ChangeBranchAsync(session, branch, request.Status, "");
+            return; // a repeated report
         }
-        finally
+        if (branch.Status != BranchStatus.Registered)
         {
-            session.Gate.Release();
+            throw CoordinatorErrors.FailedPrecondition(
+                $"Branch {branch.BranchId} of '{session.Xid}' is {branch.Status} already; phase 1 can only be reported for a REGISTERED branch.");
         }
+        await changes.ChangeBranchAsync(scope, branch, request.Status, "");
     }
 
     /// <summary>The longest a lock check may wait for a release.</summary>
     public const uint MaxLockWaitMs = 10_000;
-
-    // How often a waiting lock check looks again: the lock table is in memory, so a look is cheap.
-    private static readonly TimeSpan LockWaitPollInterval = TimeSpan.FromMilliseconds(1);
 
     public async Task<CheckLocksResponse> CheckLocksAsync(CheckLocksRequest request, CancellationToken callEnds)
     {
@@ -150,14 +132,14 @@ internal sealed class TransactionCoordinator(
             throw CoordinatorErrors.InvalidArgument($"wait_ms is {request.WaitMs}; at most {MaxLockWaitMs} ms may be waited for a lock.");
         }
         var keys = RequestValidation.LockKeys(request.ResourceId, request.LockKeys, _options.MaxLockKeysPerBranch);
-        var conflict = store.CheckLocks(keys, xid);
+        var conflict = await store.CheckLocksAsync(keys, xid);
         if (conflict is not null && request.WaitMs > 0)
         {
             var waited = Stopwatch.StartNew();
             while (conflict is not null && waited.ElapsedMilliseconds < request.WaitMs && !callEnds.IsCancellationRequested)
             {
-                await Task.Delay(LockWaitPollInterval, CancellationToken.None);
-                conflict = store.CheckLocks(keys, xid);
+                await Task.Delay(store.LockWaitPollInterval, CancellationToken.None);
+                conflict = await store.CheckLocksAsync(keys, xid);
             }
         }
         return conflict is null
@@ -168,19 +150,18 @@ internal sealed class TransactionCoordinator(
     public async Task<GlobalStatus> CommitAsync(string xid)
     {
         RequestValidation.RequireXid(xid);
-        var session = Find(xid);
         var started = Stopwatch.GetTimestamp();
         GlobalStatus reached;
-        await session.Gate.WaitAsync();
-        try
+        await using (var scope = await LockAsync(xid))
         {
+            var session = scope.Session;
             if (session.Status != GlobalStatus.Begin)
             {
                 return session.Status; // decided before: the caller reads the outcome from the status
             }
             if (changes.NowUnixMs >= session.DeadlineUnixMs)
             {
-                await changes.ChangeStatusAsync(session, GlobalStatus.TimeoutRollbacking,
+                await changes.ChangeStatusAsync(scope, GlobalStatus.TimeoutRollbacking,
                     $"commit asked after the timeout of {session.TimeoutMs} ms");
                 metrics.RolledBack("timeout");
                 reached = GlobalStatus.TimeoutRollbacking;
@@ -189,18 +170,17 @@ internal sealed class TransactionCoordinator(
             {
                 var needsPhaseTwo = session.Branches().Any(b => !BranchStatusRules.IsDone(b.Status));
                 reached = needsPhaseTwo ? GlobalStatus.AsyncCommitting : GlobalStatus.Committed;
-                await changes.ChangeStatusAsync(session, reached);
-                metrics.Committed(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                Log.CommitDecided(logger, xid, StatusNames.Of(reached));
+                await changes.ChangeStatusAsync(scope, reached);
             }
         }
-        finally
+        if (reached != GlobalStatus.TimeoutRollbacking)
         {
-            session.Gate.Release();
+            metrics.Committed(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Log.CommitDecided(logger, xid, StatusNames.Of(reached));
         }
         if (GlobalStatusRules.IsPhaseTwoInProgress(reached))
         {
-            _ = driver.RunAsync(session);
+            _ = driver.RunAsync(xid);
         }
         return reached;
     }
@@ -208,13 +188,12 @@ internal sealed class TransactionCoordinator(
     public async Task<GlobalStatus> RollbackAsync(string xid, CancellationToken callEnds)
     {
         RequestValidation.RequireXid(xid);
-        var session = Find(xid);
-        await session.Gate.WaitAsync(callEnds);
-        try
+        await using (var scope = await LockAsync(xid, callEnds))
         {
+            var session = scope.Session;
             if (session.Status == GlobalStatus.Begin)
             {
-                await changes.ChangeStatusAsync(session, GlobalStatus.Rollbacking);
+                await changes.ChangeStatusAsync(scope, GlobalStatus.Rollbacking);
                 metrics.RolledBack("application");
                 Log.RollbackDecided(logger, xid);
             }
@@ -224,49 +203,60 @@ internal sealed class TransactionCoordinator(
                 return session.Status;
             }
         }
-        finally
-        {
-            session.Gate.Release();
-        }
         try
         {
             // Rollback answers once the branches are rolled back, or the caller stops waiting.
-            await driver.RunAsync(session).WaitAsync(callEnds);
+            await driver.RunAsync(xid).WaitAsync(callEnds);
         }
         catch (OperationCanceledException) when (callEnds.IsCancellationRequested)
         {
         }
-        return session.Status;
+        var status = (await store.FindAsync(xid))?.Status ?? throw CoordinatorErrors.UnknownTransaction(xid);
+        // With a shared store another coordinator may hold the attempt: wait for its outcome the same way.
+        while (store.IsShared && status is GlobalStatus.Rollbacking or GlobalStatus.TimeoutRollbacking && !callEnds.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.SweepIntervalMs, callEnds);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            status = (await store.FindAsync(xid))?.Status ?? status;
+        }
+        return status;
     }
 
-    public GlobalStatus GetStatus(string xid)
+    public async Task<GlobalStatus> GetStatusAsync(string xid)
     {
         RequestValidation.RequireXid(xid);
-        return Find(xid).Status;
+        return (await store.FindAsync(xid) ?? throw CoordinatorErrors.UnknownTransaction(xid)).Status;
     }
 
     /// <summary>Rolls back a transaction whose timeout passed (called by the background loop).</summary>
-    public async Task TimeOutAsync(GlobalSession session)
+    public async Task TimeOutAsync(string xid)
     {
-        await session.Gate.WaitAsync();
-        try
+        await using (var scope = await store.LockAsync(xid))
         {
+            if (scope is null)
+            {
+                return;
+            }
+            var session = scope.Session;
             if (session.Status != GlobalStatus.Begin || changes.NowUnixMs < session.DeadlineUnixMs)
             {
                 return;
             }
-            await changes.ChangeStatusAsync(session, GlobalStatus.TimeoutRollbacking, $"not decided within its timeout of {session.TimeoutMs} ms");
+            await changes.ChangeStatusAsync(scope, GlobalStatus.TimeoutRollbacking, $"not decided within its timeout of {session.TimeoutMs} ms");
             metrics.RolledBack("timeout");
             Log.TimedOut(logger, session.Xid, session.TimeoutMs);
         }
-        finally
-        {
-            session.Gate.Release();
-        }
-        _ = driver.RunAsync(session);
+        _ = driver.RunAsync(xid);
     }
 
-    private GlobalSession Find(string xid) => store.Find(xid) ?? throw CoordinatorErrors.UnknownTransaction(xid);
+    private async Task<ISessionScope> LockAsync(string xid, CancellationToken cancellationToken = default) =>
+        await store.LockAsync(xid, cancellationToken) ?? throw CoordinatorErrors.UnknownTransaction(xid);
 
     private static LockConflict ToConflict(LockConflictInfo conflict) => new()
     {

@@ -39,6 +39,9 @@ internal static partial class Log
     [LoggerMessage(110, LogLevel.Error, "Starting the timeout rollback of {Xid} failed; the next sweep tries again")]
     public static partial void TimeoutRollbackFailed(ILogger logger, Exception exception, string xid);
 
+    [LoggerMessage(111, LogLevel.Information, "Opened the PostgreSQL store ({Host}, schema {Schema} at version {Version}) as instance {InstanceId}")]
+    public static partial void PostgresStoreOpened(ILogger logger, string host, string schema, int version, string instanceId);
+
     // 2xx: transactions
     [LoggerMessage(200, LogLevel.Debug, "Begun {Xid} '{Name}' for {ApplicationId}, timeout {TimeoutMs} ms")]
     public static partial void Begun(ILogger logger, string xid, string name, string applicationId, uint timeoutMs);

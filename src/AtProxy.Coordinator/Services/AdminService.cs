@@ -9,13 +9,13 @@ namespace AtProxy.Coordinator.Services;
 internal sealed class AdminService(AdminOperations operations) : Protocol.V1.Admin.AdminBase
 {
     public override Task<ListTransactionsResponse> ListTransactions(ListTransactionsRequest request, ServerCallContext context) =>
-        Task.FromResult(operations.ListTransactions(request));
+        operations.ListTransactionsAsync(request);
 
     public override Task<GetTransactionResponse> GetTransaction(GetTransactionRequest request, ServerCallContext context) =>
-        Task.FromResult(operations.GetTransaction(request));
+        operations.GetTransactionAsync(request);
 
     public override Task<ListLocksResponse> ListLocks(ListLocksRequest request, ServerCallContext context) =>
-        Task.FromResult(operations.ListLocks(request));
+        operations.ListLocksAsync(request);
 
     public override async Task<InterveneResponse> Retry(InterveneRequest request, ServerCallContext context) =>
         new() { Status = await operations.RetryAsync(request, OperatorIdentity.Of(context)) };
@@ -30,5 +30,5 @@ internal sealed class AdminService(AdminOperations operations) : Protocol.V1.Adm
         new() { Status = await operations.ForgetBranchAsync(request, OperatorIdentity.Of(context)) };
 
     public override Task<GetCoordinatorStatusResponse> GetCoordinatorStatus(GetCoordinatorStatusRequest request, ServerCallContext context) =>
-        Task.FromResult(operations.GetCoordinatorStatus());
+        operations.GetCoordinatorStatusAsync();
 }

@@ -4,7 +4,7 @@ using Grpc.Core.Interceptors;
 
 namespace AtProxy.Coordinator.Services;
 
-/// <summary>Answers UNAVAILABLE (retry elsewhere or later) when the store cannot record a change, instead of UNKNOWN.</summary>
+/// <summary>Answers UNAVAILABLE (retry elsewhere or later) when the store cannot record a change or its database cannot be reached, instead of UNKNOWN.</summary>
 internal sealed class StoreErrorInterceptor : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -15,6 +15,11 @@ internal sealed class StoreErrorInterceptor : Interceptor
         }
         catch (StoreUnavailableException ex)
         {
+            throw CoordinatorErrors.StoreUnavailable(ex);
+        }
+        catch (Npgsql.NpgsqlException ex)
+        {
+            // The shared store's database is unreachable or refused the change: nothing was recorded.
             throw CoordinatorErrors.StoreUnavailable(ex);
         }
     }

@@ -15,6 +15,6 @@ internal sealed class TransactionManagerService(TransactionCoordinator coordinat
     public override async Task<RollbackResponse> Rollback(RollbackRequest request, ServerCallContext context) =>
         new() { Status = await coordinator.RollbackAsync(request.Xid, context.CancellationToken) };
 
-    public override Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context) =>
-        Task.FromResult(new GetStatusResponse { Status = coordinator.GetStatus(request.Xid) });
+    public override async Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context) =>
+        new() { Status = await coordinator.GetStatusAsync(request.Xid) };
 }

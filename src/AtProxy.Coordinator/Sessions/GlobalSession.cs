@@ -45,13 +45,10 @@ internal sealed class GlobalSession
     /// <summary>Rolled back because its timeout passed (kept after a later RollbackFailed, to resume the same way).</summary>
     public bool TimedOut { get; set; }
 
-    /// <summary>Serializes every change of this transaction (status checks and the records they write).</summary>
+    /// <summary>Serializes every change of this transaction in an in-process store (status checks and the records they write).</summary>
     public SemaphoreSlim Gate { get; } = new(1, 1);
 
-    /// <summary>The phase-2 run in progress, if any; at most one runs at a time.</summary>
-    public Task? PhaseTwoRun { get; set; }
-
-    /// <summary>Phase-2 attempts since the coordinator started (not durable).</summary>
+    /// <summary>Phase-2 attempts (since the coordinator started for an in-process store; in total for a shared one).</summary>
     public int Attempts { get; set; }
 
     /// <summary>Failed phase-2 attempts since the last success or intervention: the back-off grows with it.</summary>

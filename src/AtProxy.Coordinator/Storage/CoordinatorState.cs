@@ -94,8 +94,7 @@ internal sealed class CoordinatorState
         }
         lock (session)
         {
-            session.BranchesUnsafe.Add(new BranchSession(registered.BranchId, registered.ResourceId, registered.ApplicationId, registered.RegisteredUnixMs, keys, holder));
-            session.LastUpdateUnixMs = Math.Max(session.LastUpdateUnixMs, registered.RegisteredUnixMs);
+            SessionMutation.AddBranch(session, registered, keys, holder);
         }
         return true;
     }
@@ -108,23 +107,9 @@ internal sealed class CoordinatorState
         }
         lock (session)
         {
-            var branch = session.BranchesUnsafe.Find(b => b.BranchId == changed.BranchId);
-            if (branch is null)
+            if (SessionMutation.ApplyBranchStatusChanged(session, changed) is { } released)
             {
-                return;
-            }
-            branch.Status = changed.Status;
-            branch.LastError = changed.Error;
-            session.LastUpdateUnixMs = Math.Max(session.LastUpdateUnixMs, changed.AtUnixMs);
-            if (changed.Forgotten)
-            {
-                branch.Forgotten = true;
-                session.HistoryUnsafe.Add(new TransitionEntry(changed.AtUnixMs, session.Status, session.Status,
-                    $"branch {changed.BranchId} forgotten: {changed.Reason}", changed.Actor));
-            }
-            if ((changed.Forgotten || changed.Status == BranchStatus.PhaseOneFailed) && branch.LocksHeld)
-            {
-                ReleaseBranchLocks(session, branch);
+                ReleaseBranchLocks(session, released);
             }
         }
     }
@@ -137,32 +122,7 @@ internal sealed class CoordinatorState
         }
         lock (session)
         {
-            session.Status = changed.To;
-            session.LastUpdateUnixMs = Math.Max(session.LastUpdateUnixMs, changed.AtUnixMs);
-            if (changed.To is GlobalStatus.TimeoutRollbacking)
-            {
-                session.TimedOut = true;
-            }
-            session.HistoryUnsafe.Add(new TransitionEntry(changed.AtUnixMs, changed.From, changed.To, changed.Reason, changed.Actor));
-            // Reaching COMMITTED or ROLLBACKED means every branch got there: their own records are not needed.
-            var allBranches = changed.To switch
-            {
-                GlobalStatus.Committed => BranchStatus.PhaseTwoCommitted,
-                GlobalStatus.Rollbacked or GlobalStatus.TimeoutRollbacked => BranchStatus.PhaseTwoRollbacked,
-                _ => BranchStatus.Unspecified,
-            };
-            if (allBranches != BranchStatus.Unspecified)
-            {
-                foreach (var branch in session.BranchesUnsafe)
-                {
-                    if (!BranchStatusRules.IsDone(branch.Status))
-                    {
-                        branch.Status = allBranches;
-                        branch.LastError = "";
-                    }
-                }
-            }
-            if (GlobalStatusRules.ReleasesLocks(changed.To))
+            if (SessionMutation.ApplyGlobalStatusChanged(session, changed))
             {
                 ReleaseAllLocks(session);
             }
@@ -285,13 +245,9 @@ internal sealed class CoordinatorState
     // Caller holds the session's monitor.
     private void ReleaseAllLocks(GlobalSession session)
     {
-        foreach (var branch in session.BranchesUnsafe)
+        foreach (var branch in SessionMutation.LetGoAll(session))
         {
-            if (branch.LocksHeld)
-            {
-                Locks.ReleaseTransaction(branch.LockKeys, session.Xid);
-                branch.LocksHeld = false;
-            }
+            Locks.ReleaseTransaction(branch.LockKeys, session.Xid);
         }
     }
 
@@ -299,19 +255,7 @@ internal sealed class CoordinatorState
     // registered stay held, passed on to that branch.
     private void ReleaseBranchLocks(GlobalSession session, BranchSession branch)
     {
-        branch.LocksHeld = false;
-        Dictionary<LockKeyId, LockHolder>? others = null;
-        foreach (var other in session.BranchesUnsafe)
-        {
-            if (other.LocksHeld && !ReferenceEquals(other, branch))
-            {
-                others ??= [];
-                foreach (var key in other.LockKeys)
-                {
-                    others.TryAdd(key, other.Holder);
-                }
-            }
-        }
+        var others = SessionMutation.LetGo(session, branch);
         Locks.ReleaseBranch(branch.LockKeys, branch.Holder, key => others?.GetValueOrDefault(key));
     }
 

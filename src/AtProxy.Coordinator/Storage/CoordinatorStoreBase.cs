@@ -6,7 +6,9 @@ namespace AtProxy.Coordinator.Storage;
 
 /// <summary>
 /// A store whose state lives in this process (<see cref="CoordinatorState"/>): subclasses
-/// decide only how a record is made durable before it is applied.
+/// decide only how a record is made durable before it is applied. One coordinator owns it,
+/// so a transaction is held by its session's <see cref="GlobalSession.Gate"/> and sessions are
+/// handed out live.
 /// </summary>
 internal abstract class CoordinatorStoreBase : ICoordinatorStore
 {
@@ -20,6 +22,8 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
     public abstract string Kind { get; }
 
     public virtual bool IsHealthy => true;
+
+    public bool IsShared => false;
 
     public abstract Task OpenAsync(CancellationToken cancellationToken);
 
@@ -36,19 +40,142 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
 
     public long NextBranchId() => State.NextBranchId();
 
+    public ValueTask<long> NextTransactionSequenceAsync() => ValueTask.FromResult(State.NextTransactionSequence());
+
+    public ValueTask<long> NextBranchIdAsync() => ValueTask.FromResult(State.NextBranchId());
+
     public GlobalSession? Find(string xid) => State.Find(xid);
 
+    public Task<GlobalSession?> FindAsync(string xid) => Task.FromResult(State.Find(xid));
+
+    /// <summary>Every transaction the store holds, in no particular order.</summary>
     public IEnumerable<GlobalSession> Sessions => State.Sessions;
 
+    /// <summary>The number of keys locked.</summary>
     public long LocksHeld => State.Locks.Count;
 
-    public LockConflictInfo? CheckLocks(ReadOnlySpan<LockKeyId> keys, string? xid) => State.Locks.Check(keys, xid);
-
+    /// <summary>The holder of one key, or null.</summary>
     public LockHolder? HolderOf(LockKeyId key) => State.Locks.HolderOf(key);
 
-    public List<KeyValuePair<LockKeyId, LockHolder>> SnapshotLocks() => State.Locks.Snapshot();
+    public async Task<ISessionScope?> LockAsync(string xid, CancellationToken cancellationToken = default)
+    {
+        if (State.Find(xid) is not { } session)
+        {
+            return null;
+        }
+        await session.Gate.WaitAsync(cancellationToken);
+        return new InProcessSessionScope(this, session);
+    }
 
-    public async Task<GlobalSession> BeginAsync(GlobalBegun begun)
+    public Task<IReadOnlyList<GlobalSession>> ListAsync(TransactionQuery query) =>
+        Task.FromResult<IReadOnlyList<GlobalSession>>(State.Sessions.Where(query.Matches).OrderBy(s => s.Sequence).Take(query.Limit).ToList());
+
+    public Task<StoreCounts> CountAsync() =>
+        Task.FromResult(new StoreCounts(State.Sessions.GroupBy(s => s.Status).ToDictionary(g => g.Key, g => g.LongCount()), State.Locks.Count));
+
+    public Task<LockConflictInfo?> CheckLocksAsync(LockKeyId[] keys, string? xid) => Task.FromResult(State.Locks.Check(keys, xid));
+
+    // The lock table is in this process: looking again is a dictionary lookup.
+    public TimeSpan LockWaitPollInterval => TimeSpan.FromMilliseconds(1);
+
+    public Task<IReadOnlyList<KeyValuePair<LockKeyId, LockHolder>>> LocksOfAsync(GlobalSession session)
+    {
+        var locks = new List<KeyValuePair<LockKeyId, LockHolder>>();
+        foreach (var branch in session.Branches())
+        {
+            if (!branch.LocksHeld)
+            {
+                continue;
+            }
+            foreach (var key in branch.LockKeys)
+            {
+                if (State.Locks.HolderOf(key) is { } holder && ReferenceEquals(holder, branch.Holder))
+                {
+                    locks.Add(new(key, holder));
+                }
+            }
+        }
+        return Task.FromResult<IReadOnlyList<KeyValuePair<LockKeyId, LockHolder>>>(locks);
+    }
+
+    public Task<IReadOnlyList<KeyValuePair<LockKeyId, LockHolder>>> ListLocksAsync(LockQuery query) =>
+        Task.FromResult<IReadOnlyList<KeyValuePair<LockKeyId, LockHolder>>>(State.Locks.Snapshot()
+            .Where(query.Matches)
+            .OrderBy(LockListCursor.Of)
+            .Take(query.Limit)
+            .ToList());
+
+    public Task<IReadOnlyList<string>> FindTimedOutAsync(long nowUnixMs) =>
+        Task.FromResult<IReadOnlyList<string>>(State.Sessions
+            .Where(s => s.Status == Protocol.V1.GlobalStatus.Begin && nowUnixMs >= s.DeadlineUnixMs)
+            .Select(s => s.Xid)
+            .ToList());
+
+    public Task<IReadOnlyList<string>> FindDuePhaseTwoAsync(long nowUnixMs) =>
+        Task.FromResult<IReadOnlyList<string>>(State.Sessions
+            .Where(s => GlobalStatusRules.IsPhaseTwoInProgress(s.Status) && s.NextAttemptUnixMs <= nowUnixMs)
+            .Select(s => s.Xid)
+            .ToList());
+
+    public Task WakeWaitingForAsync(IReadOnlyList<string> resourceIds)
+    {
+        foreach (var session in State.Sessions)
+        {
+            if (!GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
+            {
+                continue;
+            }
+            foreach (var branch in session.Branches())
+            {
+                if (!BranchStatusRules.IsDone(branch.Status) && resourceIds.Contains(branch.ResourceId))
+                {
+                    session.NextAttemptUnixMs = 0;
+                    break;
+                }
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    public async Task PurgeEndedAsync(long lastUpdateBeforeUnixMs)
+    {
+        foreach (var session in State.Sessions)
+        {
+            if (!GlobalStatusRules.IsEnded(session.Status) || session.LastUpdateUnixMs > lastUpdateBeforeUnixMs)
+            {
+                continue;
+            }
+            await session.Gate.WaitAsync();
+            try
+            {
+                if (State.Find(session.Xid) is not null && GlobalStatusRules.IsEnded(session.Status))
+                {
+                    State.Purge(session.Xid);
+                }
+            }
+            finally
+            {
+                session.Gate.Release();
+            }
+        }
+    }
+
+    public Task<GlobalSession?> ClaimPhaseTwoAsync(string xid)
+    {
+        // One coordinator owns the store: its phase-2 driver runs one attempt per transaction at a time.
+        if (State.Find(xid) is not { } session || !GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
+        {
+            return Task.FromResult<GlobalSession?>(null);
+        }
+        session.Attempts++;
+        return Task.FromResult<GlobalSession?>(session);
+    }
+
+    public Task<bool> RenewClaimAsync(string xid) => Task.FromResult(true);
+
+    public Task ReleaseClaimAsync(string xid) => Task.CompletedTask;
+
+    public async Task BeginAsync(GlobalBegun begun)
     {
         if (begun.Sequence > State.ReservedTransactionSequence)
         {
@@ -57,7 +184,6 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
         // Nothing depends on a begin alone: the transaction's first registration or decision is
         // written after it and waits for both, so the begin need not wait for a flush of its own.
         await PersistWithNextAsync(new StoreRecord { GlobalBegun = begun }, () => State.ApplyBegun(begun));
-        return State.Find(begun.Xid) ?? throw new InvalidOperationException($"The transaction {begun.Xid} vanished right after it was recorded.");
     }
 
     public async Task<LockConflictInfo?> RegisterBranchAsync(BranchRegistration registration)
@@ -102,6 +228,7 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
 
     public Task AppendAsync(StoreRecord record) => PersistAsync(record, () => State.Apply(record));
 
+    /// <summary>Forgets an ended transaction after its retention (no durable record is needed).</summary>
     public Task PurgeAsync(string xid)
     {
         State.Purge(xid);

@@ -5,66 +5,93 @@ using AtProxy.Coordinator.Storage.Records;
 namespace AtProxy.Coordinator.Storage;
 
 /// <summary>
-/// Where the coordinator's state lives: global sessions, their branches and the global row
-/// locks. Every change is a <see cref="StoreRecord"/> that is durable before the returned task
-/// completes, and visible to readers only from then on. Lock acquisition is atomic inside the
-/// store, so a shared database store can acquire in one statement what the embedded store
-/// acquires in its lock table.
+/// Where the coordinator's state lives: global sessions, their branches, their history and the
+/// global row locks. Every change is made inside an <see cref="ISessionScope"/>, which holds the
+/// transaction exclusively (against every coordinator instance sharing the store) and makes each
+/// change durable before the caller acts on it. Lock acquisition is atomic inside the store:
+/// the embedded store acquires in its lock table, the PostgreSQL store in one statement.
 /// </summary>
 internal interface ICoordinatorStore : IAsyncDisposable
 {
-    /// <summary>"embedded", "memory" (and later "postgres"), as reported by the admin API.</summary>
+    /// <summary>"embedded", "memory" or "postgres", as reported by the admin API.</summary>
     string Kind { get; }
 
-    /// <summary>False once a write failed: the store refuses further changes, and the coordinator reports itself unhealthy.</summary>
+    /// <summary>False once the store cannot accept changes: the coordinator reports itself unhealthy.</summary>
     bool IsHealthy { get; }
 
-    /// <summary>Loads (recovers) the durable state. Called once, before the first request is served.</summary>
+    /// <summary>
+    /// True when several coordinator instances may share the store: background work is claimed
+    /// with leases, and sessions read outside a scope are copies.
+    /// </summary>
+    bool IsShared { get; }
+
+    /// <summary>Loads (recovers) the durable state, or creates or migrates the schema. Called once, before the first request is served.</summary>
     Task OpenAsync(CancellationToken cancellationToken);
 
     /// <summary>A new transaction sequence number, unique in this store.</summary>
-    long NextTransactionSequence();
+    ValueTask<long> NextTransactionSequenceAsync();
 
     /// <summary>A new branch id, unique in this store.</summary>
-    long NextBranchId();
+    ValueTask<long> NextBranchIdAsync();
 
-    /// <summary>The transaction, or null when unknown (or purged).</summary>
-    GlobalSession? Find(string xid);
+    /// <summary>
+    /// Records a new transaction. The embedded store may return before its record is flushed: the
+    /// record is written ahead of any later change of the transaction, so a registration or
+    /// decision is never durable without it, and a begin lost in a crash costs only a transaction
+    /// nothing was yet recorded for (its calls then fail NOT_FOUND). Its sequence is reserved
+    /// durably first, so its XID is never handed out again.
+    /// </summary>
+    Task BeginAsync(GlobalBegun begun);
 
-    /// <summary>Every transaction the store holds, in no particular order.</summary>
-    IEnumerable<GlobalSession> Sessions { get; }
+    /// <summary>The transaction with its branches and history, or null when unknown (or purged). Read only.</summary>
+    Task<GlobalSession?> FindAsync(string xid);
 
-    /// <summary>The number of keys locked.</summary>
-    long LocksHeld { get; }
+    /// <summary>
+    /// Holds the transaction exclusively until the scope is disposed, or returns null when it is
+    /// unknown. Changes are made through the scope.
+    /// </summary>
+    Task<ISessionScope?> LockAsync(string xid, CancellationToken cancellationToken = default);
+
+    /// <summary>Transactions matching <paramref name="query"/>, by sequence, at most <see cref="TransactionQuery.Limit"/>.</summary>
+    Task<IReadOnlyList<GlobalSession>> ListAsync(TransactionQuery query);
+
+    /// <summary>The number of transactions by status, and of keys locked.</summary>
+    Task<StoreCounts> CountAsync();
 
     /// <summary>The first key held by another transaction than <paramref name="xid"/> (by anyone when null).</summary>
-    LockConflictInfo? CheckLocks(ReadOnlySpan<LockKeyId> keys, string? xid);
+    Task<LockConflictInfo?> CheckLocksAsync(LockKeyId[] keys, string? xid);
 
-    /// <summary>The holder of one key, or null.</summary>
-    LockHolder? HolderOf(LockKeyId key);
+    /// <summary>How often a lock check that waits for a release looks again (cheap in memory, a query in a database).</summary>
+    TimeSpan LockWaitPollInterval { get; }
 
-    /// <summary>Every held lock (not a consistent cut; for listing).</summary>
-    List<KeyValuePair<LockKeyId, LockHolder>> SnapshotLocks();
+    /// <summary>The locks <paramref name="session"/>'s branches hold.</summary>
+    Task<IReadOnlyList<KeyValuePair<LockKeyId, LockHolder>>> LocksOfAsync(GlobalSession session);
+
+    /// <summary>Held locks matching <paramref name="query"/>, in cursor order, at most <see cref="LockQuery.Limit"/>.</summary>
+    Task<IReadOnlyList<KeyValuePair<LockKeyId, LockHolder>>> ListLocksAsync(LockQuery query);
+
+    /// <summary>Transactions still BEGIN whose timeout passed at <paramref name="nowUnixMs"/>.</summary>
+    Task<IReadOnlyList<string>> FindTimedOutAsync(long nowUnixMs);
+
+    /// <summary>Transactions in phase 2 whose next attempt is due and that no live instance has claimed.</summary>
+    Task<IReadOnlyList<string>> FindDuePhaseTwoAsync(long nowUnixMs);
+
+    /// <summary>Makes transactions waiting for one of <paramref name="resourceIds"/> due at once.</summary>
+    Task WakeWaitingForAsync(IReadOnlyList<string> resourceIds);
+
+    /// <summary>Forgets ended transactions last changed before <paramref name="lastUpdateBeforeUnixMs"/>.</summary>
+    Task PurgeEndedAsync(long lastUpdateBeforeUnixMs);
 
     /// <summary>
-    /// Records a new transaction. Unlike every other change it may return before its record is
-    /// flushed: the record is written ahead of any later change of the transaction, so a
-    /// registration or decision is never durable without it, and a begin lost in a crash costs
-    /// only a transaction nothing was yet recorded for (its calls then fail NOT_FOUND). Its
-    /// sequence is reserved durably first, so its XID is never handed out again.
+    /// Claims the transaction's phase 2 for this instance (a lease other instances respect until
+    /// it expires) and counts an attempt. Null when it is not in phase 2 or another live
+    /// instance holds the claim; otherwise the session as it is now.
     /// </summary>
-    Task<GlobalSession> BeginAsync(GlobalBegun begun);
+    Task<GlobalSession?> ClaimPhaseTwoAsync(string xid);
 
-    /// <summary>
-    /// Acquires all of the branch's keys and records the branch, or acquires nothing and
-    /// records nothing when another transaction holds one of them.
-    /// </summary>
-    /// <returns>Null when registered; the conflict otherwise.</returns>
-    Task<LockConflictInfo?> RegisterBranchAsync(BranchRegistration registration);
+    /// <summary>Extends this instance's claim; false when it was lost (expired and taken by another instance).</summary>
+    Task<bool> RenewClaimAsync(string xid);
 
-    /// <summary>Records a change of an existing transaction (status, branch status).</summary>
-    Task AppendAsync(StoreRecord record);
-
-    /// <summary>Forgets an ended transaction after its retention (no durable record is needed).</summary>
-    Task PurgeAsync(string xid);
+    /// <summary>Gives up this instance's claim, so any instance may take the next attempt.</summary>
+    Task ReleaseClaimAsync(string xid);
 }

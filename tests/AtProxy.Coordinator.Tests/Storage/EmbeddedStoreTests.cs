@@ -26,7 +26,7 @@ public sealed class EmbeddedStoreTests : IDisposable
         return store;
     }
 
-    private static async Task<string> BeginAsync(ICoordinatorStore store)
+    private static async Task<string> BeginAsync(CoordinatorStoreBase store)
     {
         var sequence = store.NextTransactionSequence();
         var xid = $"tc:{sequence}";
@@ -34,7 +34,7 @@ public sealed class EmbeddedStoreTests : IDisposable
         return xid;
     }
 
-    private static async Task<long> RegisterAsync(ICoordinatorStore store, string xid, params string[] keys)
+    private static async Task<long> RegisterAsync(CoordinatorStoreBase store, string xid, params string[] keys)
     {
         var record = new BranchRegistered { Xid = xid, BranchId = store.NextBranchId(), ResourceId = "db", ApplicationId = "app", RegisteredUnixMs = 2_000 };
         record.LockKeys.Add(keys.Select(k => new LockKey { Table = "t", PrimaryKey = k }));
@@ -43,7 +43,7 @@ public sealed class EmbeddedStoreTests : IDisposable
         return record.BranchId;
     }
 
-    private static Task ChangeStatusAsync(ICoordinatorStore store, string xid, GlobalStatus from, GlobalStatus to) =>
+    private static Task ChangeStatusAsync(CoordinatorStoreBase store, string xid, GlobalStatus from, GlobalStatus to) =>
         store.AppendAsync(new StoreRecord { GlobalStatusChanged = new GlobalStatusChanged { Xid = xid, From = from, To = to, AtUnixMs = 3_000, Actor = "coordinator" } });
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Globalization;
 using AtProxy.Coordinator;
 using AtProxy.Coordinator.Storage;
 using AtProxy.Protocol.V1;
+using AtProxy.Testing.Postgres;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
@@ -15,21 +16,26 @@ namespace AtProxy.Coordinator.Tests.Support;
 
 /// <summary>
 /// The real coordinator (Kestrel, gRPC, the chosen store) started inside the test process on a
-/// free loopback port, driven over real gRPC. Restartable on the same data directory.
+/// free loopback port, driven over real gRPC. Restartable on the same data directory (or, for
+/// the postgres store, the same database: one of its own on the shared real server unless a
+/// connection string is given, so several coordinators can share one).
 /// </summary>
 public sealed class InProcessCoordinator : IAsyncDisposable
 {
     private readonly Dictionary<string, string> _settings;
     private readonly bool _ownsDataDirectory;
+    private readonly TestDatabase? _ownedDatabase;
     private WebApplication? _app;
     private GrpcChannel? _channel;
 
-    private InProcessCoordinator(string store, string dataDirectory, bool ownsDataDirectory, Dictionary<string, string> settings)
+    private InProcessCoordinator(string store, string dataDirectory, bool ownsDataDirectory, Dictionary<string, string> settings, string? storeConnection, TestDatabase? ownedDatabase)
     {
         Store = store;
         DataDirectory = dataDirectory;
         _ownsDataDirectory = ownsDataDirectory;
         _settings = settings;
+        StoreConnection = storeConnection;
+        _ownedDatabase = ownedDatabase;
     }
 
     /// <summary>Settings fast enough for tests: short sweeps, short back-off, short command timeout.</summary>
@@ -45,6 +51,9 @@ public sealed class InProcessCoordinator : IAsyncDisposable
     public string Store { get; }
 
     public string DataDirectory { get; }
+
+    /// <summary>The postgres store's connection string (null for the other stores).</summary>
+    public string? StoreConnection { get; }
 
     public Uri Address { get; private set; } = null!;
 
@@ -68,14 +77,33 @@ public sealed class InProcessCoordinator : IAsyncDisposable
             return metadata;
         });
 
-    public static async Task<InProcessCoordinator> StartAsync(string store = "memory", Action<Dictionary<string, string>>? configure = null, string? dataDirectory = null)
+    /// <summary>
+    /// Starts a coordinator on <paramref name="store"/>. For "postgres", <paramref name="storeConnection"/>
+    /// names the database to share; without it the coordinator gets a new database, dropped on dispose.
+    /// </summary>
+    public static async Task<InProcessCoordinator> StartAsync(string store = "memory", Action<Dictionary<string, string>>? configure = null,
+        string? dataDirectory = null, string? storeConnection = null)
     {
         var settings = TestSettings();
         configure?.Invoke(settings);
         var owns = dataDirectory is null;
         dataDirectory ??= Path.Combine(Path.GetTempPath(), $"atproxy-tc-test-{Guid.NewGuid().ToString("N")[..12]}");
-        var coordinator = new InProcessCoordinator(store, dataDirectory, owns, settings);
-        await coordinator.StartCoreAsync();
+        TestDatabase? database = null;
+        if (store == "postgres" && storeConnection is null)
+        {
+            database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("tc");
+            storeConnection = database.ConnectionString;
+        }
+        var coordinator = new InProcessCoordinator(store, dataDirectory, owns, settings, storeConnection, database);
+        try
+        {
+            await coordinator.StartCoreAsync();
+        }
+        catch
+        {
+            await coordinator.DisposeAsync();
+            throw;
+        }
         return coordinator;
     }
 
@@ -89,6 +117,10 @@ public sealed class InProcessCoordinator : IAsyncDisposable
     private async Task StartCoreAsync()
     {
         var args = new List<string> { "--urls", "http://127.0.0.1:0", "--store", Store, "--data-dir", DataDirectory };
+        if (StoreConnection is not null)
+        {
+            args.AddRange(["--store-connection", StoreConnection]);
+        }
         args.AddRange(_settings.Select(s => string.Create(CultureInfo.InvariantCulture, $"--{s.Key}={s.Value}")));
         _app = CoordinatorApplication.Build([.. args], builder =>
         {
@@ -118,6 +150,10 @@ public sealed class InProcessCoordinator : IAsyncDisposable
         if (_ownsDataDirectory && Directory.Exists(DataDirectory))
         {
             Directory.Delete(DataDirectory, recursive: true);
+        }
+        if (_ownedDatabase is not null)
+        {
+            await _ownedDatabase.DisposeAsync();
         }
     }
 }

@@ -104,6 +104,10 @@ public sealed class ScriptedResourceManager : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+        catch (ObjectDisposedException) when (_stop.IsCancellationRequested)
+        {
+            // Disposed while a read was starting.
+        }
         catch (RpcException)
         {
             // The coordinator went away.

@@ -3,7 +3,10 @@ namespace AtProxy.Testing.Coordinator;
 /// <summary>How <see cref="CoordinatorProcess"/> starts the coordinator.</summary>
 public sealed class CoordinatorProcessOptions
 {
-    /// <summary>"embedded" (default, durable under <see cref="DataDirectory"/>) or "memory".</summary>
+    /// <summary>
+    /// "embedded" (default, durable under <see cref="DataDirectory"/>), "memory", or "postgres"
+    /// (with <c>["Coordinator:StoreConnection"]</c> in <see cref="Settings"/>; several processes may share one).
+    /// </summary>
     public string Store { get; set; } = "embedded";
 
     /// <summary>The data directory; null for a new temporary one that is deleted on dispose.</summary>

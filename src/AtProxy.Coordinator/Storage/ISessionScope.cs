@@ -1,0 +1,30 @@
+using AtProxy.Coordinator.Locking;
+using AtProxy.Coordinator.Sessions;
+using AtProxy.Coordinator.Storage.Records;
+
+namespace AtProxy.Coordinator.Storage;
+
+/// <summary>
+/// One transaction held exclusively: the status checked through <see cref="Session"/> cannot
+/// change under the caller, and every change made through the scope is durable before the
+/// scope is disposed (the embedded store: before each call returns; the PostgreSQL store: in
+/// one database transaction committed on dispose).
+/// </summary>
+internal interface ISessionScope : IAsyncDisposable
+{
+    /// <summary>The transaction as it is now; changed by the scope's calls.</summary>
+    GlobalSession Session { get; }
+
+    /// <summary>
+    /// Acquires all of the branch's keys and records the branch, or acquires nothing and
+    /// records nothing when another transaction holds one of them.
+    /// </summary>
+    /// <returns>Null when registered; the conflict otherwise.</returns>
+    Task<LockConflictInfo?> RegisterBranchAsync(BranchRegistration registration);
+
+    /// <summary>Records a change of the transaction (status, branch status) and applies it to <see cref="Session"/>.</summary>
+    Task AppendAsync(StoreRecord record);
+
+    /// <summary>Makes the phase-2 schedule set on <see cref="Session"/> (next attempt, failures in a row) visible to every instance.</summary>
+    Task SaveScheduleAsync();
+}
