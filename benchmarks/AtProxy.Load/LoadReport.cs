@@ -20,7 +20,7 @@ internal static class LoadReport
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"# Load: AtProxy (at) vs PostgreSQL two-phase commit (xa) vs local transactions");
         md.AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"{startedAt:u}; {Machine()}; {settings.Clients} clients; {settings.Duration.TotalSeconds:F0} s per mode and workload; one PostgreSQL ({databaseDurability}), one coordinator process (embedded durable store), all on loopback.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"{startedAt:u}; {Machine()}; {settings.Clients} clients; {settings.Duration.TotalSeconds:F0} s per mode and workload; one PostgreSQL ({databaseDurability}; Npgsql Max Auto Prepare 32 in every mode), one coordinator process (embedded durable store), all on loopback.");
         md.AppendLine();
         md.AppendLine("| workload | mode | tx/s | p50 ms | p95 ms | p99 ms | committed | rolled back | conflicts | failed | abort rate | coordinator CPU | inconsistent SKUs | undo rows left | locks left |");
         md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
