@@ -34,6 +34,13 @@ public sealed class EmbeddedStoreTests : IDisposable
         return xid;
     }
 
+    // A begin is written ahead of the next change that waits for its flush: make one.
+    private static async Task FlushQueuedAsync(CoordinatorStoreBase store)
+    {
+        var marker = await BeginAsync(store);
+        await ChangeStatusAsync(store, marker, GlobalStatus.Begin, GlobalStatus.Rollbacking);
+    }
+
     private static async Task<long> RegisterAsync(CoordinatorStoreBase store, string xid, params string[] keys)
     {
         var record = new BranchRegistered { Xid = xid, BranchId = store.NextBranchId(), ResourceId = "db", ApplicationId = "app", RegisteredUnixMs = 2_000 };
@@ -111,10 +118,12 @@ public sealed class EmbeddedStoreTests : IDisposable
         long lengthAfterFirst;
         await using (var store = await OpenAsync())
         {
-            await BeginAsync(store);
+            // A begin is flushed with the transaction's next change: wait for one before measuring.
+            var first = await BeginAsync(store);
+            await ChangeStatusAsync(store, first, GlobalStatus.Begin, GlobalStatus.Rollbacking);
             path = store.CurrentLogPath!;
             lengthAfterFirst = new FileInfo(path).Length;
-            await BeginAsync(store);
+            await BeginAsync(store); // flushed when the store closes
         }
         var bytes = await File.ReadAllBytesAsync(path);
         bytes[^1] ^= 0xFF;
@@ -262,6 +271,7 @@ public sealed class EmbeddedStoreTests : IDisposable
         var holder = await BeginAsync(store);
         await RegisterAsync(store, holder, "1");
         var asker = await BeginAsync(store);
+        await FlushQueuedAsync(store);
         var written = store.RecordsWritten;
         var record = new BranchRegistered { Xid = asker, BranchId = store.NextBranchId(), ResourceId = "db", RegisteredUnixMs = 1 };
         record.LockKeys.Add([new LockKey { Table = "t", PrimaryKey = "2" }, new LockKey { Table = "t", PrimaryKey = "1" }]);
