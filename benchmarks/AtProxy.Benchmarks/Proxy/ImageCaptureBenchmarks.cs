@@ -88,7 +88,7 @@ public class ImageCaptureBenchmarks
         await using var transaction = await _connection.BeginTransactionAsync();
         var reader = NewImageReader(transaction);
         var dialect = PostgresDialect.Instance;
-        var (before, result, written) = await reader.RunWithImagesAsync(
+        var (before, _, result, written) = await reader.RunWithImagesAsync(
             dialect.BuildBeforeImage(_statement, reader.Table), dialect.BuildImageReturning(_statement, reader.Table), CancellationToken.None);
         await transaction.RollbackAsync();
         return before.Count == Rows && written.Count == Rows && result.RecordsAffected == Rows

@@ -26,9 +26,10 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
     /// Runs the before image (when there is one) and the application's statement rewritten to return
     /// its images, pipelined in one round trip: the before image locks its rows (<c>FOR UPDATE</c>)
     /// before the statement runs, exactly as if they ran one after the other. Returns the before
-    /// image (each row once), the application's own result and the rows the statement wrote.
+    /// image (each row once) with its keys (as <see cref="LockKeyFormatter.Format"/> writes them),
+    /// the application's own result and the rows the statement wrote.
     /// </summary>
-    public async Task<(List<UndoRow> Before, BufferedResultSet Result, List<WrittenRow> Written)> RunWithImagesAsync(
+    public async Task<(List<UndoRow> Before, HashSet<string> BeforeKeys, BufferedResultSet Result, List<WrittenRow> Written)> RunWithImagesAsync(
         GeneratedSql? beforeImage, ImageReturningStatement statement, CancellationToken cancellationToken)
     {
         await using var batch = Connection.CreateBatch();
@@ -50,18 +51,18 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
         batch.BatchCommands.Add(write);
 
         var before = new List<UndoRow>();
+        var beforeKeys = new HashSet<string>(StringComparer.Ordinal);
         var written = new List<WrittenRow>();
         BufferedResultSet result;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
             if (beforeImage is not null)
             {
-                var seen = new HashSet<string>(StringComparer.Ordinal);
                 while (await reader.ReadAsync(cancellationToken))
                 {
                     // A join can return one target row several times; the image holds it once.
                     var row = RowImage.Read(reader, Table.Columns.Count);
-                    if (seen.Add(LockKeyFormatter.Format(Dialect.KeyOf(Table, row))))
+                    if (beforeKeys.Add(LockKeyFormatter.Format(Dialect.KeyOf(Table, row))))
                     {
                         before.Add(row);
                     }
@@ -71,7 +72,7 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
             var visible = Math.Max(0, reader.FieldCount - statement.HiddenColumnCount);
             result = await BufferedResultSet.ReadAsync(reader, visible, cancellationToken, hidden => written.Add(ReadWritten(hidden, visible, statement)));
         }
-        return (before, statement.HadReturning ? result.WithRecordsAffected(write.RecordsAffected) : BufferedResultSet.NoRows(write.RecordsAffected), written);
+        return (before, beforeKeys, statement.HadReturning ? result.WithRecordsAffected(write.RecordsAffected) : BufferedResultSet.NoRows(write.RecordsAffected), written);
     }
 
     private WrittenRow ReadWritten(DbDataReader reader, int first, ImageReturningStatement statement)

@@ -81,10 +81,9 @@ internal static class StatementExecutor
         // The statement reports the rows it wrote: under READ COMMITTED it takes a newer snapshot than
         // the before image did and may reach a row committed in between, which the undo log would miss.
         var rewritten = image.Dialect.BuildImageReturning(statement, table);
-        var (before, result, written) = await image.RunWithImagesAsync(image.Dialect.BuildBeforeImage(statement, table)!, rewritten, cancellationToken);
+        var (before, imaged, result, written) = await image.RunWithImagesAsync(image.Dialect.BuildBeforeImage(statement, table)!, rewritten, cancellationToken);
         record.Before.AddRange(before);
-        var imaged = before.Select(row => JoinKey(image.Dialect.KeyOf(table, row))).ToHashSet(StringComparer.Ordinal);
-        var unimaged = written.Count(row => !imaged.Contains(JoinKey(row.Key)));
+        var unimaged = written.Count(row => !imaged.Contains(LockKeyFormatter.Format(row.Key)));
         if (unimaged > 0)
         {
             throw new AtProxyException(
@@ -99,11 +98,9 @@ internal static class StatementExecutor
         return result;
     }
 
-    private static string JoinKey(IReadOnlyList<string> key) => string.Join('\u001f', key);
-
     private static async Task<BufferedResultSet> InsertAsync(ImageReader image, DmlStatement statement, UndoRecord record, GeneratedSql? beforeImage, CancellationToken cancellationToken)
     {
-        var (before, result, written) = await image.RunWithImagesAsync(beforeImage, image.Dialect.BuildImageReturning(statement, image.Table), cancellationToken);
+        var (before, _, result, written) = await image.RunWithImagesAsync(beforeImage, image.Dialect.BuildImageReturning(statement, image.Table), cancellationToken);
         record.Before.AddRange(before);
         record.After.AddRange(DistinctRows(written, inserts: true));
         return result;
@@ -115,7 +112,7 @@ internal static class StatementExecutor
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var row in written)
         {
-            if (row.Row is { } image && seen.Add(JoinKey(row.Key)))
+            if (row.Row is { } image && seen.Add(LockKeyFormatter.Format(row.Key)))
             {
                 image.Inserted = inserts && row.Inserted;
                 yield return image;
