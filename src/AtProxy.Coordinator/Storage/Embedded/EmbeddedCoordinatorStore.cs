@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Threading.Channels;
 using AtProxy.Coordinator.Storage.Records;
 using Microsoft.Extensions.Logging;
 
@@ -7,9 +6,9 @@ namespace AtProxy.Coordinator.Storage.Embedded;
 
 /// <summary>
 /// The durable single-node store: an append-only log in the data directory (see
-/// <see cref="LogFormat"/>). One writer takes every record queued meanwhile, writes them in
-/// one go and flushes them to disk once (group commit), then applies them in order and
-/// releases their callers. When the log outgrows its threshold, the writer replaces it with
+/// <see cref="LogFormat"/>). One writer, on a thread of its own, takes every record queued
+/// meanwhile, writes them in one go and flushes them to disk once (group commit), then applies
+/// them in order and releases their callers. When the log outgrows its threshold, the writer replaces it with
 /// a new generation holding one snapshot record per live transaction.
 /// </summary>
 internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
@@ -21,13 +20,15 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
     private readonly string _directory;
     private readonly long _compactionThreshold;
     private readonly ILogger _logger;
-    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly WriterQueue<PendingWrite> _queue = new();
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
     private FileStream? _lockFile;
     private FileStream? _log;
     private long _generation;
     private long _snapshotBytes;
-    private Task? _writer;
+    private Thread? _writer;
+    // The writer thread's end, awaited by DisposeAsync.
+    private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile Exception? _fault;
     private long _flushes;
     private long _recordsWritten;
@@ -103,7 +104,8 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
             }
             Log.StoreRecovered(_logger, path, result.Records, State.Sessions.Count, State.Locks.Count, (DateTime.UtcNow - started).TotalMilliseconds);
         }
-        _writer = Task.Run(WriteLoopAsync, CancellationToken.None);
+        _writer = new Thread(RunWriter) { IsBackground = true, Name = "AtProxy store writer" };
+        _writer.Start();
         return Task.CompletedTask;
     }
 
@@ -114,7 +116,7 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
             return Task.FromException(new StoreUnavailableException("The embedded store stopped accepting changes after a failed write.", fault));
         }
         var pending = new PendingWrite(record, apply, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_queue.Writer.TryWrite(pending))
+        if (!_queue.TryAdd(pending))
         {
             return Task.FromException(new StoreUnavailableException("The embedded store is closed."));
         }
@@ -129,20 +131,34 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
         }
         apply();
         // Queued in order: any later record of this transaction is flushed with or after it.
-        return _queue.Writer.TryWrite(new PendingWrite(record, static () => { }, Done: null))
+        return _queue.TryAdd(new PendingWrite(record, static () => { }, Done: null))
             ? Task.CompletedTask
             : Task.FromException(new StoreUnavailableException("The embedded store is closed."));
     }
 
-    private async Task WriteLoopAsync()
+    private void RunWriter()
     {
-        var reader = _queue.Reader;
+        try
+        {
+            WriteLoop();
+            _writerStopped.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            _writerStopped.TrySetException(ex);
+        }
+    }
+
+    private void WriteLoop()
+    {
+        var waiting = new Queue<PendingWrite>(256);
         var batch = new List<PendingWrite>(256);
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        // Records left over by the size bounds go first, before taking more.
+        while (waiting.Count > 0 || _queue.TakeAll(ref waiting))
         {
             batch.Clear();
             _buffer.ResetWrittenCount();
-            while (batch.Count < MaxBatchRecords && _buffer.WrittenCount < MaxBatchBytes && reader.TryRead(out var pending))
+            while (batch.Count < MaxBatchRecords && _buffer.WrittenCount < MaxBatchBytes && waiting.TryDequeue(out var pending))
             {
                 LogFormat.Write(pending.Record, _buffer);
                 batch.Add(pending);
@@ -279,10 +295,10 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
 
     public override async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
+        _queue.Complete();
         if (_writer is not null)
         {
-            await _writer.ConfigureAwait(false);
+            await _writerStopped.Task.ConfigureAwait(false);
         }
         _log?.Dispose();
         _lockFile?.Dispose();
