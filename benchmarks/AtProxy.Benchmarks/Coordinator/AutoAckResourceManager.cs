@@ -13,8 +13,21 @@ internal sealed class AutoAckResourceManager : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task _reader = Task.CompletedTask;
     private Task _writer = Task.CompletedTask;
+    private long _answered;
 
     private AutoAckResourceManager(AsyncDuplexStreamingCall<ResourceManagerMessage, CoordinatorMessage> call) => _call = call;
+
+    /// <summary>How many commands were answered on the stream so far.</summary>
+    public long Answered => Interlocked.Read(ref _answered);
+
+    /// <summary>Waits until <paramref name="count"/> commands in all were answered.</summary>
+    public async Task WaitUntilAnsweredAsync(long count)
+    {
+        while (Answered < count)
+        {
+            await Task.Delay(1);
+        }
+    }
 
     public static async Task<AutoAckResourceManager> ConnectAsync(GrpcChannel channel, params string[] resourceIds)
     {
@@ -50,8 +63,9 @@ internal sealed class AutoAckResourceManager : IAsyncDisposable
                 });
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or RpcException)
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException or ObjectDisposedException)
         {
+            // Stopped, or the call was disposed while a read was pending.
         }
         _results.Writer.TryComplete();
     }
@@ -63,6 +77,7 @@ internal sealed class AutoAckResourceManager : IAsyncDisposable
             await foreach (var result in _results.Reader.ReadAllAsync())
             {
                 await _call.RequestStream.WriteAsync(new ResourceManagerMessage { Result = result });
+                Interlocked.Increment(ref _answered);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or RpcException or InvalidOperationException)
