@@ -11,9 +11,17 @@ namespace AtProxy.Coordinator.Storage;
 /// branches, history, locks and id counters. Replaying a log through <see cref="Apply"/>
 /// rebuilds exactly the state the records describe, locks included.
 /// </summary>
+/// <remarks>
+/// Besides every session, two indexes keep the background loop's work proportional to what is
+/// under way rather than to the ended transactions kept for their retention (at the default one
+/// minute, hundreds of thousands at a few thousand transactions a second): the sessions not
+/// ended yet, and the ended ones in the order they ended.
+/// </remarks>
 internal sealed class CoordinatorState
 {
     private readonly ConcurrentDictionary<string, GlobalSession> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, GlobalSession> _unended = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<GlobalSession> _ended = new();
     private long _lastSequence;
     private long _lastBranchId;
     private long _reservedSequence;
@@ -21,6 +29,21 @@ internal sealed class CoordinatorState
     public LockTable Locks { get; } = new();
 
     public ICollection<GlobalSession> Sessions => _sessions.Values;
+
+    /// <summary>The sessions not ended yet: undecided, in phase 2, or stopped for a person.</summary>
+    public ICollection<GlobalSession> UnendedSessions => _unended.Values;
+
+    /// <summary>The session that ended first among those not purged yet (it may have been purged another way since).</summary>
+    public bool TryPeekEnded(out GlobalSession session) => _ended.TryPeek(out session!);
+
+    /// <summary>Takes <paramref name="session"/> off the ended order when it is still first.</summary>
+    public void DequeueEnded(GlobalSession session)
+    {
+        if (_ended.TryPeek(out var first) && ReferenceEquals(first, session))
+        {
+            _ended.TryDequeue(out _);
+        }
+    }
 
     public long LastTransactionSequence => Interlocked.Read(ref _lastSequence);
 
@@ -80,7 +103,11 @@ internal sealed class CoordinatorState
     public void ApplyBegun(GlobalBegun begun)
     {
         RaiseTo(ref _lastSequence, begun.Sequence);
-        _sessions.TryAdd(begun.Xid, new GlobalSession(begun.Xid, begun.Sequence, begun.Name, begun.ApplicationId, begun.BeginTimeUnixMs, begun.TimeoutMs));
+        var session = new GlobalSession(begun.Xid, begun.Sequence, begun.Name, begun.ApplicationId, begun.BeginTimeUnixMs, begun.TimeoutMs);
+        if (_sessions.TryAdd(begun.Xid, session))
+        {
+            _unended.TryAdd(begun.Xid, session);
+        }
     }
 
     /// <summary>Adds the branch to its session; the caller has acquired (or will restore) its locks.</summary>
@@ -122,11 +149,22 @@ internal sealed class CoordinatorState
         }
         lock (session)
         {
+            var wasEnded = GlobalStatusRules.IsEnded(session.Status);
             if (SessionMutation.ApplyGlobalStatusChanged(session, changed))
             {
                 ReleaseAllLocks(session);
             }
+            if (!wasEnded && GlobalStatusRules.IsEnded(session.Status))
+            {
+                MarkEnded(session);
+            }
         }
+    }
+
+    private void MarkEnded(GlobalSession session)
+    {
+        _unended.TryRemove(session.Xid, out _);
+        _ended.Enqueue(session);
     }
 
     /// <summary>
@@ -137,6 +175,7 @@ internal sealed class CoordinatorState
     {
         if (_sessions.TryRemove(xid, out var session))
         {
+            _unended.TryRemove(xid, out _);
             lock (session)
             {
                 ReleaseAllLocks(session);
@@ -174,6 +213,10 @@ internal sealed class CoordinatorState
                 {
                     Locks.Restore(keys, branch.Holder);
                 }
+            }
+            if (GlobalStatusRules.IsEnded(session.Status))
+            {
+                MarkEnded(session);
             }
         }
     }

@@ -106,20 +106,20 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
             .ToList());
 
     public Task<IReadOnlyList<string>> FindTimedOutAsync(long nowUnixMs) =>
-        Task.FromResult<IReadOnlyList<string>>(State.Sessions
+        Task.FromResult<IReadOnlyList<string>>(State.UnendedSessions
             .Where(s => s.Status == Protocol.V1.GlobalStatus.Begin && nowUnixMs >= s.DeadlineUnixMs)
             .Select(s => s.Xid)
             .ToList());
 
     public Task<IReadOnlyList<string>> FindDuePhaseTwoAsync(long nowUnixMs) =>
-        Task.FromResult<IReadOnlyList<string>>(State.Sessions
+        Task.FromResult<IReadOnlyList<string>>(State.UnendedSessions
             .Where(s => GlobalStatusRules.IsPhaseTwoInProgress(s.Status) && s.NextAttemptUnixMs <= nowUnixMs)
             .Select(s => s.Xid)
             .ToList());
 
     public Task WakeWaitingForAsync(IReadOnlyList<string> resourceIds)
     {
-        foreach (var session in State.Sessions)
+        foreach (var session in State.UnendedSessions)
         {
             if (!GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
             {
@@ -139,24 +139,30 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
 
     public async Task PurgeEndedAsync(long lastUpdateBeforeUnixMs)
     {
-        foreach (var session in State.Sessions)
+        // Oldest first; the first one still within its retention stops the pass (the order is
+        // that of ending, so later ones are younger but for clock skew between callers).
+        while (State.TryPeekEnded(out var session))
         {
-            if (!GlobalStatusRules.IsEnded(session.Status) || session.LastUpdateUnixMs > lastUpdateBeforeUnixMs)
+            if (State.Find(session.Xid) is { } current && ReferenceEquals(current, session))
             {
-                continue;
-            }
-            await session.Gate.WaitAsync();
-            try
-            {
-                if (State.Find(session.Xid) is not null && GlobalStatusRules.IsEnded(session.Status))
+                if (session.LastUpdateUnixMs > lastUpdateBeforeUnixMs)
                 {
-                    State.Purge(session.Xid);
+                    return;
+                }
+                await session.Gate.WaitAsync();
+                try
+                {
+                    if (ReferenceEquals(State.Find(session.Xid), session) && GlobalStatusRules.IsEnded(session.Status))
+                    {
+                        State.Purge(session.Xid);
+                    }
+                }
+                finally
+                {
+                    session.Gate.Release();
                 }
             }
-            finally
-            {
-                session.Gate.Release();
-            }
+            State.DequeueEnded(session);
         }
     }
 
