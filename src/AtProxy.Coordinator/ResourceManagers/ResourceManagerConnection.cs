@@ -70,14 +70,26 @@ internal sealed class ResourceManagerConnection
         }
     }
 
-    /// <summary>Writes queued commands to the stream until it closes.</summary>
+    /// <summary>
+    /// Writes queued commands to the stream until it closes. Commands queued behind the one being
+    /// written go out in the same flush: under load, many transactions reach phase 2 at once.
+    /// </summary>
     public async Task RunWriterAsync(IServerStreamWriter<CoordinatorMessage> stream, CancellationToken cancellationToken)
     {
-        await foreach (var message in _outbox.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        var reader = _outbox.Reader;
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            await stream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            while (reader.TryRead(out var message))
+            {
+                stream.WriteOptions = reader.TryPeek(out _) ? BufferedWrite : FlushedWrite;
+                await stream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
+
+    // A write with BufferHint only appends to the response; the next write without it flushes both.
+    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
+    private static readonly WriteOptions FlushedWrite = new();
 
     /// <summary>Completes the command the result answers; false when no such command is waiting (late or unknown).</summary>
     public bool Complete(BranchCommandResult result) =>
