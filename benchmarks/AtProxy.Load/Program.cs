@@ -11,11 +11,12 @@ var modes = new Option<string[]>("--modes") { Description = "Modes to run: local
 var workloads = new Option<string[]>("--workloads") { Description = "Workloads: uniform, hot, rollback-heavy.", DefaultValueFactory = _ => ["uniform", "hot", "rollback-heavy"], AllowMultipleArgumentsPerToken = true };
 var breakdown = new Option<bool>("--breakdown") { Description = "Print where each mode's time goes: AtProxy and Npgsql spans per transaction." };
 var storeComparison = new Option<bool>("--coordinator-stores") { Description = "Also compare the coordinator's stores (embedded, postgres x1, postgres x3).", DefaultValueFactory = _ => true };
+var coordinatorClients = new Option<int>("--coordinator-clients") { Description = "Transactions in flight in the coordinator store comparison.", DefaultValueFactory = _ => 64 };
 var output = new Option<string>("--output") { Description = "Where the report goes.", DefaultValueFactory = _ => Path.Combine("benchmarks", "results") };
 
 var root = new RootCommand("AtProxy load driver: AT vs PostgreSQL two-phase commit vs unprotected local transactions.")
 {
-    quick, clients, seconds, modes, workloads, breakdown, output, storeComparison,
+    quick, clients, seconds, modes, workloads, breakdown, output, storeComparison, coordinatorClients,
 };
 root.SetAction(async (parse, cancellationToken) =>
 {
@@ -62,7 +63,7 @@ root.SetAction(async (parse, cancellationToken) =>
     }
     if (parse.GetValue(storeComparison))
     {
-        await AtProxy.Load.CoordinatorStores.CoordinatorStoreComparison.RunAsync(settings.Clients, settings.Duration, settings.OutputDirectory, started,
+        await AtProxy.Load.CoordinatorStores.CoordinatorStoreComparison.RunAsync(parse.GetValue(coordinatorClients), settings.Duration, settings.OutputDirectory, started,
             line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
     }
     var (markdown, json) = LoadReport.Write(settings, results, started, environment.DatabaseDurability);
