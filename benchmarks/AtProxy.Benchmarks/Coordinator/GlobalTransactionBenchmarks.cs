@@ -2,6 +2,7 @@ using System.Globalization;
 using AtProxy.Coordination;
 using AtProxy.Coordinator;
 using AtProxy.Protocol.V1;
+using AtProxy.Testing.Coordinator;
 using BenchmarkDotNet.Attributes;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -16,7 +17,9 @@ namespace AtProxy.Benchmarks.Coordinator;
 /// Whole global transactions over loopback gRPC: begin, two branch registrations of 3 keys
 /// each, commit (branches then committed by a resource manager on the real stream), with
 /// <see cref="Concurrency"/> transactions in flight. The durable embedded store and the
-/// in-memory store run in the same job so they can be compared. One operation is one
+/// in-memory store run in the same job so they can be compared, with the coordinator as it is
+/// deployed (<see cref="Host"/> "process": its own process, its own runtime settings) and inside
+/// the benchmark's process (one heap and one thread pool for client and server). One operation is one
 /// global transaction, counted when its phase 2 is answered too: a measurement that left
 /// the branch commits to run after the clock stopped would flatter both stores.
 /// </summary>
@@ -32,6 +35,7 @@ public class GlobalTransactionBenchmarks
     private const int BranchesPerTransaction = 2;
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(10);
     private WebApplication? _app;
+    private CoordinatorProcess? _process;
     private GrpcChannel? _channel;
     private AutoAckResourceManager? _resourceManager;
     private TransactionManager.TransactionManagerClient _tm = null!;
@@ -43,20 +47,35 @@ public class GlobalTransactionBenchmarks
     [Params("memory", "embedded")]
     public string Store { get; set; } = "memory";
 
+    [Params("process", "in-process")]
+    public string Host { get; set; } = "process";
+
     [Params(64, 256)]
     public int Concurrency { get; set; }
 
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _dataDirectory = Path.Combine(Path.GetTempPath(), $"atproxy-bench-{Guid.NewGuid().ToString("N")[..12]}");
-        _app = CoordinatorApplication.Build(
-            ["--urls", "http://127.0.0.1:0", "--store", Store, "--data-dir", _dataDirectory, "--Coordinator:EndedRetentionMs=1000"],
-            builder => builder.Logging.ClearProviders());
-        await CoordinatorApplication.StartAsync(_app);
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        Uri address;
+        if (Host == "process")
+        {
+            var options = new CoordinatorProcessOptions { Store = Store };
+            options.Settings["Coordinator:EndedRetentionMs"] = "1000";
+            options.Settings["Logging:LogLevel:Default"] = "Warning";
+            _process = await CoordinatorProcess.StartAsync(options);
+            address = _process.Address;
+        }
+        else
+        {
+            _dataDirectory = Path.Combine(Path.GetTempPath(), $"atproxy-bench-{Guid.NewGuid().ToString("N")[..12]}");
+            _app = CoordinatorApplication.Build(
+                ["--urls", "http://127.0.0.1:0", "--store", Store, "--data-dir", _dataDirectory, "--Coordinator:EndedRetentionMs=1000"],
+                builder => builder.Logging.ClearProviders());
+            await CoordinatorApplication.StartAsync(_app);
+            address = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        }
         // The channel settings the proxy itself uses.
-        _channel = CoordinatorClient.CreateChannel(new Uri(address));
+        _channel = CoordinatorClient.CreateChannel(address);
         _tm = new TransactionManager.TransactionManagerClient(_channel);
         _rm = new ResourceManager.ResourceManagerClient(_channel);
         _resourceManager = await AutoAckResourceManager.ConnectAsync(_channel, "orders-db", "stock-db");
@@ -76,12 +95,16 @@ public class GlobalTransactionBenchmarks
             await _resourceManager.DisposeAsync();
         }
         _channel?.Dispose();
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+        }
         if (_app is not null)
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
         }
-        if (Directory.Exists(_dataDirectory))
+        if (_dataDirectory.Length > 0 && Directory.Exists(_dataDirectory))
         {
             Directory.Delete(_dataDirectory, recursive: true);
         }
