@@ -2,7 +2,6 @@ using AtProxy.Coordinator.Storage;
 using AtProxy.Coordinator.Storage.Embedded;
 using AtProxy.Coordinator.Storage.Records;
 using Grpc.Core;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AtProxy.Coordinator.Tests;
 
@@ -113,20 +112,9 @@ public sealed class EndedRetentionTests : IDisposable
         Assert.NotNull(reopened.Find(open));
     }
 
-    private async Task<EmbeddedCoordinatorStore> OpenEmbeddedAsync(long compactionThreshold)
-    {
-        var store = new EmbeddedCoordinatorStore(_directory, compactionThreshold, NullLogger<EmbeddedCoordinatorStore>.Instance);
-        await store.OpenAsync(CancellationToken.None);
-        return store;
-    }
+    private Task<EmbeddedCoordinatorStore> OpenEmbeddedAsync(long compactionThreshold) => StoreDriver.OpenEmbeddedAsync(_directory, compactionThreshold);
 
-    private static async Task<string> BeginAsync(CoordinatorStoreBase store)
-    {
-        var sequence = store.NextTransactionSequence();
-        var xid = $"tc:{sequence}";
-        await store.BeginAsync(new GlobalBegun { Xid = xid, Sequence = sequence, Name = "n", ApplicationId = "app", BeginTimeUnixMs = 1_000, TimeoutMs = 60_000 });
-        return xid;
-    }
+    private static Task<string> BeginAsync(CoordinatorStoreBase store) => StoreDriver.BeginAsync(store);
 
     private static Task EndAsync(CoordinatorStoreBase store, string xid, long atUnixMs) =>
         store.AppendAsync(new StoreRecord

@@ -19,20 +19,10 @@ public sealed class EmbeddedStoreTests : IDisposable
         }
     }
 
-    private async Task<EmbeddedCoordinatorStore> OpenAsync(long compactionThreshold = 64L * 1024 * 1024)
-    {
-        var store = new EmbeddedCoordinatorStore(_directory, compactionThreshold, NullLogger<EmbeddedCoordinatorStore>.Instance);
-        await store.OpenAsync(CancellationToken.None);
-        return store;
-    }
+    private Task<EmbeddedCoordinatorStore> OpenAsync(long compactionThreshold = 64L * 1024 * 1024) =>
+        StoreDriver.OpenEmbeddedAsync(_directory, compactionThreshold);
 
-    private static async Task<string> BeginAsync(CoordinatorStoreBase store)
-    {
-        var sequence = store.NextTransactionSequence();
-        var xid = $"tc:{sequence}";
-        await store.BeginAsync(new GlobalBegun { Xid = xid, Sequence = sequence, Name = "n", ApplicationId = "app", BeginTimeUnixMs = 1_000, TimeoutMs = 60_000 });
-        return xid;
-    }
+    private static Task<string> BeginAsync(CoordinatorStoreBase store) => StoreDriver.BeginAsync(store);
 
     // A begin is written ahead of the next change that waits for its flush: make one.
     private static async Task FlushQueuedAsync(CoordinatorStoreBase store)
