@@ -37,7 +37,7 @@ public class GlobalTransactionBenchmarks
     private WebApplication? _app;
     private CoordinatorProcess? _process;
     private GrpcChannel? _channel;
-    private AutoAckResourceManager? _resourceManager;
+    private AcknowledgingResourceManager? _resourceManager;
     private TransactionManager.TransactionManagerClient _tm = null!;
     private ResourceManager.ResourceManagerClient _rm = null!;
     private string _dataDirectory = "";
@@ -78,7 +78,7 @@ public class GlobalTransactionBenchmarks
         _channel = CoordinatorClient.CreateChannel(address);
         _tm = new TransactionManager.TransactionManagerClient(_channel);
         _rm = new ResourceManager.ResourceManagerClient(_channel);
-        _resourceManager = await AutoAckResourceManager.ConnectAsync(_channel, "orders-db", "stock-db");
+        _resourceManager = await AcknowledgingResourceManager.ConnectAsync(_channel, "orders-db", "stock-db");
 
         var warmUpEnds = DateTime.UtcNow + WarmUp;
         while (DateTime.UtcNow < warmUpEnds)

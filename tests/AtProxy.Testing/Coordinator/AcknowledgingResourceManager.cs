@@ -3,23 +3,31 @@ using AtProxy.Protocol.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
 
-namespace AtProxy.Load.CoordinatorStores;
+namespace AtProxy.Testing.Coordinator;
 
-/// <summary>A resource manager on the real phase-2 stream of one coordinator that answers every command with success at once.</summary>
-internal sealed class AcknowledgingResourceManager : IAsyncDisposable
+/// <summary>
+/// A resource manager on a coordinator's real phase-2 stream that answers every command with
+/// success at once, for measuring the coordinator without databases behind it.
+/// </summary>
+public sealed class AcknowledgingResourceManager : IAsyncDisposable
 {
     private readonly AsyncDuplexStreamingCall<ResourceManagerMessage, CoordinatorMessage> _call;
     private readonly Channel<BranchCommandResult> _results = Channel.CreateUnbounded<BranchCommandResult>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private Task _loops = Task.CompletedTask;
+    private long _answered;
 
     private AcknowledgingResourceManager(AsyncDuplexStreamingCall<ResourceManagerMessage, CoordinatorMessage> call) => _call = call;
 
+    /// <summary>How many commands were answered on the stream so far.</summary>
+    public long Answered => Interlocked.Read(ref _answered);
+
+    /// <summary>Subscribes for <paramref name="resourceIds"/> and waits until the coordinator confirms it.</summary>
     public static async Task<AcknowledgingResourceManager> ConnectAsync(GrpcChannel channel, params string[] resourceIds)
     {
         var call = new ResourceManager.ResourceManagerClient(channel).Connect();
         var manager = new AcknowledgingResourceManager(call);
-        var subscribe = new Subscribe { ApplicationId = "store-bench", InstanceId = $"store-bench-{Guid.NewGuid().ToString("N")[..6]}" };
+        var subscribe = new Subscribe { ApplicationId = "bench", InstanceId = $"bench-{Guid.NewGuid().ToString("N")[..6]}" };
         subscribe.ResourceIds.Add(resourceIds);
         await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe });
         if (!await call.ResponseStream.MoveNext(CancellationToken.None) || call.ResponseStream.Current.KindCase != CoordinatorMessage.KindOneofCase.Subscribed)
@@ -28,6 +36,15 @@ internal sealed class AcknowledgingResourceManager : IAsyncDisposable
         }
         manager._loops = Task.WhenAll(manager.ReadAsync(), manager.WriteAsync());
         return manager;
+    }
+
+    /// <summary>Waits until <paramref name="count"/> commands in all were answered.</summary>
+    public async Task WaitUntilAnsweredAsync(long count)
+    {
+        while (Answered < count)
+        {
+            await Task.Delay(1);
+        }
     }
 
     private async Task ReadAsync()
@@ -48,6 +65,7 @@ internal sealed class AcknowledgingResourceManager : IAsyncDisposable
         }
         catch (Exception ex) when (ex is OperationCanceledException or RpcException or ObjectDisposedException)
         {
+            // Stopped, or the call was disposed while a read was pending.
         }
         _results.Writer.TryComplete();
     }
@@ -59,6 +77,7 @@ internal sealed class AcknowledgingResourceManager : IAsyncDisposable
             await foreach (var result in _results.Reader.ReadAllAsync())
             {
                 await _call.RequestStream.WriteAsync(new ResourceManagerMessage { Result = result });
+                Interlocked.Increment(ref _answered);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or RpcException or InvalidOperationException or ObjectDisposedException)
@@ -66,6 +85,7 @@ internal sealed class AcknowledgingResourceManager : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes the stream and waits for both loops to end.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
