@@ -79,6 +79,23 @@ function Get-TestTotals([string] $ResultsDirectory) {
     return $totals
 }
 
+# Repeats each failed test with the start of its message after the run, so the end of a long CI
+# log says which test failed and why without searching the console output above it.
+function Write-FailedTests([string] $ResultsDirectory) {
+    foreach ($file in Get-ChildItem -Path $ResultsDirectory -Filter *.trx -Recurse) {
+        [xml] $trx = Get-Content -Raw -LiteralPath $file.FullName
+        foreach ($result in @($trx.TestRun.Results.UnitTestResult)) {
+            if ($null -eq $result -or $result.outcome -ne 'Failed') { continue }
+            Write-Host "Failed: $($result.testName) ($($result.duration))" -ForegroundColor Red
+            $message = "$($result.Output.ErrorInfo.Message)"
+            $stack = "$($result.Output.ErrorInfo.StackTrace)"
+            foreach ($line in (($message + "`n" + $stack) -split "`n" | Where-Object { $_.Trim() } | Select-Object -First 12)) {
+                Write-Host "    $($line.TrimEnd())"
+            }
+        }
+    }
+}
+
 # An ephemeral cluster still running after its test process has exited means a fixture failed
 # to clean up. Clusters of processes still alive (another test run on this machine) are theirs.
 function Assert-NoLeftoverClusters {
@@ -107,6 +124,7 @@ function Invoke-Tests {
     $testExit = $LASTEXITCODE
     $t = Get-TestTotals $results
     Write-Host ''
+    Write-FailedTests $results
     Write-Host "Tests: $($t.passed) passed, $($t.failed) failed, $($t.skipped) skipped (of $($t.total))"
     Assert-NoLeftoverClusters
     if ($testExit -ne 0 -or $t.failed -gt 0) {
