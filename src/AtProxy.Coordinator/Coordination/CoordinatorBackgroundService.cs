@@ -90,7 +90,8 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
         {
             if (!_driver.IsRunning(xid))
             {
-                _ = _driver.RunAsync(xid);
+                // Due as of now: an attempt that ends meanwhile may schedule the next one later.
+                _ = _driver.RunAsync(xid, dueByUnixMs: now);
             }
         }
         try

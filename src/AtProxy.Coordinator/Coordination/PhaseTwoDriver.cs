@@ -32,7 +32,9 @@ internal sealed class PhaseTwoDriver(
     private readonly Dictionary<string, Task> _runs = new(StringComparer.Ordinal);
 
     /// <summary>Starts an attempt unless one is running here; returns the running attempt.</summary>
-    public Task RunAsync(string xid)
+    /// <param name="xid">The transaction.</param>
+    /// <param name="dueByUnixMs">Set by the background loop: see <see cref="ICoordinatorStore.ClaimPhaseTwoAsync"/>.</param>
+    public Task RunAsync(string xid, long? dueByUnixMs = null)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_runs)
@@ -47,7 +49,7 @@ internal sealed class PhaseTwoDriver(
         {
             try
             {
-                await AttemptAsync(xid);
+                await AttemptAsync(xid, dueByUnixMs);
             }
             finally
             {
@@ -70,13 +72,13 @@ internal sealed class PhaseTwoDriver(
         }
     }
 
-    private async Task AttemptAsync(string xid)
+    private async Task AttemptAsync(string xid, long? dueByUnixMs)
     {
         var stopping = lifetime.ApplicationStopping;
         GlobalSession? session;
         try
         {
-            session = await store.ClaimPhaseTwoAsync(xid);
+            session = await store.ClaimPhaseTwoAsync(xid, dueByUnixMs);
         }
         catch (Exception ex) when (!stopping.IsCancellationRequested)
         {
@@ -85,7 +87,7 @@ internal sealed class PhaseTwoDriver(
         }
         if (session is null)
         {
-            return; // not in phase 2, or another coordinator is driving it
+            return; // not in phase 2, not due any more, or another coordinator is driving it
         }
         using var claimLost = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var renewal = store.IsShared ? new ClaimRenewal(store, xid, TimeSpan.FromMilliseconds(_options.LeaseMs / 3.0), claimLost) : null;

@@ -188,6 +188,7 @@ internal sealed class TransactionCoordinator(
     public async Task<GlobalStatus> RollbackAsync(string xid, CancellationToken callEnds)
     {
         RequestValidation.RequireXid(xid);
+        GlobalSession held;
         await using (var scope = await LockAsync(xid, callEnds))
         {
             var session = scope.Session;
@@ -202,6 +203,7 @@ internal sealed class TransactionCoordinator(
             {
                 return session.Status;
             }
+            held = session;
         }
         try
         {
@@ -211,7 +213,7 @@ internal sealed class TransactionCoordinator(
         catch (OperationCanceledException) when (callEnds.IsCancellationRequested)
         {
         }
-        var status = (await store.FindAsync(xid))?.Status ?? throw CoordinatorErrors.UnknownTransaction(xid);
+        var status = await RollbackOutcomeAsync(held);
         // With a shared store another coordinator may hold the attempt: wait for its outcome the same way.
         while (store.IsShared && status is GlobalStatus.Rollbacking or GlobalStatus.TimeoutRollbacking && !callEnds.IsCancellationRequested)
         {
@@ -223,9 +225,22 @@ internal sealed class TransactionCoordinator(
             {
                 break;
             }
-            status = (await store.FindAsync(xid))?.Status ?? status;
+            status = await RollbackOutcomeAsync(held);
         }
         return status;
+    }
+
+    // Gone means purged, and only an ended transaction is purged: with a short retention on a busy
+    // machine that can happen before the caller reads the outcome of its own rollback. An
+    // in-process store's session is live and still says how it ended; a shared store's is a copy
+    // taken before phase 2, so the rollback's completed status is answered.
+    private async Task<GlobalStatus> RollbackOutcomeAsync(GlobalSession held)
+    {
+        if (await store.FindAsync(held.Xid) is { } current)
+        {
+            return current.Status;
+        }
+        return store.IsShared ? GlobalStatusRules.CompletedStatusOf(held.Status) : held.Status;
     }
 
     public async Task<GlobalStatus> GetStatusAsync(string xid)

@@ -166,10 +166,11 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
         }
     }
 
-    public Task<GlobalSession?> ClaimPhaseTwoAsync(string xid)
+    public Task<GlobalSession?> ClaimPhaseTwoAsync(string xid, long? dueByUnixMs)
     {
         // One coordinator owns the store: its phase-2 driver runs one attempt per transaction at a time.
-        if (State.Find(xid) is not { } session || !GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
+        if (State.Find(xid) is not { } session || !GlobalStatusRules.IsPhaseTwoInProgress(session.Status)
+            || session.NextAttemptUnixMs > (dueByUnixMs ?? long.MaxValue))
         {
             return Task.FromResult<GlobalSession?>(null);
         }

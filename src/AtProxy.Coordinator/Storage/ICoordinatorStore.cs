@@ -87,7 +87,14 @@ internal interface ICoordinatorStore : IAsyncDisposable
     /// it expires) and counts an attempt. Null when it is not in phase 2 or another live
     /// instance holds the claim; otherwise the session as it is now.
     /// </summary>
-    Task<GlobalSession?> ClaimPhaseTwoAsync(string xid);
+    /// <param name="xid">The transaction.</param>
+    /// <param name="dueByUnixMs">
+    /// For an attempt the background loop starts because the transaction was due: the claim is
+    /// also refused when its next attempt is now later than this. An attempt that ran between the
+    /// loop's listing and this claim may have failed and scheduled the next one with back-off,
+    /// which must not be skipped. Null for attempts asked for directly (a decision, a person's retry).
+    /// </param>
+    Task<GlobalSession?> ClaimPhaseTwoAsync(string xid, long? dueByUnixMs);
 
     /// <summary>Extends this instance's claim; false when it was lost (expired and taken by another instance).</summary>
     Task<bool> RenewClaimAsync(string xid);

@@ -309,7 +309,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         await batch.ExecuteNonQueryAsync();
     }
 
-    public async Task<GlobalSession?> ClaimPhaseTwoAsync(string xid)
+    public async Task<GlobalSession?> ClaimPhaseTwoAsync(string xid, long? dueByUnixMs)
     {
         // One round trip: the claim, and the branches (read after the claim, and ignored without it).
         await using var connection = await _dataSource.OpenConnectionAsync();
@@ -320,12 +320,12 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
                 new NpgsqlBatchCommand($"""
                     UPDATE {_schema}.global_session
                     SET claim_owner = $2, claim_expires_unix_ms = {DatabaseNowMs} + $3, attempts = attempts + 1
-                    WHERE xid = $1 AND status IN ({PhaseTwoStatuses})
+                    WHERE xid = $1 AND status IN ({PhaseTwoStatuses}) AND next_attempt_unix_ms <= $4
                       AND (claim_owner IS NULL OR claim_owner = $2 OR claim_expires_unix_ms < {DatabaseNowMs})
                     RETURNING {PostgresRows.GlobalColumns}
                     """)
                 {
-                    Parameters = { new() { Value = xid }, new() { Value = InstanceId }, new() { Value = _leaseMs } },
+                    Parameters = { new() { Value = xid }, new() { Value = InstanceId }, new() { Value = _leaseMs }, new() { Value = dueByUnixMs ?? long.MaxValue } },
                 },
                 new NpgsqlBatchCommand($"SELECT {PostgresRows.BranchColumns} FROM {_schema}.branch_session WHERE xid = $1 ORDER BY branch_id")
                 {
