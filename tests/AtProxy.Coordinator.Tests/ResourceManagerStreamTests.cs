@@ -68,6 +68,10 @@ public class ResourceManagerStreamTests
         Assert.NotEmpty(second.Received);
 
         await first.DisposeAsync();
+        // The coordinator drops the closed stream on its own time: until then a command may still go to it.
+        await Eventually.EqualAsync(second.InstanceId, async () =>
+            string.Join(",", (await coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest())).ResourceManagers.Select(r => r.InstanceId)),
+            what: "the resource managers the coordinator lists");
         var later = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(later, "db", "t:later");
         Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.RollbackAsync(later));
