@@ -136,7 +136,8 @@ public class ResourceManagerStreamTests
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task PhaseTwo_RetryableRollbackFailure_BacksOffAndRetries(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(store);
+        // Exactly three commands: none may time out on a slow machine and be sent again.
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         var calls = 0;
         rm.Script = command => Task.FromResult(Interlocked.Increment(ref calls) < 3
