@@ -94,7 +94,7 @@ public class MultiCoordinatorTests(ITestOutputHelper output)
 
             async Task RunOneAsync(Random random)
             {
-                var xid = await CallAsync(c => new TransactionManager.TransactionManagerClient(c.Channel).BeginAsync("transfer", timeoutMs: 8_000));
+                var xid = await CallAsync(c => new TransactionManager.TransactionManagerClient(c.Channel).BeginAsync("transfer", timeoutMs: 30_000));
                 begunBy.AddOrUpdate(xid.Split(':')[0], 1, (_, n) => n + 1);
                 var amount = random.Next(1, 100);
                 var legs = new[] { (Bank: bank1, Account: random.Next(1, Accounts + 1), Delta: (long)-amount), (Bank: bank2, Account: random.Next(1, Accounts + 1), Delta: (long)amount) };

@@ -68,6 +68,10 @@ public class ResourceManagerStreamTests
         Assert.NotEmpty(second.Received);
 
         await first.DisposeAsync();
+        // The coordinator drops the closed stream on its own time: until then a command may still go to it.
+        await Eventually.EqualAsync(second.InstanceId, async () =>
+            string.Join(",", (await coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest())).ResourceManagers.Select(r => r.InstanceId)),
+            what: "the resource managers the coordinator lists");
         var later = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(later, "db", "t:later");
         Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.RollbackAsync(later));
@@ -132,7 +136,8 @@ public class ResourceManagerStreamTests
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task PhaseTwo_RetryableRollbackFailure_BacksOffAndRetries(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(store);
+        // Exactly three commands: none may time out on a slow machine and be sent again.
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         var calls = 0;
         rm.Script = command => Task.FromResult(Interlocked.Increment(ref calls) < 3

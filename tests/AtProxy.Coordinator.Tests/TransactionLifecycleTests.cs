@@ -7,7 +7,8 @@ public class TransactionLifecycleTests
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task Commit_TwoBranches_ReleasesLocksAtOnceAndCommitsEveryBranch(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(store);
+        // Each branch gets exactly one command: none may time out on a slow machine and be sent again.
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
         await using var orders = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "orders", "orders-db");
         await using var stock = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "stock", "stock-db");
         var xid = await coordinator.Tm.BeginAsync("place-order");
@@ -127,12 +128,14 @@ public class TransactionLifecycleTests
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task Timeout_UndecidedTransaction_IsRolledBackByTheCoordinator(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(store);
+        // One rollback command only: it must not time out on a slow machine and be sent again.
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
-        var xid = await coordinator.Tm.BeginAsync(timeoutMs: 1_500);
+        // Long enough for the registration to come before the timeout even on a slow machine.
+        var xid = await coordinator.Tm.BeginAsync(timeoutMs: 5_000);
         await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
 
-        await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.TimeoutRollbacked);
+        await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.TimeoutRollbacked, TimeSpan.FromSeconds(30));
 
         Assert.Equal(BranchAction.Rollback, Assert.Single(rm.Received).Action);
         Assert.Equal(0, await coordinator.Admin.LockCountAsync());
