@@ -185,10 +185,7 @@ public class AdminTests
             s["Coordinator:RetryMaxDelayMs"] = "60000";
         });
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
-        var calls = 0;
-        rm.Script = command => Task.FromResult(Interlocked.Increment(ref calls) == 1
-            ? ScriptedResourceManager.Fail(command, retryable: true, "busy")
-            : ScriptedResourceManager.Succeed(command));
+        rm.Script = ScriptedResourceManager.BusyOnceThenSucceed();
         var xid = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
         Assert.Equal(GlobalStatus.RollbackRetrying, await coordinator.Tm.RollbackAsync(xid));

@@ -30,10 +30,7 @@ public class MetricsTests
         listener.Start();
 
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
-        var calls = 0;
-        rm.Script = command => Task.FromResult(Interlocked.Increment(ref calls) == 1
-            ? ScriptedResourceManager.Fail(command, retryable: true, "busy")
-            : ScriptedResourceManager.Succeed(command));
+        rm.Script = ScriptedResourceManager.BusyOnceThenSucceed();
         var committed = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(committed, "db", "t:1");
         var loser = await coordinator.Tm.BeginAsync();

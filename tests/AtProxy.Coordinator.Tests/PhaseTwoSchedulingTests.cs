@@ -19,10 +19,7 @@ public sealed class PhaseTwoSchedulingTests
             s["Coordinator:RetryMaxDelayMs"] = "60000";
         });
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
-        var calls = 0;
-        rm.Script = command => Task.FromResult(Interlocked.Increment(ref calls) == 1
-            ? ScriptedResourceManager.Fail(command, retryable: true, "busy")
-            : ScriptedResourceManager.Succeed(command));
+        rm.Script = ScriptedResourceManager.BusyOnceThenSucceed();
         var xid = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
         // The background loop lists the transaction as due just before the rollback's own attempt

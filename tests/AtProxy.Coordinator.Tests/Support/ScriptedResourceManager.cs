@@ -51,6 +51,15 @@ public sealed class ScriptedResourceManager : IAsyncDisposable
         Message = message,
     };
 
+    /// <summary>A script that answers the first command with a retryable "busy" failure and every later one with success.</summary>
+    public static Func<BranchCommand, Task<BranchCommandResult>> BusyOnceThenSucceed()
+    {
+        var calls = 0;
+        return command => Task.FromResult(Interlocked.Increment(ref calls) == 1
+            ? Fail(command, retryable: true, "busy")
+            : Succeed(command));
+    }
+
     /// <summary>Connects, subscribes and waits for the coordinator's Subscribed.</summary>
     public static Task<ScriptedResourceManager> ConnectAsync(ChannelBase channel, string applicationId, params string[] resourceIds) =>
         ConnectAsync(channel.CreateCallInvoker(), applicationId, resourceIds);
