@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using AtProxy.Coordinator.Storage;
 using AtProxy.Coordinator.Storage.Embedded;
 using AtProxy.Coordinator.Storage.Records;
@@ -62,6 +63,77 @@ public sealed class EndedRetentionTests : IDisposable
         var status = await coordinator.Tm.CommitAsync(undecided);
         Assert.True(status is GlobalStatus.AsyncCommitting or GlobalStatus.Committed, $"commit answered {status}");
         await Eventually.EqualAsync(StatusCode.NotFound, () => StatusCodeOfAsync(coordinator, undecided), what: "the last transaction to be purged");
+    }
+
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("embedded")]
+    public async Task Ended_ConcurrentTransactions_KeepTheirBranchesAndHistoryButLetGoOfTheirKeys(string store)
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
+        var dirtyFixed = false;
+        string? dirty = null;
+        rm.Script = command => Task.FromResult(command.Xid == Volatile.Read(ref dirty) && !Volatile.Read(ref dirtyFixed)
+            ? ScriptedResourceManager.Fail(command, retryable: false, "dirty write")
+            : ScriptedResourceManager.Succeed(command));
+        dirty = await coordinator.Tm.BeginAsync("dirty");
+        await coordinator.Rm.RegisterGrantedAsync(dirty, "db", "t:dirty:1", "t:dirty:2");
+
+        // Committed and rolled back at once, two branches of three keys each, while the dirty write stops.
+        var ended = await Task.WhenAll(Enumerable.Range(0, 40).Select(async i =>
+        {
+            var xid = await coordinator.Tm.BeginAsync($"t{i}");
+            await coordinator.Rm.RegisterGrantedAsync(xid, "db", $"t:{i}:1", $"t:{i}:2", $"t:{i}:3");
+            await coordinator.Rm.RegisterGrantedAsync(xid, "db", $"t:{i}:1", $"t:{i}:4", $"t:{i}:5");
+            if (i % 2 == 0)
+            {
+                await coordinator.Tm.CommitAsync(xid);
+                await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.Committed);
+            }
+            else
+            {
+                Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.RollbackAsync(xid));
+            }
+            return xid;
+        }));
+        Assert.Equal(GlobalStatus.RollbackFailed, await coordinator.Tm.RollbackAsync(dirty));
+
+        // A person's view of an ended transaction is whole; only the keys it no longer holds are gone.
+        var sessions = (CoordinatorStoreBase)coordinator.Services.GetRequiredService<ICoordinatorStore>();
+        foreach (var xid in ended)
+        {
+            var shown = await coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid });
+            Assert.Equal(2, shown.Transaction.Branches.Count);
+            Assert.All(shown.Transaction.Branches, b => Assert.Equal(0, b.LockCount));
+            Assert.NotEmpty(shown.History);
+            Assert.Empty(shown.Locks);
+            Assert.All(sessions.Find(xid)!.Branches(), b => Assert.Empty(b.LockKeys));
+        }
+        // A transaction stopped for a person still holds its keys and its locks.
+        Assert.Equal(2, Assert.Single(sessions.Find(dirty)!.Branches()).LockKeys.Length);
+        Assert.Equal(2, await coordinator.Admin.LockCountAsync());
+
+        // Once the person resolves it, it ends, and lets go of them in turn.
+        Volatile.Write(ref dirtyFixed, true);
+        await coordinator.Admin.RetryAsync(new InterveneRequest { Xid = dirty, Reason = "rows restored by hand" });
+        await coordinator.Tm.WaitForStatusAsync(dirty, GlobalStatus.Rollbacked);
+        Assert.Empty(Assert.Single(sessions.Find(dirty)!.Branches()).LockKeys);
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync());
+
+        // After a restart the ended transactions are back as they ended, without locks.
+        if (store == "embedded")
+        {
+            await coordinator.RestartAsync();
+            sessions = (CoordinatorStoreBase)coordinator.Services.GetRequiredService<ICoordinatorStore>();
+            foreach (var xid in ended.Append(dirty))
+            {
+                var shown = await coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid });
+                Assert.True(shown.Transaction.Status is GlobalStatus.Committed or GlobalStatus.Rollbacked, $"{xid} is {shown.Transaction.Status}");
+                Assert.NotEmpty(shown.Transaction.Branches);
+            }
+            Assert.Equal(0, await coordinator.Admin.LockCountAsync());
+        }
     }
 
     [Fact]

@@ -27,8 +27,8 @@ internal sealed class BranchSession
 
     public long RegisteredUnixMs { get; }
 
-    /// <summary>The branch's keys, distinct, as registered.</summary>
-    public LockKeyId[] LockKeys { get; }
+    /// <summary>The branch's keys, distinct, as registered; empty once its transaction ended (see <see cref="ForgetKeys"/>).</summary>
+    public LockKeyId[] LockKeys { get; private set; }
 
     /// <summary>The holder entry the lock table stores for the keys this branch acquired.</summary>
     public LockHolder Holder { get; }
@@ -42,4 +42,16 @@ internal sealed class BranchSession
 
     /// <summary>A person marked the branch done by hand.</summary>
     public bool Forgotten { get; set; }
+
+    /// <summary>
+    /// Lets go of the keys of a branch that holds no lock any more and never will: an ended
+    /// transaction is kept only to be looked at, and its keys were most of its memory.
+    /// </summary>
+    public void ForgetKeys()
+    {
+        if (!LocksHeld)
+        {
+            LockKeys = [];
+        }
+    }
 }

@@ -161,8 +161,13 @@ internal sealed class CoordinatorState
         }
     }
 
+    // Caller holds the session's monitor.
     private void MarkEnded(GlobalSession session)
     {
+        foreach (var branch in session.BranchesUnsafe)
+        {
+            branch.ForgetKeys();
+        }
         _unended.TryRemove(session.Xid, out _);
         _ended.Enqueue(session);
     }

@@ -185,6 +185,33 @@ public sealed class EmbeddedStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Compaction_EndedTransaction_IsWrittenWithoutTheKeysItLetGoOfAndRecoversWithoutLocks()
+    {
+        string ended, live;
+        await using (var store = await OpenAsync(compactionThreshold: 1))
+        {
+            ended = await BeginAsync(store);
+            await RegisterAsync(store, ended, "e1", "e2", "e3");
+            live = await BeginAsync(store);
+            await RegisterAsync(store, live, "l1");
+            await ChangeStatusAsync(store, ended, GlobalStatus.Begin, GlobalStatus.Committed);
+            Assert.Empty(Assert.Single(store.Find(ended)!.Branches()).LockKeys);
+            // Past the tiny threshold every batch compacts: both are snapshot records now.
+            await FlushQueuedAsync(store);
+            Assert.True(store.Compactions > 0);
+        }
+
+        await using var reopened = await OpenAsync();
+
+        var branch = Assert.Single(reopened.Find(ended)!.Branches());
+        Assert.Equal((GlobalStatus.Committed, BranchStatus.PhaseTwoCommitted, false), (reopened.Find(ended)!.Status, branch.Status, branch.LocksHeld));
+        Assert.Empty(branch.LockKeys);
+        Assert.Null(reopened.HolderOf(new LockKeyId("db", "t", "e1")));
+        Assert.Equal(live, reopened.HolderOf(new LockKeyId("db", "t", "l1"))!.Xid);
+        Assert.Equal(1, reopened.LocksHeld);
+    }
+
+    [Fact]
     public async Task Reopen_LeftoverOfAnUnfinishedCompaction_IsIgnored()
     {
         string xid;
