@@ -13,11 +13,7 @@ public sealed class PhaseTwoSchedulingTests
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task SweepAttempt_RescheduledSinceItWasListedAsDue_WaitsForTheBackOff(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s =>
-        {
-            s["Coordinator:RetryInitialDelayMs"] = "60000";
-            s["Coordinator:RetryMaxDelayMs"] = "60000";
-        });
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: InProcessCoordinator.RetryAfterAMinute);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
         rm.Script = ScriptedResourceManager.BusyOnceThenSucceed();
         var xid = await coordinator.Tm.BeginAsync();

@@ -82,12 +82,7 @@ public class ResourceManagerStreamTests
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task PhaseTwo_NoResourceManagerConnected_WaitsInRetryingAndCompletesWhenOneConnects(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s =>
-        {
-            // A long back-off: only the subscription itself can make it carry on quickly.
-            s["Coordinator:RetryInitialDelayMs"] = "60000";
-            s["Coordinator:RetryMaxDelayMs"] = "60000";
-        });
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: InProcessCoordinator.RetryAfterAMinute);
         var xid = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(xid, "inventory-db", "t:1");
 

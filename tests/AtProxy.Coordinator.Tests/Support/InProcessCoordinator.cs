@@ -78,6 +78,16 @@ public sealed class InProcessCoordinator : IAsyncDisposable
         });
 
     /// <summary>
+    /// Settings whose retries wait a minute: within a test, only what the test does (a subscription,
+    /// a person's retry) makes a failed phase 2 go on.
+    /// </summary>
+    public static void RetryAfterAMinute(Dictionary<string, string> settings)
+    {
+        settings["Coordinator:RetryInitialDelayMs"] = "60000";
+        settings["Coordinator:RetryMaxDelayMs"] = "60000";
+    }
+
+    /// <summary>
     /// Starts a coordinator on <paramref name="store"/>. For "postgres", <paramref name="storeConnection"/>
     /// names the database to share; without it the coordinator gets a new database, dropped on dispose.
     /// </summary>
