@@ -1,6 +1,7 @@
 using AtProxy.Benchmarks.Undo;
 using System.Globalization;
 using AtProxy.Execution;
+using AtProxy.Images;
 using AtProxy.Metadata;
 using AtProxy.Protocol.V1;
 using AtProxy.Sql;
@@ -53,8 +54,9 @@ public class ImageCaptureBenchmarks
         _userCommand.Parameters.Add(new NpgsqlParameter<long>("hi", Rows));
         _statement = SqlRecognizer.Shared.Recognize(Update).Statements.Single();
         _keys = Enumerable.Range(1, Rows).Select(id => (IReadOnlyList<string>)[id.ToString(CultureInfo.InvariantCulture)]).ToList();
+        await CanonicalText.EnsureFunctionsAsync(_connection, "\"public\"", CancellationToken.None);
         // The images must read what the catalog says, or the benchmark would measure the wrong SQL.
-        var catalog = await PostgresMetadataReader.ReadAsync(_connection, null, null, RepresentativeTable.Name, CancellationToken.None);
+        var catalog = await PostgresMetadataReader.ReadAsync(_connection, null, "public", null, RepresentativeTable.Name, CancellationToken.None);
         if (!catalog.Columns.Select(c => (c.Name, c.DataType)).SequenceEqual(RepresentativeTable.Metadata.Columns.Select(c => (c.Name, c.DataType))))
         {
             throw new InvalidOperationException("RepresentativeTable.Metadata does not match the catalog.");
@@ -87,7 +89,7 @@ public class ImageCaptureBenchmarks
     {
         await using var transaction = await _connection.BeginTransactionAsync();
         var reader = NewImageReader(transaction);
-        var dialect = PostgresDialect.Instance;
+        var dialect = Dialect;
         var (before, _, result, written) = await reader.RunWithImagesAsync(
             dialect.BuildBeforeImage(_statement, reader.Table), dialect.BuildImageReturning(_statement, reader.Table), CancellationToken.None);
         await transaction.RollbackAsync();
@@ -105,21 +107,23 @@ public class ImageCaptureBenchmarks
         await using var transaction = await _connection.BeginTransactionAsync();
         await using var command = _connection.CreateCommand();
         command.Transaction = transaction;
-        PostgresDialect.Instance.BuildDirtyCheck(RepresentativeTable.Metadata, _keys).Apply(command);
+        Dialect.BuildDirtyCheck(RepresentativeTable.Metadata, _keys).Apply(command);
         var rows = new List<UndoRow>();
         await using (var reader = await command.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
             {
-                rows.Add(AtProxy.Undo.RowImage.Read(reader, RepresentativeTable.Metadata.Columns.Count));
+                rows.Add(AtProxy.Undo.RowImage.ReadRecord(reader, 0, RepresentativeTable.Metadata.Columns.Count));
             }
         }
         await transaction.RollbackAsync();
         return Check(rows);
     }
 
+    private static readonly PostgresDialect Dialect = new("public");
+
     private ImageReader NewImageReader(NpgsqlTransaction transaction) =>
-        new(_connection, transaction, new StatementUnit(Update, _userCommand.Parameters, 30), PostgresDialect.Instance, RepresentativeTable.Metadata);
+        new(_connection, transaction, new StatementUnit(Update, _userCommand.Parameters, 30), Dialect, RepresentativeTable.Metadata);
 
     private async Task<int> SelectAsync(string sql)
     {

@@ -1,4 +1,5 @@
 using System.Text;
+using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
 using Npgsql;
 using NpgsqlTypes;
@@ -15,22 +16,37 @@ internal static class CurrentRowReader
     /// <summary>Beyond this many rows the current values are not read (an undo log of a bulk statement).</summary>
     public const int MaxRows = 1000;
 
-    public static async Task<List<RowChange>> WithCurrentAsync(NpgsqlConnection connection, UndoRecord record, List<RowChange> changes, CancellationToken cancellationToken)
+    /// <summary>
+    /// The changes with each row's current values, printed as the record's format version prints them:
+    /// version 2 through the proxy's image function (in <paramref name="undoSchema"/>, or the search
+    /// path's) under its pinned settings, version 1 in this session's own.
+    /// </summary>
+    public static async Task<List<RowChange>> WithCurrentAsync(NpgsqlConnection connection, UndoRecord record, uint formatVersion, string? undoSchema, List<RowChange> changes, CancellationToken cancellationToken)
     {
         if (changes.Count == 0 || changes[0].KeyColumns.Count == 0)
         {
             return changes;
         }
-        var sql = SelectByKey(record, changes[0].KeyColumns);
+        var canonical = formatVersion >= UndoValueText.FormatVersion;
+        if (canonical)
+        {
+            // Keys are parsed back under the settings they were printed in; this session is the CLI's own.
+            await using var pin = new NpgsqlCommand(UndoValueText.PinSettingsSql.Replace("SET LOCAL", "SET", StringComparison.Ordinal), connection);
+            await pin.ExecuteNonQueryAsync(cancellationToken);
+        }
+        var sql = SelectByKey(record, changes[0].KeyColumns, canonical ? ImageFunction(undoSchema) : null);
         var result = new List<RowChange>(changes.Count);
         foreach (var change in changes)
         {
-            result.Add(change with { Current = await ReadAsync(connection, sql, change, cancellationToken) });
+            result.Add(change with { Current = await ReadAsync(connection, sql, change, canonical, cancellationToken) });
         }
         return result;
     }
 
-    private static async Task<CurrentRow> ReadAsync(NpgsqlConnection connection, string sql, RowChange change, CancellationToken cancellationToken)
+    private static string ImageFunction(string? undoSchema) =>
+        (undoSchema is null ? "" : Quote(undoSchema) + ".") + UndoValueText.ImageFunction;
+
+    private static async Task<CurrentRow> ReadAsync(NpgsqlConnection connection, string sql, RowChange change, bool canonical, CancellationToken cancellationToken)
     {
         var keyRow = change.Before ?? change.After;
         try
@@ -46,6 +62,10 @@ internal static class CurrentRowReader
             {
                 return new CurrentRow(null, null);
             }
+            if (canonical)
+            {
+                return new CurrentRow(RecordText.Split(reader.GetString(0), change.Columns.Count), null);
+            }
             var values = new string?[change.Columns.Count];
             for (var i = 0; i < values.Length; i++)
             {
@@ -57,14 +77,25 @@ internal static class CurrentRowReader
         {
             return new CurrentRow(null, ex.MessageText);
         }
+        catch (FormatException ex)
+        {
+            return new CurrentRow(null, ex.Message);
+        }
     }
 
-    // SELECT "a"::text, "b"::text FROM "schema"."table" WHERE "id" = $1: identifiers quoted, key values bound.
-    private static string SelectByKey(UndoRecord record, IReadOnlyList<int> keyColumns)
+    // SELECT image(t.*) (or "a"::text, "b"::text) FROM "schema"."table" AS t WHERE "id" = $1: identifiers quoted, key values bound.
+    private static string SelectByKey(UndoRecord record, IReadOnlyList<int> keyColumns, string? imageFunction)
     {
         var sql = new StringBuilder("SELECT ");
-        sql.AppendJoin(", ", record.Columns.Select(c => $"{Quote(c.Name)}::text"));
-        sql.Append(" FROM ").Append(Quote(record.Schema)).Append('.').Append(Quote(record.Table)).Append(" WHERE ");
+        if (imageFunction is null)
+        {
+            sql.AppendJoin(", ", record.Columns.Select(c => $"{Quote(c.Name)}::text"));
+        }
+        else
+        {
+            sql.Append(imageFunction).Append("(t.*)");
+        }
+        sql.Append(" FROM ").Append(Quote(record.Schema)).Append('.').Append(Quote(record.Table)).Append(" AS t WHERE ");
         sql.AppendJoin(" AND ", keyColumns.Select((column, i) => $"{Quote(record.Columns[column].Name)} = ${i + 1}"));
         return sql.ToString();
     }

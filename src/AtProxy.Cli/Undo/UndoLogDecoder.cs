@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
 
 namespace AtProxy.Cli.Undo;
@@ -9,7 +10,7 @@ namespace AtProxy.Cli.Undo;
 /// </summary>
 internal static class UndoLogDecoder
 {
-    private const uint KnownFormatVersion = 1;
+    private const uint OldestFormatVersion = 1;
 
     /// <summary>The decoded log, or the reason it cannot be read (an unknown context or version, corrupt bytes).</summary>
     public static (BranchUndoLog? Log, string? Error) Decode(byte[] bytes, string context)
@@ -39,9 +40,9 @@ internal static class UndoLogDecoder
             {
                 log = BranchUndoLog.Parser.ParseFrom(bytes);
             }
-            return log.FormatVersion == KnownFormatVersion
+            return log.FormatVersion is >= OldestFormatVersion and <= UndoValueText.FormatVersion
                 ? (log, null)
-                : (null, $"format version {log.FormatVersion}; this version of atproxy reads version {KnownFormatVersion}");
+                : (null, $"format version {log.FormatVersion}; this version of atproxy reads versions {OldestFormatVersion} to {UndoValueText.FormatVersion}");
         }
         catch (Exception ex) when (ex is Google.Protobuf.InvalidProtocolBufferException or InvalidDataException)
         {

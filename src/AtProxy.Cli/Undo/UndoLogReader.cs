@@ -48,7 +48,7 @@ internal sealed class UndoLogReader
                     if (changes.Count <= budget)
                     {
                         budget -= changes.Count;
-                        changes = await CurrentRowReader.WithCurrentAsync(connection, record, changes, cancellationToken);
+                        changes = await CurrentRowReader.WithCurrentAsync(connection, record, row.Log!.FormatVersion, _schema, changes, cancellationToken);
                     }
                     records.Add(new UndoRecordDetail(record, changes));
                 }

@@ -61,7 +61,7 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
                 while (await reader.ReadAsync(cancellationToken))
                 {
                     // A join can return one target row several times; the image holds it once.
-                    var row = RowImage.Read(reader, Table.Columns.Count);
+                    var row = RowImage.ReadRecord(reader, 0, Table.Columns.Count);
                     if (beforeKeys.Add(LockKeyFormatter.Format(Dialect.KeyOf(Table, row))))
                     {
                         before.Add(row);
@@ -78,18 +78,25 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
     private WrittenRow ReadWritten(DbDataReader reader, int first, ImageReturningStatement statement)
     {
         // Without the flag every row a statement wrote is new to it (for an INSERT) or none is (the caller knows which).
-        var inserted = !statement.HasInsertedFlag || reader.GetBoolean(first + statement.ImageColumnCount);
-        if (statement.ReturnsRows)
+        var inserted = !statement.HasInsertedFlag || reader.GetBoolean(first + 1);
+        var image = RowImage.ReadRecord(reader, first, statement.ImageColumnCount);
+        return statement.ReturnsRows
+            ? new WrittenRow(Dialect.KeyOf(Table, image), image, inserted)
+            : new WrittenRow(KeyValues(image), null, inserted);
+    }
+
+    /// <summary>The rows with these keys as the table holds them now, by key text.</summary>
+    public async Task<Dictionary<string, UndoRow>> ReadRowsAsync(IReadOnlyList<IReadOnlyList<string>> keys, CancellationToken cancellationToken)
+    {
+        await using var command = Create(Dialect.BuildDirtyCheck(Table, keys));
+        var rows = new Dictionary<string, UndoRow>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            var row = RowImage.Read(reader, first, statement.ImageColumnCount);
-            return new WrittenRow(Dialect.KeyOf(Table, row), row, inserted);
+            var row = RowImage.ReadRecord(reader, 0, Table.Columns.Count);
+            rows[LockKeyFormatter.Format(Dialect.KeyOf(Table, row))] = row;
         }
-        var key = new string[statement.ImageColumnCount];
-        for (var i = 0; i < key.Length; i++)
-        {
-            key[i] = reader.GetString(first + i);
-        }
-        return new WrittenRow(key, null, inserted);
+        return rows;
     }
 
     /// <summary>The keys a key query returns (text values in key order), each once.</summary>
@@ -101,11 +108,7 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var key = new string[Table.PrimaryKey.Count];
-            for (var i = 0; i < key.Length; i++)
-            {
-                key[i] = reader.GetString(i);
-            }
+            var key = KeyValues(RowImage.ReadRecord(reader, 0, Table.PrimaryKey.Count));
             if (seen.Add(LockKeyFormatter.Format(key)))
             {
                 keys.Add(key);
@@ -113,6 +116,10 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
         }
         return keys;
     }
+
+    // A key record's values; a primary-key column is never NULL.
+    private string[] KeyValues(UndoRow key) =>
+        key.Values.Select((value, i) => RowImage.Text(value) ?? throw new AtProxyException($"A row of {Table.CanonicalName} has no value for primary-key column \"{Table.PrimaryKey[i].Name}\".")).ToArray();
 
     /// <summary>The columns of <c>ON CONFLICT ON CONSTRAINT name</c>, from the catalog.</summary>
     public async Task<IReadOnlyList<string>> ConstraintColumnsAsync(string constraint, CancellationToken cancellationToken)

@@ -26,6 +26,8 @@ internal static class StatementExecutor
         }
 
         var target = statement.Target!;
+        // The undo log's schema holds the functions that images and metadata are read through.
+        await branch.Resource.EnsureUndoLogAsync(cancellationToken);
         TableMetadata table;
         try
         {
@@ -93,7 +95,7 @@ internal static class StatementExecutor
         }
         if (statement.Kind == DmlKind.Update)
         {
-            record.After.AddRange(DistinctRows(written, inserts: false));
+            record.After.AddRange(await AfterImageAsync(image, DistinctRows(written, inserts: false).ToList(), cancellationToken));
         }
         return result;
     }
@@ -102,8 +104,27 @@ internal static class StatementExecutor
     {
         var (before, _, result, written) = await image.RunWithImagesAsync(beforeImage, image.Dialect.BuildImageReturning(statement, image.Table), cancellationToken);
         record.Before.AddRange(before);
-        record.After.AddRange(DistinctRows(written, inserts: true));
+        record.After.AddRange(await AfterImageAsync(image, DistinctRows(written, inserts: true).ToList(), cancellationToken));
         return result;
+    }
+
+    // RETURNING prints a row before AFTER triggers run; where one may write the row again, the after
+    // image is the row as the statement left it, read back (else rollback would see a dirty write).
+    private static async Task<List<UndoRow>> AfterImageAsync(ImageReader image, List<UndoRow> returned, CancellationToken cancellationToken)
+    {
+        if (!image.Table.RewrittenAfterWrite || returned.Count == 0)
+        {
+            return returned;
+        }
+        var now = await image.ReadRowsAsync(returned.Select(row => image.Dialect.KeyOf(image.Table, row)).ToList(), cancellationToken);
+        return returned.Select(row =>
+        {
+            var key = LockKeyFormatter.Format(image.Dialect.KeyOf(image.Table, row));
+            // A row an AFTER trigger deleted again leaves nothing to restore from the after image; keep what was returned.
+            var reread = now.TryGetValue(key, out var current) ? current : row;
+            reread.Inserted = row.Inserted;
+            return reread;
+        }).ToList();
     }
 
     // The rows a statement wrote, each once (by key), marked inserted or updated.

@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Globalization;
+using AtProxy.Images;
 
 namespace AtProxy.Metadata;
 
@@ -6,13 +8,20 @@ namespace AtProxy.Metadata;
 internal static class PostgresMetadataReader
 {
     // to_regclass resolves an unqualified name through the search path exactly as the statement will.
+    // Type names come from AtProxy's type-name function: schema-qualified whatever the session's
+    // search_path, so rollback's casts name the same types in any session.
     private const string Query = """
         WITH rel AS (
-            SELECT c.oid, n.nspname, c.relname, c.relkind
+            SELECT c.oid, n.nspname, c.relname, c.relkind,
+                   -- An AFTER trigger on INSERT or UPDATE (of the table or a partition) may write the row again
+                   -- after RETURNING printed it. tgtype bits: 2 BEFORE, 64 INSTEAD OF, 4 INSERT, 16 UPDATE.
+                   EXISTS (SELECT FROM pg_trigger t
+                           WHERE (t.tgrelid = c.oid OR t.tgrelid IN (SELECT relid FROM pg_partition_tree(c.oid))) AND NOT t.tgisinternal
+                             AND t.tgenabled <> 'D' AND t.tgtype & 66 = 0 AND t.tgtype & 20 <> 0) AS after_triggers
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.oid = to_regclass(@name))
-        SELECT rel.nspname, rel.relname, rel.relkind::text,
-               a.attname, a.attnum, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+        SELECT rel.nspname, rel.relname, rel.relkind::text, rel.after_triggers,
+               a.attname, a.attnum, {0}(a.atttypid, a.atttypmod), NOT a.attnotnull,
                a.atthasdef OR a.attidentity <> '', a.attgenerated <> '', a.attidentity = 'a',
                (SELECT k.ord FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                 WHERE i.indrelid = rel.oid AND i.indisprimary AND k.attnum = a.attnum)
@@ -20,18 +29,23 @@ internal static class PostgresMetadataReader
         ORDER BY a.attnum
         """;
 
-    public static async Task<TableMetadata> ReadAsync(DbConnection connection, DbTransaction? transaction, string? schema, string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the table named as a statement names it (<paramref name="schema"/> null: through the search
+    /// path); <paramref name="functionSchema"/> is the schema of AtProxy's helper functions (the undo log's), unquoted.
+    /// </summary>
+    public static async Task<TableMetadata> ReadAsync(DbConnection connection, DbTransaction? transaction, string functionSchema, string? schema, string name, CancellationToken cancellationToken)
     {
         var regclass = schema is null ? Quote(name) : $"{Quote(schema)}.{Quote(name)}";
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = Query;
+        command.CommandText = string.Format(CultureInfo.InvariantCulture, Query, $"{Quote(functionSchema)}.{CanonicalText.TypeNameFunction}");
         var parameter = command.CreateParameter();
         parameter.ParameterName = "name";
         parameter.Value = regclass;
         command.Parameters.Add(parameter);
 
         string? catalogSchema = null, catalogName = null, kind = null;
+        var afterTriggers = false;
         var columns = new List<ColumnMetadata>();
         var keyOrder = new List<(long Order, ColumnMetadata Column)>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -41,18 +55,19 @@ internal static class PostgresMetadataReader
                 catalogSchema ??= reader.GetString(0);
                 catalogName ??= reader.GetString(1);
                 kind ??= reader.GetString(2);
+                afterTriggers = reader.GetBoolean(3);
                 var column = new ColumnMetadata(
-                    Name: reader.GetString(3),
-                    Ordinal: reader.GetInt16(4),
-                    DataType: reader.GetString(5),
-                    IsNullable: reader.GetBoolean(6),
-                    HasDefault: reader.GetBoolean(7),
-                    IsGenerated: reader.GetBoolean(8),
-                    IsIdentityAlways: reader.GetBoolean(9));
+                    Name: reader.GetString(4),
+                    Ordinal: reader.GetInt16(5),
+                    DataType: reader.GetString(6),
+                    IsNullable: reader.GetBoolean(7),
+                    HasDefault: reader.GetBoolean(8),
+                    IsGenerated: reader.GetBoolean(9),
+                    IsIdentityAlways: reader.GetBoolean(10));
                 columns.Add(column);
-                if (!reader.IsDBNull(10))
+                if (!reader.IsDBNull(11))
                 {
-                    keyOrder.Add((reader.GetInt64(10), column));
+                    keyOrder.Add((reader.GetInt64(11), column));
                 }
             }
         }
@@ -62,7 +77,7 @@ internal static class PostgresMetadataReader
         }
         var primaryKey = keyOrder.OrderBy(k => k.Order).Select(k => k.Column).ToArray();
         // 'r' and 'p' are tables (plain and partitioned); views, foreign and materialized tables are not undoable here.
-        return new TableMetadata(catalogSchema!, catalogName, columns, primaryKey, IsView: kind is not ("r" or "p"));
+        return new TableMetadata(catalogSchema!, catalogName, columns, primaryKey, IsView: kind is not ("r" or "p"), RewrittenAfterWrite: afterTriggers);
     }
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";

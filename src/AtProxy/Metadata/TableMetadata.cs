@@ -9,12 +9,17 @@ namespace AtProxy.Metadata;
 /// <param name="Columns">Every column in ordinal order.</param>
 /// <param name="PrimaryKey">The primary-key columns in key order; empty when the table has none.</param>
 /// <param name="IsView">True for views and other relations that are not plain tables.</param>
+/// <param name="RewrittenAfterWrite">
+/// True when an AFTER trigger on INSERT or UPDATE may write a row again after the statement returned
+/// it: the after image is then read back once the statement has run.
+/// </param>
 public sealed record TableMetadata(
     string Schema,
     string Name,
     IReadOnlyList<ColumnMetadata> Columns,
     IReadOnlyList<ColumnMetadata> PrimaryKey,
-    bool IsView = false)
+    bool IsView = false,
+    bool RewrittenAfterWrite = false)
 {
     private int[]? _primaryKeyIndexes;
 

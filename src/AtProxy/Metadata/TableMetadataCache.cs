@@ -7,7 +7,8 @@ namespace AtProxy.Metadata;
 /// Table metadata of one resource database, read from the catalog on first use and kept until a
 /// statement shows it is stale (<see cref="Invalidate"/>).
 /// </summary>
-internal sealed class TableMetadataCache
+/// <param name="functionSchema">The schema of AtProxy's helper functions (the undo log's), unquoted.</param>
+internal sealed class TableMetadataCache(string functionSchema)
 {
     private readonly ConcurrentDictionary<(string Schema, string Name), TableMetadata> _tables = new();
 
@@ -21,7 +22,7 @@ internal sealed class TableMetadataCache
         {
             return cached;
         }
-        var table = await PostgresMetadataReader.ReadAsync(connection, transaction, schema, name, cancellationToken);
+        var table = await PostgresMetadataReader.ReadAsync(connection, transaction, functionSchema, schema, name, cancellationToken);
         _tables[(schema ?? "", name)] = table;
         return table;
     }

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using AtProxy.Images;
 using AtProxy.Protocol.V1;
 using AtProxy.Resources;
 using AtProxy.Undo;
@@ -24,7 +25,8 @@ internal sealed class BranchRollbacker(ILogger logger)
             await using var connection = await resource.OpenConnectionAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             // A phase-1 transaction still holding the rows must not make the rollback hang; retry later instead.
-            await ExecuteAsync(connection, transaction, "SET LOCAL lock_timeout = '5s'", cancellationToken);
+            // Values are parsed back under the settings they were printed in (see CanonicalText).
+            await ExecuteAsync(connection, transaction, "SET LOCAL lock_timeout = '5s';\n" + CanonicalText.PinSettingsSql, cancellationToken);
 
             var row = await resource.UndoLog.LoadForUpdateAsync(connection, transaction, xid, branchId, cancellationToken);
             if (row is null)
@@ -41,9 +43,15 @@ internal sealed class BranchRollbacker(ILogger logger)
             }
 
             var log = UndoLogCodec.Decode(row.Value.RollbackInfo, row.Value.Context);
+            var form = UndoLogCodec.FormOf(log);
+            if (form == ImageForm.SessionText)
+            {
+                // Written before images were canonical: read and parse in the session's own settings, as they were.
+                await ExecuteAsync(connection, transaction, CanonicalText.UnpinSettingsSql, cancellationToken);
+            }
             for (var i = log.Records.Count - 1; i >= 0; i--)
             {
-                var dirty = await UndoRecordExecutor.UndoAsync(resource.Dialect, connection, transaction, log.Records[i], cancellationToken);
+                var dirty = await UndoRecordExecutor.UndoAsync(resource.Dialect, connection, transaction, log.Records[i], form, cancellationToken);
                 if (dirty is not null)
                 {
                     await transaction.RollbackAsync(cancellationToken);

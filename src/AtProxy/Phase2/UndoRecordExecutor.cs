@@ -1,4 +1,5 @@
 using System.Data.Common;
+using AtProxy.Images;
 using AtProxy.Metadata;
 using AtProxy.Protocol.V1;
 using AtProxy.Sql.Dialects;
@@ -9,11 +10,14 @@ namespace AtProxy.Phase2;
 /// <summary>
 /// Undoes one statement's rows. Each row's current value decides: equal to the after image →
 /// restore; already equal to the before image → nothing to do; anything else → a dirty write.
+/// The restores run in one round trip with a read-back of the restored rows: a row that does not
+/// end up exactly as the undo log says (a trigger rewrote it) is put right with triggers suppressed
+/// where the role may, else the rollback stops for a person (<see cref="TriggeredRestoreRepair"/>).
 /// </summary>
 internal static class UndoRecordExecutor
 {
-    /// <summary>Restores the record's rows; returns a description of the dirty write, or null when done.</summary>
-    public static async Task<string?> UndoAsync(ISqlDialect dialect, DbConnection connection, DbTransaction transaction, UndoRecord record, CancellationToken cancellationToken)
+    /// <summary>Restores the record's rows; returns why it stopped (a dirty write, a row it cannot restore exactly), or null when done.</summary>
+    public static async Task<string?> UndoAsync(ISqlDialect dialect, DbConnection connection, DbTransaction transaction, UndoRecord record, ImageForm form, CancellationToken cancellationToken)
     {
         var table = UndoRecordTable.TableOf(record);
         string KeyText(UndoRow row) => LockKeyFormatter.Format(dialect.KeyOf(table, row));
@@ -24,9 +28,11 @@ internal static class UndoRecordExecutor
         {
             return null;
         }
-        var current = await ReadCurrentAsync(dialect, connection, transaction, table, touched, cancellationToken);
+        var current = await ReadAsync(dialect, connection, transaction, table, touched, form, cancellationToken);
 
-        // Rows are restored in reverse order too, mirroring how the statement applied them.
+        // Every row is checked before any is written; rows are restored in reverse order, mirroring how
+        // the statement applied them.
+        var steps = new List<RestoreStep>();
         for (var i = touched.Count - 1; i >= 0; i--)
         {
             var row = touched[i];
@@ -39,7 +45,7 @@ internal static class UndoRecordExecutor
             {
                 if (now is null)
                 {
-                    await RunAsync(connection, transaction, dialect.BuildInsertRow(table, row), cancellationToken);
+                    steps.Add(new RestoreStep(key, row, row, dialect.BuildInsertRow(table, row)));
                 }
                 else if (!RowImage.SameValues(now, row, record.Columns))
                 {
@@ -60,11 +66,11 @@ internal static class UndoRecordExecutor
             {
                 if (wasInserted)
                 {
-                    await RunAsync(connection, transaction, dialect.BuildDeleteRow(table, row), cancellationToken);
+                    steps.Add(new RestoreStep(key, row, null, dialect.BuildDeleteRow(table, row)));
                 }
-                else if (was is not null)
+                else if (was is not null && dialect.BuildUpdateRow(table, was) is { } update)
                 {
-                    await RunAsync(connection, transaction, dialect.BuildUpdateRow(table, was), cancellationToken);
+                    steps.Add(new RestoreStep(key, was, was, update));
                 }
                 continue;
             }
@@ -74,37 +80,87 @@ internal static class UndoRecordExecutor
             }
             return Dirty(record, key, "was changed outside the global transaction after phase 1");
         }
-        return null;
+        if (steps.Count == 0)
+        {
+            return null;
+        }
+
+        var restored = await RunAndReadBackAsync(dialect, connection, transaction, table, steps.Select(s => s.Sql), steps, form, cancellationToken);
+        var wrong = Mismatches(steps, restored, record.Columns);
+        return wrong.Count == 0
+            ? null
+            : await TriggeredRestoreRepair.RepairAsync(dialect, connection, transaction, record, table, wrong, form, cancellationToken);
     }
 
     private static string Dirty(UndoRecord record, string key, string what) =>
         $"dirty write: row {record.Schema}.{record.Table} [{string.Join(", ", record.PrimaryKey)}] = ({key}) {what}; data left untouched";
 
-    // The rows' current values, locked, so nothing changes them between the check and the restore.
-    private static async Task<Dictionary<string, UndoRow>> ReadCurrentAsync(ISqlDialect dialect, DbConnection connection, DbTransaction transaction, TableMetadata table, IReadOnlyList<UndoRow> rows, CancellationToken cancellationToken)
+    /// <summary>The steps whose row is not as expected after the restore, with what the table holds instead.</summary>
+    public static List<(RestoreStep Step, UndoRow? Found)> Mismatches(IReadOnlyList<RestoreStep> steps, Dictionary<string, UndoRow> restored, IReadOnlyList<UndoColumn> columns)
     {
-        var current = new Dictionary<string, UndoRow>(StringComparer.Ordinal);
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        dialect.BuildDirtyCheck(table, rows.Select(row => dialect.KeyOf(table, row)).ToList()).Apply(command);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var wrong = new List<(RestoreStep, UndoRow?)>();
+        foreach (var step in steps)
         {
-            var row = RowImage.Read(reader, table.Columns.Count);
-            current[LockKeyFormatter.Format(dialect.KeyOf(table, row))] = row;
+            restored.TryGetValue(step.Key, out var found);
+            var exact = step.Expected is null ? found is null : found is not null && RowImage.SameValues(found, step.Expected, columns);
+            if (!exact)
+            {
+                wrong.Add((step, found));
+            }
         }
-        return current;
+        return wrong;
     }
 
-    private static async Task RunAsync(DbConnection connection, DbTransaction transaction, GeneratedSql? sql, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the restore statements and reads the restored rows back, by key, in one round trip.
+    /// </summary>
+    public static async Task<Dictionary<string, UndoRow>> RunAndReadBackAsync(ISqlDialect dialect, DbConnection connection, DbTransaction transaction, TableMetadata table,
+        IEnumerable<GeneratedSql> statements, IReadOnlyList<RestoreStep> steps, ImageForm form, CancellationToken cancellationToken)
     {
-        if (sql is null)
+        await using var batch = connection.CreateBatch();
+        batch.Transaction = transaction;
+        foreach (var sql in statements)
         {
-            return; // nothing writable to put back
+            var command = batch.CreateBatchCommand();
+            sql.Apply(command);
+            batch.BatchCommands.Add(command);
         }
+        var readBack = batch.CreateBatchCommand();
+        dialect.BuildDirtyCheck(table, steps.Select(s => dialect.KeyOf(table, s.KeyRow)).ToList(), form).Apply(readBack);
+        batch.BatchCommands.Add(readBack);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        // The restore statements return no rows; the read-back is the one result that has columns.
+        while (reader.FieldCount == 0 && await reader.NextResultAsync(cancellationToken))
+        {
+        }
+        return await ReadRowsAsync(dialect, reader, table, form, cancellationToken);
+    }
+
+    // The rows' current values, locked, so nothing changes them between the check and the restore.
+    private static async Task<Dictionary<string, UndoRow>> ReadAsync(ISqlDialect dialect, DbConnection connection, DbTransaction transaction, TableMetadata table, IReadOnlyList<UndoRow> rows, ImageForm form, CancellationToken cancellationToken)
+    {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        sql.Apply(command);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        dialect.BuildDirtyCheck(table, rows.Select(row => dialect.KeyOf(table, row)).ToList(), form).Apply(command);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await ReadRowsAsync(dialect, reader, table, form, cancellationToken);
+    }
+
+    private static async Task<Dictionary<string, UndoRow>> ReadRowsAsync(ISqlDialect dialect, DbDataReader reader, TableMetadata table, ImageForm form, CancellationToken cancellationToken)
+    {
+        var rows = new Dictionary<string, UndoRow>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var row = RowImage.Read(reader, table.Columns.Count, form);
+            rows[LockKeyFormatter.Format(dialect.KeyOf(table, row))] = row;
+        }
+        return rows;
     }
 }
+
+/// <summary>One row a rollback writes back.</summary>
+/// <param name="Key">The row's key text (<see cref="LockKeyFormatter.Format"/>).</param>
+/// <param name="KeyRow">A full row holding the key.</param>
+/// <param name="Expected">The row as it must be after the restore; null when it must be gone.</param>
+/// <param name="Sql">The restore statement.</param>
+internal sealed record RestoreStep(string Key, UndoRow KeyRow, UndoRow? Expected, GeneratedSql Sql);

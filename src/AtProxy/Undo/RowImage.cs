@@ -1,4 +1,6 @@
 using System.Data.Common;
+using AtProxy.Images;
+using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
 
 namespace AtProxy.Undo;
@@ -12,10 +14,22 @@ internal static class RowImage
 
     public static string? Text(UndoValue value) => value.ValueCase == UndoValue.ValueOneofCase.Text ? value.Text : null;
 
-    /// <summary>The current reader row's first <paramref name="count"/> columns, each selected as text.</summary>
-    public static UndoRow Read(DbDataReader reader, int count) => Read(reader, 0, count);
+    /// <summary>The row whose record text (see <see cref="CanonicalText"/>) is in column <paramref name="ordinal"/>.</summary>
+    public static UndoRow ReadRecord(DbDataReader reader, int ordinal, int count)
+    {
+        var row = new UndoRow();
+        foreach (var field in RecordText.Split(reader.GetString(ordinal), count))
+        {
+            row.Values.Add(Value(field));
+        }
+        return row;
+    }
 
-    /// <summary>The current reader row's <paramref name="count"/> columns from <paramref name="first"/> on, each selected as text.</summary>
+    /// <summary>The row in <paramref name="form"/>: one record column, or <paramref name="count"/> text columns.</summary>
+    public static UndoRow Read(DbDataReader reader, int count, ImageForm form) =>
+        form == ImageForm.Canonical ? ReadRecord(reader, 0, count) : Read(reader, 0, count);
+
+    /// <summary>The current reader row's <paramref name="count"/> columns from <paramref name="first"/> on, each selected as text (format version 1).</summary>
     public static UndoRow Read(DbDataReader reader, int first, int count)
     {
         var row = new UndoRow();

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using AtProxy.Images;
 using AtProxy.Protocol.V1;
 using Google.Protobuf;
 
@@ -10,7 +11,13 @@ namespace AtProxy.Undo;
 /// </summary>
 internal static class UndoLogCodec
 {
-    public const uint FormatVersion = 1;
+    /// <summary>
+    /// The version written: 2 holds values in <see cref="ImageForm.Canonical"/> form with schema-qualified
+    /// types; 1 (still read) holds each column's text in the writing session's settings.
+    /// </summary>
+    public const uint FormatVersion = 2;
+
+    private const uint OldestReadableVersion = 1;
     private const string Plain = "serializer=protobuf;version=1";
     private const string Compressed = "serializer=protobuf;version=1;compressor=gzip";
 
@@ -47,10 +54,13 @@ internal static class UndoLogCodec
             default:
                 throw new AtProxyException($"An undo log row has context '{context}', which this version of AtProxy cannot read.");
         }
-        if (log.FormatVersion != FormatVersion)
+        if (log.FormatVersion is < OldestReadableVersion or > FormatVersion)
         {
-            throw new AtProxyException($"An undo log row has format version {log.FormatVersion}; this version of AtProxy reads version {FormatVersion}.");
+            throw new AtProxyException($"An undo log row has format version {log.FormatVersion}; this version of AtProxy reads versions {OldestReadableVersion} to {FormatVersion}.");
         }
         return log;
     }
+
+    /// <summary>How the values of a decoded log were printed.</summary>
+    public static ImageForm FormOf(BranchUndoLog log) => log.FormatVersion == 1 ? ImageForm.SessionText : ImageForm.Canonical;
 }

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using AtProxy.Images;
 using Npgsql;
 
 namespace AtProxy.Undo;
@@ -15,13 +16,17 @@ internal sealed class UndoLogTable
     private readonly string? _configuredSchema;
     private readonly SemaphoreSlim _ensureLock = new(1, 1);
     private volatile string? _qualifiedName;
+    private string? _schema;
 
     public UndoLogTable(string? configuredSchema) => _configuredSchema = configuredSchema;
+
+    /// <summary>The table's schema (unquoted), which also holds AtProxy's image functions; once known.</summary>
+    public string Schema => _schema ?? throw new InvalidOperationException("The undo log table is not resolved yet.");
 
     /// <summary>The quoted, schema-qualified table name, once known.</summary>
     public string QualifiedName => _qualifiedName ?? throw new InvalidOperationException("The undo log table is not resolved yet.");
 
-    /// <summary>Resolves the schema and creates the table when missing; cheap after the first call.</summary>
+    /// <summary>Resolves the schema and creates the table (and the image functions) when missing; cheap after the first call.</summary>
     /// <remarks>
     /// Runs on a connection of its own, so that DDL never joins (or aborts) an application transaction.
     /// </remarks>
@@ -48,32 +53,54 @@ internal sealed class UndoLogTable
                     ?? throw new AtProxyException("The connection has no current schema to create atproxy_undo_log in; set AtProxyOptions.UndoLogSchema.");
             }
             var name = $"{QuoteIdentifier(schema)}.atproxy_undo_log";
-            await using var create = connection.CreateCommand();
-            create.CommandText = $"""
-                CREATE TABLE IF NOT EXISTS {name} (
-                    branch_id     bigint       NOT NULL,
-                    xid           varchar(128) NOT NULL,
-                    context       varchar(128) NOT NULL,
-                    rollback_info bytea        NOT NULL,
-                    log_status    integer      NOT NULL,
-                    log_created   timestamptz  NOT NULL DEFAULT now(),
-                    log_modified  timestamptz  NOT NULL DEFAULT now(),
-                    CONSTRAINT {BranchKeyConstraint} UNIQUE (xid, branch_id));
-                CREATE INDEX IF NOT EXISTS atproxy_undo_log_created_idx ON {name} (log_created);
-                """;
-            try
+            if (!await ExistsAsync(connection, name, cancellationToken))
             {
-                await create.ExecuteNonQueryAsync(cancellationToken);
+                await CreateAsync(connection, name, cancellationToken);
             }
-            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateObject)
-            {
-                // Another process created it at the same moment.
-            }
+            await CanonicalText.EnsureFunctionsAsync(connection, QuoteIdentifier(schema), cancellationToken);
+            _schema = schema;
             _qualifiedName = name;
         }
         finally
         {
             _ensureLock.Release();
+        }
+    }
+
+    // A role without CREATE on the schema may use a table its owner created: look before creating.
+    private static async Task<bool> ExistsAsync(DbConnection connection, string name, CancellationToken cancellationToken)
+    {
+        await using var exists = connection.CreateCommand();
+        exists.CommandText = "SELECT to_regclass(@name) IS NOT NULL";
+        var parameter = exists.CreateParameter();
+        parameter.ParameterName = "name";
+        parameter.Value = name;
+        exists.Parameters.Add(parameter);
+        return await exists.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
+    private static async Task CreateAsync(DbConnection connection, string name, CancellationToken cancellationToken)
+    {
+        await using var create = connection.CreateCommand();
+        create.CommandText = $"""
+            CREATE TABLE IF NOT EXISTS {name} (
+                branch_id     bigint       NOT NULL,
+                xid           varchar(128) NOT NULL,
+                context       varchar(128) NOT NULL,
+                rollback_info bytea        NOT NULL,
+                log_status    integer      NOT NULL,
+                log_created   timestamptz  NOT NULL DEFAULT now(),
+                log_modified  timestamptz  NOT NULL DEFAULT now(),
+                CONSTRAINT {BranchKeyConstraint} UNIQUE (xid, branch_id));
+            CREATE INDEX IF NOT EXISTS atproxy_undo_log_created_idx ON {name} (log_created);
+            """;
+        try
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateObject)
+        {
+            // Another process created it at the same moment.
         }
     }
 

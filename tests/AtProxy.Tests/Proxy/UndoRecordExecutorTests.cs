@@ -1,6 +1,7 @@
 using AtProxy.Phase2;
 using AtProxy.Protocol.V1;
 using AtProxy.Sql.Dialects;
+using AtProxy.Tests.Sql;
 using AtProxy.Testing.Postgres;
 using static AtProxy.Tests.Sql.PostgresDialectTests;
 using Npgsql;
@@ -8,7 +9,7 @@ using Npgsql;
 namespace AtProxy.Tests.Proxy;
 
 /// <summary>Rollback of one undo record on a real server, built from the record alone.</summary>
-public class UndoRecordExecutorTests(PostgresDatabaseFixture fixture) : IClassFixture<PostgresDatabaseFixture>
+public class UndoRecordExecutorTests(DialectDatabaseFixture fixture) : IClassFixture<DialectDatabaseFixture>
 {
     private static UndoRecord Record(UndoKind kind)
     {
@@ -29,7 +30,7 @@ public class UndoRecordExecutorTests(PostgresDatabaseFixture fixture) : IClassFi
         record.Before.Add(Row("b", "3.000"));
         record.After.Add(Row("a", "2.000"));
 
-        Assert.Null(await UndoRecordExecutor.UndoAsync(PostgresDialect.Instance, connection, transaction, record, CancellationToken.None));
+        Assert.Null(await UndoRecordExecutor.UndoAsync(TestDialect.Public, connection, transaction, record, AtProxy.Images.ImageForm.Canonical, CancellationToken.None));
         Assert.Equal(["(a,1.500)", "(b,9.000)"], await RowsAsync(connection, transaction));
     }
 
@@ -42,7 +43,7 @@ public class UndoRecordExecutorTests(PostgresDatabaseFixture fixture) : IClassFi
         record.Before.Add(Row("a", "1.500"));
         record.After.Add(Row("a", "2.000"));
 
-        var dirty = await UndoRecordExecutor.UndoAsync(PostgresDialect.Instance, connection, transaction, record, CancellationToken.None);
+        var dirty = await UndoRecordExecutor.UndoAsync(TestDialect.Public, connection, transaction, record, AtProxy.Images.ImageForm.Canonical, CancellationToken.None);
         Assert.StartsWith("dirty write: row public.undo_kv [k] = (a)", dirty, StringComparison.Ordinal);
         Assert.Equal(["(a,7.000)"], await RowsAsync(connection, transaction));
     }
@@ -64,7 +65,7 @@ public class UndoRecordExecutorTests(PostgresDatabaseFixture fixture) : IClassFi
         record.Before.Add(Row("{1,2}", "old"));
         record.After.Add(Row("{1,2}", "new"));
 
-        Assert.Null(await UndoRecordExecutor.UndoAsync(PostgresDialect.Instance, connection, transaction, record, CancellationToken.None));
+        Assert.Null(await UndoRecordExecutor.UndoAsync(TestDialect.Public, connection, transaction, record, AtProxy.Images.ImageForm.Canonical, CancellationToken.None));
         await using var check = new NpgsqlCommand("SELECT string_agg(t::text, ' ' ORDER BY t::text) FROM undo_arr t", connection, transaction);
         Assert.Equal("(\"{1,2}\",old) ({3},other)", await check.ExecuteScalarAsync());
     }

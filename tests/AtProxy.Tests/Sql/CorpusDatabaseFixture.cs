@@ -4,7 +4,7 @@ using Npgsql;
 namespace AtProxy.Tests.Sql;
 
 /// <summary>A database of the class's own with the corpus schema (<c>Corpus/schema.sql</c>) and its rows.</summary>
-public sealed class CorpusDatabaseFixture : PostgresDatabaseFixture
+public sealed class CorpusDatabaseFixture : DialectDatabaseFixture
 {
     public override async Task InitializeAsync()
     {

@@ -9,7 +9,7 @@ namespace AtProxy.Tests.Sql;
 /// <summary>The exact SQL the dialect generates (the corpus runs it on a server; these pin its shape).</summary>
 public class PostgresDialectTests
 {
-    private static readonly PostgresDialect Dialect = PostgresDialect.Instance;
+    private static readonly PostgresDialect Dialect = TestDialect.Public;
 
     private static readonly TableMetadata Blogs = Table("public", "Blogs", ["Id"],
         ("Id", "integer", false), ("Name", "text", false), ("Rating", "integer", false));
@@ -36,11 +36,11 @@ public class PostgresDialectTests
     }
 
     [Fact]
-    public void BuildBeforeImage_aliased_update_selects_all_columns_as_text_with_the_statement_where()
+    public void BuildBeforeImage_aliased_update_selects_the_row_image_with_the_statement_where()
     {
         var statement = One("UPDATE \"Blogs\" AS b SET \"Rating\" = b.\"Rating\" + 1 WHERE b.\"Id\" = @__id_0");
         var sql = Dialect.BuildBeforeImage(statement, Blogs)!;
-        Assert.Equal("SELECT \"b\".\"Id\"::text, \"b\".\"Name\"::text, \"b\".\"Rating\"::text FROM \"public\".\"Blogs\" AS \"b\" WHERE b.\"Id\" = @__id_0 FOR UPDATE", sql.Text);
+        Assert.Equal("SELECT \"public\".atproxy_image_v1(\"b\".*) FROM \"public\".\"Blogs\" AS \"b\" WHERE b.\"Id\" = @__id_0 FOR UPDATE", sql.Text);
         Assert.True(sql.BindsUserParameters);
         Assert.Empty(sql.Parameters);
     }
@@ -50,7 +50,7 @@ public class PostgresDialectTests
     {
         var statement = One("UPDATE order_lines ol SET price = p.price FROM products p WHERE p.sku = ol.sku");
         var sql = Dialect.BuildBeforeImage(statement, OrderLines)!;
-        Assert.Equal("SELECT \"ol\".\"order_id\"::text, \"ol\".\"line_no\"::text, \"ol\".\"qty\"::text, \"ol\".\"price\"::text FROM \"public\".\"order_lines\" AS \"ol\", products p WHERE p.sku = ol.sku FOR UPDATE OF \"ol\"", sql.Text);
+        Assert.Equal("SELECT \"public\".atproxy_image_v1(\"ol\".*) FROM \"public\".\"order_lines\" AS \"ol\", products p WHERE p.sku = ol.sku FOR UPDATE OF \"ol\"", sql.Text);
         Assert.False(sql.BindsUserParameters);
     }
 
@@ -58,14 +58,14 @@ public class PostgresDialectTests
     public void BuildBeforeImage_delete_without_where_locks_the_whole_table()
     {
         var sql = Dialect.BuildBeforeImage(One("DELETE FROM \"Blogs\""), Blogs)!;
-        Assert.Equal("SELECT \"Blogs\".\"Id\"::text, \"Blogs\".\"Name\"::text, \"Blogs\".\"Rating\"::text FROM \"public\".\"Blogs\" FOR UPDATE", sql.Text);
+        Assert.Equal("SELECT \"public\".atproxy_image_v1(\"Blogs\".*) FROM \"public\".\"Blogs\" FOR UPDATE", sql.Text);
     }
 
     [Fact]
     public void BuildBeforeImage_only_keeps_rows_of_inheriting_tables_out()
     {
         var sql = Dialect.BuildBeforeImage(One("UPDATE ONLY \"Blogs\" SET \"Rating\" = 0"), Blogs)!;
-        Assert.Equal("SELECT \"Blogs\".\"Id\"::text, \"Blogs\".\"Name\"::text, \"Blogs\".\"Rating\"::text FROM ONLY \"public\".\"Blogs\" FOR UPDATE", sql.Text);
+        Assert.Equal("SELECT \"public\".atproxy_image_v1(\"Blogs\".*) FROM ONLY \"public\".\"Blogs\" FOR UPDATE", sql.Text);
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public class PostgresDialectTests
     {
         var statement = One("INSERT INTO order_lines (order_id, line_no, qty, price) VALUES (@o, @l, 1, 2), (3, 4, 5, 6) ON CONFLICT (order_id, line_no) DO UPDATE SET qty = EXCLUDED.qty");
         var sql = Dialect.BuildBeforeImage(statement, OrderLines)!;
-        Assert.Equal("SELECT \"order_lines\".\"order_id\"::text, \"order_lines\".\"line_no\"::text, \"order_lines\".\"qty\"::text, \"order_lines\".\"price\"::text FROM \"public\".\"order_lines\" WHERE (\"order_lines\".\"order_id\", \"order_lines\".\"line_no\") IN ((@o, @l), (3, 4)) FOR UPDATE", sql.Text);
+        Assert.Equal("SELECT \"public\".atproxy_image_v1(\"order_lines\".*) FROM \"public\".\"order_lines\" WHERE (\"order_lines\".\"order_id\", \"order_lines\".\"line_no\") IN ((@o, @l), (3, 4)) FOR UPDATE", sql.Text);
         Assert.True(sql.BindsUserParameters);
     }
 
@@ -102,34 +102,34 @@ public class PostgresDialectTests
     }
 
     [Fact]
-    public void BuildLockedKeys_keeps_order_limit_and_lock_clauses_and_reads_keys_as_text()
+    public void BuildLockedKeys_keeps_order_limit_and_lock_clauses_and_reads_key_images()
     {
         var statement = One("SELECT id FROM orders o WHERE o.status = $1 ORDER BY created_at LIMIT 1 FOR UPDATE OF o SKIP LOCKED");
         var orders = Table("public", "orders", ["id"], ("id", "bigint", false), ("status", "text", false));
         var sql = Dialect.BuildLockedKeys(statement, orders);
-        Assert.Equal("SELECT \"o\".\"id\"::text FROM orders o WHERE o.status = $1 ORDER BY created_at LIMIT 1 FOR UPDATE OF o SKIP LOCKED", sql.Text);
+        Assert.Equal("SELECT \"public\".atproxy_image_v1(ROW(\"o\".\"id\")) FROM orders o WHERE o.status = $1 ORDER BY created_at LIMIT 1 FOR UPDATE OF o SKIP LOCKED", sql.Text);
         Assert.True(sql.BindsUserParameters);
     }
 
     [Fact]
-    public void BuildImageReturning_appends_the_whole_row_as_text_after_the_users_returning()
+    public void BuildImageReturning_appends_the_row_image_after_the_users_returning()
     {
         var withReturning = Dialect.BuildImageReturning(One("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\";"), Blogs);
-        Assert.Equal("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\", \"Id\"::text AS \"__atp_c0\", \"Name\"::text AS \"__atp_c1\", \"Rating\"::text AS \"__atp_c2\"", withReturning.Text);
+        Assert.Equal("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\", \"public\".atproxy_image_v1(\"Blogs\".*) AS \"__atp_image\"", withReturning.Text);
         Assert.True(withReturning.HadReturning);
         Assert.True(withReturning.ReturnsRows);
         Assert.Equal(3, withReturning.ImageColumnCount);
-        Assert.Equal(3, withReturning.HiddenColumnCount);
+        Assert.Equal(1, withReturning.HiddenColumnCount);
 
         var update = Dialect.BuildImageReturning(One("UPDATE \"Blogs\" AS b SET \"Rating\" = 1 FROM tags t WHERE t.blog = b.\"Id\""), Blogs);
-        Assert.EndsWith("\nRETURNING \"b\".\"Id\"::text AS \"__atp_c0\", \"b\".\"Name\"::text AS \"__atp_c1\", \"b\".\"Rating\"::text AS \"__atp_c2\"", update.Text, StringComparison.Ordinal);
+        Assert.EndsWith("\nRETURNING \"public\".atproxy_image_v1(\"b\".*) AS \"__atp_image\"", update.Text, StringComparison.Ordinal);
     }
 
     [Fact]
     public void BuildImageReturning_of_a_delete_returns_only_the_key()
     {
         var without = Dialect.BuildImageReturning(One("DELETE FROM order_lines l USING orders o WHERE l.order_id = o.id -- gone"), OrderLines);
-        Assert.Equal("DELETE FROM order_lines l USING orders o WHERE l.order_id = o.id\nRETURNING \"l\".\"order_id\"::text AS \"__atp_k0\", \"l\".\"line_no\"::text AS \"__atp_k1\"", without.Text);
+        Assert.Equal("DELETE FROM order_lines l USING orders o WHERE l.order_id = o.id\nRETURNING \"public\".atproxy_image_v1(ROW(\"l\".\"order_id\", \"l\".\"line_no\")) AS \"__atp_image\"", without.Text);
         Assert.False(without.HadReturning);
         Assert.False(without.ReturnsRows);
         Assert.Equal(2, without.ImageColumnCount);
@@ -140,28 +140,35 @@ public class PostgresDialectTests
     public void BuildImageReturning_upsert_that_may_update_also_returns_whether_each_row_was_inserted()
     {
         var upsert = Dialect.BuildImageReturning(One("INSERT INTO \"Blogs\" (\"Id\", \"Name\") VALUES (@id, @name) ON CONFLICT (\"Id\") DO UPDATE SET \"Name\" = EXCLUDED.\"Name\""), Blogs);
-        Assert.EndsWith("\"Rating\"::text AS \"__atp_c2\", (xmax = 0) AS \"__atp_inserted\"", upsert.Text, StringComparison.Ordinal);
+        Assert.EndsWith("\"public\".atproxy_image_v1(\"Blogs\".*) AS \"__atp_image\", (xmax = 0) AS \"__atp_inserted\"", upsert.Text, StringComparison.Ordinal);
         Assert.True(upsert.HasInsertedFlag);
-        Assert.Equal(4, upsert.HiddenColumnCount);
+        Assert.Equal(2, upsert.HiddenColumnCount);
 
         var doNothing = Dialect.BuildImageReturning(One("INSERT INTO \"Blogs\" (\"Id\", \"Name\") VALUES (@id, @name) ON CONFLICT DO NOTHING"), Blogs);
         Assert.False(doNothing.HasInsertedFlag);
-        Assert.Equal(3, doNothing.HiddenColumnCount);
+        Assert.Equal(1, doNothing.HiddenColumnCount);
     }
 
     [Fact]
     public void BuildDirtyCheck_single_key_compares_with_any_so_the_key_index_answers()
     {
         var sql = Dialect.BuildDirtyCheck(Blogs, [["1"], ["7"]]);
-        Assert.Equal("SELECT \"Id\"::text, \"Name\"::text, \"Rating\"::text FROM \"public\".\"Blogs\" WHERE \"Id\" = ANY (CAST(@__atp_0 AS integer[])) FOR UPDATE", sql.Text);
+        Assert.Equal("SELECT \"public\".atproxy_image_v1(\"Blogs\".*) FROM \"public\".\"Blogs\" WHERE \"Id\" = ANY (CAST(@__atp_0 AS integer[])) FOR UPDATE", sql.Text);
         Assert.Equal(new[] { "1", "7" }, Assert.IsType<string[]>(Assert.Single(sql.Parameters).Value));
+    }
+
+    [Fact]
+    public void BuildDirtyCheck_of_a_format_version_1_record_reads_each_column_as_session_text()
+    {
+        var sql = Dialect.BuildDirtyCheck(Blogs, [["1"]], AtProxy.Images.ImageForm.SessionText);
+        Assert.Equal("SELECT \"Id\"::text, \"Name\"::text, \"Rating\"::text FROM \"public\".\"Blogs\" WHERE \"Id\" = ANY (CAST(@__atp_0 AS integer[])) FOR UPDATE", sql.Text);
     }
 
     [Fact]
     public void BuildDirtyCheck_composite_key_unnests_one_array_per_key_column_and_locks()
     {
         var sql = Dialect.BuildDirtyCheck(OrderLines, [["1", "1"], ["2", "3"]]);
-        Assert.Equal("SELECT \"order_id\"::text, \"line_no\"::text, \"qty\"::text, \"price\"::text FROM \"public\".\"order_lines\" WHERE (\"order_id\", \"line_no\") IN (SELECT CAST(k.k0 AS bigint), CAST(k.k1 AS integer) FROM unnest(@__atp_0, @__atp_1) AS k(k0, k1)) FOR UPDATE", sql.Text);
+        Assert.Equal("SELECT \"public\".atproxy_image_v1(\"order_lines\".*) FROM \"public\".\"order_lines\" WHERE (\"order_id\", \"line_no\") IN (SELECT CAST(k.k0 AS bigint), CAST(k.k1 AS integer) FROM unnest(@__atp_0, @__atp_1) AS k(k0, k1)) FOR UPDATE", sql.Text);
         Assert.Equal(new[] { "1", "2" }, Assert.IsType<string[]>(sql.Parameters[0].Value));
         Assert.Equal(new[] { "1", "3" }, Assert.IsType<string[]>(sql.Parameters[1].Value));
     }

@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using AtProxy.Images;
+using AtProxy.Protocol.Undo;
 using AtProxy.Metadata;
 using AtProxy.Phase2;
 using AtProxy.Protocol.V1;
@@ -19,7 +21,7 @@ namespace AtProxy.Tests.Sql;
 /// </summary>
 public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixture<CorpusDatabaseFixture>
 {
-    private static readonly PostgresDialect Dialect = PostgresDialect.Instance;
+    private static readonly PostgresDialect Dialect = TestDialect.Public;
 
     public static TheoryData<string, string> Cases => CorpusFile.CaseIds();
 
@@ -83,7 +85,7 @@ public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixtu
             var returned = await QueryUserAsync(imageReturning.Text);
             var hidden = returned.Select(row => row.Skip(row.Count - imageReturning.HiddenColumnCount).ToArray()).ToList();
             Assert.Equal(statement.Kind != DmlKind.Delete, imageReturning.ReturnsRows);
-            var images = hidden.Select(h => h.Take(imageReturning.ImageColumnCount).Select(v => v as string).ToArray()).ToList();
+            var images = hidden.Select(h => RecordText.Split((string)h[0]!, imageReturning.ImageColumnCount)).ToList();
             var returnedRows = imageReturning.ReturnsRows ? images.Select(values => Row(values)).DistinctBy(KeyText).ToList() : [];
             var keys = (imageReturning.ReturnsRows ? returnedRows.Select(row => Dialect.KeyOf(table, row)) : images.Select(k => (IReadOnlyList<string>)k.Cast<string>().ToArray()))
                 .DistinctBy(LockKeyFormatter.Format).ToList();
@@ -129,9 +131,9 @@ public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixtu
 
             // The rollback's executor (dirty check, then the same statements) restores it too, and a
             // second run finds every row already restored.
-            Assert.Null(await UndoRecordExecutor.UndoAsync(Dialect, connection, transaction, record, CancellationToken.None));
+            Assert.Null(await UndoRecordExecutor.UndoAsync(Dialect, connection, transaction, record, AtProxy.Images.ImageForm.Canonical, CancellationToken.None));
             Assert.Equal(snapshot, await SnapshotAsync());
-            Assert.Null(await UndoRecordExecutor.UndoAsync(Dialect, connection, transaction, record, CancellationToken.None));
+            Assert.Null(await UndoRecordExecutor.UndoAsync(Dialect, connection, transaction, record, AtProxy.Images.ImageForm.Canonical, CancellationToken.None));
             Assert.Equal(snapshot, await SnapshotAsync());
         }
 
@@ -149,7 +151,7 @@ public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixtu
             var locked = await QueryAsync(lockQuery);
             var read = await QueryUserAsync(statement.Text);
             Assert.Equal(read.Count, locked.Count);
-            var lockKeys = locked.Select(key => Dialect.LockKeyOf(table, key.Cast<string>().ToArray())).ToList();
+            var lockKeys = locked.Select(key => Dialect.LockKeyOf(table, RecordText.Split((string)key[0]!, table.PrimaryKey.Count)!)).ToList();
             Assert.Equal(locked.Count, lockKeys.Count);
             Assert.All(lockKeys, key => Assert.Equal(table.CanonicalName, key.Table));
         }
@@ -208,8 +210,8 @@ public class SqlCorpusDatabaseTests(CorpusDatabaseFixture fixture) : IClassFixtu
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                Assert.Equal(table.Columns.Count, reader.FieldCount);
-                rows.Add(RowImage.Read(reader, reader.FieldCount));
+                Assert.Equal(1, reader.FieldCount);
+                rows.Add(RowImage.ReadRecord(reader, 0, table.Columns.Count));
             }
             return rows;
         }

@@ -12,7 +12,7 @@ namespace AtProxy.Tests.Sql;
 /// user's parameters, typed as the application typed them. These prove it on a real server for
 /// both placeholder styles.
 /// </summary>
-public class UserParameterCopyTests(PostgresDatabaseFixture fixture) : IClassFixture<PostgresDatabaseFixture>
+public class UserParameterCopyTests(DialectDatabaseFixture fixture) : IClassFixture<DialectDatabaseFixture>
 {
     private static readonly TableMetadata Kv = new("public", "copy_kv",
         [new ColumnMetadata("k", 1, "text", false, false), new ColumnMetadata("v", 2, "text", true, false)],
@@ -23,13 +23,13 @@ public class UserParameterCopyTests(PostgresDatabaseFixture fixture) : IClassFix
     {
         await using var connection = await OpenAsync();
         var statement = SqlRecognizer.RecognizeUncached("UPDATE copy_kv SET v = @v WHERE k = @k").Statements[0];
-        var image = PostgresDialect.Instance.BuildBeforeImage(statement, Kv)!;
+        var image = TestDialect.Public.BuildBeforeImage(statement, Kv)!;
         Assert.True(image.BindsUserParameters);
 
         await using var command = new NpgsqlCommand(image.Text, connection);
         command.Parameters.AddWithValue("v", "unused by the image");
         command.Parameters.AddWithValue("k", "b");
-        Assert.Equal("b", await command.ExecuteScalarAsync());
+        Assert.Equal("(b,2)", await command.ExecuteScalarAsync());
     }
 
     [Fact]
@@ -37,13 +37,13 @@ public class UserParameterCopyTests(PostgresDatabaseFixture fixture) : IClassFix
     {
         await using var connection = await OpenAsync();
         var statement = SqlRecognizer.RecognizeUncached("UPDATE copy_kv SET v = $1 WHERE k = $2").Statements[0];
-        var image = PostgresDialect.Instance.BuildBeforeImage(statement, Kv)!;
+        var image = TestDialect.Public.BuildBeforeImage(statement, Kv)!;
         Assert.EndsWith("WHERE k = $2 FOR UPDATE", image.Text, StringComparison.Ordinal);
 
         await using var command = new NpgsqlCommand(image.Text, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = "unused by the image", NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = "a", NpgsqlDbType = NpgsqlDbType.Text });
-        Assert.Equal("a", await command.ExecuteScalarAsync());
+        Assert.Equal("(a,1)", await command.ExecuteScalarAsync());
     }
 
     [Fact]
@@ -52,16 +52,16 @@ public class UserParameterCopyTests(PostgresDatabaseFixture fixture) : IClassFix
         await using var connection = await OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         var statement = SqlRecognizer.RecognizeUncached("UPDATE copy_kv SET v = @v WHERE k <> @k RETURNING v").Statements[0];
-        var rewritten = PostgresDialect.Instance.BuildImageReturning(statement, Kv);
+        var rewritten = TestDialect.Public.BuildImageReturning(statement, Kv);
 
         await using var command = new NpgsqlCommand(rewritten.Text, connection, transaction);
         command.Parameters.AddWithValue("v", "x");
         command.Parameters.AddWithValue("k", "b");
         await using var reader = await command.ExecuteReaderAsync();
-        Assert.Equal(3, reader.FieldCount);
-        Assert.Equal("__atp_c0", reader.GetName(reader.FieldCount - rewritten.HiddenColumnCount));
+        Assert.Equal(2, reader.FieldCount);
+        Assert.Equal(PostgresDialect.ImageColumn, reader.GetName(reader.FieldCount - rewritten.HiddenColumnCount));
         Assert.True(await reader.ReadAsync());
-        Assert.Equal(("x", "a", "x"), (reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        Assert.Equal(("x", "(a,x)"), (reader.GetString(0), reader.GetString(1)));
         Assert.False(await reader.ReadAsync());
     }
 

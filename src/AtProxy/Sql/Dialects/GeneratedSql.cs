@@ -31,20 +31,20 @@ internal sealed record GeneratedSql(string Text, IReadOnlyList<GeneratedParamete
 
 /// <summary>
 /// A write statement rewritten to also return, as extra trailing columns after the user's own
-/// RETURNING list (if any), what the undo log needs of each row it wrote: for an INSERT, UPDATE
-/// or upsert the whole row as text in column order (its after image, read in the same round
-/// trip); for a DELETE the primary key as text in key order. An upsert that may update also
-/// returns whether each row was inserted.
+/// RETURNING list (if any), what the undo log needs of each row it wrote, in one record text
+/// column (<see cref="PostgresDialect.ImageColumn"/>): for an INSERT, UPDATE or upsert the whole
+/// row in column order (its after image, read in the same round trip); for a DELETE the primary
+/// key in key order. An upsert that may update also returns whether each row was inserted.
 /// </summary>
 /// <param name="Text">The statement to run instead of the user's; the user's parameters bind unchanged.</param>
-/// <param name="ImageColumnCount">How many of the trailing columns are the row (or key) values.</param>
-/// <param name="ReturnsRows">True when those columns are the whole row, false when only its key (a DELETE).</param>
-/// <param name="HasInsertedFlag">Whether a boolean "inserted" column follows them (an upsert that may update).</param>
+/// <param name="ImageColumnCount">How many values the image record holds (the table's columns, or its key's).</param>
+/// <param name="ReturnsRows">True when the image is the whole row, false when only its key (a DELETE).</param>
+/// <param name="HasInsertedFlag">Whether a boolean "inserted" column follows it (an upsert that may update).</param>
 /// <param name="HadReturning">Whether the user's statement returned rows itself (if not, the proxy consumes the result).</param>
 internal sealed record ImageReturningStatement(string Text, int ImageColumnCount, bool ReturnsRows, bool HasInsertedFlag, bool HadReturning)
 {
     /// <summary>How many trailing result columns are the proxy's (hide them from the user).</summary>
-    public int HiddenColumnCount => ImageColumnCount + (HasInsertedFlag ? 1 : 0);
+    public int HiddenColumnCount => 1 + (HasInsertedFlag ? 1 : 0);
 }
 
 /// <summary>A global row lock key: one row of one table (see <c>LockKey</c> in <c>common.proto</c>).</summary>

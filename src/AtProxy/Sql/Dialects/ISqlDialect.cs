@@ -1,3 +1,4 @@
+using AtProxy.Images;
 using AtProxy.Metadata;
 using AtProxy.Protocol.V1;
 
@@ -5,9 +6,10 @@ namespace AtProxy.Sql.Dialects;
 
 /// <summary>
 /// Everything that differs between databases when the proxy reads images, takes locks and
-/// undoes a statement. Images hold each value's exact text form, so every type round-trips
-/// through the undo log unchanged: image queries select every column as text, and generated
-/// values are bound as text and cast to the column's full type. Rows are <see cref="UndoRow"/>s
+/// undoes a statement. Images hold each value's exact text form, printed the same way whatever the
+/// application's session settings, so every type round-trips through the undo log unchanged: image
+/// queries select each row as one record text, and generated values are bound as text and cast to
+/// the column's full type. Rows are <see cref="UndoRow"/>s
 /// in <see cref="TableMetadata.Columns"/> order; keys are text values in
 /// <see cref="TableMetadata.PrimaryKey"/> order.
 /// </summary>
@@ -52,8 +54,11 @@ internal interface ISqlDialect
     /// </summary>
     ImageReturningStatement BuildImageReturning(DmlStatement statement, TableMetadata table);
 
-    /// <summary>Rollback's dirty-write check: the rows with these keys, all columns, <c>FOR UPDATE</c>.</summary>
-    GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys);
+    /// <summary>
+    /// Rollback's dirty-write check: the rows with these keys, <c>FOR UPDATE</c>, printed in
+    /// <paramref name="form"/> (one record column, or one text column per column for format version 1).
+    /// </summary>
+    GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys, ImageForm form = ImageForm.Canonical);
 
     /// <summary>Undo of an insert: delete the row by its key.</summary>
     GeneratedSql BuildDeleteRow(TableMetadata table, UndoRow row);
@@ -63,6 +68,18 @@ internal interface ISqlDialect
 
     /// <summary>Undo of an update: set every writable non-key column back to <paramref name="before"/>'s values; null when there is none.</summary>
     GeneratedSql? BuildUpdateRow(TableMetadata table, UndoRow before);
+
+    /// <summary>The user triggers enabled on the table, one description each (name, timing, events), for messages.</summary>
+    GeneratedSql BuildTriggerList(TableMetadata table);
+
+    /// <summary>The names of the table's columns a foreign key involves, referencing or referenced.</summary>
+    GeneratedSql BuildForeignKeyColumns(TableMetadata table);
+
+    /// <summary>Suppresses user triggers for the rest of the local transaction (may be refused for lack of privilege).</summary>
+    string SuppressUserTriggersSql { get; }
+
+    /// <summary>Lets user triggers fire again.</summary>
+    string RestoreUserTriggersSql { get; }
 
     /// <summary>The primary key of a full row, as text in key order.</summary>
     IReadOnlyList<string> KeyOf(TableMetadata table, UndoRow row);

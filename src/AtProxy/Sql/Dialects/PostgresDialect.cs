@@ -1,27 +1,32 @@
 using System.Globalization;
 using System.Text;
+using AtProxy.Images;
 using AtProxy.Metadata;
 using AtProxy.Protocol.V1;
 
 namespace AtProxy.Sql.Dialects;
 
 /// <summary>
-/// PostgreSQL: image, lock, dirty-check and undo SQL. Images select every column as
-/// <c>"col"::text</c> (its type's output function); generated values are bound as text parameters
+/// PostgreSQL: image, lock, dirty-check and undo SQL. Images select each row as one record text,
+/// printed by <see cref="CanonicalText.ImageFunction"/> under pinned settings, so no setting of the
+/// application's session changes a value's text; generated values are bound as text parameters
 /// named <c>@__atp_N</c> and cast back with <c>CAST(@__atp_N AS &lt;format_type&gt;)</c>, modifiers
-/// included, so PostgreSQL itself parses them exactly as it printed them. Image queries splice the
-/// user's own WHERE / FROM / VALUES text unchanged, so the user's parameters bind to them as they are.
+/// included and the type schema-qualified, so PostgreSQL itself parses them exactly as it printed
+/// them (rollback pins the same settings). Image queries splice the user's own WHERE / FROM / VALUES
+/// text unchanged, so the user's parameters bind to them as they are.
 /// </summary>
-internal sealed class PostgresDialect : ISqlDialect
+/// <param name="functionSchema">The schema of AtProxy's image function (the undo log's schema), unquoted.</param>
+internal sealed class PostgresDialect(string functionSchema) : ISqlDialect
 {
-    /// <summary>The one instance; the dialect has no state.</summary>
-    public static PostgresDialect Instance { get; } = new();
+    private readonly string _imageFunction = QuoteName(functionSchema) + "." + CanonicalText.ImageFunction;
 
     /// <summary>The hidden column that says whether an upsert inserted the row (rather than updated it).</summary>
     public const string InsertedColumn = GeneratedSql.ParameterPrefix + "inserted";
 
     /// <inheritdoc />
-    public string QuoteIdentifier(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    public string QuoteIdentifier(string identifier) => QuoteName(identifier);
+
+    private static string QuoteName(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     /// <inheritdoc />
     public string QuoteTable(TableMetadata table) => QuoteIdentifier(table.Schema) + "." + QuoteIdentifier(table.Name);
@@ -40,7 +45,7 @@ internal sealed class PostgresDialect : ISqlDialect
             {
                 var qualifier = QuoteIdentifier(target.Alias ?? table.Name);
                 var sql = new StringBuilder("SELECT ");
-                AppendTextColumns(sql, table, qualifier);
+                AppendRowImage(sql, qualifier);
                 sql.Append(target.Only ? " FROM ONLY " : " FROM ").Append(QuoteTable(table));
                 if (target.Alias is not null)
                 {
@@ -91,7 +96,7 @@ internal sealed class PostgresDialect : ISqlDialect
 
         var qualifier = QuoteIdentifier(table.Name);
         var sql = new StringBuilder("SELECT ");
-        AppendTextColumns(sql, table, qualifier);
+        AppendRowImage(sql, qualifier);
         sql.Append(" FROM ").Append(QuoteTable(table)).Append(" WHERE ");
         sql.Append(columns.Count == 1 ? "" : "(");
         sql.AppendJoin(", ", columns.Select(c => qualifier + "." + QuoteIdentifier(c)));
@@ -125,10 +130,7 @@ internal sealed class PostgresDialect : ISqlDialect
         RequireKey(table);
         var qualifier = QuoteIdentifier(statement.Target.Qualifier);
         var sql = new StringBuilder("SELECT ");
-        for (var i = 0; i < table.PrimaryKey.Count; i++)
-        {
-            sql.Append(i == 0 ? "" : ", ").Append(qualifier).Append('.').Append(QuoteIdentifier(table.PrimaryKey[i].Name)).Append("::text");
-        }
+        AppendKeyImage(sql, table, qualifier);
         sql.Append(" FROM ").Append(statement.FromList.Text);
         AppendClause(sql, " WHERE ", statement.Where);
         AppendClause(sql, " ORDER BY ", statement.OrderBy);
@@ -163,19 +165,23 @@ internal sealed class PostgresDialect : ISqlDialect
             throw new ArgumentException($"A {statement.Kind} statement writes no rows.", nameof(statement));
         }
         RequireKey(table);
-        // UPDATE ... FROM and DELETE ... USING may join tables with columns of the same name.
-        var qualifier = statement.Kind is DmlKind.Update or DmlKind.Delete ? QuoteIdentifier(statement.Target.Alias ?? table.Name) + "." : "";
+        // The target by the name the statement gives it: UPDATE ... FROM and DELETE ... USING may join
+        // tables with columns of the same name, and an INSERT's RETURNING knows it by name or alias.
+        var qualifier = QuoteIdentifier(statement.Target.Alias ?? table.Name);
         // A DELETE leaves no row behind: its keys are enough. Every other write returns the whole
         // row as it left it, which is the after image.
         var returnsRows = statement.Kind != DmlKind.Delete;
         var extra = new StringBuilder();
-        var count = returnsRows ? table.Columns.Count : table.PrimaryKey.Count;
-        for (var i = 0; i < count; i++)
+        if (returnsRows)
         {
-            var column = returnsRows ? table.Columns[i].Name : table.PrimaryKey[i].Name;
-            extra.Append(i == 0 ? "" : ", ").Append(qualifier).Append(QuoteIdentifier(column))
-                .Append("::text AS ").Append(QuoteIdentifier(returnsRows ? RowColumnAlias(i) : KeyColumnAlias(i)));
+            AppendRowImage(extra, qualifier);
         }
+        else
+        {
+            AppendKeyImage(extra, table, qualifier);
+        }
+        extra.Append(" AS ").Append(QuoteIdentifier(ImageColumn));
+        var count = returnsRows ? table.Columns.Count : table.PrimaryKey.Count;
         var insertedFlag = statement.OnConflict is { Action: ConflictAction.DoUpdate };
         if (insertedFlag)
         {
@@ -196,27 +202,31 @@ internal sealed class PostgresDialect : ISqlDialect
         return new ImageReturningStatement(text, count, returnsRows, insertedFlag, statement.Returning is not null);
     }
 
-    /// <summary>The name of the i-th hidden key column an <see cref="ImageReturningStatement"/> of a DELETE adds.</summary>
-    public static string KeyColumnAlias(int index) => GeneratedSql.ParameterPrefix + "k" + index.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>The name of the i-th hidden row column an <see cref="ImageReturningStatement"/> of an INSERT, UPDATE or upsert adds.</summary>
-    public static string RowColumnAlias(int index) => GeneratedSql.ParameterPrefix + "c" + index.ToString(CultureInfo.InvariantCulture);
+    /// <summary>The hidden column an <see cref="ImageReturningStatement"/> adds: the row's (or a DELETE's key's) record text.</summary>
+    public const string ImageColumn = GeneratedSql.ParameterPrefix + "image";
 
     /// <inheritdoc />
-    public GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys) =>
-        SelectByKeys(table, keys, forUpdate: true);
+    public GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys, ImageForm form = ImageForm.Canonical) =>
+        SelectByKeys(table, keys, form, forUpdate: true);
 
     // One text array per key column: one plan and no parameter limit for any number of rows. A
     // single scalar key compares with = ANY, which the planner answers from the key's index; a
     // composite (or array-typed) key unnests the arrays together, each element cast on its own so
     // array-typed keys stay whole.
-    private GeneratedSql SelectByKeys(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys, bool forUpdate)
+    private GeneratedSql SelectByKeys(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys, ImageForm form, bool forUpdate)
     {
         RequireKey(table);
         var parameters = new ParameterList();
         var pk = table.PrimaryKey;
         var sql = new StringBuilder("SELECT ");
-        AppendTextColumns(sql, table, qualifier: null);
+        if (form == ImageForm.Canonical)
+        {
+            AppendRowImage(sql, QuoteIdentifier(table.Name));
+        }
+        else
+        {
+            AppendTextColumns(sql, table);
+        }
         sql.Append(" FROM ").Append(QuoteTable(table)).Append(" WHERE ");
         if (pk.Count == 1 && !pk[0].DataType.EndsWith("[]", StringComparison.Ordinal))
         {
@@ -285,6 +295,45 @@ internal sealed class PostgresDialect : ISqlDialect
     }
 
     /// <inheritdoc />
+    public GeneratedSql BuildTriggerList(TableMetadata table)
+    {
+        var parameters = new ParameterList();
+        var name = parameters.Add(QuoteTable(table));
+        // tgtype bits: 2 BEFORE, 64 INSTEAD OF (else AFTER), 4 INSERT, 8 DELETE, 16 UPDATE.
+        var sql = $"""
+            SELECT format('%I (%s %s%s)', t.tgname,
+                   CASE WHEN t.tgtype & 2 <> 0 THEN 'BEFORE' WHEN t.tgtype & 64 <> 0 THEN 'INSTEAD OF' ELSE 'AFTER' END,
+                   concat_ws(' OR ', CASE WHEN t.tgtype & 4 <> 0 THEN 'INSERT' END, CASE WHEN t.tgtype & 16 <> 0 THEN 'UPDATE' END,
+                             CASE WHEN t.tgtype & 8 <> 0 THEN 'DELETE' END),
+                   CASE t.tgenabled WHEN 'A' THEN ', enabled ALWAYS' WHEN 'R' THEN ', enabled REPLICA' ELSE '' END)
+            FROM pg_trigger t
+            WHERE t.tgrelid = to_regclass({name}) AND NOT t.tgisinternal AND t.tgenabled <> 'D'
+            ORDER BY t.tgname
+            """;
+        return new GeneratedSql(sql, parameters.Items);
+    }
+
+    /// <inheritdoc />
+    public GeneratedSql BuildForeignKeyColumns(TableMetadata table)
+    {
+        var parameters = new ParameterList();
+        var name = parameters.Add(QuoteTable(table));
+        var sql = $"""
+            SELECT a.attname::text FROM pg_constraint c
+            JOIN pg_attribute a ON (c.conrelid = to_regclass({name}) AND a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey))
+                                OR (c.confrelid = to_regclass({name}) AND a.attrelid = c.confrelid AND a.attnum = ANY (c.confkey))
+            WHERE c.contype = 'f'
+            """;
+        return new GeneratedSql(sql, parameters.Items);
+    }
+
+    /// <inheritdoc />
+    public string SuppressUserTriggersSql => "SET LOCAL session_replication_role = replica";
+
+    /// <inheritdoc />
+    public string RestoreUserTriggersSql => "SET LOCAL session_replication_role TO DEFAULT";
+
+    /// <inheritdoc />
     public IReadOnlyList<string> KeyOf(TableMetadata table, UndoRow row)
     {
         if (row.Values.Count != table.Columns.Count)
@@ -335,21 +384,21 @@ internal sealed class PostgresDialect : ISqlDialect
         }
     }
 
-    private void AppendTextColumns(StringBuilder sql, TableMetadata table, string? qualifier)
+    // The whole row of the table known as qualifier, as one record text in canonical form.
+    private void AppendRowImage(StringBuilder sql, string qualifier) =>
+        sql.Append(_imageFunction).Append('(').Append(qualifier).Append(".*)");
+
+    // The row's primary key, as one record text in canonical form (a record of one field for a single key).
+    private void AppendKeyImage(StringBuilder sql, TableMetadata table, string qualifier)
     {
-        for (var i = 0; i < table.Columns.Count; i++)
-        {
-            if (i > 0)
-            {
-                sql.Append(", ");
-            }
-            if (qualifier is not null)
-            {
-                sql.Append(qualifier).Append('.');
-            }
-            sql.Append(QuoteIdentifier(table.Columns[i].Name)).Append("::text");
-        }
+        sql.Append(_imageFunction).Append("(ROW(");
+        sql.AppendJoin(", ", table.PrimaryKey.Select(c => qualifier + "." + QuoteIdentifier(c.Name)));
+        sql.Append("))");
     }
+
+    // Format version 1: each column's text in the session's own settings.
+    private void AppendTextColumns(StringBuilder sql, TableMetadata table) =>
+        sql.AppendJoin(", ", table.Columns.Select(c => QuoteIdentifier(c.Name) + "::text"));
 
     // The value's text, cast by the server to the column's full type (modifiers included).
     private static string Cast(ParameterList parameters, UndoValue value, ColumnMetadata column) =>
