@@ -193,6 +193,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
                 branchId = await RegisterAsync(branch, keys, lockRetries ?? client.Options.LockRetryCount, cancellationToken);
                 register?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
             }
+            client.ResourceManager.Outstanding.Add(branch.Resource, branch.Xid, branchId.Value);
             activity?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
             if (AfterBranchRegistered is { } hook)
             {
@@ -276,6 +277,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
 
     private async Task ReportPhaseOneFailedAsync(string xid, long branchId)
     {
+        client.ResourceManager.Outstanding.Settle(xid, branchId);
         try
         {
             await client.Coordinator.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = branchId, Status = BranchStatus.PhaseOneFailed }, CancellationToken.None);

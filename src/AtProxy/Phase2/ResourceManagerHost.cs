@@ -27,7 +27,8 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         _client = client;
         _logger = client.LoggerFactory.CreateLogger("AtProxy.ResourceManager");
         _rollbacker = new BranchRollbacker(_logger);
-        UndoDeletion = new UndoDeletionQueue(client.Options.UndoDeleteBatchSize, _logger);
+        UndoDeletion = new UndoDeletionQueue(client.Options.UndoDeleteBatchSize, client.Options.UndoDrainTimeout, _logger);
+        Outstanding = new OutstandingBranches(client.Options.DefaultTransactionTimeout + TimeSpan.FromMinutes(10));
         InstanceId = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
         client.Resources.Changed += OnResourcesChanged;
     }
@@ -35,6 +36,9 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
     public string InstanceId { get; }
 
     public UndoDeletionQueue UndoDeletion { get; }
+
+    /// <summary>This process's branches whose phase-2 command has not come yet.</summary>
+    public OutstandingBranches Outstanding { get; }
 
     /// <summary>How many streams are subscribed right now.</summary>
     public int ConnectedStreams => Volatile.Read(ref _connected);
@@ -51,7 +55,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             }
             return;
         }
-        // A new resource id: every stream subscribes again with the full list.
+        // A resource id came or went: every stream subscribes again with the current list.
         var previous = Interlocked.Exchange(ref _resubscribe, new CancellationTokenSource());
         previous.Cancel();
         previous.Dispose();
@@ -123,11 +127,17 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
 
     private async Task RunStreamAsync(GrpcChannel channel, CancellationToken cancellationToken, Action onSubscribed)
     {
+        var resourceIds = _client.Resources.Ids;
+        if (resourceIds.Count == 0)
+        {
+            // Nothing to serve (every data source was disposed): stay away until one is wrapped again.
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
         var rm = new ResourceManager.ResourceManagerClient(channel);
         using var call = rm.Connect(new CallOptions(_client.Coordinator.Headers, cancellationToken: cancellationToken));
         var writeLock = new SemaphoreSlim(1, 1);
         var subscribe = new Subscribe { ApplicationId = _client.Options.ApplicationId, InstanceId = InstanceId };
-        subscribe.ResourceIds.AddRange(_client.Resources.Ids);
+        subscribe.ResourceIds.AddRange(resourceIds);
         await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe }, cancellationToken);
 
         var subscribed = false;
@@ -167,7 +177,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         activity?.SetTag(AtProxyTelemetry.ResourceTag, command.ResourceId);
         var result = new BranchCommandResult { CorrelationId = command.CorrelationId };
         var resource = _client.Resources.Find(command.ResourceId);
-        if (resource is null)
+        if (resource is not { IsServed: true })
         {
             result.Status = command.Action == BranchAction.Commit ? BranchStatus.PhaseTwoCommitFailedRetryable : BranchStatus.PhaseTwoRollbackFailedRetryable;
             result.Message = $"resource {command.ResourceId} is not served by this process";
@@ -184,6 +194,10 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             result.Message = outcome.Message;
         }
         activity?.SetTag(AtProxyTelemetry.StatusTag, result.Status.ToString());
+        if (result.Status is BranchStatus.PhaseTwoCommitted or BranchStatus.PhaseTwoRollbacked or BranchStatus.PhaseTwoRollbackFailedUnretryable)
+        {
+            Outstanding.Settle(command.Xid, command.BranchId);
+        }
         try
         {
             await writeLock.WaitAsync(cancellationToken);

@@ -9,14 +9,18 @@ namespace AtProxy.Resources;
 /// One database the proxy writes, known to the coordinator by its id: how to open a connection
 /// for phase 2, its table metadata and its undo log table.
 /// </summary>
+/// <remarks>
+/// The resource outlives the data sources that wrap it: it keeps the live ones
+/// (<see cref="ResourceAttachment"/>) and opens phase-2 connections with the most recent. It serves
+/// phase 2 only while one of them is open, so that a disposed data source never answers for it.
+/// </remarks>
 internal sealed class Resource
 {
-    private readonly Func<CancellationToken, ValueTask<DbConnection>> _openConnection;
+    private readonly List<ResourceAttachment> _attachments = [];
 
-    public Resource(string id, Func<CancellationToken, ValueTask<DbConnection>> openConnection, AtProxyOptions options)
+    public Resource(string id, AtProxyOptions options)
     {
         Id = id;
-        _openConnection = openConnection;
         UndoLog = new UndoLogTable(options.UndoLogSchema);
         Metadata = new TableMetadataCache();
     }
@@ -31,9 +35,81 @@ internal sealed class Resource
     /// <summary>Generates every image, lock and undo statement the proxy runs on this database.</summary>
     public ISqlDialect Dialect { get; } = PostgresDialect.Instance;
 
+    /// <summary>True while an attachment that is not closing takes phase-2 commands for this resource.</summary>
+    public bool IsServed
+    {
+        get
+        {
+            lock (_attachments)
+            {
+                return IsServedLocked();
+            }
+        }
+    }
+
+    /// <summary>True while any attachment, closing or not, can open connections to this resource.</summary>
+    public bool HasConnectionFactory
+    {
+        get
+        {
+            lock (_attachments)
+            {
+                return _attachments.Count > 0;
+            }
+        }
+    }
+
     /// <summary>Opens a new connection of the application's own configuration, for phase-2 work.</summary>
-    public ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => _openConnection(cancellationToken);
+    public ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        Func<CancellationToken, ValueTask<DbConnection>>? open;
+        lock (_attachments)
+        {
+            open = (_attachments.LastOrDefault(a => !a.IsClosing) ?? _attachments.LastOrDefault())?.OpenConnection;
+        }
+        return open is not null
+            ? open(cancellationToken)
+            : throw new AtProxyException($"Resource '{Id}' has no live data source in this process: every data source wrapping it was disposed.");
+    }
 
     /// <summary>Makes sure the undo log table exists (once per process).</summary>
-    public Task EnsureUndoLogAsync(CancellationToken cancellationToken) => UndoLog.EnsureAsync(_openConnection, cancellationToken);
+    public Task EnsureUndoLogAsync(CancellationToken cancellationToken) => UndoLog.EnsureAsync(OpenConnectionAsync, cancellationToken);
+
+    /// <summary>Adds a live attachment; true when the resource was not served before.</summary>
+    internal bool Attach(ResourceAttachment attachment)
+    {
+        lock (_attachments)
+        {
+            var wasServed = IsServedLocked();
+            _attachments.Add(attachment);
+            return !wasServed;
+        }
+    }
+
+    /// <summary>Marks an attachment closing; true when the resource is no longer served because of it.</summary>
+    internal bool BeginClose(ResourceAttachment attachment)
+    {
+        lock (_attachments)
+        {
+            if (attachment.IsClosing || !_attachments.Contains(attachment))
+            {
+                return false;
+            }
+            var wasServed = IsServedLocked();
+            attachment.IsClosing = true;
+            return wasServed && !IsServedLocked();
+        }
+    }
+
+    /// <summary>Removes an attachment; true when the resource is no longer served because of it.</summary>
+    internal bool Detach(ResourceAttachment attachment)
+    {
+        lock (_attachments)
+        {
+            var wasServed = IsServedLocked();
+            return _attachments.Remove(attachment) && wasServed && !IsServedLocked();
+        }
+    }
+
+    private bool IsServedLocked() => _attachments.Exists(a => !a.IsClosing);
 }
