@@ -45,6 +45,9 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
 
     private int _connected;
 
+    /// <summary>How long a stream being replaced waits for its commands in hand to be answered.</summary>
+    private static readonly TimeSpan InHandGrace = TimeSpan.FromSeconds(10);
+
     private void OnResourcesChanged()
     {
         if (Interlocked.Exchange(ref _started, 1) == 0)
@@ -134,8 +137,26 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }
         var rm = new ResourceManager.ResourceManagerClient(channel);
-        using var call = rm.Connect(new CallOptions(_client.Coordinator.Headers, cancellationToken: cancellationToken));
+        // Subscribing again ends this stream only once the commands in hand are answered: a result
+        // lost with the stream would leave the coordinator retrying a branch that is done.
+        using var callStop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        var inHand = new InHandCommands();
+        cancellationToken.ThrowIfCancellationRequested();
+        using var call = rm.Connect(new CallOptions(_client.Coordinator.Headers, cancellationToken: callStop.Token));
         var writeLock = new SemaphoreSlim(1, 1);
+        using var ending = cancellationToken.Register(() => inHand.EndWhenAnswered(async () =>
+        {
+            await writeLock.WaitAsync();
+            try
+            {
+                await call.RequestStream.CompleteAsync();
+            }
+            finally
+            {
+                writeLock.Release();
+            }
+        }, callStop, InHandGrace));
+        cancellationToken = callStop.Token;
         var subscribe = new Subscribe { ApplicationId = _client.Options.ApplicationId, InstanceId = InstanceId };
         subscribe.ResourceIds.AddRange(resourceIds);
         await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe }, cancellationToken);
@@ -156,7 +177,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
                         }
                         break;
                     case CoordinatorMessage.KindOneofCase.Command:
-                        _ = HandleAsync(message.Command, call.RequestStream, writeLock, cancellationToken);
+                        inHand.Track(HandleAsync(message.Command, call.RequestStream, writeLock, cancellationToken));
                         break;
                 }
             }
@@ -194,16 +215,16 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             result.Message = outcome.Message;
         }
         activity?.SetTag(AtProxyTelemetry.StatusTag, result.Status.ToString());
-        if (result.Status is BranchStatus.PhaseTwoCommitted or BranchStatus.PhaseTwoRollbacked or BranchStatus.PhaseTwoRollbackFailedUnretryable)
-        {
-            Outstanding.Settle(command.Xid, command.BranchId);
-        }
         try
         {
             await writeLock.WaitAsync(cancellationToken);
             try
             {
                 await writer.WriteAsync(new ResourceManagerMessage { Result = result }, cancellationToken);
+                if (result.Status is BranchStatus.PhaseTwoCommitted or BranchStatus.PhaseTwoRollbacked or BranchStatus.PhaseTwoRollbackFailedUnretryable)
+                {
+                    Outstanding.Settle(command.Xid, command.BranchId);
+                }
             }
             finally
             {
