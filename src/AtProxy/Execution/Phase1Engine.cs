@@ -232,7 +232,11 @@ internal sealed class Phase1Engine(AtProxyClient client)
 
     private async Task<long> RegisterAsync(LocalBranch branch, List<LockKey> keys, int retries, CancellationToken cancellationToken)
     {
-        var request = new RegisterBranchRequest { Xid = branch.Xid, ResourceId = branch.Resource.Id, ApplicationId = client.Options.ApplicationId };
+        var request = new RegisterBranchRequest
+        {
+            Xid = branch.Xid, ResourceId = branch.Resource.Id, ApplicationId = client.Options.ApplicationId,
+            ResourceIdentity = branch.Resource.Identity?.Id ?? "",
+        };
         request.LockKeys.AddRange(keys);
         var backoff = new LockBackoff(client, branch.Resource.Id, branch.Xid);
         for (var attempt = 0; ; attempt++)

@@ -203,6 +203,13 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             result.Status = command.Action == BranchAction.Commit ? BranchStatus.PhaseTwoCommitFailedRetryable : BranchStatus.PhaseTwoRollbackFailedRetryable;
             result.Message = $"resource {command.ResourceId} is not served by this process";
         }
+        else if (await ResourceIdentityCheck.RefusalAsync(resource, command, cancellationToken) is { } refusal)
+        {
+            result.Status = command.Action == BranchAction.Commit ? BranchStatus.PhaseTwoCommitFailedRetryable : BranchStatus.PhaseTwoRollbackFailedRetryable;
+            result.Message = refusal.Message;
+            result.IdentityMismatch = refusal.IdentityMismatch;
+            _logger.LogWarning("Phase 2 of branch {BranchId} of {Xid} refused: {Reason}", command.BranchId, command.Xid, refusal.Message);
+        }
         else if (command.Action == BranchAction.Commit)
         {
             UndoDeletion.Enqueue(resource, command.Xid, command.BranchId);

@@ -17,6 +17,7 @@ namespace AtProxy.Resources;
 internal sealed class Resource
 {
     private readonly List<ResourceAttachment> _attachments = [];
+    private ResourceIdentity? _identity;
 
     public Resource(string id, AtProxyOptions options)
     {
@@ -72,8 +73,22 @@ internal sealed class Resource
             : throw new AtProxyException($"Resource '{Id}' has no live data source in this process: every data source wrapping it was disposed.");
     }
 
-    /// <summary>Makes sure the undo log table exists (once per process).</summary>
-    public Task EnsureUndoLogAsync(CancellationToken cancellationToken) => UndoLog.EnsureAsync(OpenConnectionAsync, cancellationToken);
+    /// <summary>
+    /// The identity of the database this resource's connections reach (see <see cref="ResourceIdentityTable"/>);
+    /// null until <see cref="EnsureUndoLogAsync"/> read it.
+    /// </summary>
+    public ResourceIdentity? Identity => Volatile.Read(ref _identity);
+
+    /// <summary>Makes sure the undo log table exists and the database's identity is known (once per process).</summary>
+    public async Task EnsureUndoLogAsync(CancellationToken cancellationToken)
+    {
+        await UndoLog.EnsureAsync(OpenConnectionAsync, cancellationToken);
+        if (Identity is null)
+        {
+            await using var connection = await OpenConnectionAsync(cancellationToken);
+            Volatile.Write(ref _identity, await ResourceIdentityTable.EnsureAsync(connection, UndoLog.Schema, cancellationToken));
+        }
+    }
 
     /// <summary>Adds a live attachment; true when the resource was not served before.</summary>
     internal bool Attach(ResourceAttachment attachment)
@@ -81,6 +96,11 @@ internal sealed class Resource
         lock (_attachments)
         {
             var wasServed = IsServedLocked();
+            if (_attachments.Count == 0)
+            {
+                // A data source wrapping the id again may reach another database: read its identity anew.
+                Volatile.Write(ref _identity, null);
+            }
             _attachments.Add(attachment);
             return !wasServed;
         }

@@ -15,11 +15,15 @@ internal sealed class UndoLogTable
     private readonly string? _configuredSchema;
     private readonly SemaphoreSlim _ensureLock = new(1, 1);
     private volatile string? _qualifiedName;
+    private string? _schema;
 
     public UndoLogTable(string? configuredSchema) => _configuredSchema = configuredSchema;
 
     /// <summary>The quoted, schema-qualified table name, once known.</summary>
     public string QualifiedName => _qualifiedName ?? throw new InvalidOperationException("The undo log table is not resolved yet.");
+
+    /// <summary>The schema the table lives in, once known.</summary>
+    public string Schema => _schema ?? throw new InvalidOperationException("The undo log table is not resolved yet.");
 
     /// <summary>Resolves the schema and creates the table when missing; cheap after the first call.</summary>
     /// <remarks>
@@ -69,6 +73,7 @@ internal sealed class UndoLogTable
             {
                 // Another process created it at the same moment.
             }
+            _schema = schema;
             _qualifiedName = name;
         }
         finally
