@@ -19,7 +19,7 @@ public static class AtProxyDbContextOptionsExtensions
     {
         ArgumentNullException.ThrowIfNull(optionsBuilder);
         ArgumentNullException.ThrowIfNull(atProxy);
-        var resource = atProxy.Resources.Find(resourceId) ?? Register(optionsBuilder, atProxy, resourceId);
+        var resource = atProxy.Resources.Find(resourceId) is { IsServed: true } served ? served : Register(optionsBuilder, atProxy, resourceId);
         var branches = new BranchTable();
         return optionsBuilder.AddInterceptors(
             new AtProxyCommandInterceptor(atProxy, resource, branches),

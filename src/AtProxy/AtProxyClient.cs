@@ -19,6 +19,7 @@ namespace AtProxy;
 public sealed class AtProxyClient : IAsyncDisposable
 {
     private readonly ResourceManagerHost _resourceManager;
+    private readonly PhaseTwoSettling _settling;
     private int _disposed;
 
     private AtProxyClient(AtProxyOptions options, ILoggerFactory loggerFactory)
@@ -29,6 +30,7 @@ public sealed class AtProxyClient : IAsyncDisposable
         Resources = new ResourceRegistry(this);
         Phase1 = new Phase1Engine(this);
         _resourceManager = new ResourceManagerHost(this);
+        _settling = new PhaseTwoSettling(_resourceManager.Outstanding, _resourceManager.UndoDeletion, Coordinator, loggerFactory.CreateLogger("AtProxy.ResourceManager"));
     }
 
     /// <summary>Creates a client; it connects lazily and opens its phase-2 streams when a resource is wrapped.</summary>
@@ -63,8 +65,8 @@ public sealed class AtProxyClient : IAsyncDisposable
     public AtDbDataSource Wrap(DbDataSource dataSource, string resourceId)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        var resource = Resources.Register(resourceId, ct => dataSource.OpenConnectionAsync(ct));
-        return new AtDbDataSource(dataSource, this, resource);
+        var attachment = Resources.Attach(resourceId, ct => dataSource.OpenConnectionAsync(ct));
+        return new AtDbDataSource(dataSource, this, attachment);
     }
 
     /// <summary>
@@ -156,13 +158,47 @@ public sealed class AtProxyClient : IAsyncDisposable
     /// </summary>
     public IDisposable GlobalLock() => GlobalTransactionContext.Bind(GlobalTransactionContext.CurrentXid, globalLock: GlobalTransactionContext.CurrentXid is null);
 
-    /// <summary>Stops the phase-2 streams and closes the coordinator channels.</summary>
+    /// <summary>
+    /// Lets go of a data source that is being disposed: the phase-2 commands of its resource's decided
+    /// transactions are awaited, then it takes no new one, the undo rows of the committed branches are
+    /// deleted (all within <see cref="AtProxyOptions.UndoDrainTimeout"/>), and it is detached. When it
+    /// was the last one wrapping its resource, the resource is unsubscribed and the coordinator keeps
+    /// its phase-2 work for the next data source (in this process or another) that wraps the id.
+    /// </summary>
+    internal async Task ReleaseAsync(ResourceAttachment attachment)
+    {
+        try
+        {
+            if (Volatile.Read(ref _disposed) == 0)
+            {
+                await _settling.SettleAsync(attachment.Resource, Options.UndoDrainTimeout, attachment.BeginClose).ConfigureAwait(false);
+            }
+            else
+            {
+                // The client is (being) disposed: its streams are stopping; only the queued deletes are left.
+                attachment.BeginClose();
+                await _resourceManager.UndoDeletion.DrainAsync(attachment.Resource, Options.UndoDrainTimeout).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            attachment.Detach();
+        }
+    }
+
+    /// <summary>
+    /// Stops the phase-2 streams, deletes the undo rows of committed branches still queued (waiting at
+    /// most <see cref="AtProxyOptions.UndoDrainTimeout"/>; dispose the client before the data sources it
+    /// wrapped, or the data sources first: both drain) and closes the coordinator channels.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
+        // Phase-2 commands of decided transactions come over the streams: settle before stopping them.
+        await _settling.SettleAsync(resource: null, Options.UndoDrainTimeout);
         await _resourceManager.DisposeAsync();
         await Resources.DisposeAsync();
         await Coordinator.DisposeAsync();

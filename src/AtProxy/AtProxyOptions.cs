@@ -48,6 +48,14 @@ public sealed class AtProxyOptions
     /// <summary>How many committed branches' undo rows are deleted in one statement (default 200).</summary>
     public int UndoDeleteBatchSize { get; set; } = 200;
 
+    /// <summary>
+    /// How long disposing an <see cref="AtDbDataSource"/> (or the <see cref="AtProxyClient"/>) waits for
+    /// the undo rows of its committed branches to be deleted before it lets go of the database
+    /// (default 5 s, at most 5 min; zero does not wait). Rows still queued then stay in the table for the
+    /// retention purge.
+    /// </summary>
+    public TimeSpan UndoDrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     internal IReadOnlyList<Uri> AllCoordinators()
     {
         var all = new List<Uri>();
@@ -81,6 +89,10 @@ public sealed class AtProxyOptions
         if (LockRetryInterval <= TimeSpan.Zero || LockRetryMaxInterval < LockRetryInterval || LockRetryMaxInterval > TimeSpan.FromSeconds(10))
         {
             throw new ArgumentException("AtProxyOptions.LockRetryInterval must be positive and at most LockRetryMaxInterval, which is at most 10 s.");
+        }
+        if (UndoDrainTimeout < TimeSpan.Zero || UndoDrainTimeout > TimeSpan.FromMinutes(5))
+        {
+            throw new ArgumentException("AtProxyOptions.UndoDrainTimeout must be between 0 and 5 min.");
         }
     }
 }

@@ -178,7 +178,7 @@ internal sealed class PhaseTwoDriver(
             {
                 continue;
             }
-            var outcome = await hub.SendAsync(action, session.Xid, branch.BranchId, branch.ResourceId, timeout, stopping);
+            var outcome = await hub.SendAsync(action, session.Xid, branch.BranchId, branch.ResourceId, branch.ResourceIdentity, timeout, stopping);
             stopping.ThrowIfCancellationRequested();
             switch (outcome.Verdict)
             {
@@ -204,7 +204,7 @@ internal sealed class PhaseTwoDriver(
     private async Task<bool> CommitBranchesAsync(GlobalSession session, GlobalStatus status, BranchSession[] branches, TimeSpan timeout, CancellationToken stopping)
     {
         var pending = branches.Where(b => !BranchStatusRules.IsDone(b.Status)).ToArray();
-        var outcomes = await Task.WhenAll(pending.Select(b => hub.SendAsync(BranchAction.Commit, session.Xid, b.BranchId, b.ResourceId, timeout, stopping)));
+        var outcomes = await Task.WhenAll(pending.Select(b => hub.SendAsync(BranchAction.Commit, session.Xid, b.BranchId, b.ResourceId, b.ResourceIdentity, timeout, stopping)));
         stopping.ThrowIfCancellationRequested();
         if (outcomes.All(o => o.Verdict == BranchCommandVerdict.Succeeded))
         {

@@ -55,6 +55,7 @@ internal sealed class TransactionCoordinator(
         RequestValidation.RequireXid(request.Xid);
         RequestValidation.RequireId(request.ResourceId, "resource_id");
         RequestValidation.RequireId(request.ApplicationId, "application_id", required: false);
+        RequestValidation.RequireId(request.ResourceIdentity, "resource_identity", required: false);
         var keys = RequestValidation.LockKeys(request.ResourceId, request.LockKeys, _options.MaxLockKeysPerBranch);
         await using var scope = await LockAsync(request.Xid);
         var session = scope.Session;
@@ -73,6 +74,7 @@ internal sealed class TransactionCoordinator(
             ResourceId = request.ResourceId,
             ApplicationId = request.ApplicationId,
             RegisteredUnixMs = changes.NowUnixMs,
+            ResourceIdentity = request.ResourceIdentity,
         };
         if (keys.Length == request.LockKeys.Count)
         {

@@ -21,8 +21,14 @@ internal sealed record BranchCommandOutcome(BranchCommandVerdict Verdict, Branch
     /// <summary>No resource manager for the branch's resource was connected: nothing was sent.</summary>
     public bool NoResourceManager { get; init; }
 
+    /// <summary>The instance refused: it serves the resource id over another database than the branch's.</summary>
+    public bool IdentityMismatch { get; init; }
+
     /// <summary>Interprets a resource manager's answer to a command for <paramref name="action"/>.</summary>
-    public static BranchCommandOutcome FromResult(BranchAction action, BranchCommandResult result) => (action, result.Status) switch
+    public static BranchCommandOutcome FromResult(BranchAction action, BranchCommandResult result) =>
+        result.IdentityMismatch ? Retry(action, result.Message) with { IdentityMismatch = true } : Interpret(action, result);
+
+    private static BranchCommandOutcome Interpret(BranchAction action, BranchCommandResult result) => (action, result.Status) switch
     {
         (BranchAction.Commit, BranchStatus.PhaseTwoCommitted) => new(BranchCommandVerdict.Succeeded, result.Status, ""),
         (BranchAction.Commit, BranchStatus.PhaseTwoCommitFailedRetryable) => new(BranchCommandVerdict.Retryable, result.Status, result.Message),

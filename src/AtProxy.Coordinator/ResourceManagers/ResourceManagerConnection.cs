@@ -38,7 +38,7 @@ internal sealed class ResourceManagerConnection
     public bool IsClosed => _closed;
 
     /// <summary>Sends a command and waits for its result, at most <paramref name="timeout"/>.</summary>
-    public async Task<BranchCommandOutcome> SendAsync(BranchAction action, string xid, long branchId, string resourceId, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<BranchCommandOutcome> SendAsync(BranchAction action, string xid, long branchId, string resourceId, string resourceIdentity, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var correlationId = Interlocked.Increment(ref _lastCorrelationId);
         var result = new TaskCompletionSource<BranchCommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -47,7 +47,7 @@ internal sealed class ResourceManagerConnection
         {
             var command = new CoordinatorMessage
             {
-                Command = new BranchCommand { CorrelationId = correlationId, Action = action, Xid = xid, BranchId = branchId, ResourceId = resourceId },
+                Command = new BranchCommand { CorrelationId = correlationId, Action = action, Xid = xid, BranchId = branchId, ResourceId = resourceId, ResourceIdentity = resourceIdentity },
             };
             if (_closed || !_outbox.Writer.TryWrite(command))
             {

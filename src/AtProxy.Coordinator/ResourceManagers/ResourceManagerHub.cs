@@ -42,14 +42,24 @@ internal sealed class ResourceManagerHub
         connection.Close();
     }
 
-    /// <summary>Sends a phase-2 command to one connected instance of the resource and waits for its outcome.</summary>
-    public Task<BranchCommandOutcome> SendAsync(BranchAction action, string xid, long branchId, string resourceId, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a phase-2 command to one connected instance of the resource and waits for its outcome.
+    /// An instance that refuses because it serves the id over another database than the branch's
+    /// (<see cref="BranchCommandOutcome.IdentityMismatch"/>) is passed over for the next one; when
+    /// every instance refuses, the last refusal is the outcome (retryable).
+    /// </summary>
+    public async Task<BranchCommandOutcome> SendAsync(BranchAction action, string xid, long branchId, string resourceId, string resourceIdentity, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (!_byResource.TryGetValue(resourceId, out var list) || list.IsDefaultOrEmpty)
         {
-            return Task.FromResult(BranchCommandOutcome.Retry(action, $"No resource manager for '{resourceId}' is connected; waiting for one.") with { NoResourceManager = true });
+            return BranchCommandOutcome.Retry(action, $"No resource manager for '{resourceId}' is connected; waiting for one.") with { NoResourceManager = true };
         }
         var turn = (int)((ulong)Interlocked.Increment(ref _turn) % (ulong)list.Length);
-        return list[turn].SendAsync(action, xid, branchId, resourceId, timeout, cancellationToken);
+        var outcome = await list[turn].SendAsync(action, xid, branchId, resourceId, resourceIdentity, timeout, cancellationToken).ConfigureAwait(false);
+        for (var next = 1; next < list.Length && outcome.IdentityMismatch; next++)
+        {
+            outcome = await list[(turn + next) % list.Length].SendAsync(action, xid, branchId, resourceId, resourceIdentity, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        return outcome;
     }
 }

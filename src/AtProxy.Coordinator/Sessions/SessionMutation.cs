@@ -15,7 +15,10 @@ internal static class SessionMutation
     /// <summary>Adds a registered branch to its session.</summary>
     public static BranchSession AddBranch(GlobalSession session, BranchRegistered registered, LockKeyId[] keys, LockHolder holder)
     {
-        var branch = new BranchSession(registered.BranchId, registered.ResourceId, registered.ApplicationId, registered.RegisteredUnixMs, keys, holder);
+        var branch = new BranchSession(registered.BranchId, registered.ResourceId, registered.ApplicationId, registered.RegisteredUnixMs, keys, holder)
+        {
+            ResourceIdentity = registered.ResourceIdentity,
+        };
         session.BranchesUnsafe.Add(branch);
         session.LastUpdateUnixMs = Math.Max(session.LastUpdateUnixMs, registered.RegisteredUnixMs);
         return branch;

@@ -259,6 +259,7 @@ internal sealed class CoordinatorState
                     ResourceId = branch.ResourceId,
                     ApplicationId = branch.ApplicationId,
                     RegisteredUnixMs = branch.RegisteredUnixMs,
+                    ResourceIdentity = branch.ResourceIdentity,
                 };
                 foreach (var key in branch.LockKeys)
                 {

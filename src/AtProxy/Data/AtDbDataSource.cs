@@ -11,12 +11,15 @@ namespace AtProxy;
 public sealed class AtDbDataSource : DbDataSource
 {
     private readonly AtProxyClient _client;
+    private readonly ResourceAttachment _attachment;
+    private int _disposed;
 
-    internal AtDbDataSource(DbDataSource wrapped, AtProxyClient client, Resource resource)
+    internal AtDbDataSource(DbDataSource wrapped, AtProxyClient client, ResourceAttachment attachment)
     {
         WrappedDataSource = wrapped;
         _client = client;
-        Resource = resource;
+        _attachment = attachment;
+        Resource = attachment.Resource;
     }
 
     /// <summary>The data source this one wraps.</summary>
@@ -69,20 +72,31 @@ public sealed class AtDbDataSource : DbDataSource
         return new AtDbBatch(connection.WrappedConnection.CreateBatch(), connection) { OwnsConnection = true };
     }
 
-    /// <summary>Disposes the wrapped data source.</summary>
+    /// <summary>
+    /// Deletes the undo rows of this database's committed branches still queued (waiting at most
+    /// <see cref="AtProxyOptions.UndoDrainTimeout"/>), stops running phase 2 through this data source,
+    /// then disposes the wrapped data source. Phase-2 work for the resource id that is still to come
+    /// waits at the coordinator for the next data source wrapping it, in this process or another.
+    /// </summary>
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            // The blocking API: wait on the thread pool, never on the caller's synchronization context.
+            Task.Run(() => _client.ReleaseAsync(_attachment)).GetAwaiter().GetResult();
             WrappedDataSource.Dispose();
         }
         base.Dispose(disposing);
     }
 
-    /// <summary>Disposes the wrapped data source.</summary>
+    /// <inheritdoc cref="Dispose(bool)"/>
     protected override async ValueTask DisposeAsyncCore()
     {
-        await WrappedDataSource.DisposeAsync();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await _client.ReleaseAsync(_attachment);
+            await WrappedDataSource.DisposeAsync();
+        }
         await base.DisposeAsyncCore();
     }
 }

@@ -193,6 +193,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
                 branchId = await RegisterAsync(branch, keys, lockRetries ?? client.Options.LockRetryCount, cancellationToken);
                 register?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
             }
+            client.ResourceManager.Outstanding.Add(branch.Resource, branch.Xid, branchId.Value);
             activity?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
             if (AfterBranchRegistered is { } hook)
             {
@@ -231,7 +232,11 @@ internal sealed class Phase1Engine(AtProxyClient client)
 
     private async Task<long> RegisterAsync(LocalBranch branch, List<LockKey> keys, int retries, CancellationToken cancellationToken)
     {
-        var request = new RegisterBranchRequest { Xid = branch.Xid, ResourceId = branch.Resource.Id, ApplicationId = client.Options.ApplicationId };
+        var request = new RegisterBranchRequest
+        {
+            Xid = branch.Xid, ResourceId = branch.Resource.Id, ApplicationId = client.Options.ApplicationId,
+            ResourceIdentity = branch.Resource.Identity?.Id ?? "",
+        };
         request.LockKeys.AddRange(keys);
         var backoff = new LockBackoff(client, branch.Resource.Id, branch.Xid);
         for (var attempt = 0; ; attempt++)
@@ -276,6 +281,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
 
     private async Task ReportPhaseOneFailedAsync(string xid, long branchId)
     {
+        client.ResourceManager.Outstanding.Settle(xid, branchId);
         try
         {
             await client.Coordinator.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = branchId, Status = BranchStatus.PhaseOneFailed }, CancellationToken.None);

@@ -27,7 +27,8 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         _client = client;
         _logger = client.LoggerFactory.CreateLogger("AtProxy.ResourceManager");
         _rollbacker = new BranchRollbacker(_logger);
-        UndoDeletion = new UndoDeletionQueue(client.Options.UndoDeleteBatchSize, _logger);
+        UndoDeletion = new UndoDeletionQueue(client.Options.UndoDeleteBatchSize, client.Options.UndoDrainTimeout, _logger);
+        Outstanding = new OutstandingBranches(client.Options.DefaultTransactionTimeout + TimeSpan.FromMinutes(10));
         InstanceId = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
         client.Resources.Changed += OnResourcesChanged;
     }
@@ -36,10 +37,16 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
 
     public UndoDeletionQueue UndoDeletion { get; }
 
+    /// <summary>This process's branches whose phase-2 command has not come yet.</summary>
+    public OutstandingBranches Outstanding { get; }
+
     /// <summary>How many streams are subscribed right now.</summary>
     public int ConnectedStreams => Volatile.Read(ref _connected);
 
     private int _connected;
+
+    /// <summary>How long a stream being replaced waits for its commands in hand to be answered.</summary>
+    private static readonly TimeSpan InHandGrace = TimeSpan.FromSeconds(10);
 
     private void OnResourcesChanged()
     {
@@ -51,7 +58,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             }
             return;
         }
-        // A new resource id: every stream subscribes again with the full list.
+        // A resource id came or went: every stream subscribes again with the current list.
         var previous = Interlocked.Exchange(ref _resubscribe, new CancellationTokenSource());
         previous.Cancel();
         previous.Dispose();
@@ -123,11 +130,35 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
 
     private async Task RunStreamAsync(GrpcChannel channel, CancellationToken cancellationToken, Action onSubscribed)
     {
+        var resourceIds = _client.Resources.Ids;
+        if (resourceIds.Count == 0)
+        {
+            // Nothing to serve (every data source was disposed): stay away until one is wrapped again.
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
         var rm = new ResourceManager.ResourceManagerClient(channel);
-        using var call = rm.Connect(new CallOptions(_client.Coordinator.Headers, cancellationToken: cancellationToken));
+        // Subscribing again ends this stream only once the commands in hand are answered: a result
+        // lost with the stream would leave the coordinator retrying a branch that is done.
+        using var callStop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        var inHand = new InHandCommands();
+        cancellationToken.ThrowIfCancellationRequested();
+        using var call = rm.Connect(new CallOptions(_client.Coordinator.Headers, cancellationToken: callStop.Token));
         var writeLock = new SemaphoreSlim(1, 1);
+        using var ending = cancellationToken.Register(() => inHand.EndWhenAnswered(async () =>
+        {
+            await writeLock.WaitAsync();
+            try
+            {
+                await call.RequestStream.CompleteAsync();
+            }
+            finally
+            {
+                writeLock.Release();
+            }
+        }, callStop, InHandGrace));
+        cancellationToken = callStop.Token;
         var subscribe = new Subscribe { ApplicationId = _client.Options.ApplicationId, InstanceId = InstanceId };
-        subscribe.ResourceIds.AddRange(_client.Resources.Ids);
+        subscribe.ResourceIds.AddRange(resourceIds);
         await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe }, cancellationToken);
 
         var subscribed = false;
@@ -146,7 +177,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
                         }
                         break;
                     case CoordinatorMessage.KindOneofCase.Command:
-                        _ = HandleAsync(message.Command, call.RequestStream, writeLock, cancellationToken);
+                        inHand.Track(HandleAsync(message.Command, call.RequestStream, writeLock, cancellationToken));
                         break;
                 }
             }
@@ -167,10 +198,17 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         activity?.SetTag(AtProxyTelemetry.ResourceTag, command.ResourceId);
         var result = new BranchCommandResult { CorrelationId = command.CorrelationId };
         var resource = _client.Resources.Find(command.ResourceId);
-        if (resource is null)
+        if (resource is not { IsServed: true })
         {
             result.Status = command.Action == BranchAction.Commit ? BranchStatus.PhaseTwoCommitFailedRetryable : BranchStatus.PhaseTwoRollbackFailedRetryable;
             result.Message = $"resource {command.ResourceId} is not served by this process";
+        }
+        else if (await ResourceIdentityCheck.RefusalAsync(resource, command, cancellationToken) is { } refusal)
+        {
+            result.Status = command.Action == BranchAction.Commit ? BranchStatus.PhaseTwoCommitFailedRetryable : BranchStatus.PhaseTwoRollbackFailedRetryable;
+            result.Message = refusal.Message;
+            result.IdentityMismatch = refusal.IdentityMismatch;
+            _logger.LogWarning("Phase 2 of branch {BranchId} of {Xid} refused: {Reason}", command.BranchId, command.Xid, refusal.Message);
         }
         else if (command.Action == BranchAction.Commit)
         {
@@ -190,6 +228,10 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             try
             {
                 await writer.WriteAsync(new ResourceManagerMessage { Result = result }, cancellationToken);
+                if (result.Status is BranchStatus.PhaseTwoCommitted or BranchStatus.PhaseTwoRollbacked or BranchStatus.PhaseTwoRollbackFailedUnretryable)
+                {
+                    Outstanding.Settle(command.Xid, command.BranchId);
+                }
             }
             finally
             {

@@ -1,4 +1,5 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
+using AtProxy.Diagnostics;
 using AtProxy.Resources;
 using Microsoft.Extensions.Logging;
 
@@ -6,81 +7,99 @@ namespace AtProxy.Phase2;
 
 /// <summary>
 /// Phase-2 commit is acknowledged at once; the committed branches' undo rows are deleted here in
-/// the background, many per statement. A failed batch is retried after a pause: the rows are only
-/// garbage by then, so nothing waits for them.
+/// the background, many per statement, by one worker per resource with work queued
+/// (<see cref="ResourceUndoDeletes"/>): a resource that fails is retried with back-off on its own,
+/// and never delays the deletes of the others.
 /// </summary>
 internal sealed class UndoDeletionQueue : IAsyncDisposable
 {
-    private readonly Channel<(Resource Resource, string Xid, long BranchId)> _queue =
-        Channel.CreateUnbounded<(Resource, string, long)>(new UnboundedChannelOptions { SingleReader = true });
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(10);
+
+    private readonly ConcurrentDictionary<Resource, ResourceUndoDeletes> _byResource = new();
+    private readonly ConcurrentDictionary<Task, byte> _workers = new();
+    private readonly CancellationTokenSource _stopping = new();
     private readonly int _batchSize;
+    private readonly TimeSpan _drainTimeout;
     private readonly ILogger _logger;
-    private readonly Task _worker;
     private int _pending;
 
-    public UndoDeletionQueue(int batchSize, ILogger logger)
+    public UndoDeletionQueue(int batchSize, TimeSpan drainTimeout, ILogger logger)
     {
         _batchSize = Math.Max(1, batchSize);
+        _drainTimeout = drainTimeout;
         _logger = logger;
-        _worker = Task.Run(RunAsync);
     }
 
-    /// <summary>Branches queued and not yet deleted (for tests and diagnostics).</summary>
+    /// <summary>Branches queued and not yet deleted, over every resource (for tests and diagnostics).</summary>
     public int Pending => Volatile.Read(ref _pending);
+
+    /// <summary>Branches of <paramref name="resource"/> queued and not yet deleted.</summary>
+    public int PendingFor(Resource resource) => _byResource.TryGetValue(resource, out var deletes) ? deletes.Pending : 0;
 
     public void Enqueue(Resource resource, string xid, long branchId)
     {
+        var deletes = _byResource.GetOrAdd(resource, r => new ResourceUndoDeletes(r));
         Interlocked.Increment(ref _pending);
-        _queue.Writer.TryWrite((resource, xid, branchId));
+        if (deletes.Add(xid, branchId))
+        {
+            StartWorker(deletes);
+        }
     }
 
-    private async Task RunAsync()
+    private void StartWorker(ResourceUndoDeletes deletes)
     {
-        var batch = new List<(Resource Resource, string Xid, long BranchId)>();
-        while (await _queue.Reader.WaitToReadAsync())
-        {
-            while (batch.Count < _batchSize && _queue.Reader.TryRead(out var item))
-            {
-                batch.Add(item);
-            }
-            foreach (var group in batch.GroupBy(b => b.Resource))
-            {
-                var branches = group.Select(b => (b.Xid, b.BranchId)).ToList();
-                try
-                {
-                    await group.Key.EnsureUndoLogAsync(CancellationToken.None);
-                    await using var connection = await group.Key.OpenConnectionAsync(CancellationToken.None);
-                    await group.Key.UndoLog.DeleteManyAsync(connection, branches, CancellationToken.None);
-                    Interlocked.Add(ref _pending, -branches.Count);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    _logger.LogWarning(ex, "Deleting {Count} committed undo rows on {Resource} failed; retrying shortly", branches.Count, group.Key.Id);
-                    await Task.Delay(TimeSpan.FromSeconds(1));
-                    foreach (var (xid, branchId) in branches)
-                    {
-                        _queue.Writer.TryWrite((group.Key, xid, branchId));
-                    }
-                }
-            }
-            batch.Clear();
-        }
+        var worker = Task.Run(() => deletes.RunAsync(_batchSize, _logger, settled => Interlocked.Add(ref _pending, -settled), _stopping.Token));
+        _workers[worker] = 0;
+        _ = worker.ContinueWith(done => _workers.TryRemove(done, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Waits until everything queued so far is deleted (or the timeout passes).</summary>
-    public async Task DrainAsync(TimeSpan timeout)
+    public Task DrainAsync(TimeSpan timeout) => WaitAsync(() => Pending, () => _byResource.Values, timeout);
+
+    /// <summary>
+    /// Waits until every queued delete of <paramref name="resource"/> is done (or the timeout
+    /// passes); a batch waiting out a back-off is tried again at once. True when none is left.
+    /// </summary>
+    public async Task<bool> DrainAsync(Resource resource, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (Pending > 0 && DateTime.UtcNow < deadline)
+        if (!_byResource.TryGetValue(resource, out var deletes))
         {
-            await Task.Delay(20);
+            return true;
         }
+        var drained = await WaitAsync(() => deletes.Pending, () => [deletes], timeout).ConfigureAwait(false);
+        if (!drained)
+        {
+            UndoDeletionLog.DrainTimedOut(_logger, deletes.Pending, resource.Id, timeout);
+        }
+        return drained;
+    }
+
+    private async Task<bool> WaitAsync(Func<int> pending, Func<IEnumerable<ResourceUndoDeletes>> wake, TimeSpan timeout)
+    {
+        if (pending() == 0)
+        {
+            return true;
+        }
+        foreach (var deletes in wake())
+        {
+            deletes.Wake();
+        }
+        var deadline = DateTime.UtcNow + timeout;
+        while (pending() > 0)
+        {
+            if (DateTime.UtcNow >= deadline || _stopping.IsCancellationRequested)
+            {
+                return false;
+            }
+            await Task.Delay(PollInterval).ConfigureAwait(false);
+        }
+        return true;
     }
 
     public async ValueTask DisposeAsync()
     {
-        await DrainAsync(TimeSpan.FromSeconds(5));
-        _queue.Writer.TryComplete();
-        await _worker;
+        await DrainAsync(_drainTimeout).ConfigureAwait(false);
+        _stopping.Cancel();
+        await Task.WhenAll(_workers.Keys).ConfigureAwait(false);
     }
 }

@@ -7,35 +7,54 @@ namespace AtProxy.Resources;
 internal sealed class ResourceRegistry(AtProxyClient client) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Resource> _resources = new(StringComparer.Ordinal);
-    private readonly List<IDisposable> _templates = [];
+    private readonly ConcurrentDictionary<string, DbConnection> _templates = new(StringComparer.Ordinal);
 
-    /// <summary>Raised when a resource id is seen for the first time (the phase-2 streams resubscribe).</summary>
+    /// <summary>
+    /// Raised when a resource id starts or stops being served (a first live data source wraps it, or
+    /// its last one is closing): the phase-2 streams subscribe again with <see cref="Ids"/>.
+    /// </summary>
     public event Action? Changed;
 
-    public IReadOnlyCollection<string> Ids => _resources.Keys.ToArray();
+    /// <summary>The ids of the resources served now: those with a live data source or template.</summary>
+    public IReadOnlyCollection<string> Ids => _resources.Values.Where(r => r.IsServed).Select(r => r.Id).ToArray();
 
     public Resource? Find(string id) => _resources.TryGetValue(id, out var resource) ? resource : null;
 
-    /// <summary>Registers a resource whose phase-2 connections come from <paramref name="openConnection"/>.</summary>
-    public Resource Register(string id, Func<CancellationToken, ValueTask<DbConnection>> openConnection)
+    /// <summary>
+    /// Attaches a way of opening connections to resource <paramref name="id"/> (created on first use);
+    /// phase 2 uses the most recent live one until it is detached.
+    /// </summary>
+    public ResourceAttachment Attach(string id, Func<CancellationToken, ValueTask<DbConnection>> openConnection)
+    {
+        var resource = GetOrCreate(id);
+        var attachment = new ResourceAttachment(resource, openConnection, OnServedChanged);
+        if (resource.Attach(attachment))
+        {
+            OnServedChanged(resource);
+        }
+        return attachment;
+    }
+
+    private Resource GetOrCreate(string id)
     {
         ValidateId(id);
         var added = false;
         var resource = _resources.GetOrAdd(id, key =>
         {
             added = true;
-            return new Resource(key, openConnection, client.Options);
+            return new Resource(key, client.Options);
         });
-        if (added)
+        if (added && _resources.Count == 1)
         {
-            if (_resources.Count == 1)
-            {
-                WarmUpRecognizer();
-            }
-            Changed?.Invoke();
+            WarmUpRecognizer();
         }
         return resource;
     }
+
+    /// <summary>Registers a resource whose phase-2 connections come from <paramref name="openConnection"/> for as long as this client lives.</summary>
+    public Resource Register(string id, Func<CancellationToken, ValueTask<DbConnection>> openConnection) => Attach(id, openConnection).Resource;
+
+    private void OnServedChanged(Resource resource) => Changed?.Invoke();
 
     // The parser's first use costs seconds of JIT and start-up; pay it in the background when the
     // first database is wrapped, not in the first global transaction's statements.
@@ -47,11 +66,13 @@ internal sealed class ResourceRegistry(AtProxyClient client) : IAsyncDisposable
 
     /// <summary>
     /// Registers a resource from a connection the application built: phase 2 opens clones of it
-    /// (a clone keeps the credentials, which a connection string read back may have dropped).
+    /// (a clone keeps the credentials, which a connection string read back may have dropped). The
+    /// first connection of an id is the template, attached until the client is disposed.
     /// </summary>
     public Resource RegisterConnectionTemplate(string id, DbConnection connection)
     {
-        if (Find(id) is { } existing)
+        ValidateId(id);
+        if (_templates.ContainsKey(id) && Find(id) is { } existing)
         {
             return existing;
         }
@@ -60,9 +81,10 @@ internal sealed class ResourceRegistry(AtProxyClient client) : IAsyncDisposable
             throw new ArgumentException($"{connection.GetType().Name} cannot be cloned for phase-2 work; wrap a DbDataSource with AtProxyClient.Wrap instead.", nameof(connection));
         }
         var template = (DbConnection)cloneable.Clone();
-        lock (_templates)
+        if (!_templates.TryAdd(id, template))
         {
-            _templates.Add(template);
+            template.Dispose();
+            return GetOrCreate(id);
         }
         return Register(id, async ct =>
         {
@@ -82,13 +104,12 @@ internal sealed class ResourceRegistry(AtProxyClient client) : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        lock (_templates)
+        foreach (var id in _templates.Keys)
         {
-            foreach (var template in _templates)
+            if (_templates.TryRemove(id, out var template))
             {
                 template.Dispose();
             }
-            _templates.Clear();
         }
         return ValueTask.CompletedTask;
     }
