@@ -27,7 +27,8 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         _client = client;
         _logger = client.LoggerFactory.CreateLogger("AtProxy.ResourceManager");
         _rollbacker = new BranchRollbacker(_logger);
-        UndoDeletion = new UndoDeletionQueue(client.Options.UndoDeleteBatchSize, _logger);
+        UndoDeletion = new UndoDeletionQueue(client.Options.UndoDeleteBatchSize, _logger, retainCommitted: client.Options.CommittedUndoRetention > TimeSpan.Zero);
+        UndoPurge = new UndoLogPurger(client.Resources, client.Coordinator, client.Options, _logger);
         InstanceId = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
         client.Resources.Changed += OnResourcesChanged;
     }
@@ -35,6 +36,8 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
     public string InstanceId { get; }
 
     public UndoDeletionQueue UndoDeletion { get; }
+
+    public UndoLogPurger UndoPurge { get; }
 
     /// <summary>How many streams are subscribed right now.</summary>
     public int ConnectedStreams => Volatile.Read(ref _connected);
@@ -213,6 +216,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+        await UndoPurge.DisposeAsync();
         await UndoDeletion.DisposeAsync();
     }
 }

@@ -18,8 +18,14 @@ internal sealed class UndoDeletionQueue : IAsyncDisposable
     private readonly Task _worker;
     private int _pending;
 
-    public UndoDeletionQueue(int batchSize, ILogger logger)
+    private readonly bool _retainCommitted;
+
+    /// <param name="batchSize">Committed branches per statement.</param>
+    /// <param name="logger">Where failed batches are reported.</param>
+    /// <param name="retainCommitted">Marks the rows committed (an audit trail the purge deletes later) instead of deleting them.</param>
+    public UndoDeletionQueue(int batchSize, ILogger logger, bool retainCommitted = false)
     {
+        _retainCommitted = retainCommitted;
         _batchSize = Math.Max(1, batchSize);
         _logger = logger;
         _worker = Task.Run(RunAsync);
@@ -50,7 +56,9 @@ internal sealed class UndoDeletionQueue : IAsyncDisposable
                 {
                     await group.Key.EnsureUndoLogAsync(CancellationToken.None);
                     await using var connection = await group.Key.OpenConnectionAsync(CancellationToken.None);
-                    await group.Key.UndoLog.DeleteManyAsync(connection, branches, CancellationToken.None);
+                    await (_retainCommitted
+                        ? group.Key.UndoLog.MarkCommittedManyAsync(connection, branches, CancellationToken.None)
+                        : group.Key.UndoLog.DeleteManyAsync(connection, branches, CancellationToken.None));
                     Interlocked.Add(ref _pending, -branches.Count);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
