@@ -20,11 +20,6 @@ public class UndoOutcomeTests(CliEnvironment env)
     {
         const string sku = "outcome-open";
         await env.SeedStockAsync(sku, 30);
-        await using var open = await env.Client.BeginAsync("outcome-open", TimeSpan.FromSeconds(60));
-        await using (var connection = await env.Inventory.OpenConnectionAsync())
-        {
-            await connection.ExecuteAsync("UPDATE stock SET count = 29 WHERE sku = @sku", new { sku });
-        }
         string committed, rolledBack;
         await using (var gtx = await env.Client.BeginAsync("outcome-committed", TimeSpan.FromSeconds(30)))
         {
@@ -35,6 +30,12 @@ public class UndoOutcomeTests(CliEnvironment env)
         {
             await gtx.RollbackAsync();
             rolledBack = gtx.Xid;
+        }
+        // Last: it stays the flow's ambient transaction until it is rolled back at the end.
+        await using var open = await env.Client.BeginAsync("outcome-open", TimeSpan.FromSeconds(60));
+        await using (var connection = await env.Inventory.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE stock SET count = 29 WHERE sku = @sku", new { sku });
         }
         // Undo rows the open transaction's branch would leave had each of these transactions written it.
         await using var db = new NpgsqlConnection(env.InventoryConnectionString);

@@ -37,8 +37,9 @@ public class UndoPurgeTests(UndoPurgeEnvironment env) : IClassFixture<UndoPurgeE
         await env.SeedStockAsync(["purge-committed", "purge-dirty"], 100);
         var committed = await CommitOneAsync("purge-committed");
         var rolledBack = await EmptyTransactionAsync(commit: false);
-        await using var open = await env.Client.BeginAsync("still-open", TimeSpan.FromMinutes(5));
         var (failed, failedBranch) = await RollbackFailedAsync("purge-dirty");
+        // Last: it stays the flow's ambient transaction until the test ends.
+        await using var open = await env.Client.BeginAsync("still-open", TimeSpan.FromMinutes(5));
 
         await using var db = new NpgsqlConnection(env.InventoryConnectionString);
         await InsertAsync(db, committed, Branch + 1, status: 0, old: true);       // orphan of a committed branch: goes
