@@ -1,7 +1,7 @@
 namespace AtProxy;
 
 /// <summary>Settings of an <see cref="AtProxyClient"/> (bind from configuration section <c>AtProxy</c>).</summary>
-public sealed class AtProxyOptions
+public sealed partial class AtProxyOptions
 {
     /// <summary>The coordinator's address, e.g. <c>http://127.0.0.1:8091</c>.</summary>
     public Uri? Coordinator { get; set; }
@@ -56,6 +56,35 @@ public sealed class AtProxyOptions
     /// </summary>
     public TimeSpan UndoDrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How old an undo row of a finished transaction must be before the background purge deletes it
+    /// (default 7 days): global-finished markers, and undo rows a committed branch left behind (its
+    /// process exited before the background delete). A marker stops a branch's late phase-1 commit
+    /// only while it exists, so this must be longer than any global transaction's timeout and any
+    /// local transaction's duration; rows are deleted only once the coordinator says their
+    /// transaction has ended, or no longer knows it.
+    /// </summary>
+    public TimeSpan UndoLogRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Keeps the undo rows of committed branches for this long as an audit trail (who changed which
+    /// row in which global transaction): phase-2 commit marks them committed instead of deleting
+    /// them, and the purge deletes them this long after the commit. Zero (default) turns it off.
+    /// </summary>
+    public TimeSpan CommittedUndoRetention { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// How often each resource's undo log is looked through for rows to purge (default 10 minutes,
+    /// each wait jittered by ±20 % so that processes sharing a database spread their passes).
+    /// </summary>
+    public TimeSpan UndoPurgeInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Undo rows considered per purge batch: one status call to the coordinator and one delete each
+    /// (default 500, at most 1,000). A pass runs at most 20 batches.
+    /// </summary>
+    public int UndoPurgeBatchSize { get; set; } = 500;
+
     internal IReadOnlyList<Uri> AllCoordinators()
     {
         var all = new List<Uri>();
@@ -94,5 +123,6 @@ public sealed class AtProxyOptions
         {
             throw new ArgumentException("AtProxyOptions.UndoDrainTimeout must be between 0 and 5 min.");
         }
+        ValidateUndoRetention();
     }
 }

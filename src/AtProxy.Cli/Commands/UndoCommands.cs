@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AtProxy.Cli.Coordinator;
 using AtProxy.Cli.Input;
 using AtProxy.Cli.Rendering;
 using AtProxy.Cli.Undo;
@@ -41,13 +42,14 @@ internal static class UndoCommands
             CustomParser = result => Numbers.Parse(result, "--limit", 1, ShowLimit),
             HelpName = "N",
         };
-        var command = new Command("list", "List undo rows, oldest first: XID, branch, marker or records, tables, size, age.") { db, schema, xid, limit };
+        var command = new Command("list", "List undo rows, oldest first: XID, branch, marker or records, how the transaction ended (asked of the coordinator), tables, size, age.") { db, schema, xid, limit };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var context = CliContext.From(parseResult);
             var reader = new UndoLogReader(parseResult.GetRequiredValue(db), parseResult.GetValue(schema));
             var rows = await reader.ReadAsync(parseResult.GetValue(xid), branchId: null, parseResult.GetValue(limit), cancellationToken);
-            UndoViews.RenderList(context.Output, rows, DateTimeOffset.UtcNow);
+            var outcomes = await TransactionStatusLookup.LookUpAsync(context, rows.Select(r => r.Xid), cancellationToken);
+            UndoViews.RenderList(context.Output, rows, outcomes, DateTimeOffset.UtcNow);
             return ExitCodes.Success;
         });
         return command;
@@ -86,7 +88,8 @@ internal static class UndoCommands
                 throw CliFailure.Refused(
                     $"No undo rows for {what} in this database. They are deleted once a branch is committed or rolled back; check that --db names the branch's resource database.");
             }
-            UndoViews.RenderDetail(context.Output, rows);
+            var outcomes = await TransactionStatusLookup.LookUpAsync(context, rows.Select(r => r.Row.Xid), cancellationToken);
+            UndoViews.RenderDetail(context.Output, [.. rows.Select(detail => detail.WithOutcome(outcomes[detail.Row.Xid]))]);
             return ExitCodes.Success;
         });
         return command;

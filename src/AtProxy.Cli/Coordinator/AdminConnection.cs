@@ -55,6 +55,14 @@ internal sealed class AdminConnection : IDisposable
     public Task<InterveneResponse> ForgetBranchAsync(ForgetBranchRequest request, CancellationToken cancellationToken) =>
         CallAsync(options => _admin.ForgetBranchAsync(request, options), cancellationToken);
 
+    /// <summary>The status of many transactions (the transaction manager's call, which the admin token may make).</summary>
+    public Task<GetStatusesResponse> GetStatusesAsync(IEnumerable<string> xids, CancellationToken cancellationToken)
+    {
+        var request = new GetStatusesRequest();
+        request.Xids.AddRange(xids);
+        return CallAsync(options => new TransactionManager.TransactionManagerClient(_channel).GetStatusesAsync(request, options), cancellationToken);
+    }
+
     public Task<GetCoordinatorStatusResponse> GetStatusAsync(CancellationToken cancellationToken) =>
         CallAsync(options => _admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest(), options), cancellationToken);
 

@@ -5,9 +5,14 @@ using Spectre.Console;
 namespace AtProxy.Cli.Rendering;
 
 /// <summary>One undo-log row in a listing, as JSON.</summary>
+/// <remarks>
+/// <c>transaction</c> is how its global transaction ended: open, committed, rolling-back, rolled-back,
+/// rollback-failed, commit-failed, finished or unknown; <c>transactionStatus</c> the coordinator's status
+/// (null when it does not know the XID or could not be asked); <c>transactionDetail</c> the same in words.
+/// </remarks>
 internal sealed record UndoSummaryJson(
     string Xid, long BranchId, string Status, string Context, int SizeBytes, DateTimeOffset CreatedAt, DateTimeOffset ModifiedAt, long AgeMs,
-    int Records, int Rows, IReadOnlyList<string> Tables, string? Error);
+    int Records, int Rows, IReadOnlyList<string> Tables, string? Error, string Transaction, string? TransactionStatus, string TransactionDetail);
 
 /// <summary>A column of an undo record, as JSON.</summary>
 internal sealed record UndoColumnJson(string Name, string DataType, bool Generated);
@@ -27,7 +32,8 @@ internal sealed record UndoRecordJson(
 
 /// <summary>One undo-log row in full, as JSON.</summary>
 internal sealed record UndoDetailJson(
-    string Xid, long BranchId, string Status, string Context, DateTimeOffset CreatedAt, DateTimeOffset ModifiedAt, string? Error, IReadOnlyList<UndoRecordJson> Records);
+    string Xid, long BranchId, string Status, string Context, DateTimeOffset CreatedAt, DateTimeOffset ModifiedAt, string? Error, IReadOnlyList<UndoRecordJson> Records,
+    string Transaction, string? TransactionStatus, string TransactionDetail, string Advice);
 
 /// <summary>The undo log of a resource database, as tables or JSON.</summary>
 internal static class UndoViews
@@ -36,13 +42,15 @@ internal static class UndoViews
     private static readonly Style NullStyle = new(Color.Grey, decoration: Decoration.Italic);
     private static readonly Style DirtyStyle = new(Color.Red, decoration: Decoration.Bold);
 
-    public static void RenderList(CliOutput output, IReadOnlyList<UndoLogRow> rows, DateTimeOffset now)
+    public static void RenderList(CliOutput output, IReadOnlyList<UndoLogRow> rows, IReadOnlyDictionary<string, TransactionOutcome> outcomes, DateTimeOffset now)
     {
+        TransactionOutcome OutcomeOf(UndoLogRow row) => outcomes.GetValueOrDefault(row.Xid) ?? new TransactionOutcome(OutcomeKind.Unreachable, null);
         if (output.IsJson)
         {
             output.WriteJson(rows.Select(r => new UndoSummaryJson(
                 r.Xid, r.BranchId, r.StatusName, r.Context, r.SizeBytes, r.Created, r.Modified, Formats.AgeMs(r.Created.ToUnixTimeMilliseconds(), now),
-                r.Log?.Records.Count ?? 0, r.Log?.Records.Sum(RowCount) ?? 0, Tables(r), r.DecodeError)).ToList());
+                r.Log?.Records.Count ?? 0, r.Log?.Records.Sum(RowCount) ?? 0, Tables(r), r.DecodeError,
+                OutcomeOf(r).Token, StatusName(OutcomeOf(r)), OutcomeOf(r).Text)).ToList());
             return;
         }
         if (rows.Count == 0)
@@ -51,12 +59,13 @@ internal static class UndoViews
             return;
         }
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumns("xid", "branch", "status", "records", "rows", "tables", "bytes", "created", "age");
+            .AddColumns("xid", "branch", "status", "transaction", "records", "rows", "tables", "bytes", "created", "age");
         foreach (var r in rows)
         {
             table.AddRow(
                 new Text(r.Xid, new Style(decoration: Decoration.Bold)), new Text(Formats.Number(r.BranchId)),
                 new Text(r.StatusName, r.IsGlobalFinishedMarker ? new Style(Color.Grey) : Style.Plain),
+                new Text(OutcomeOf(r).Text, r.IsGlobalFinishedMarker ? new Style(Color.Grey) : OutcomeStyle(OutcomeOf(r))),
                 new Text(Formats.Number(r.Log?.Records.Count ?? 0)), new Text(Formats.Number(r.Log?.Records.Sum(RowCount) ?? 0)),
                 r.DecodeError is { } error ? new Text($"unreadable: {error}", new Style(Color.Red)) : new Text(string.Join(", ", Tables(r))),
                 new Text(Formats.Number(r.SizeBytes)), new Text(Formats.Timestamp(r.Created)),
@@ -77,7 +86,13 @@ internal static class UndoViews
         foreach (var detail in details)
         {
             var r = detail.Row;
-            console.Write(new Rule($"[bold]{Markup.Escape(r.Xid)}[/] branch {r.BranchId} · {Markup.Escape(r.StatusName)} · created {Formats.Timestamp(r.Created)}").LeftJustified());
+            var outcome = detail.Outcome;
+            var transaction = outcome is null ? "" : $" · transaction {Markup.Escape(outcome.Text)}";
+            console.Write(new Rule($"[bold]{Markup.Escape(r.Xid)}[/] branch {r.BranchId} · {Markup.Escape(r.StatusName)}{transaction} · created {Formats.Timestamp(r.Created)}").LeftJustified());
+            if (outcome is not null && !r.IsGlobalFinishedMarker)
+            {
+                console.Write(new Text(outcome.Advice(r) + Environment.NewLine, OutcomeStyle(outcome)));
+            }
             if (r.IsGlobalFinishedMarker)
             {
                 console.WriteLine("Global-finished marker: the transaction was rolled back before this branch's phase 1 committed; there is nothing to undo.");
@@ -166,12 +181,28 @@ internal static class UndoViews
         return value is null ? new Text("NULL", NullStyle) : new Text(value, changed ? ChangedStyle : Style.Plain);
     }
 
-    private static UndoDetailJson ToJson(UndoDetail detail) => new(
-        detail.Row.Xid, detail.Row.BranchId, detail.Row.StatusName, detail.Row.Context, detail.Row.Created, detail.Row.Modified, detail.Row.DecodeError,
-        [.. detail.Records.Select((record, index) => new UndoRecordJson(
-            index + 1, record.Record.Schema, record.Record.Table, Formats.EnumName(record.Record.Kind), [.. record.Record.PrimaryKey],
-            [.. record.Record.Columns.Select(c => new UndoColumnJson(c.Name, c.DataType, c.Generated))],
-            [.. record.Rows.Select(ToJson)]))]);
+    private static UndoDetailJson ToJson(UndoDetail detail)
+    {
+        var outcome = detail.Outcome ?? new TransactionOutcome(OutcomeKind.Unreachable, null);
+        return new(
+            detail.Row.Xid, detail.Row.BranchId, detail.Row.StatusName, detail.Row.Context, detail.Row.Created, detail.Row.Modified, detail.Row.DecodeError,
+            [.. detail.Records.Select((record, index) => new UndoRecordJson(
+                index + 1, record.Record.Schema, record.Record.Table, Formats.EnumName(record.Record.Kind), [.. record.Record.PrimaryKey],
+                [.. record.Record.Columns.Select(c => new UndoColumnJson(c.Name, c.DataType, c.Generated))],
+                [.. record.Rows.Select(ToJson)]))],
+            outcome.Token, StatusName(outcome), outcome.Text,
+            detail.Row.IsGlobalFinishedMarker ? "Global-finished marker: nothing to undo." : outcome.Advice(detail.Row));
+    }
+
+    private static string? StatusName(TransactionOutcome outcome) => outcome.Status is { } status ? Formats.EnumName(status) : null;
+
+    private static Style OutcomeStyle(TransactionOutcome outcome) => outcome.Kind switch
+    {
+        OutcomeKind.RollbackFailed or OutcomeKind.CommitFailed or OutcomeKind.RolledBack => new Style(Color.Red, decoration: Decoration.Bold),
+        OutcomeKind.Unknown or OutcomeKind.Unreachable => new Style(Color.Yellow),
+        OutcomeKind.Committed => new Style(Color.Green),
+        _ => Style.Plain,
+    };
 
     private static UndoRowJson ToJson(RowChange change)
     {

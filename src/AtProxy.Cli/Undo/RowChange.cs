@@ -25,6 +25,9 @@ internal sealed record RowChange(IReadOnlyList<UndoColumn> Columns, UndoRow? Bef
         Current is { Values: { } now } && After is not null && !Columns[column].Generated &&
         !string.Equals(now[column], Value(After, column), StringComparison.Ordinal);
 
+    /// <summary>How the row's global transaction ended, when the coordinator was asked; the advice depends on it.</summary>
+    public TransactionOutcome? Outcome { get; init; }
+
     /// <summary>What a rollback would find in this row, in words, or null when the row was not read.</summary>
     public string? CurrentState => Current switch
     {
@@ -32,8 +35,9 @@ internal sealed record RowChange(IReadOnlyList<UndoColumn> Columns, UndoRow? Bef
         { Error: { } } => "unknown",
         { Values: null } => After is null ? "still deleted" : "missing: the row was deleted outside the transaction",
         { Values: { } } when After is null => "present: the deleted row was inserted again outside the transaction",
-        { Values: { } } when Columns.Select((_, i) => i).All(i => !IsDirty(i)) =>
-            Before is null ? "matches after: rollback can delete it" : "matches after: rollback can restore it",
+        { Values: { } } when Columns.Select((_, i) => i).All(i => !IsDirty(i)) => Outcome is { } outcome
+            ? outcome.MatchesAfter(inserted: Before is null)
+            : Before is null ? "matches after: rollback can delete it" : "matches after: rollback can restore it",
         { Values: { } now } when Before is not null && Columns.Select((_, i) => i).All(i => Columns[i].Generated || string.Equals(now[i], Value(Before, i), StringComparison.Ordinal)) =>
             "matches before: already restored",
         _ => "dirty: changed outside the transaction after phase 1",

@@ -13,12 +13,18 @@ internal sealed record UndoLogRow(
     /// <summary>log_status 1: no undo records, only the marker that stops a late phase 1.</summary>
     public const int GlobalFinishedStatus = 1;
 
+    /// <summary>log_status 2: the undo records of a committed branch, kept as an audit trail.</summary>
+    public const int CommittedStatus = 2;
+
     public bool IsGlobalFinishedMarker => LogStatus == GlobalFinishedStatus;
+
+    public bool IsCommittedAuditRecord => LogStatus == CommittedStatus;
 
     public string StatusName => LogStatus switch
     {
         0 => "undo",
         GlobalFinishedStatus => "global-finished",
+        CommittedStatus => "committed",
         _ => $"status {LogStatus}",
     };
 }

@@ -14,6 +14,7 @@ internal static class RequestValidation
     public const int MaxTableLength = 256;
     public const int MaxPrimaryKeyLength = 1024;
     public const int MaxReasonLength = 1024;
+    public const int MaxStatusLookups = 1000;
 
     public static void RequireXid(string xid)
     {

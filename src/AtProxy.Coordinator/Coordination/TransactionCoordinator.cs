@@ -251,6 +251,26 @@ internal sealed class TransactionCoordinator(
         return (await store.FindAsync(xid) ?? throw CoordinatorErrors.UnknownTransaction(xid)).Status;
     }
 
+    /// <summary>The status of each XID (UNSPECIFIED when unknown), in request order, in one store look.</summary>
+    public async Task<GetStatusesResponse> GetStatusesAsync(GetStatusesRequest request)
+    {
+        if (request.Xids.Count is 0 or > RequestValidation.MaxStatusLookups)
+        {
+            throw CoordinatorErrors.InvalidArgument($"GetStatuses takes 1..{RequestValidation.MaxStatusLookups} XIDs; got {request.Xids.Count}.");
+        }
+        foreach (var xid in request.Xids)
+        {
+            RequestValidation.RequireXid(xid);
+        }
+        var found = await store.FindStatusesAsync(request.Xids.Distinct(StringComparer.Ordinal).ToList());
+        var response = new GetStatusesResponse();
+        foreach (var xid in request.Xids)
+        {
+            response.Statuses.Add(new TransactionStatus { Xid = xid, Status = found.GetValueOrDefault(xid, GlobalStatus.Unspecified) });
+        }
+        return response;
+    }
+
     /// <summary>Rolls back a transaction whose timeout passed (called by the background loop).</summary>
     public async Task TimeOutAsync(string xid)
     {

@@ -17,4 +17,6 @@ internal sealed class TransactionManagerService(TransactionCoordinator coordinat
 
     public override async Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context) =>
         new() { Status = await coordinator.GetStatusAsync(request.Xid) };
+
+    public override Task<GetStatusesResponse> GetStatuses(GetStatusesRequest request, ServerCallContext context) => coordinator.GetStatusesAsync(request);
 }

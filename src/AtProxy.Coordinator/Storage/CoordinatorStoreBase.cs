@@ -1,6 +1,7 @@
 using AtProxy.Coordinator.Locking;
 using AtProxy.Coordinator.Sessions;
 using AtProxy.Coordinator.Storage.Records;
+using AtProxy.Protocol.V1;
 
 namespace AtProxy.Coordinator.Storage;
 
@@ -47,6 +48,19 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
     public GlobalSession? Find(string xid) => State.Find(xid);
 
     public Task<GlobalSession?> FindAsync(string xid) => Task.FromResult(State.Find(xid));
+
+    public Task<IReadOnlyDictionary<string, GlobalStatus>> FindStatusesAsync(IReadOnlyCollection<string> xids)
+    {
+        var found = new Dictionary<string, GlobalStatus>(StringComparer.Ordinal);
+        foreach (var xid in xids)
+        {
+            if (State.Find(xid) is { } session)
+            {
+                found[xid] = session.Status;
+            }
+        }
+        return Task.FromResult<IReadOnlyDictionary<string, GlobalStatus>>(found);
+    }
 
     /// <summary>Every transaction the store holds, in no particular order.</summary>
     public IEnumerable<GlobalSession> Sessions => State.Sessions;

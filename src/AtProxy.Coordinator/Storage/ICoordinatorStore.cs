@@ -47,6 +47,12 @@ internal interface ICoordinatorStore : IAsyncDisposable
     Task<GlobalSession?> FindAsync(string xid);
 
     /// <summary>
+    /// The status of each transaction of <paramref name="xids"/> the store holds, read only, in one
+    /// look (one query in a database); an unknown (or purged) XID is absent from the result.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, AtProxy.Protocol.V1.GlobalStatus>> FindStatusesAsync(IReadOnlyCollection<string> xids);
+
+    /// <summary>
     /// Holds the transaction exclusively until the scope is disposed, or returns null when it is
     /// unknown. Changes are made through the scope.
     /// </summary>

@@ -76,6 +76,24 @@ internal sealed class CoordinatorClient : IAsyncDisposable
         return (GlobalTransactionStatus)response.Status;
     }
 
+    /// <summary>
+    /// The status of each XID in one call (at most 1,000); <see cref="GlobalTransactionStatus.Unknown"/>
+    /// when the coordinator answered that it does not know it.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, GlobalTransactionStatus>> GetStatusesAsync(IReadOnlyCollection<string> xids, CancellationToken cancellationToken)
+    {
+        var request = new GetStatusesRequest();
+        request.Xids.AddRange(xids);
+        var response = await CallAsync($"read the status of {xids.Count} global transaction(s)", (channel, call) =>
+            new TransactionManager.TransactionManagerClient(channel).GetStatusesAsync(request, call), cancellationToken);
+        var statuses = new Dictionary<string, GlobalTransactionStatus>(StringComparer.Ordinal);
+        foreach (var status in response.Statuses)
+        {
+            statuses[status.Xid] = (GlobalTransactionStatus)status.Status;
+        }
+        return statuses;
+    }
+
     public Task<RegisterBranchResponse> RegisterBranchAsync(RegisterBranchRequest request, CancellationToken cancellationToken) =>
         CallAsync($"register a branch of {request.Xid}", (channel, call) =>
             new ResourceManager.ResourceManagerClient(channel).RegisterBranchAsync(request, call), cancellationToken, request.Xid);

@@ -36,6 +36,13 @@ internal sealed class BranchRollbacker(ILogger logger)
                 await transaction.CommitAsync(cancellationToken);
                 return new Outcome(BranchStatus.PhaseTwoRollbacked, "no undo records: global-finished marker written");
             }
+            if (row.Value.Status == UndoLogStatus.Committed)
+            {
+                // Kept for audit after the branch's phase-2 commit; the protocol never rolls back a committed branch.
+                await transaction.CommitAsync(cancellationToken);
+                return new Outcome(BranchStatus.PhaseTwoRollbackFailedUnretryable,
+                    "refused: this branch was committed (its undo row is kept as an audit record); a rollback after a commit cannot happen by protocol, data left untouched");
+            }
             if (row.Value.Status == UndoLogStatus.GlobalFinished)
             {
                 await transaction.CommitAsync(cancellationToken);

@@ -27,8 +27,10 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         _client = client;
         _logger = client.LoggerFactory.CreateLogger("AtProxy.ResourceManager");
         _rollbacker = new BranchRollbacker(_logger);
-        UndoDeletion = new UndoDeletionQueue(client.Options.UndoDeleteBatchSize, client.Options.UndoDrainTimeout, _logger);
+        UndoDeletion = new UndoDeletionQueue(client.Options.UndoDeleteBatchSize, client.Options.UndoDrainTimeout, _logger,
+            retainCommitted: client.Options.CommittedUndoRetention > TimeSpan.Zero);
         Outstanding = new OutstandingBranches(client.Options.DefaultTransactionTimeout + TimeSpan.FromMinutes(10));
+        UndoPurge = new UndoLogPurger(client.Resources, client.Coordinator, client.Options, _logger);
         InstanceId = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
         client.Resources.Changed += OnResourcesChanged;
     }
@@ -39,6 +41,9 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
 
     /// <summary>This process's branches whose phase-2 command has not come yet.</summary>
     public OutstandingBranches Outstanding { get; }
+
+    /// <summary>Purges the undo rows of finished transactions in the background.</summary>
+    public UndoLogPurger UndoPurge { get; }
 
     /// <summary>How many streams are subscribed right now.</summary>
     public int ConnectedStreams => Volatile.Read(ref _connected);
@@ -255,6 +260,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+        await UndoPurge.DisposeAsync();
         await UndoDeletion.DisposeAsync();
     }
 }

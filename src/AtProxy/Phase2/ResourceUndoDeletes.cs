@@ -51,7 +51,7 @@ internal sealed class ResourceUndoDeletes(Resource resource)
     /// back-off; rows of a resource no data source wraps any more are dropped.
     /// <paramref name="settled"/> is told how many branches left the queue.
     /// </summary>
-    public async Task RunAsync(int batchSize, ILogger logger, Action<int> settled, CancellationToken stopping)
+    public async Task RunAsync(int batchSize, bool retainCommitted, ILogger logger, Action<int> settled, CancellationToken stopping)
     {
         var batch = new List<(string Xid, long BranchId)>(batchSize);
         var delay = FirstRetryDelay;
@@ -82,7 +82,10 @@ internal sealed class ResourceUndoDeletes(Resource resource)
                 await Resource.EnsureUndoLogAsync(stopping);
                 await using (var connection = await Resource.OpenConnectionAsync(stopping))
                 {
-                    await Resource.UndoLog.DeleteManyAsync(connection, batch, stopping);
+                    // With audit retention the rows stay, marked committed, for the purge to delete later.
+                    await (retainCommitted
+                        ? Resource.UndoLog.MarkCommittedManyAsync(connection, batch, stopping)
+                        : Resource.UndoLog.DeleteManyAsync(connection, batch, stopping));
                 }
                 Settle(batch, settled);
                 delay = FirstRetryDelay;

@@ -23,8 +23,15 @@ internal sealed class UndoDeletionQueue : IAsyncDisposable
     private readonly ILogger _logger;
     private int _pending;
 
-    public UndoDeletionQueue(int batchSize, TimeSpan drainTimeout, ILogger logger)
+    private readonly bool _retainCommitted;
+
+    /// <param name="batchSize">Committed branches per statement.</param>
+    /// <param name="drainTimeout">How long disposal waits for the queue to empty.</param>
+    /// <param name="logger">Where failed batches are reported.</param>
+    /// <param name="retainCommitted">Marks the rows committed (an audit trail the purge deletes later) instead of deleting them.</param>
+    public UndoDeletionQueue(int batchSize, TimeSpan drainTimeout, ILogger logger, bool retainCommitted = false)
     {
+        _retainCommitted = retainCommitted;
         _batchSize = Math.Max(1, batchSize);
         _drainTimeout = drainTimeout;
         _logger = logger;
@@ -48,7 +55,7 @@ internal sealed class UndoDeletionQueue : IAsyncDisposable
 
     private void StartWorker(ResourceUndoDeletes deletes)
     {
-        var worker = Task.Run(() => deletes.RunAsync(_batchSize, _logger, settled => Interlocked.Add(ref _pending, -settled), _stopping.Token));
+        var worker = Task.Run(() => deletes.RunAsync(_batchSize, _retainCommitted, _logger, settled => Interlocked.Add(ref _pending, -settled), _stopping.Token));
         _workers[worker] = 0;
         _ = worker.ContinueWith(done => _workers.TryRemove(done, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }

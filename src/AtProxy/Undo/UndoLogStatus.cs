@@ -11,4 +11,10 @@ internal enum UndoLogStatus
     /// later (its undo insert collides with this row and fails).
     /// </summary>
     GlobalFinished = 1,
+
+    /// <summary>
+    /// Undo records of a committed branch, kept as an audit trail while
+    /// <see cref="AtProxyOptions.CommittedUndoRetention"/> lasts; never restored by a rollback.
+    /// </summary>
+    Committed = 2,
 }

@@ -93,6 +93,7 @@ internal sealed class UndoLogTable
                 log_modified  timestamptz  NOT NULL DEFAULT now(),
                 CONSTRAINT {BranchKeyConstraint} UNIQUE (xid, branch_id));
             CREATE INDEX IF NOT EXISTS atproxy_undo_log_created_idx ON {name} (log_created);
+            CREATE INDEX IF NOT EXISTS atproxy_undo_log_committed_idx ON {name} (log_modified) WHERE log_status = 2;
             """;
         try
         {
@@ -166,7 +167,21 @@ internal sealed class UndoLogTable
         return await delete.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static void AddParameter(DbCommand command, string name, object value) =>
+    /// <summary>
+    /// Marks the undo rows of many committed branches <see cref="UndoLogStatus.Committed"/> (kept as
+    /// an audit trail until the purge deletes them) in one statement.
+    /// </summary>
+    public async Task<int> MarkCommittedManyAsync(DbConnection connection, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken)
+    {
+        await using var update = connection.CreateCommand();
+        update.CommandText = $"UPDATE {QualifiedName} SET log_status = {(int)UndoLogStatus.Committed}, log_modified = now() " +
+            $"WHERE log_status = {(int)UndoLogStatus.Normal} AND (xid, branch_id) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))";
+        AddParameter(update, "xids", branches.Select(b => b.Xid).ToArray());
+        AddParameter(update, "bids", branches.Select(b => b.BranchId).ToArray());
+        return await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    internal static void AddParameter(DbCommand command, string name, object value) =>
         command.Parameters.Add(Parameter(command.CreateParameter(), name, value));
 
     private static void AddParameter(DbBatchCommand command, string name, object value) =>

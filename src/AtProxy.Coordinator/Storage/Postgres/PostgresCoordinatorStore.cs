@@ -118,6 +118,22 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         return session;
     }
 
+    public async Task<IReadOnlyDictionary<string, GlobalStatus>> FindStatusesAsync(IReadOnlyCollection<string> xids)
+    {
+        var found = new Dictionary<string, GlobalStatus>(StringComparer.Ordinal);
+        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand($"SELECT xid, status FROM {_schema}.global_session WHERE xid = ANY($1)", connection)
+        {
+            Parameters = { new() { Value = xids.ToArray() } },
+        };
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            found[reader.GetString(0)] = (GlobalStatus)reader.GetInt32(1);
+        }
+        return found;
+    }
+
     public async Task<ISessionScope?> LockAsync(string xid, CancellationToken cancellationToken = default) =>
         await PostgresSessionScope.OpenAsync(_dataSource, _schema, xid, cancellationToken);
 

@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using AtProxy.Protocol.V1;
+using Dapper;
+using Npgsql;
+
+namespace AtProxy.IntegrationTests;
+
+/// <summary>
+/// A client that keeps committed images for 500 ms and purges rows of finished transactions older
+/// than 3 s, looking every 50 ms: the purge runs all the time while transactions commit and roll back.
+/// </summary>
+public sealed class ShortRetentionEnvironment : OrderInventoryEnvironment
+{
+    protected override AtProxyOptions ConfigureOptions(AtProxyOptions options)
+    {
+        options.UndoLogRetention = TimeSpan.FromSeconds(3);
+        options.CommittedUndoRetention = TimeSpan.FromMilliseconds(500);
+        options.UndoPurgeInterval = TimeSpan.FromMilliseconds(50);
+        options.UndoPurgeBatchSize = 20;
+        return options;
+    }
+}
+
+/// <summary>
+/// Concurrent global transactions across two databases, commits, rollbacks and timeouts, with a
+/// purge that never rests: nothing is lost (stock + sold = initial, orders = sold) and, once phase 2
+/// and the retentions are over, no undo row of a finished transaction is left.
+/// </summary>
+public class ShortRetentionConcurrencyTests(ShortRetentionEnvironment env) : IClassFixture<ShortRetentionEnvironment>
+{
+    private const int Workers = 8;
+    private const int Transactions = 400;
+    private static readonly string[] Skus = ["retain-1", "retain-2", "retain-3"];
+
+    [Fact]
+    public async Task Concurrent_commits_and_rollbacks_under_a_constant_purge_lose_nothing_and_leave_no_undo_rows()
+    {
+        await env.SeedStockAsync(Skus);
+        var outcomes = new ConcurrentDictionary<string, int>();
+        var next = -1;
+
+        async Task Worker(int worker)
+        {
+            var random = new Random(worker * 4099);
+            while (Interlocked.Increment(ref next) < Transactions)
+            {
+                var sku = Skus[random.Next(Skus.Length)];
+                var roll = random.NextDouble();
+                outcomes.AddOrUpdate(await RunOneAsync(sku, timesOut: roll < 0.05, throwsAfterWrites: roll is >= 0.05 and < 0.35), 1, (_, n) => n + 1);
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, Workers).Select(w => Task.Run(() => Worker(w))));
+        var summary = string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key}={o.Value}"));
+        Assert.True(outcomes.GetValueOrDefault("committed") > 0 && outcomes.GetValueOrDefault("rolled back by exception") > 0, summary);
+
+        // Committed images are kept 500 ms, markers 3 s: then the purge must have taken every row.
+        await UndoPurgeTests.WaitUntilAsync(async () =>
+                (await env.LocksAsync()).Count == 0 &&
+                await OrderInventoryEnvironment.UndoRowCountAsync(env.OrdersConnectionString) == 0 &&
+                await OrderInventoryEnvironment.UndoRowCountAsync(env.InventoryConnectionString) == 0,
+            $"undo rows or locks of finished transactions remain ({summary})", TimeSpan.FromSeconds(60));
+
+        await using var orders = new NpgsqlConnection(env.OrdersConnectionString);
+        await using var inventory = new NpgsqlConnection(env.InventoryConnectionString);
+        var ordered = (await orders.QueryAsync<(string Sku, long Count)>("SELECT sku, count(*) FROM orders GROUP BY sku")).ToDictionary(r => r.Sku, r => r.Count);
+        var stock = (await inventory.QueryAsync<(string Sku, int Count, int Sold)>("SELECT sku, count, sold FROM stock")).ToDictionary(r => r.Sku);
+        foreach (var sku in Skus)
+        {
+            Assert.Equal(OrderInventoryEnvironment.InitialStock, stock[sku].Count + stock[sku].Sold);
+            Assert.Equal(ordered.GetValueOrDefault(sku), (long)stock[sku].Sold);
+        }
+        Assert.Equal(outcomes.GetValueOrDefault("committed"), ordered.Values.Sum());
+        Assert.True(env.Client.ResourceManager.UndoPurge.PurgedRows > 0, $"the purge deleted nothing ({summary})");
+        var unfinished = await env.Admin.ListTransactionsAsync(new ListTransactionsRequest
+        {
+            Statuses = { GlobalStatus.Begin, GlobalStatus.Committing, GlobalStatus.CommitRetrying, GlobalStatus.Rollbacking, GlobalStatus.RollbackRetrying, GlobalStatus.TimeoutRollbacking, GlobalStatus.TimeoutRollbackRetrying, GlobalStatus.RollbackFailed, GlobalStatus.CommitFailed },
+            PageSize = 10,
+        });
+        Assert.Empty(unfinished.Transactions);
+    }
+
+    private async Task<string> RunOneAsync(string sku, bool timesOut, bool throwsAfterWrites)
+    {
+        try
+        {
+            await using var gtx = await env.Client.BeginAsync("place-order", timesOut ? TimeSpan.FromMilliseconds(300) : TimeSpan.FromSeconds(30));
+            await using (var orders = await env.Orders.OpenConnectionAsync())
+            {
+                await orders.ExecuteAsync("INSERT INTO orders (sku, qty) VALUES (@sku, 1)", new { sku });
+            }
+            await using (var inventory = await env.Inventory.OpenConnectionAsync())
+            {
+                var changed = await inventory.ExecuteAsync("UPDATE stock SET count = count - 1, sold = sold + 1 WHERE sku = @sku AND count > 0", new { sku });
+                Assert.Equal(1, changed);
+            }
+            if (throwsAfterWrites)
+            {
+                throw new InvalidOperationException("payment declined");
+            }
+            if (timesOut)
+            {
+                await Task.Delay(600);
+            }
+            await gtx.CommitAsync();
+            return "committed";
+        }
+        catch (InvalidOperationException ex) when (ex.Message == "payment declined")
+        {
+            return "rolled back by exception";
+        }
+        catch (GlobalTransactionException)
+        {
+            return "rolled back by timeout";
+        }
+        catch (GlobalLockConflictException)
+        {
+            return "rolled back on lock conflict";
+        }
+    }
+}
