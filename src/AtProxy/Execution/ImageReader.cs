@@ -78,7 +78,15 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
     private WrittenRow ReadWritten(DbDataReader reader, int first, ImageReturningStatement statement)
     {
         // Without the flag every row a statement wrote is new to it (for an INSERT) or none is (the caller knows which).
-        var inserted = !statement.HasInsertedFlag || reader.GetBoolean(first + 1);
+        var rowType = reader.GetInt64(first + 1);
+        if (Table.RowType != 0 && rowType != Table.RowType)
+        {
+            throw new AtProxyException(
+                $"In this session the statement's table name resolves to another table than {Table.CanonicalName}, the one AtProxy read first " +
+                "(the session's search_path differs from the first session's). Qualify the table name with its schema, or give each search path " +
+                "a data source of its own.");
+        }
+        var inserted = !statement.HasInsertedFlag || reader.GetBoolean(first + 2);
         var image = RowImage.ReadRecord(reader, first, statement.ImageColumnCount);
         return statement.ReturnsRows
             ? new WrittenRow(Dialect.KeyOf(Table, image), image, inserted)

@@ -23,9 +23,29 @@ internal sealed class LocalBranch(string? xid, Resource resource, AtProxyClient 
 
     public IReadOnlyList<UndoRecord> Records => _records;
 
-    public bool IsEmpty => _records.Count == 0;
+    /// <summary>Nothing to register: no records, and no statement failed after it may have written.</summary>
+    public bool IsEmpty => _records.Count == 0 && DoomedBy is null;
+
+    /// <summary>
+    /// Why this local transaction must not commit: a statement failed after it ran, so rows it may
+    /// have written have no undo record. Null while it may commit.
+    /// </summary>
+    public string? DoomedBy { get; private set; }
+
+    // How many savepoints were open when it was doomed: rolling back to one of them undoes the statement.
+    private int _doomedUnderSavepoints;
 
     public void Add(UndoRecord record) => _records.Add(record);
+
+    /// <summary>Marks the local transaction as one that may only roll back (see <see cref="DoomedBy"/>).</summary>
+    public void Doom(string reason)
+    {
+        if (DoomedBy is null)
+        {
+            DoomedBy = reason;
+            _doomedUnderSavepoints = _savepoints.Count;
+        }
+    }
 
     public void MarkSavepoint(string name) => _savepoints.Add((name, _records.Count));
 
@@ -39,6 +59,11 @@ internal sealed class LocalBranch(string? xid, Resource resource, AtProxyClient 
         }
         var count = _savepoints[index].Count;
         _records.RemoveRange(count, _records.Count - count);
+        if (index < _doomedUnderSavepoints)
+        {
+            // The failed statement ran after this savepoint: the database has undone it.
+            DoomedBy = null;
+        }
         // The savepoint itself survives a rollback to it; later ones do not.
         _savepoints.RemoveRange(index + 1, _savepoints.Count - index - 1);
     }
@@ -49,6 +74,8 @@ internal sealed class LocalBranch(string? xid, Resource resource, AtProxyClient 
         if (index >= 0)
         {
             _savepoints.RemoveRange(index, _savepoints.Count - index);
+            // A released savepoint can no longer undo the failed statement.
+            _doomedUnderSavepoints = Math.Min(_doomedUnderSavepoints, index);
         }
     }
 

@@ -174,6 +174,10 @@ internal sealed class Phase1Engine(AtProxyClient client)
     public async Task<long?> PrepareLocalCommitAsync(DbConnection connection, DbTransaction transaction, LocalBranch branch, CancellationToken cancellationToken,
         int? lockRetries = null, bool commitWithUndo = false)
     {
+        if (branch.DoomedBy is { } doomed)
+        {
+            throw new AtProxyException($"This local transaction cannot commit: {doomed} Roll it back (or back to a savepoint taken before that statement) and run it again.");
+        }
         var keys = branch.LockKeys();
         if (branch.Xid is null)
         {

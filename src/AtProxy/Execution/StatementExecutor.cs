@@ -73,6 +73,14 @@ internal static class StatementExecutor
         {
             // The table may have changed since its metadata was read.
             branch.Resource.Metadata.Invalidate(target.Schema, target.Name);
+            branch.Doom($"the {statement.Kind.ToString().ToUpperInvariant()} at line {statement.Line}, column {statement.Column} failed ({ex.MessageText}).");
+            throw;
+        }
+        catch (Exception ex) when (ex is not AtProxyNotSupportedException)
+        {
+            // The statement may have written rows that now have no undo record: the transaction must not commit them.
+            branch.Resource.Metadata.Invalidate(target.Schema, target.Name);
+            branch.Doom($"the {statement.Kind.ToString().ToUpperInvariant()} at line {statement.Line}, column {statement.Column} failed after it may have written rows ({ex.Message}).");
             throw;
         }
     }

@@ -12,7 +12,7 @@ internal static class PostgresMetadataReader
     // search_path, so rollback's casts name the same types in any session.
     private const string Query = """
         WITH rel AS (
-            SELECT c.oid, n.nspname, c.relname, c.relkind,
+            SELECT c.oid, n.nspname, c.relname, c.relkind, c.reltype::bigint AS rowtype,
                    -- An AFTER trigger on INSERT or UPDATE (of the table or a partition) may write the row again
                    -- after RETURNING printed it. tgtype bits: 2 BEFORE, 64 INSTEAD OF, 4 INSERT, 16 UPDATE.
                    EXISTS (SELECT FROM pg_trigger t
@@ -20,7 +20,7 @@ internal static class PostgresMetadataReader
                              AND t.tgenabled <> 'D' AND t.tgtype & 66 = 0 AND t.tgtype & 20 <> 0) AS after_triggers
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.oid = to_regclass(@name))
-        SELECT rel.nspname, rel.relname, rel.relkind::text, rel.after_triggers,
+        SELECT rel.nspname, rel.relname, rel.relkind::text, rel.after_triggers, rel.rowtype,
                a.attname, a.attnum, {0}(a.atttypid, a.atttypmod), NOT a.attnotnull,
                a.atthasdef OR a.attidentity <> '', a.attgenerated <> '', a.attidentity = 'a',
                (SELECT k.ord FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
@@ -46,6 +46,7 @@ internal static class PostgresMetadataReader
 
         string? catalogSchema = null, catalogName = null, kind = null;
         var afterTriggers = false;
+        var rowType = 0L;
         var columns = new List<ColumnMetadata>();
         var keyOrder = new List<(long Order, ColumnMetadata Column)>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -56,18 +57,19 @@ internal static class PostgresMetadataReader
                 catalogName ??= reader.GetString(1);
                 kind ??= reader.GetString(2);
                 afterTriggers = reader.GetBoolean(3);
+                rowType = reader.GetInt64(4);
                 var column = new ColumnMetadata(
-                    Name: reader.GetString(4),
-                    Ordinal: reader.GetInt16(5),
-                    DataType: reader.GetString(6),
-                    IsNullable: reader.GetBoolean(7),
-                    HasDefault: reader.GetBoolean(8),
-                    IsGenerated: reader.GetBoolean(9),
-                    IsIdentityAlways: reader.GetBoolean(10));
+                    Name: reader.GetString(5),
+                    Ordinal: reader.GetInt16(6),
+                    DataType: reader.GetString(7),
+                    IsNullable: reader.GetBoolean(8),
+                    HasDefault: reader.GetBoolean(9),
+                    IsGenerated: reader.GetBoolean(10),
+                    IsIdentityAlways: reader.GetBoolean(11));
                 columns.Add(column);
-                if (!reader.IsDBNull(11))
+                if (!reader.IsDBNull(12))
                 {
-                    keyOrder.Add((reader.GetInt64(11), column));
+                    keyOrder.Add((reader.GetInt64(12), column));
                 }
             }
         }
@@ -77,7 +79,7 @@ internal static class PostgresMetadataReader
         }
         var primaryKey = keyOrder.OrderBy(k => k.Order).Select(k => k.Column).ToArray();
         // 'r' and 'p' are tables (plain and partitioned); views, foreign and materialized tables are not undoable here.
-        return new TableMetadata(catalogSchema!, catalogName, columns, primaryKey, IsView: kind is not ("r" or "p"), RewrittenAfterWrite: afterTriggers);
+        return new TableMetadata(catalogSchema!, catalogName, columns, primaryKey, IsView: kind is not ("r" or "p"), RewrittenAfterWrite: afterTriggers, RowType: rowType);
     }
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";

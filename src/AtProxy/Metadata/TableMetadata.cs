@@ -13,13 +13,18 @@ namespace AtProxy.Metadata;
 /// True when an AFTER trigger on INSERT or UPDATE may write a row again after the statement returned
 /// it: the after image is then read back once the statement has run.
 /// </param>
+/// <param name="RowType">
+/// The oid of the table's row type; a statement whose rows come back with another one resolved the
+/// name to another table (another search path). Zero when unknown: not checked.
+/// </param>
 public sealed record TableMetadata(
     string Schema,
     string Name,
     IReadOnlyList<ColumnMetadata> Columns,
     IReadOnlyList<ColumnMetadata> PrimaryKey,
     bool IsView = false,
-    bool RewrittenAfterWrite = false)
+    bool RewrittenAfterWrite = false,
+    long RowType = 0)
 {
     private int[]? _primaryKeyIndexes;
 

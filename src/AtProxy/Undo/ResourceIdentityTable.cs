@@ -16,39 +16,54 @@ internal static class ResourceIdentityTable
     public static async Task<ResourceIdentity> EnsureAsync(DbConnection connection, string schema, CancellationToken cancellationToken)
     {
         var name = $"{UndoLogTable.QuoteIdentifier(schema)}.atproxy_resource_identity";
-        await using (var create = connection.CreateCommand())
+        if (!await UndoLogTable.ExistsAsync(connection, name, cancellationToken))
         {
-            create.CommandText = $"""
-                CREATE TABLE IF NOT EXISTS {name} (
-                    singleton boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
-                    identity  uuid        NOT NULL,
-                    created   timestamptz NOT NULL DEFAULT now())
-                """;
-            try
-            {
-                await create.ExecuteNonQueryAsync(cancellationToken);
-            }
-            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateObject)
-            {
-                // Another process created it at the same moment.
-            }
+            await CreateAsync(connection, name, cancellationToken);
         }
-        await using var read = connection.CreateCommand();
-        // The first writer's uuid wins; everyone reads the row that is there.
-        read.CommandText = $"""
-            INSERT INTO {name} (identity) VALUES (@identity) ON CONFLICT (singleton) DO NOTHING;
-            SELECT identity::text, current_database() FROM {name}
+        // Read first: a role that may only read the table (its owner created the row) still learns the identity.
+        if (await ReadAsync(connection, name, schema, cancellationToken) is { } existing)
+        {
+            return existing;
+        }
+        await using (var insert = connection.CreateCommand())
+        {
+            // The first writer's uuid wins; everyone reads the row that is there.
+            insert.CommandText = $"INSERT INTO {name} (identity) VALUES (@identity) ON CONFLICT (singleton) DO NOTHING";
+            var parameter = insert.CreateParameter();
+            parameter.ParameterName = "identity";
+            parameter.Value = Guid.NewGuid();
+            insert.Parameters.Add(parameter);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return await ReadAsync(connection, name, schema, cancellationToken)
+            ?? throw new AtProxyException($"Could not read the resource identity from {name}.");
+    }
+
+    private static async Task CreateAsync(DbConnection connection, string name, CancellationToken cancellationToken)
+    {
+        await using var create = connection.CreateCommand();
+        create.CommandText = $"""
+            CREATE TABLE IF NOT EXISTS {name} (
+                singleton boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+                identity  uuid        NOT NULL,
+                created   timestamptz NOT NULL DEFAULT now())
             """;
-        var parameter = read.CreateParameter();
-        parameter.ParameterName = "identity";
-        parameter.Value = Guid.NewGuid();
-        read.Parameters.Add(parameter);
-        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        try
         {
-            throw new AtProxyException($"Could not read the resource identity from {name}.");
+            await create.ExecuteNonQueryAsync(cancellationToken);
         }
-        return new ResourceIdentity(reader.GetString(0), reader.GetString(1), schema);
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateObject)
+        {
+            // Another process created it at the same moment.
+        }
+    }
+
+    private static async Task<ResourceIdentity?> ReadAsync(DbConnection connection, string name, string schema, CancellationToken cancellationToken)
+    {
+        await using var read = connection.CreateCommand();
+        read.CommandText = $"SELECT identity::text, current_database() FROM {name}";
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new ResourceIdentity(reader.GetString(0), reader.GetString(1), schema) : null;
     }
 }
 

@@ -67,8 +67,8 @@ internal sealed class UndoLogTable
         }
     }
 
-    // A role without CREATE on the schema may use a table its owner created: look before creating.
-    private static async Task<bool> ExistsAsync(DbConnection connection, string name, CancellationToken cancellationToken)
+    /// <summary>Whether the table exists: a role without CREATE on the schema may use one its owner created, so look before creating.</summary>
+    internal static async Task<bool> ExistsAsync(DbConnection connection, string name, CancellationToken cancellationToken)
     {
         await using var exists = connection.CreateCommand();
         exists.CommandText = "SELECT to_regclass(@name) IS NOT NULL";

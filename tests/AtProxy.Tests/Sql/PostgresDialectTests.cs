@@ -115,21 +115,21 @@ public class PostgresDialectTests
     public void BuildImageReturning_appends_the_row_image_after_the_users_returning()
     {
         var withReturning = Dialect.BuildImageReturning(One("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\";"), Blogs);
-        Assert.Equal("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\", \"public\".atproxy_image_v1(\"Blogs\".*) AS \"__atp_image\"", withReturning.Text);
+        Assert.Equal("INSERT INTO \"Blogs\" (\"Name\") VALUES (@p0) RETURNING \"Id\", \"Rating\", \"public\".atproxy_image_v1(\"Blogs\".*) AS \"__atp_image\", pg_typeof(\"Blogs\".*)::oid::bigint AS \"__atp_rowtype\"", withReturning.Text);
         Assert.True(withReturning.HadReturning);
         Assert.True(withReturning.ReturnsRows);
         Assert.Equal(3, withReturning.ImageColumnCount);
-        Assert.Equal(1, withReturning.HiddenColumnCount);
+        Assert.Equal(2, withReturning.HiddenColumnCount);
 
         var update = Dialect.BuildImageReturning(One("UPDATE \"Blogs\" AS b SET \"Rating\" = 1 FROM tags t WHERE t.blog = b.\"Id\""), Blogs);
-        Assert.EndsWith("\nRETURNING \"public\".atproxy_image_v1(\"b\".*) AS \"__atp_image\"", update.Text, StringComparison.Ordinal);
+        Assert.EndsWith("\nRETURNING \"public\".atproxy_image_v1(\"b\".*) AS \"__atp_image\", pg_typeof(\"b\".*)::oid::bigint AS \"__atp_rowtype\"", update.Text, StringComparison.Ordinal);
     }
 
     [Fact]
     public void BuildImageReturning_of_a_delete_returns_only_the_key()
     {
         var without = Dialect.BuildImageReturning(One("DELETE FROM order_lines l USING orders o WHERE l.order_id = o.id -- gone"), OrderLines);
-        Assert.Equal("DELETE FROM order_lines l USING orders o WHERE l.order_id = o.id\nRETURNING \"public\".atproxy_image_v1(ROW(\"l\".\"order_id\", \"l\".\"line_no\")) AS \"__atp_image\"", without.Text);
+        Assert.Equal("DELETE FROM order_lines l USING orders o WHERE l.order_id = o.id\nRETURNING \"public\".atproxy_image_v1(ROW(\"l\".\"order_id\", \"l\".\"line_no\")) AS \"__atp_image\", pg_typeof(\"l\".*)::oid::bigint AS \"__atp_rowtype\"", without.Text);
         Assert.False(without.HadReturning);
         Assert.False(without.ReturnsRows);
         Assert.Equal(2, without.ImageColumnCount);
@@ -140,13 +140,13 @@ public class PostgresDialectTests
     public void BuildImageReturning_upsert_that_may_update_also_returns_whether_each_row_was_inserted()
     {
         var upsert = Dialect.BuildImageReturning(One("INSERT INTO \"Blogs\" (\"Id\", \"Name\") VALUES (@id, @name) ON CONFLICT (\"Id\") DO UPDATE SET \"Name\" = EXCLUDED.\"Name\""), Blogs);
-        Assert.EndsWith("\"public\".atproxy_image_v1(\"Blogs\".*) AS \"__atp_image\", (xmax = 0) AS \"__atp_inserted\"", upsert.Text, StringComparison.Ordinal);
+        Assert.EndsWith("AS \"__atp_image\", pg_typeof(\"Blogs\".*)::oid::bigint AS \"__atp_rowtype\", (xmax = 0) AS \"__atp_inserted\"", upsert.Text, StringComparison.Ordinal);
         Assert.True(upsert.HasInsertedFlag);
-        Assert.Equal(2, upsert.HiddenColumnCount);
+        Assert.Equal(3, upsert.HiddenColumnCount);
 
         var doNothing = Dialect.BuildImageReturning(One("INSERT INTO \"Blogs\" (\"Id\", \"Name\") VALUES (@id, @name) ON CONFLICT DO NOTHING"), Blogs);
         Assert.False(doNothing.HasInsertedFlag);
-        Assert.Equal(1, doNothing.HiddenColumnCount);
+        Assert.Equal(2, doNothing.HiddenColumnCount);
     }
 
     [Fact]

@@ -58,7 +58,7 @@ public class UserParameterCopyTests(DialectDatabaseFixture fixture) : IClassFixt
         command.Parameters.AddWithValue("v", "x");
         command.Parameters.AddWithValue("k", "b");
         await using var reader = await command.ExecuteReaderAsync();
-        Assert.Equal(2, reader.FieldCount);
+        Assert.Equal(3, reader.FieldCount);
         Assert.Equal(PostgresDialect.ImageColumn, reader.GetName(reader.FieldCount - rewritten.HiddenColumnCount));
         Assert.True(await reader.ReadAsync());
         Assert.Equal(("x", "(a,x)"), (reader.GetString(0), reader.GetString(1)));

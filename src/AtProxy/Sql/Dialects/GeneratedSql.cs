@@ -34,7 +34,9 @@ internal sealed record GeneratedSql(string Text, IReadOnlyList<GeneratedParamete
 /// RETURNING list (if any), what the undo log needs of each row it wrote, in one record text
 /// column (<see cref="PostgresDialect.ImageColumn"/>): for an INSERT, UPDATE or upsert the whole
 /// row in column order (its after image, read in the same round trip); for a DELETE the primary
-/// key in key order. An upsert that may update also returns whether each row was inserted.
+/// key in key order; then the oid of the row type of the table the statement wrote (see
+/// <see cref="PostgresDialect.RowTypeColumn"/>). An upsert that may update also returns whether each
+/// row was inserted.
 /// </summary>
 /// <param name="Text">The statement to run instead of the user's; the user's parameters bind unchanged.</param>
 /// <param name="ImageColumnCount">How many values the image record holds (the table's columns, or its key's).</param>
@@ -44,7 +46,7 @@ internal sealed record GeneratedSql(string Text, IReadOnlyList<GeneratedParamete
 internal sealed record ImageReturningStatement(string Text, int ImageColumnCount, bool ReturnsRows, bool HasInsertedFlag, bool HadReturning)
 {
     /// <summary>How many trailing result columns are the proxy's (hide them from the user).</summary>
-    public int HiddenColumnCount => 1 + (HasInsertedFlag ? 1 : 0);
+    public int HiddenColumnCount => 2 + (HasInsertedFlag ? 1 : 0);
 }
 
 /// <summary>A global row lock key: one row of one table (see <c>LockKey</c> in <c>common.proto</c>).</summary>

@@ -181,6 +181,8 @@ internal sealed class PostgresDialect(string functionSchema) : ISqlDialect
             AppendKeyImage(extra, table, qualifier);
         }
         extra.Append(" AS ").Append(QuoteIdentifier(ImageColumn));
+        // The row type of the table the statement resolved its target name to, checked against the metadata's.
+        extra.Append(", pg_typeof(").Append(qualifier).Append(".*)::oid::bigint AS ").Append(QuoteIdentifier(RowTypeColumn));
         var count = returnsRows ? table.Columns.Count : table.PrimaryKey.Count;
         var insertedFlag = statement.OnConflict is { Action: ConflictAction.DoUpdate };
         if (insertedFlag)
@@ -204,6 +206,9 @@ internal sealed class PostgresDialect(string functionSchema) : ISqlDialect
 
     /// <summary>The hidden column an <see cref="ImageReturningStatement"/> adds: the row's (or a DELETE's key's) record text.</summary>
     public const string ImageColumn = GeneratedSql.ParameterPrefix + "image";
+
+    /// <summary>The hidden column after <see cref="ImageColumn"/>: the oid of the written table's row type.</summary>
+    public const string RowTypeColumn = GeneratedSql.ParameterPrefix + "rowtype";
 
     /// <inheritdoc />
     public GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys, ImageForm form = ImageForm.Canonical) =>
