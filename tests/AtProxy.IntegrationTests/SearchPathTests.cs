@@ -59,7 +59,7 @@ public class SearchPathTests(OrderInventoryEnvironment env) : IClassFixture<Orde
             await connection.ExecuteAsync("UPDATE accounts SET balance = balance + 1 WHERE id = 1");
             await using var transaction = await connection.BeginTransactionAsync();
             await connection.ExecuteAsync("SET LOCAL search_path = tenant_b", transaction: transaction);
-            var error = await Assert.ThrowsAsync<AtProxyException>(() => connection.ExecuteAsync("UPDATE accounts SET balance = balance + 2 WHERE id = 1", transaction: transaction));
+            var error = await Assert.ThrowsAnyAsync<AtProxyException>(() => connection.ExecuteAsync("UPDATE accounts SET balance = balance + 2 WHERE id = 1", transaction: transaction));
             Assert.Contains("resolves to another table than tenant_a.accounts", error.Message, StringComparison.Ordinal);
             // The statement ran, but its rows have no undo record: committing them is refused.
             var refused = await Assert.ThrowsAnyAsync<AtProxyException>(() => transaction.CommitAsync());
@@ -69,6 +69,20 @@ public class SearchPathTests(OrderInventoryEnvironment env) : IClassFixture<Orde
         await gtx.RollbackAsync();
 
         Assert.Equal((100, 200), await BalancesAsync());
+    }
+
+    [Fact]
+    public async Task A_locking_read_through_another_search_path_fails_instead_of_locking_the_first_tables_keys()
+    {
+        await SeedAsync();
+        await using var gtx = await env.Client.BeginAsync("switched-path-read", TimeSpan.FromSeconds(30));
+        await using var connection = await env.Orders.OpenConnectionAsync();
+        await connection.ExecuteAsync("SET search_path = tenant_a");
+        Assert.Equal(100, await connection.ExecuteScalarAsync<int>("SELECT balance FROM accounts WHERE id = 1 FOR UPDATE"));
+        await connection.ExecuteAsync("SET search_path = tenant_b");
+        var error = await Assert.ThrowsAnyAsync<AtProxyException>(() => connection.ExecuteScalarAsync<int>("SELECT balance FROM accounts WHERE id = 1 FOR UPDATE"));
+        Assert.Contains("resolves to another table", error.Message, StringComparison.Ordinal);
+        await connection.ExecuteAsync("RESET search_path");
     }
 
     private string WithSearchPath(string schema) =>

@@ -25,7 +25,18 @@ internal static class GlobalLockWait
         for (var attempt = 0; ; attempt++)
         {
             await ExecuteAsync(connection, transaction, $"SAVEPOINT {Savepoint}", cancellationToken);
-            var keys = await image.ReadKeysAsync(keysSql, cancellationToken);
+            List<string[]> keys;
+            try
+            {
+                keys = await image.ReadKeysAsync(keysSql, cancellationToken);
+            }
+            catch (StaleMetadataException)
+            {
+                // The rows locked belong to another table than the one the keys would name: let go of them.
+                await ExecuteAsync(connection, transaction, $"ROLLBACK TO SAVEPOINT {Savepoint}", cancellationToken);
+                await ExecuteAsync(connection, transaction, $"RELEASE SAVEPOINT {Savepoint}", cancellationToken);
+                throw;
+            }
             if (keys.Count == 0)
             {
                 await ExecuteAsync(connection, transaction, $"RELEASE SAVEPOINT {Savepoint}", cancellationToken);

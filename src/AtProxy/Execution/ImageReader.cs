@@ -78,14 +78,7 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
     private WrittenRow ReadWritten(DbDataReader reader, int first, ImageReturningStatement statement)
     {
         // Without the flag every row a statement wrote is new to it (for an INSERT) or none is (the caller knows which).
-        var rowType = reader.GetInt64(first + 1);
-        if (Table.RowType != 0 && rowType != Table.RowType)
-        {
-            throw new AtProxyException(
-                $"In this session the statement's table name resolves to another table than {Table.CanonicalName}, the one AtProxy read first " +
-                "(the session's search_path differs from the first session's). Qualify the table name with its schema, or give each search path " +
-                "a data source of its own.");
-        }
+        EnsureSameTable(reader.GetInt64(first + 1));
         var inserted = !statement.HasInsertedFlag || reader.GetBoolean(first + 2);
         var image = RowImage.ReadRecord(reader, first, statement.ImageColumnCount);
         return statement.ReturnsRows
@@ -116,6 +109,7 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
+            EnsureSameTable(reader.GetInt64(1));
             var key = KeyValues(RowImage.ReadRecord(reader, 0, Table.PrimaryKey.Count));
             if (seen.Add(LockKeyFormatter.Format(key)))
             {
@@ -123,6 +117,18 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
             }
         }
         return keys;
+    }
+
+    // The row type a statement's rows came back with must be the metadata's table's.
+    private void EnsureSameTable(long rowType)
+    {
+        if (Table.RowType != 0 && rowType != Table.RowType)
+        {
+            throw new StaleMetadataException(
+                $"In this session the statement's table name resolves to another table than {Table.CanonicalName}, the one AtProxy read first " +
+                "(the session's search_path differs from the first session's, or the table was created again). Qualify the table name with its " +
+                "schema, or give each search path a data source of its own.");
+        }
     }
 
     // A key record's values; a primary-key column is never NULL.

@@ -39,10 +39,19 @@ internal static class StatementExecutor
         }
         var dialect = branch.Resource.Dialect;
         dialect.EnsureSupported(statement, table);
+        branch.Resource.TriggerCheck.Check(branch.Resource, table, branch.Client.LoggerFactory);
 
         if (statement.Kind == DmlKind.SelectForUpdate)
         {
-            await GlobalLockWait.LockRowsAsync(connection, transaction, dialect.BuildLockedKeys(statement, table), unit, table, branch, cancellationToken);
+            try
+            {
+                await GlobalLockWait.LockRowsAsync(connection, transaction, dialect.BuildLockedKeys(statement, table), unit, table, branch, cancellationToken);
+            }
+            catch (StaleMetadataException)
+            {
+                branch.Resource.Metadata.Invalidate(target.Schema, target.Name);
+                throw;
+            }
             return await RunUserStatementAsync(connection, transaction, statementText, unit, cancellationToken);
         }
 
@@ -73,14 +82,24 @@ internal static class StatementExecutor
         {
             // The table may have changed since its metadata was read.
             branch.Resource.Metadata.Invalidate(target.Schema, target.Name);
-            branch.Doom($"the {statement.Kind.ToString().ToUpperInvariant()} at line {statement.Line}, column {statement.Column} failed ({ex.MessageText}).");
             throw;
         }
-        catch (Exception ex) when (ex is not AtProxyNotSupportedException)
+        catch (Exception ex) when (ex is not (AtProxyNotSupportedException or PostgresException))
         {
-            // The statement may have written rows that now have no undo record: the transaction must not commit them.
-            branch.Resource.Metadata.Invalidate(target.Schema, target.Name);
-            branch.Doom($"the {statement.Kind.ToString().ToUpperInvariant()} at line {statement.Line}, column {statement.Column} failed after it may have written rows ({ex.Message}).");
+            // A server error aborts the transaction (or is undone by a rollback to a savepoint); anything
+            // else may leave rows the statement wrote with no undo record: they must not commit.
+            var where = $"the {statement.Kind.ToString().ToUpperInvariant()} at line {statement.Line}, column {statement.Column}";
+            branch.Doom($"{where} failed after it may have written rows ({ex.Message}).");
+            if (ex is StaleMetadataException or FormatException)
+            {
+                branch.Resource.Metadata.Invalidate(target.Schema, target.Name);
+            }
+            if (ex is FormatException)
+            {
+                throw new StaleMetadataException(
+                    $"The rows {where} wrote do not have the columns AtProxy read for {table.CanonicalName} (has the table changed?): {ex.Message} " +
+                    "Its local transaction cannot commit; AtProxy reads the table anew for the next one.", ex);
+            }
             throw;
         }
     }

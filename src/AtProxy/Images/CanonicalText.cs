@@ -85,6 +85,34 @@ internal static class CanonicalText
                     $"Ask the database owner to run:\n{string.Join(";\n", functions.Select(f => f.Ddl))};", ex);
             }
         }
+        await VerifyFunctionsAsync(connection, quotedSchema, cancellationToken);
+    }
+
+    /// <summary>
+    /// Refuses functions that another role may have planted: each name once (an overload for one table's
+    /// row type would be preferred over <c>anyelement</c>), owned by this role or by the undo table's owner.
+    /// </summary>
+    private static async Task VerifyFunctionsAsync(DbConnection connection, string quotedSchema, CancellationToken cancellationToken)
+    {
+        await using var check = connection.CreateCommand();
+        check.CommandText = $"""
+            SELECT count(*), count(*) FILTER (WHERE p.proowner NOT IN (
+                       (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user),
+                       coalesce((SELECT c.relowner FROM pg_class c WHERE c.oid = to_regclass(@table)), 0)))
+            FROM pg_proc p
+            WHERE p.pronamespace = to_regnamespace(@schema) AND p.proname IN ('{ImageFunction}', '{TypeNameFunction}')
+            """;
+        Add(check, "table", quotedSchema + ".atproxy_undo_log");
+        Add(check, "schema", quotedSchema);
+        await using var reader = await check.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var (total, foreign) = (reader.GetInt64(0), reader.GetInt64(1));
+        if (total != 2 || foreign != 0)
+        {
+            throw new AtProxyException(
+                $"Schema {quotedSchema} holds {total} functions named {ImageFunction} or {TypeNameFunction} ({foreign} owned by a role other than this one " +
+                "and the undo log's owner); AtProxy reads row images through them and expects exactly one of each, created by AtProxy. Drop the others.");
+        }
     }
 
     private static void Add(DbCommand command, string name, string value)

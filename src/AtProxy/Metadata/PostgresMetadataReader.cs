@@ -17,10 +17,14 @@ internal static class PostgresMetadataReader
                    -- after RETURNING printed it. tgtype bits: 2 BEFORE, 64 INSTEAD OF, 4 INSERT, 16 UPDATE.
                    EXISTS (SELECT FROM pg_trigger t
                            WHERE (t.tgrelid = c.oid OR t.tgrelid IN (SELECT relid FROM pg_partition_tree(c.oid))) AND NOT t.tgisinternal
-                             AND t.tgenabled <> 'D' AND t.tgtype & 66 = 0 AND t.tgtype & 20 <> 0) AS after_triggers
+                             AND t.tgenabled IN ('O', 'A') AND t.tgtype & 66 = 0 AND t.tgtype & 20 <> 0) AS after_triggers,
+                   -- BEFORE INSERT or UPDATE row triggers fire again on a rollback's restores and may rewrite them.
+                   ARRAY(SELECT t.tgname::text FROM pg_trigger t
+                         WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgenabled IN ('O', 'A')
+                           AND t.tgtype & 3 = 3 AND t.tgtype & 20 <> 0 ORDER BY 1) AS before_triggers
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.oid = to_regclass(@name))
-        SELECT rel.nspname, rel.relname, rel.relkind::text, rel.after_triggers, rel.rowtype,
+        SELECT rel.nspname, rel.relname, rel.relkind::text, rel.after_triggers, rel.rowtype, rel.before_triggers,
                a.attname, a.attnum, {0}(a.atttypid, a.atttypmod), NOT a.attnotnull,
                a.atthasdef OR a.attidentity <> '', a.attgenerated <> '', a.attidentity = 'a',
                (SELECT k.ord FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
@@ -47,6 +51,7 @@ internal static class PostgresMetadataReader
         string? catalogSchema = null, catalogName = null, kind = null;
         var afterTriggers = false;
         var rowType = 0L;
+        string[] beforeTriggers = [];
         var columns = new List<ColumnMetadata>();
         var keyOrder = new List<(long Order, ColumnMetadata Column)>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -58,18 +63,19 @@ internal static class PostgresMetadataReader
                 kind ??= reader.GetString(2);
                 afterTriggers = reader.GetBoolean(3);
                 rowType = reader.GetInt64(4);
+                beforeTriggers = reader.GetFieldValue<string[]>(5);
                 var column = new ColumnMetadata(
-                    Name: reader.GetString(5),
-                    Ordinal: reader.GetInt16(6),
-                    DataType: reader.GetString(7),
-                    IsNullable: reader.GetBoolean(8),
-                    HasDefault: reader.GetBoolean(9),
-                    IsGenerated: reader.GetBoolean(10),
-                    IsIdentityAlways: reader.GetBoolean(11));
+                    Name: reader.GetString(6),
+                    Ordinal: reader.GetInt16(7),
+                    DataType: reader.GetString(8),
+                    IsNullable: reader.GetBoolean(9),
+                    HasDefault: reader.GetBoolean(10),
+                    IsGenerated: reader.GetBoolean(11),
+                    IsIdentityAlways: reader.GetBoolean(12));
                 columns.Add(column);
-                if (!reader.IsDBNull(12))
+                if (!reader.IsDBNull(13))
                 {
-                    keyOrder.Add((reader.GetInt64(12), column));
+                    keyOrder.Add((reader.GetInt64(13), column));
                 }
             }
         }
@@ -79,7 +85,10 @@ internal static class PostgresMetadataReader
         }
         var primaryKey = keyOrder.OrderBy(k => k.Order).Select(k => k.Column).ToArray();
         // 'r' and 'p' are tables (plain and partitioned); views, foreign and materialized tables are not undoable here.
-        return new TableMetadata(catalogSchema!, catalogName, columns, primaryKey, IsView: kind is not ("r" or "p"), RewrittenAfterWrite: afterTriggers, RowType: rowType);
+        return new TableMetadata(catalogSchema!, catalogName, columns, primaryKey, IsView: kind is not ("r" or "p"), RewrittenAfterWrite: afterTriggers, RowType: rowType)
+        {
+            BeforeWriteTriggers = beforeTriggers,
+        };
     }
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";

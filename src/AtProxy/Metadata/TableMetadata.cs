@@ -28,6 +28,12 @@ public sealed record TableMetadata(
 {
     private int[]? _primaryKeyIndexes;
 
+    /// <summary>
+    /// The table's BEFORE INSERT or UPDATE row triggers: they fire again on a rollback's restores, which
+    /// then need the role to suppress them (see <c>TriggeredRestoreRepair</c>).
+    /// </summary>
+    public IReadOnlyList<string> BeforeWriteTriggers { get; init; } = [];
+
     /// <summary>The positions of the primary-key columns within <see cref="Columns"/>, in key order.</summary>
     public IReadOnlyList<int> PrimaryKeyIndexes => _primaryKeyIndexes ??= PrimaryKey
         .Select(key => Columns.Select((column, index) => (column, index)).First(c => c.column.Name == key.Name).index)

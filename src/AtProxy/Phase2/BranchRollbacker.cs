@@ -70,7 +70,13 @@ internal sealed class BranchRollbacker(ILogger logger)
             await transaction.CommitAsync(cancellationToken);
             return new Outcome(BranchStatus.PhaseTwoRollbacked, "");
         }
-        catch (Exception ex) when (ex is DbException or TimeoutException or InvalidOperationException or AtProxyException)
+        catch (FormatException ex)
+        {
+            // An image that does not read back as a row of its record: retrying cannot help.
+            logger.LogError(ex, "Rollback of branch {BranchId} of {Xid} on {Resource} stopped: a row image could not be read", branchId, xid, resource.Id);
+            return new Outcome(BranchStatus.PhaseTwoRollbackFailedUnretryable, $"a row image could not be read ({ex.Message}); data left untouched");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             if (ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
             {

@@ -80,10 +80,13 @@ internal static class TriggeredRestoreRepair
         }
         var first = wrong[0];
         var columns = first.Found is null || first.Step.Expected is null ? "" : $" (columns {string.Join(", ", DifferingColumns([first], record.Columns))} differ)";
-        var named = triggers.Count == 0 ? "a trigger on the table" : $"trigger(s) {string.Join(", ", triggers)} on {record.Schema}.{record.Table}";
+        // With no trigger on the table, something else keeps the value from reading back as it was printed.
+        var cause = triggers.Count == 0
+            ? "no trigger on the table explains it (a value whose text does not read back the same?)"
+            : $"trigger(s) {string.Join(", ", triggers)} on {record.Schema}.{record.Table} rewrote it; {why}";
         return $"restore not exact: row {record.Schema}.{record.Table} [{string.Join(", ", record.PrimaryKey)}] = ({first.Step.Key}) " +
             $"does not read back as the undo log's image after the restore{columns}{(wrong.Count > 1 ? $", and {wrong.Count - 1} more row(s)" : "")}: " +
-            $"{named} rewrote it; {why}. Nothing was changed; the branch waits for a person";
+            $"{cause}. Nothing was changed; the branch waits for a person";
     }
 
     private static List<string> DifferingColumns(IEnumerable<(RestoreStep Step, UndoRow? Found)> wrong, IReadOnlyList<UndoColumn> columns)

@@ -30,6 +30,9 @@ internal sealed class Resource
 
     public UndoLogTable UndoLog { get; }
 
+    /// <summary>Warns when the role may not suppress the triggers a rollback's restores would fire.</summary>
+    public TriggerSuppressionCheck TriggerCheck { get; } = new();
+
     /// <summary>The tables' metadata; known once <see cref="EnsureUndoLogAsync"/> has run.</summary>
     public TableMetadataCache Metadata => _metadata ?? throw NotEnsured();
 
@@ -113,8 +116,12 @@ internal sealed class Resource
             var wasServed = IsServedLocked();
             if (_attachments.Count == 0)
             {
-                // A data source wrapping the id again may reach another database: read its identity anew.
+                // A data source wrapping the id again may reach another database: read its identity, undo
+                // log, functions and tables anew.
                 Volatile.Write(ref _identity, null);
+                UndoLog.Forget();
+                _metadata = null;
+                _dialect = null;
             }
             _attachments.Add(attachment);
             return !wasServed;

@@ -67,6 +67,13 @@ internal sealed class UndoLogTable
         }
     }
 
+    /// <summary>Forgets where the table is, so the next <see cref="EnsureAsync"/> resolves (and creates) it again.</summary>
+    public void Forget()
+    {
+        _qualifiedName = null;
+        _schema = null;
+    }
+
     /// <summary>Whether the table exists: a role without CREATE on the schema may use one its owner created, so look before creating.</summary>
     internal static async Task<bool> ExistsAsync(DbConnection connection, string name, CancellationToken cancellationToken)
     {

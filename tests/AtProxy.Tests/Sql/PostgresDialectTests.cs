@@ -107,7 +107,7 @@ public class PostgresDialectTests
         var statement = One("SELECT id FROM orders o WHERE o.status = $1 ORDER BY created_at LIMIT 1 FOR UPDATE OF o SKIP LOCKED");
         var orders = Table("public", "orders", ["id"], ("id", "bigint", false), ("status", "text", false));
         var sql = Dialect.BuildLockedKeys(statement, orders);
-        Assert.Equal("SELECT \"public\".atproxy_image_v1(ROW(\"o\".\"id\")) FROM orders o WHERE o.status = $1 ORDER BY created_at LIMIT 1 FOR UPDATE OF o SKIP LOCKED", sql.Text);
+        Assert.Equal("SELECT \"public\".atproxy_image_v1(ROW(\"o\".\"id\")), pg_typeof(\"o\".*)::oid::bigint AS \"__atp_rowtype\" FROM orders o WHERE o.status = $1 ORDER BY created_at LIMIT 1 FOR UPDATE OF o SKIP LOCKED", sql.Text);
         Assert.True(sql.BindsUserParameters);
     }
 
@@ -153,7 +153,7 @@ public class PostgresDialectTests
     public void BuildDirtyCheck_single_key_compares_with_any_so_the_key_index_answers()
     {
         var sql = Dialect.BuildDirtyCheck(Blogs, [["1"], ["7"]]);
-        Assert.Equal("SELECT \"public\".atproxy_image_v1(\"Blogs\".*) FROM \"public\".\"Blogs\" WHERE \"Id\" = ANY (CAST(@__atp_0 AS integer[])) FOR UPDATE", sql.Text);
+        Assert.Equal("SELECT \"public\".atproxy_image_v1(ROW(\"Blogs\".\"Id\", \"Blogs\".\"Name\", \"Blogs\".\"Rating\")) FROM \"public\".\"Blogs\" WHERE \"Id\" = ANY (CAST(@__atp_0 AS integer[])) FOR UPDATE", sql.Text);
         Assert.Equal(new[] { "1", "7" }, Assert.IsType<string[]>(Assert.Single(sql.Parameters).Value));
     }
 
@@ -168,7 +168,7 @@ public class PostgresDialectTests
     public void BuildDirtyCheck_composite_key_unnests_one_array_per_key_column_and_locks()
     {
         var sql = Dialect.BuildDirtyCheck(OrderLines, [["1", "1"], ["2", "3"]]);
-        Assert.Equal("SELECT \"public\".atproxy_image_v1(\"order_lines\".*) FROM \"public\".\"order_lines\" WHERE (\"order_id\", \"line_no\") IN (SELECT CAST(k.k0 AS bigint), CAST(k.k1 AS integer) FROM unnest(@__atp_0, @__atp_1) AS k(k0, k1)) FOR UPDATE", sql.Text);
+        Assert.Equal("SELECT \"public\".atproxy_image_v1(ROW(\"order_lines\".\"order_id\", \"order_lines\".\"line_no\", \"order_lines\".\"qty\", \"order_lines\".\"price\")) FROM \"public\".\"order_lines\" WHERE (\"order_id\", \"line_no\") IN (SELECT CAST(k.k0 AS bigint), CAST(k.k1 AS integer) FROM unnest(@__atp_0, @__atp_1) AS k(k0, k1)) FOR UPDATE", sql.Text);
         Assert.Equal(new[] { "1", "2" }, Assert.IsType<string[]>(sql.Parameters[0].Value));
         Assert.Equal(new[] { "1", "3" }, Assert.IsType<string[]>(sql.Parameters[1].Value));
     }

@@ -40,7 +40,8 @@ internal interface ISqlDialect
 
     /// <summary>
     /// The keys of the rows a locking SELECT locks in its target, locking them the same way (its own
-    /// FROM, WHERE, ORDER BY, LIMIT and lock clauses), so they can be checked against global locks.
+    /// FROM, WHERE, ORDER BY, LIMIT and lock clauses), so they can be checked against global locks;
+    /// each key with the row type of the table it came from.
     /// </summary>
     GeneratedSql BuildLockedKeys(DmlStatement statement, TableMetadata table);
 

@@ -131,6 +131,7 @@ internal sealed class PostgresDialect(string functionSchema) : ISqlDialect
         var qualifier = QuoteIdentifier(statement.Target.Qualifier);
         var sql = new StringBuilder("SELECT ");
         AppendKeyImage(sql, table, qualifier);
+        AppendRowType(sql, qualifier);
         sql.Append(" FROM ").Append(statement.FromList.Text);
         AppendClause(sql, " WHERE ", statement.Where);
         AppendClause(sql, " ORDER BY ", statement.OrderBy);
@@ -182,7 +183,7 @@ internal sealed class PostgresDialect(string functionSchema) : ISqlDialect
         }
         extra.Append(" AS ").Append(QuoteIdentifier(ImageColumn));
         // The row type of the table the statement resolved its target name to, checked against the metadata's.
-        extra.Append(", pg_typeof(").Append(qualifier).Append(".*)::oid::bigint AS ").Append(QuoteIdentifier(RowTypeColumn));
+        AppendRowType(extra, qualifier);
         var count = returnsRows ? table.Columns.Count : table.PrimaryKey.Count;
         var insertedFlag = statement.OnConflict is { Action: ConflictAction.DoUpdate };
         if (insertedFlag)
@@ -226,7 +227,7 @@ internal sealed class PostgresDialect(string functionSchema) : ISqlDialect
         var sql = new StringBuilder("SELECT ");
         if (form == ImageForm.Canonical)
         {
-            AppendRowImage(sql, QuoteIdentifier(table.Name));
+            AppendImage(sql, table.Columns, QuoteIdentifier(table.Name));
         }
         else
         {
@@ -287,7 +288,8 @@ internal sealed class PostgresDialect(string functionSchema) : ISqlDialect
         var parameters = new ParameterList();
         var keyIndexes = table.PrimaryKeyIndexes;
         var sets = Enumerable.Range(0, table.Columns.Count)
-            .Where(i => !table.Columns[i].IsGenerated && !keyIndexes.Contains(i))
+            // An identity column GENERATED ALWAYS can only be updated to DEFAULT: no statement changed it but that way.
+            .Where(i => !table.Columns[i].IsGenerated && !table.Columns[i].IsIdentityAlways && !keyIndexes.Contains(i))
             .Select(i => QuoteIdentifier(table.Columns[i].Name) + " = " + Cast(parameters, before.Values[i], table.Columns[i]))
             .ToList();
         if (sets.Count == 0)
@@ -389,17 +391,27 @@ internal sealed class PostgresDialect(string functionSchema) : ISqlDialect
         }
     }
 
-    // The whole row of the table known as qualifier, as one record text in canonical form.
+    // The whole row as the table has it now, as one record text in canonical form: when the metadata is
+    // older than the table (a column added), the record's width shows it and the statement fails loudly.
     private void AppendRowImage(StringBuilder sql, string qualifier) =>
         sql.Append(_imageFunction).Append('(').Append(qualifier).Append(".*)");
 
     // The row's primary key, as one record text in canonical form (a record of one field for a single key).
-    private void AppendKeyImage(StringBuilder sql, TableMetadata table, string qualifier)
+    private void AppendKeyImage(StringBuilder sql, TableMetadata table, string qualifier) =>
+        AppendImage(sql, table.PrimaryKey, qualifier);
+
+    // Named columns, as the undo record lists them: a rollback compares rows of the shape it imaged,
+    // whatever columns were added since.
+    private void AppendImage(StringBuilder sql, IReadOnlyList<ColumnMetadata> columns, string qualifier)
     {
         sql.Append(_imageFunction).Append("(ROW(");
-        sql.AppendJoin(", ", table.PrimaryKey.Select(c => qualifier + "." + QuoteIdentifier(c.Name)));
+        sql.AppendJoin(", ", columns.Select(c => qualifier + "." + QuoteIdentifier(c.Name)));
         sql.Append("))");
     }
+
+    // The row type of the table the statement resolved the name qualifier stands for, as a bigint column.
+    private static void AppendRowType(StringBuilder sql, string qualifier) =>
+        sql.Append(", pg_typeof(").Append(qualifier).Append(".*)::oid::bigint AS ").Append(QuoteName(RowTypeColumn));
 
     // Format version 1: each column's text in the session's own settings.
     private void AppendTextColumns(StringBuilder sql, TableMetadata table) =>
