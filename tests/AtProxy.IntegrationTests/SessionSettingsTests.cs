@@ -1,5 +1,6 @@
 using AtProxy.Protocol.V1;
 using Dapper;
+using AtProxy.IntegrationTests.Support;
 using Npgsql;
 
 namespace AtProxy.IntegrationTests;
@@ -155,13 +156,9 @@ public class SessionSettingsTests(OrderInventoryEnvironment env) : IClassFixture
     // Phase 2 may still be under way when the call returns (a resource manager that just subscribed).
     private static async Task WaitUntilRolledBackAsync(GlobalTransaction gtx)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await gtx.GetStatusAsync() != GlobalTransactionStatus.Rollbacked)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{gtx.Xid} is still {gtx.Status} after 30 s; expected Rollbacked.");
-            Assert.NotEqual(GlobalTransactionStatus.RollbackFailed, gtx.Status);
-            await Task.Delay(50);
-        }
+        await Eventually.TrueAsync(async () => await gtx.GetStatusAsync() is GlobalTransactionStatus.Rollbacked or GlobalTransactionStatus.RollbackFailed,
+            TimeSpan.FromSeconds(30), () => Task.FromResult($"{gtx.Xid} to end its rollback (it is {gtx.Status})"));
+        Assert.Equal(GlobalTransactionStatus.Rollbacked, gtx.Status);
     }
 
     // Three rows of their own: one to update, one to delete, and an id the transaction inserts.

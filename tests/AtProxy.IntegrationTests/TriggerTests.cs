@@ -1,5 +1,6 @@
 using AtProxy.Protocol.V1;
 using Dapper;
+using AtProxy.IntegrationTests.Support;
 using Npgsql;
 
 namespace AtProxy.IntegrationTests;
@@ -232,12 +233,8 @@ public class TriggerTests(OrderInventoryEnvironment env) : IClassFixture<OrderIn
 
     private async Task WaitForStatusAsync(string xid, GlobalStatus expected)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        GlobalStatus status;
-        while ((status = (await env.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid })).Transaction.Status) != expected)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{xid} is {status} after 30 s; expected {expected}.");
-            await Task.Delay(50);
-        }
+        var status = GlobalStatus.Unspecified;
+        await Eventually.TrueAsync(async () => (status = (await env.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid })).Transaction.Status) == expected,
+            TimeSpan.FromSeconds(30), () => Task.FromResult($"{xid} to become {expected} (it is {status})"));
     }
 }
