@@ -41,7 +41,7 @@ public class DataSourceChurnTests(OrderInventoryEnvironment env) : IClassFixture
                         inventory = env.Client.Wrap(NpgsqlDataSource.Create(env.InventoryConnectionString), "churn-inventory");
                     }
                     var roll = random.NextDouble();
-                    var outcome = await RunOneAsync(orders!, inventory!, Skus[random.Next(Skus.Length)], timesOut: roll < 0.05, throwsAfterWrites: roll is >= 0.05 and < 0.30);
+                    var outcome = await env.PlaceOrderAsync(orders!, inventory!, Skus[random.Next(Skus.Length)], timesOut: roll < 0.05, throwsAfterWrites: roll is >= 0.05 and < 0.30);
                     outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
                 }
             }
@@ -58,26 +58,17 @@ public class DataSourceChurnTests(OrderInventoryEnvironment env) : IClassFixture
         await using var lastInventory = env.Client.Wrap(NpgsqlDataSource.Create(env.InventoryConnectionString), "churn-inventory");
 
         var summary = string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key}={o.Value}"));
-        await Eventually.TrueAsync(async () => await OpenTransactionsAsync() == 0 && (await env.LocksAsync()).Count == 0 &&
+        await Eventually.TrueAsync(async () => await env.UnfinishedTransactionCountAsync() == 0 && (await env.LocksAsync()).Count == 0 &&
                 await OrderInventoryEnvironment.UndoRowCountAsync(env.OrdersConnectionString) == 0 &&
                 await OrderInventoryEnvironment.UndoRowCountAsync(env.InventoryConnectionString) == 0,
             TimeSpan.FromSeconds(60),
-            async () => $"every transaction to end with no lock and no undo row left ({summary}; open: {await OpenTransactionsAsync()}, locks: {(await env.LocksAsync()).Count}, " +
+            async () => $"every transaction to end with no lock and no undo row left ({summary}; open: {await env.UnfinishedTransactionCountAsync()}, locks: {(await env.LocksAsync()).Count}, " +
                 $"undo rows: {await OrderInventoryEnvironment.UndoRowCountAsync(env.OrdersConnectionString)} + {await OrderInventoryEnvironment.UndoRowCountAsync(env.InventoryConnectionString)})");
 
         Assert.Equal(Transactions, outcomes.Values.Sum());
         Assert.True(outcomes.GetValueOrDefault("committed") > Transactions / 3, summary);
         Assert.True(outcomes.GetValueOrDefault("rolled back by exception") > 0, summary);
-        await using var plainOrders = new NpgsqlConnection(env.OrdersConnectionString);
-        await using var plainInventory = new NpgsqlConnection(env.InventoryConnectionString);
-        var ordered = (await plainOrders.QueryAsync<(string Sku, long Count)>("SELECT sku, count(*) FROM orders WHERE sku LIKE 'churn-%' GROUP BY sku")).ToDictionary(r => r.Sku, r => r.Count);
-        var stock = (await plainInventory.QueryAsync<(string Sku, int Count, int Sold)>("SELECT sku, count, sold FROM stock WHERE sku LIKE 'churn-%'")).ToDictionary(r => r.Sku);
-        foreach (var sku in Skus)
-        {
-            Assert.Equal(OrderInventoryEnvironment.InitialStock, stock[sku].Count + stock[sku].Sold);
-            Assert.Equal(ordered.GetValueOrDefault(sku), (long)stock[sku].Sold);
-        }
-        Assert.Equal(outcomes.GetValueOrDefault("committed"), ordered.Values.Sum());
+        await env.AssertStockMatchesOrdersAsync(Skus, outcomes.GetValueOrDefault("committed"));
     }
 
     private static async Task DisposeAsync(AtDbDataSource? orders, AtDbDataSource? inventory, bool sync)
@@ -95,55 +86,6 @@ public class DataSourceChurnTests(OrderInventoryEnvironment env) : IClassFixture
         if (inventory is not null)
         {
             await inventory.DisposeAsync();
-        }
-    }
-
-    private async Task<int> OpenTransactionsAsync()
-    {
-        var open = await env.Admin.ListTransactionsAsync(new ListTransactionsRequest
-        {
-            Statuses = { GlobalStatus.Begin, GlobalStatus.Committing, GlobalStatus.CommitRetrying, GlobalStatus.AsyncCommitting, GlobalStatus.Rollbacking, GlobalStatus.RollbackRetrying, GlobalStatus.TimeoutRollbacking, GlobalStatus.TimeoutRollbackRetrying, GlobalStatus.RollbackFailed, GlobalStatus.CommitFailed },
-            PageSize = 10,
-        });
-        return open.Transactions.Count;
-    }
-
-    private async Task<string> RunOneAsync(AtDbDataSource ordersSource, AtDbDataSource inventorySource, string sku, bool timesOut, bool throwsAfterWrites)
-    {
-        try
-        {
-            await using var gtx = await env.Client.BeginAsync("place-order", timesOut ? TimeSpan.FromMilliseconds(300) : TimeSpan.FromSeconds(30));
-            await using (var orders = await ordersSource.OpenConnectionAsync())
-            {
-                await orders.ExecuteAsync("INSERT INTO orders (sku, qty) VALUES (@sku, 1)", new { sku });
-            }
-            await using (var inventory = await inventorySource.OpenConnectionAsync())
-            {
-                var changed = await inventory.ExecuteAsync("UPDATE stock SET count = count - 1, sold = sold + 1 WHERE sku = @sku AND count > 0", new { sku });
-                Assert.Equal(1, changed);
-            }
-            if (throwsAfterWrites)
-            {
-                throw new InvalidOperationException("payment declined");
-            }
-            if (timesOut)
-            {
-                await Task.Delay(600);
-            }
-            await gtx.CommitAsync();
-            return "committed";
-        }
-        catch (InvalidOperationException ex) when (ex.Message == "payment declined")
-        {
-            return "rolled back by exception";
-        }
-        catch (GlobalTransactionException)
-        {
-            return "rolled back by timeout";
-        }
-        catch (GlobalLockConflictException)
-        {
-            return "rolled back on lock conflict";
         }
     }
 }

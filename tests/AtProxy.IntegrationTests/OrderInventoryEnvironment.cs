@@ -94,6 +94,82 @@ public class OrderInventoryEnvironment : IAsyncLifetime
         return (await connection.QueryAsync<string>($"SELECT row_to_json(t)::text FROM {table} t ORDER BY {orderBy}")).ToList();
     }
 
+    /// <summary>
+    /// One order as the seed problem places it: an order row in one database, a stock deduction in the
+    /// other, one global transaction; it may roll back by exception or time out on purpose. Returns how it ended.
+    /// </summary>
+    public async Task<string> PlaceOrderAsync(AtDbDataSource ordersSource, AtDbDataSource inventorySource, string sku, bool timesOut, bool throwsAfterWrites)
+    {
+        try
+        {
+            await using var gtx = await Client.BeginAsync("place-order", timesOut ? TimeSpan.FromMilliseconds(300) : TimeSpan.FromSeconds(30));
+            await using (var orders = await ordersSource.OpenConnectionAsync())
+            {
+                await orders.ExecuteAsync("INSERT INTO orders (sku, qty) VALUES (@sku, 1)", new { sku });
+            }
+            await using (var inventory = await inventorySource.OpenConnectionAsync())
+            {
+                var changed = await inventory.ExecuteAsync("UPDATE stock SET count = count - 1, sold = sold + 1 WHERE sku = @sku AND count > 0", new { sku });
+                Assert.Equal(1, changed);
+            }
+            if (throwsAfterWrites)
+            {
+                throw new InvalidOperationException("payment declined");
+            }
+            if (timesOut)
+            {
+                // Outlives the 300 ms timeout on purpose: the coordinator rolls it back first.
+                await Task.Delay(600);
+            }
+            await gtx.CommitAsync();
+            return "committed";
+        }
+        catch (InvalidOperationException ex) when (ex.Message == "payment declined")
+        {
+            return "rolled back by exception";
+        }
+        catch (GlobalTransactionException)
+        {
+            return "rolled back by timeout";
+        }
+        catch (GlobalLockConflictException)
+        {
+            return "rolled back on lock conflict";
+        }
+    }
+
+    /// <summary>The seed invariant per SKU: stock + sold = initial, ordered = sold; and as many orders as committed.</summary>
+    public async Task AssertStockMatchesOrdersAsync(IReadOnlyCollection<string> skus, int committed)
+    {
+        await using var orders = new NpgsqlConnection(OrdersConnectionString);
+        await using var inventory = new NpgsqlConnection(InventoryConnectionString);
+        var ordered = (await orders.QueryAsync<(string Sku, long Count)>("SELECT sku, count(*) FROM orders WHERE sku = ANY(@skus) GROUP BY sku", new { skus = skus.ToArray() }))
+            .ToDictionary(r => r.Sku, r => r.Count);
+        var stock = (await inventory.QueryAsync<(string Sku, int Count, int Sold)>("SELECT sku, count, sold FROM stock WHERE sku = ANY(@skus)", new { skus = skus.ToArray() }))
+            .ToDictionary(r => r.Sku);
+        foreach (var sku in skus)
+        {
+            Assert.Equal(InitialStock, stock[sku].Count + stock[sku].Sold);
+            Assert.Equal(ordered.GetValueOrDefault(sku), (long)stock[sku].Sold);
+        }
+        Assert.Equal(committed, ordered.Values.Sum());
+    }
+
+    /// <summary>Global transactions not ended well: still open, deciding, in phase 2, or failed.</summary>
+    public async Task<int> UnfinishedTransactionCountAsync()
+    {
+        var open = await Admin.ListTransactionsAsync(new ListTransactionsRequest
+        {
+            Statuses =
+            {
+                GlobalStatus.Begin, GlobalStatus.Committing, GlobalStatus.CommitRetrying, GlobalStatus.AsyncCommitting, GlobalStatus.Rollbacking,
+                GlobalStatus.RollbackRetrying, GlobalStatus.TimeoutRollbacking, GlobalStatus.TimeoutRollbackRetrying, GlobalStatus.RollbackFailed, GlobalStatus.CommitFailed,
+            },
+            PageSize = 10,
+        });
+        return open.Transactions.Count;
+    }
+
     public static async Task<long> UndoRowCountAsync(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
