@@ -31,7 +31,7 @@ internal static class CurrentRowReader
         if (canonical)
         {
             // Keys are parsed back under the settings they were printed in; this session is the CLI's own.
-            await using var pin = new NpgsqlCommand(UndoValueText.PinSettingsSql.Replace("SET LOCAL", "SET", StringComparison.Ordinal), connection);
+            await using var pin = new NpgsqlCommand(UndoValueText.PinSettingsSql(local: false), connection);
             await pin.ExecuteNonQueryAsync(cancellationToken);
         }
         var sql = SelectByKey(record, changes[0].KeyColumns, canonical ? ImageFunction(undoSchema) : null);

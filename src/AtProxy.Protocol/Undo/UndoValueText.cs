@@ -32,7 +32,10 @@ public static class UndoValueText
         new("lc_monetary", "C"),
     ];
 
-    /// <summary><c>SET LOCAL</c> of every pinned setting, for a transaction that parses values back.</summary>
-    public static string PinSettingsSql { get; } =
-        string.Join(";\n", PinnedSettings.Select(s => $"SET LOCAL {s.Key} = '{s.Value}'"));
+    /// <summary>
+    /// One statement that sets every pinned setting (one round trip and one statement for the server),
+    /// for the current transaction only when <paramref name="local"/>, else for the session.
+    /// </summary>
+    public static string PinSettingsSql(bool local) =>
+        "SELECT " + string.Join(", ", PinnedSettings.Select(s => $"set_config('{s.Key}', '{s.Value}', {(local ? "true" : "false")})"));
 }

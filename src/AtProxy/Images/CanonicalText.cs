@@ -11,7 +11,7 @@ namespace AtProxy.Images;
 /// <c>bytea_output</c>, <c>lc_monetary</c> and <c>search_path</c> (reg* types). Images are therefore
 /// read through <see cref="ImageFunction"/>, a function that pins these settings for the duration of
 /// one call, so the application's statement itself still runs under the application's settings;
-/// reverse SQL parses the values back in a transaction pinned the same way (<see cref="PinSettingsSql"/>).
+/// reverse SQL parses the values back in a transaction pinned the same way (<see cref="PinSettingsSql(string)"/>).
 /// </summary>
 internal static class CanonicalText
 {
@@ -22,10 +22,12 @@ internal static class CanonicalText
     public const string TypeNameFunction = "atproxy_type_name_v1";
 
     /// <summary>
-    /// <c>SET LOCAL</c> of every pinned setting but search_path: reverse SQL names every type and table
-    /// schema-qualified, and operators of extension types must still resolve as the application's do.
+    /// Pins every setting but search_path for the rest of the transaction, with a lock timeout of
+    /// <paramref name="lockTimeout"/>: reverse SQL names every type and table schema-qualified, and
+    /// operators of extension types must still resolve as the application's do.
     /// </summary>
-    public static string PinSettingsSql => UndoValueText.PinSettingsSql;
+    public static string PinSettingsSql(string lockTimeout) =>
+        UndoValueText.PinSettingsSql(local: true) + $", set_config('lock_timeout', '{lockTimeout}', true)";
 
     /// <summary>Puts back the session's own settings, for undo records captured in its text forms (format version 1).</summary>
     public static string UnpinSettingsSql { get; } =

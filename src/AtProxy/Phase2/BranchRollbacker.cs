@@ -26,7 +26,7 @@ internal sealed class BranchRollbacker(ILogger logger)
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             // A phase-1 transaction still holding the rows must not make the rollback hang; retry later instead.
             // Values are parsed back under the settings they were printed in (see CanonicalText).
-            await ExecuteAsync(connection, transaction, "SET LOCAL lock_timeout = '5s';\n" + CanonicalText.PinSettingsSql, cancellationToken);
+            await ExecuteAsync(connection, transaction, CanonicalText.PinSettingsSql(lockTimeout: "5s"), cancellationToken);
 
             var row = await resource.UndoLog.LoadForUpdateAsync(connection, transaction, xid, branchId, cancellationToken);
             if (row is null)
