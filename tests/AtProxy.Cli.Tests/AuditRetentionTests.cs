@@ -1,4 +1,5 @@
 using AtProxy.Cli.Tests.Support;
+using AtProxy.Testing;
 using Dapper;
 using Npgsql;
 
@@ -36,8 +37,8 @@ public class AuditRetentionTests(CliEnvironment env)
             xid = gtx.Xid;
         }
         await using var db = new NpgsqlConnection(env.InventoryConnectionString);
-        await WaitUntilAsync(async () => await db.ExecuteScalarAsync<int?>("SELECT log_status FROM atproxy_undo_log WHERE xid = @xid", new { xid }) == 2,
-            $"the undo row of {xid} was not marked committed");
+        await Eventually.TrueAsync(async () => await db.ExecuteScalarAsync<int?>("SELECT log_status FROM atproxy_undo_log WHERE xid = @xid", new { xid }) == 2,
+            TimeSpan.FromSeconds(30), $"the undo row of {xid} to be marked committed");
 
         var listed = await env.Cli.RunAsync("undo", "list", "--db", env.InventoryConnectionString, "--xid", xid, "--json");
         Assert.True(listed.ExitCode == 0, listed.ToString());
@@ -55,22 +56,8 @@ public class AuditRetentionTests(CliEnvironment env)
 
         // An hour later, as the purge sees it: the row goes.
         await db.ExecuteAsync("UPDATE atproxy_undo_log SET log_modified = now() - interval '2 hours' WHERE xid = @xid", new { xid });
-        await WaitUntilAsync(async () => await db.ExecuteScalarAsync<long>("SELECT count(*) FROM atproxy_undo_log WHERE xid = @xid", new { xid }) == 0,
-            $"the audit row of {xid} was not purged after its retention");
+        await Eventually.TrueAsync(async () => await db.ExecuteScalarAsync<long>("SELECT count(*) FROM atproxy_undo_log WHERE xid = @xid", new { xid }) == 0,
+            TimeSpan.FromSeconds(30), $"the audit row of {xid} to be purged after its retention");
         Assert.Equal(39, await env.StockCountAsync("audited"));
-    }
-
-    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure)
-    {
-        var timeout = TimeSpan.FromSeconds(30);
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new Xunit.Sdk.XunitException($"{failure} within {timeout.TotalSeconds} s.");
-            }
-            await Task.Delay(50);
-        }
     }
 }

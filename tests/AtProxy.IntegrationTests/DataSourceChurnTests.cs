@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using AtProxy.IntegrationTests.Support;
+using AtProxy.Testing;
 using AtProxy.Protocol.V1;
 using Dapper;
 using Npgsql;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using AtProxy.IntegrationTests.Support;
+using AtProxy.Testing;
 using AtProxy.Protocol.V1;
 using AtProxy.Testing.Postgres;
 using Dapper;

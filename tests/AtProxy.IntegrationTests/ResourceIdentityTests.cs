@@ -1,4 +1,4 @@
-using AtProxy.IntegrationTests.Support;
+using AtProxy.Testing;
 using AtProxy.Protocol.V1;
 using AtProxy.Testing.Postgres;
 using Dapper;

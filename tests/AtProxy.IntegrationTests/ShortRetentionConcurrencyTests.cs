@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using AtProxy.Protocol.V1;
+using AtProxy.Testing;
 using Dapper;
 using Npgsql;
 
@@ -55,11 +56,11 @@ public class ShortRetentionConcurrencyTests(ShortRetentionEnvironment env) : ICl
         Assert.True(outcomes.GetValueOrDefault("committed") > 0 && outcomes.GetValueOrDefault("rolled back by exception") > 0, summary);
 
         // Committed images are kept 500 ms, markers 3 s: then the purge must have taken every row.
-        await UndoPurgeTests.WaitUntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
                 (await env.LocksAsync()).Count == 0 &&
                 await OrderInventoryEnvironment.UndoRowCountAsync(env.OrdersConnectionString) == 0 &&
                 await OrderInventoryEnvironment.UndoRowCountAsync(env.InventoryConnectionString) == 0,
-            $"undo rows or locks of finished transactions remain ({summary})", TimeSpan.FromSeconds(60));
+            TimeSpan.FromSeconds(60), $"no undo row or lock of a finished transaction to remain ({summary})");
 
         await env.AssertStockMatchesOrdersAsync(Skus, outcomes.GetValueOrDefault("committed"));
         Assert.True(env.Client.ResourceManager.UndoPurge.PurgedRows > 0, $"the purge deleted nothing ({summary})");

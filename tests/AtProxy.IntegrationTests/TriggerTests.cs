@@ -1,6 +1,6 @@
 using AtProxy.Protocol.V1;
 using Dapper;
-using AtProxy.IntegrationTests.Support;
+using AtProxy.Testing;
 using Npgsql;
 
 namespace AtProxy.IntegrationTests;

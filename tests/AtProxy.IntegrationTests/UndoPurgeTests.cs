@@ -1,4 +1,5 @@
 using AtProxy.Protocol.V1;
+using AtProxy.Testing;
 using Dapper;
 using Npgsql;
 
@@ -53,9 +54,9 @@ public class UndoPurgeTests(UndoPurgeEnvironment env) : IClassFixture<UndoPurgeE
         await db.ExecuteAsync("UPDATE atproxy_undo_log SET log_created = now() - interval '1 hour' WHERE xid = @failed", new { failed });
 
         var gone = new[] { (committed, Branch + 1), (rolledBack, Branch + 2), (UnknownXid, Branch + 3), (UnknownXid, Branch + 4) };
-        await WaitUntilAsync(async () => (await CountAsync(db, gone)) == 0, "the old rows of finished transactions were not purged");
+        await Eventually.TrueAsync(async () => (await CountAsync(db, gone)) == 0, TimeSpan.FromSeconds(30), "the old rows of finished transactions to be purged");
         var passes = env.Client.ResourceManager.UndoPurge.CompletedPasses;
-        await WaitUntilAsync(() => Task.FromResult(env.Client.ResourceManager.UndoPurge.CompletedPasses >= passes + 2), "the purge stopped passing");
+        await Eventually.TrueAsync(() => Task.FromResult(env.Client.ResourceManager.UndoPurge.CompletedPasses >= passes + 2), TimeSpan.FromSeconds(30), "two more purge passes");
 
         var kept = new[] { (open.Xid, Branch + 5), (rolledBack, Branch + 6), (committed, Branch + 7), (UnknownYoungXid, Branch + 8), (failed, failedBranch) };
         foreach (var row in kept)
@@ -74,8 +75,8 @@ public class UndoPurgeTests(UndoPurgeEnvironment env) : IClassFixture<UndoPurgeE
             await connection.ExecuteAsync("UPDATE stock SET count = count - 1, sold = sold + 1 WHERE sku = @sku", new { sku });
         }
         await gtx.CommitAsync();
-        await WaitUntilAsync(async () => (await env.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = gtx.Xid })).Transaction.Status == GlobalStatus.Committed,
-            $"{gtx.Xid} did not reach COMMITTED");
+        await Eventually.TrueAsync(async () => (await env.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = gtx.Xid })).Transaction.Status == GlobalStatus.Committed,
+            TimeSpan.FromSeconds(30), $"{gtx.Xid} to reach COMMITTED");
         return gtx.Xid;
     }
 
@@ -124,18 +125,5 @@ public class UndoPurgeTests(UndoPurgeEnvironment env) : IClassFixture<UndoPurgeE
             count += await db.ExecuteScalarAsync<long>("SELECT count(*) FROM atproxy_undo_log WHERE xid = @xid AND branch_id = @branchId", new { xid, branchId });
         }
         return count;
-    }
-
-    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new Xunit.Sdk.XunitException($"{failure} within {(timeout ?? TimeSpan.FromSeconds(30)).TotalSeconds} s.");
-            }
-            await Task.Delay(50);
-        }
     }
 }

@@ -1,4 +1,4 @@
-namespace AtProxy.IntegrationTests.Support;
+namespace AtProxy.Testing;
 
 /// <summary>Waits for a condition that becomes true asynchronously, failing with what was awaited.</summary>
 public static class Eventually
