@@ -82,7 +82,7 @@ internal sealed class LoadEnvironment : IAsyncDisposable
         _client = AtProxyClient.Create(new AtProxyOptions { Coordinator = Coordinator.Address, ApplicationId = "load-driver" });
         var ordersAt = _client.Wrap(NpgsqlDataSource.Create(WithPool(_orders.ConnectionString, clients)), "orders-db");
         var inventoryAt = _client.Wrap(NpgsqlDataSource.Create(WithPool(_inventory.ConnectionString, clients)), "inventory-db");
-        await _client.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30));
+        await _client.Runtime.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30));
         _adminChannel = GrpcChannel.ForAddress(Coordinator.Address);
 
         Modes = new Dictionary<string, IOrderMode>
@@ -125,7 +125,7 @@ internal sealed class LoadEnvironment : IAsyncDisposable
         long undo, locks;
         do
         {
-            await _client.ResourceManager.UndoDeletion.DrainAsync(TimeSpan.FromMilliseconds(200));
+            await _client.Runtime.ResourceManager.UndoDeletion.DrainAsync(TimeSpan.FromMilliseconds(200));
             undo = await UndoRowsAsync(_orders.ConnectionString) + await UndoRowsAsync(_inventory.ConnectionString);
             locks = (await new Admin.AdminClient(_adminChannel).ListLocksAsync(new ListLocksRequest { PageSize = 1000 })).Locks.Count;
             if (undo == 0 && locks == 0)

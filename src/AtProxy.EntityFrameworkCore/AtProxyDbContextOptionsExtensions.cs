@@ -19,11 +19,12 @@ public static class AtProxyDbContextOptionsExtensions
     {
         ArgumentNullException.ThrowIfNull(optionsBuilder);
         ArgumentNullException.ThrowIfNull(atProxy);
-        var resource = atProxy.Resources.Find(resourceId) is { IsServed: true } served ? served : Register(optionsBuilder, atProxy, resourceId);
-        var branches = new BranchTable();
+        var runtime = atProxy.Runtime;
+        var resource = runtime.Resources.Find(resourceId) is { IsServed: true } served ? served : Register(optionsBuilder, runtime.Resources, resourceId);
+        var branches = new BranchTable(runtime, resource);
         return optionsBuilder.AddInterceptors(
-            new AtProxyCommandInterceptor(atProxy, resource, branches),
-            new AtProxyTransactionInterceptor(atProxy, branches));
+            new AtProxyCommandInterceptor(runtime.Phase1, resource, branches),
+            new AtProxyTransactionInterceptor(branches));
     }
 
     /// <inheritdoc cref="UseAtProxy(DbContextOptionsBuilder, AtProxyClient, string)"/>
@@ -32,22 +33,22 @@ public static class AtProxyDbContextOptionsExtensions
         (DbContextOptionsBuilder<TContext>)UseAtProxy((DbContextOptionsBuilder)optionsBuilder, atProxy, resourceId);
 
     // Phase 2 opens connections of its own to the same database, so it needs to know how.
-    private static Resource Register(DbContextOptionsBuilder optionsBuilder, AtProxyClient atProxy, string resourceId)
+    private static Resource Register(DbContextOptionsBuilder optionsBuilder, ResourceRegistry resources, string resourceId)
     {
         var relational = optionsBuilder.Options.Extensions.OfType<RelationalOptionsExtension>().FirstOrDefault()
             ?? throw new InvalidOperationException("Call UseNpgsql(...) before UseAtProxy(...).");
         if (relational.ConnectionString is { Length: > 0 } connectionString)
         {
-            return atProxy.Resources.Register(resourceId, async cancellationToken =>
+            return resources.Register(resourceId, async cancellationToken =>
             {
                 var connection = new NpgsqlConnection(connectionString);
-                await connection.OpenAsync(cancellationToken);
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
                 return (DbConnection)connection;
             });
         }
         if (relational.Connection is { } connection)
         {
-            return atProxy.Resources.RegisterConnectionTemplate(resourceId, connection);
+            return resources.RegisterConnectionTemplate(resourceId, connection);
         }
         throw new InvalidOperationException(
             $"UseAtProxy could not find how to connect to resource '{resourceId}' for phase 2: configure UseNpgsql with a connection string or a connection, " +

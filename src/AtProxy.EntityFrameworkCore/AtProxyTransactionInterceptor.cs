@@ -1,4 +1,5 @@
 using System.Data.Common;
+using AtProxy.Threading;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace AtProxy.EntityFrameworkCore;
@@ -8,20 +9,20 @@ namespace AtProxy.EntityFrameworkCore;
 /// records in the same transaction, just before EF commits; keeps the branch's records in step with
 /// EF's savepoints; forgets the branch when the transaction ends.
 /// </summary>
-internal sealed class AtProxyTransactionInterceptor(AtProxyClient client, BranchTable branches) : DbTransactionInterceptor
+internal sealed class AtProxyTransactionInterceptor(BranchTable branches) : DbTransactionInterceptor
 {
     // EF Core names the savepoints it creates in SaveChanges this way; the event carries no name.
     private const string EfSavepoint = "__EFSavePoint";
 
     public override InterceptionResult TransactionCommitting(DbTransaction transaction, TransactionEventData eventData, InterceptionResult result)
     {
-        PrepareAsync(transaction, CancellationToken.None).GetAwaiter().GetResult();
+        Blocking.Wait(() => PrepareAsync(transaction, CancellationToken.None));
         return result;
     }
 
     public override async ValueTask<InterceptionResult> TransactionCommittingAsync(DbTransaction transaction, TransactionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default)
     {
-        await PrepareAsync(transaction, cancellationToken);
+        await PrepareAsync(transaction, cancellationToken).ConfigureAwait(false);
         return result;
     }
 
@@ -42,7 +43,7 @@ internal sealed class AtProxyTransactionInterceptor(AtProxyClient client, Branch
     }
 
     public override void TransactionFailed(DbTransaction transaction, TransactionErrorEventData eventData) =>
-        FailedAsync(transaction).GetAwaiter().GetResult();
+        Blocking.Wait(() => FailedAsync(transaction));
 
     public override Task TransactionFailedAsync(DbTransaction transaction, TransactionErrorEventData eventData, CancellationToken cancellationToken = default) =>
         FailedAsync(transaction);
@@ -73,20 +74,18 @@ internal sealed class AtProxyTransactionInterceptor(AtProxyClient client, Branch
 
     private async Task PrepareAsync(DbTransaction transaction, CancellationToken cancellationToken)
     {
-        if (branches.Find(transaction) is not { IsEmpty: false } branch || transaction.Connection is not { } connection)
+        if (branches.Find(transaction) is { IsEmpty: false } branch)
         {
-            return;
+            // A failure here propagates: EF does not commit, and rolls the transaction back.
+            await branch.PrepareCommitAsync(cancellationToken).ConfigureAwait(false);
         }
-        // A failure here propagates: EF does not commit, and rolls the transaction back.
-        var branchId = await client.Phase1.PrepareLocalCommitAsync(connection, transaction, branch, cancellationToken);
-        branches.SetRegisteredBranchId(transaction, branchId);
     }
 
     private async Task FailedAsync(DbTransaction transaction)
     {
         if (branches.Find(transaction) is { } branch)
         {
-            await client.Phase1.LocalCommitFailedAsync(branch, branches.RegisteredBranchId(transaction));
+            await branch.ReportCommitFailedAsync().ConfigureAwait(false);
             branches.Remove(transaction);
         }
     }

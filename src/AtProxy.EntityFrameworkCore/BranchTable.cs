@@ -1,7 +1,8 @@
 using System.Data.Common;
 using System.Runtime.CompilerServices;
-using AtProxy.Execution;
+using AtProxy.Phase1;
 using AtProxy.Resources;
+using AtProxy.Transactions;
 
 namespace AtProxy.EntityFrameworkCore;
 
@@ -9,31 +10,15 @@ namespace AtProxy.EntityFrameworkCore;
 /// The branch of each local transaction EF Core opened, kept beside the transaction object (and
 /// collected with it) until its commit or rollback.
 /// </summary>
-internal sealed class BranchTable
+internal sealed class BranchTable(AtProxyRuntime runtime, Resource resource)
 {
-    private readonly ConditionalWeakTable<DbTransaction, Entry> _branches = new();
+    private readonly ConditionalWeakTable<DbTransaction, LocalTransactionBranch> _branches = new();
 
-    public LocalBranch GetOrCreate(DbTransaction transaction, string? xid, Resource resource, AtProxyClient client) =>
-        _branches.GetValue(transaction, _ => new Entry(new LocalBranch(xid, resource, client))).Branch;
+    /// <summary>The branch of <paramref name="transaction"/>, begun for <paramref name="owner"/> on first use.</summary>
+    public LocalTransactionBranch GetOrCreate(DbTransaction transaction, AmbientTransaction owner) =>
+        _branches.GetValue(transaction, t => new LocalTransactionBranch(runtime, t.Connection!, t, owner, resource));
 
-    public LocalBranch? Find(DbTransaction transaction) => _branches.TryGetValue(transaction, out var entry) ? entry.Branch : null;
-
-    public void SetRegisteredBranchId(DbTransaction transaction, long? branchId)
-    {
-        if (_branches.TryGetValue(transaction, out var entry))
-        {
-            entry.BranchId = branchId;
-        }
-    }
-
-    public long? RegisteredBranchId(DbTransaction transaction) => _branches.TryGetValue(transaction, out var entry) ? entry.BranchId : null;
+    public LocalTransactionBranch? Find(DbTransaction transaction) => _branches.TryGetValue(transaction, out var branch) ? branch : null;
 
     public void Remove(DbTransaction transaction) => _branches.Remove(transaction);
-
-    private sealed class Entry(LocalBranch branch)
-    {
-        public LocalBranch Branch { get; } = branch;
-
-        public long? BranchId { get; set; }
-    }
 }

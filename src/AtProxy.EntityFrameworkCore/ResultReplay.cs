@@ -2,7 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using AtProxy.Execution;
+using AtProxy.Phase1;
 using Npgsql;
 
 namespace AtProxy.EntityFrameworkCore;

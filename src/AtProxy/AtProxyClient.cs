@@ -2,7 +2,7 @@ using System.Data.Common;
 using System.Diagnostics;
 using AtProxy.Coordination;
 using AtProxy.Diagnostics;
-using AtProxy.Execution;
+using AtProxy.Phase1;
 using AtProxy.Phase2;
 using AtProxy.Resources;
 using AtProxy.Transactions;
@@ -18,19 +18,9 @@ namespace AtProxy;
 /// </summary>
 public sealed class AtProxyClient : IAsyncDisposable
 {
-    private readonly ResourceManagerHost _resourceManager;
-    private readonly PhaseTwoSettling _settling;
-    private int _disposed;
-
     private AtProxyClient(AtProxyOptions options, ILoggerFactory loggerFactory)
     {
-        Options = options;
-        LoggerFactory = loggerFactory;
-        Coordinator = new CoordinatorClient(options);
-        Resources = new ResourceRegistry(this);
-        Phase1 = new Phase1Engine(this);
-        _resourceManager = new ResourceManagerHost(this);
-        _settling = new PhaseTwoSettling(_resourceManager.Outstanding, _resourceManager.UndoDeletion, Coordinator, loggerFactory.CreateLogger("AtProxy.ResourceManager"));
+        Runtime = new AtProxyRuntime(options, loggerFactory);
     }
 
     /// <summary>Creates a client; it connects lazily and opens its phase-2 streams when a resource is wrapped.</summary>
@@ -42,17 +32,10 @@ public sealed class AtProxyClient : IAsyncDisposable
     }
 
     /// <summary>The settings in force.</summary>
-    public AtProxyOptions Options { get; }
+    public AtProxyOptions Options => Runtime.Options;
 
-    internal ILoggerFactory LoggerFactory { get; }
-
-    internal CoordinatorClient Coordinator { get; }
-
-    internal ResourceRegistry Resources { get; }
-
-    internal Phase1Engine Phase1 { get; }
-
-    internal ResourceManagerHost ResourceManager => _resourceManager;
+    /// <summary>What this client is made of; the integrations (EF Core) and tests reach the parts through it.</summary>
+    internal AtProxyRuntime Runtime { get; }
 
     /// <summary>The XID of the ambient global transaction, or null outside one.</summary>
     public string? CurrentXid => GlobalTransactionContext.CurrentXid;
@@ -65,8 +48,8 @@ public sealed class AtProxyClient : IAsyncDisposable
     public AtDbDataSource Wrap(DbDataSource dataSource, string resourceId)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        var attachment = Resources.Attach(resourceId, ct => dataSource.OpenConnectionAsync(ct));
-        return new AtDbDataSource(dataSource, this, attachment);
+        var attachment = Runtime.Resources.Attach(resourceId, ct => dataSource.OpenConnectionAsync(ct));
+        return new AtDbDataSource(dataSource, Runtime, attachment);
     }
 
     /// <summary>
@@ -80,10 +63,10 @@ public sealed class AtProxyClient : IAsyncDisposable
     public Task<GlobalTransaction> BeginAsync(string name, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ObjectDisposedException.ThrowIf(Runtime.IsDisposed, this);
         if (GlobalTransactionContext.CurrentXid is { } ambient)
         {
-            return Task.FromResult(new GlobalTransaction(this, ambient, isOriginator: false, GlobalTransactionContext.Bind(ambient)));
+            return Task.FromResult(new GlobalTransaction(Runtime.Coordinator, ambient, isOriginator: false, GlobalTransactionContext.Bind(ambient)));
         }
         var effective = timeout ?? Options.DefaultTransactionTimeout;
         if (effective <= TimeSpan.Zero)
@@ -100,10 +83,10 @@ public sealed class AtProxyClient : IAsyncDisposable
         activity?.SetTag("atproxy.name", name);
         try
         {
-            var response = await Coordinator.BeginAsync(name, timeout, cancellationToken);
+            var response = await Runtime.Coordinator.BeginAsync(name, timeout, cancellationToken).ConfigureAwait(false);
             activity?.SetTag(AtProxyTelemetry.XidTag, response.Xid);
             scope.SetXid(response.Xid);
-            return new GlobalTransaction(this, response.Xid, isOriginator: true, scope);
+            return new GlobalTransaction(Runtime.Coordinator, response.Xid, isOriginator: true, scope);
         }
         catch (Exception ex)
         {
@@ -120,9 +103,12 @@ public sealed class AtProxyClient : IAsyncDisposable
     public async Task ExecuteAsync(string name, Func<Task> work, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
-        await using var transaction = await BeginAsync(name, timeout, cancellationToken);
-        await work();
-        await transaction.CommitAsync(cancellationToken);
+        var transaction = await BeginAsync(name, timeout, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            await work().ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -132,10 +118,13 @@ public sealed class AtProxyClient : IAsyncDisposable
     public async Task<T> ExecuteAsync<T>(string name, Func<Task<T>> work, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
-        await using var transaction = await BeginAsync(name, timeout, cancellationToken);
-        var result = await work();
-        await transaction.CommitAsync(cancellationToken);
-        return result;
+        var transaction = await BeginAsync(name, timeout, cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var result = await work().ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return result;
+        }
     }
 
     /// <summary>
@@ -159,48 +148,9 @@ public sealed class AtProxyClient : IAsyncDisposable
     public IDisposable GlobalLock() => GlobalTransactionContext.Bind(GlobalTransactionContext.CurrentXid, globalLock: GlobalTransactionContext.CurrentXid is null);
 
     /// <summary>
-    /// Lets go of a data source that is being disposed: the phase-2 commands of its resource's decided
-    /// transactions are awaited, then it takes no new one, the undo rows of the committed branches are
-    /// deleted (all within <see cref="AtProxyOptions.UndoDrainTimeout"/>), and it is detached. When it
-    /// was the last one wrapping its resource, the resource is unsubscribed and the coordinator keeps
-    /// its phase-2 work for the next data source (in this process or another) that wraps the id.
-    /// </summary>
-    internal async Task ReleaseAsync(ResourceAttachment attachment)
-    {
-        try
-        {
-            if (Volatile.Read(ref _disposed) == 0)
-            {
-                await _settling.SettleAsync(attachment.Resource, Options.UndoDrainTimeout, attachment.BeginClose).ConfigureAwait(false);
-            }
-            else
-            {
-                // The client is (being) disposed: its streams are stopping; only the queued deletes are left.
-                attachment.BeginClose();
-                await _resourceManager.UndoDeletion.DrainAsync(attachment.Resource, Options.UndoDrainTimeout).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            attachment.Detach();
-        }
-    }
-
-    /// <summary>
     /// Stops the phase-2 streams, deletes the undo rows of committed branches still queued (waiting at
     /// most <see cref="AtProxyOptions.UndoDrainTimeout"/>; dispose the client before the data sources it
     /// wrapped, or the data sources first: both drain) and closes the coordinator channels.
     /// </summary>
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-        // Phase-2 commands of decided transactions come over the streams: settle before stopping them.
-        await _settling.SettleAsync(resource: null, Options.UndoDrainTimeout);
-        await _resourceManager.DisposeAsync();
-        await Resources.DisposeAsync();
-        await Coordinator.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => Runtime.DisposeAsync();
 }

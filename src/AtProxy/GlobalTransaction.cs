@@ -1,3 +1,4 @@
+using AtProxy.Coordination;
 using System.Diagnostics;
 using AtProxy.Diagnostics;
 using AtProxy.Transactions;
@@ -11,13 +12,13 @@ namespace AtProxy;
 /// </summary>
 public sealed class GlobalTransaction : IAsyncDisposable
 {
-    private readonly AtProxyClient _client;
+    private readonly CoordinatorClient _coordinator;
     private readonly IDisposable _scope;
     private int _ended;
 
-    internal GlobalTransaction(AtProxyClient client, string xid, bool isOriginator, IDisposable scope)
+    internal GlobalTransaction(CoordinatorClient coordinator, string xid, bool isOriginator, IDisposable scope)
     {
-        _client = client;
+        _coordinator = coordinator;
         Xid = xid;
         IsOriginator = isOriginator;
         _scope = scope;
@@ -50,7 +51,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
         using var activity = AtProxyTelemetry.Start("atproxy.commit", Xid, ActivityKind.Client);
         try
         {
-            Status = await _client.Coordinator.CommitAsync(Xid, cancellationToken);
+            Status = await _coordinator.CommitAsync(Xid, cancellationToken);
             activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
         }
         catch (Exception ex)
@@ -78,7 +79,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
         EnsureNotEnded("roll back");
         Interlocked.Exchange(ref _ended, 1);
         using var activity = AtProxyTelemetry.Start("atproxy.rollback", Xid, ActivityKind.Client);
-        Status = await _client.Coordinator.RollbackAsync(Xid, cancellationToken);
+        Status = await _coordinator.RollbackAsync(Xid, cancellationToken);
         activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
         if (Status is GlobalTransactionStatus.RollbackFailed)
         {
@@ -89,7 +90,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
     /// <summary>Asks the coordinator for the current status.</summary>
     public async Task<GlobalTransactionStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
-        Status = await _client.Coordinator.GetStatusAsync(Xid, cancellationToken);
+        Status = await _coordinator.GetStatusAsync(Xid, cancellationToken);
         return Status;
     }
 
@@ -101,7 +102,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
             if (IsOriginator && Interlocked.Exchange(ref _ended, 1) == 0)
             {
                 using var activity = AtProxyTelemetry.Start("atproxy.rollback", Xid, ActivityKind.Client);
-                Status = await _client.Coordinator.RollbackAsync(Xid, CancellationToken.None);
+                Status = await _coordinator.RollbackAsync(Xid, CancellationToken.None);
                 activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
             }
         }

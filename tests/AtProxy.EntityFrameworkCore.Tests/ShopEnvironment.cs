@@ -45,7 +45,7 @@ public sealed class ShopEnvironment : IAsyncLifetime
         {
             await inventory.Database.EnsureCreatedAsync();
         }
-        if (!await Client.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30)))
+        if (!await Client.Runtime.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30)))
         {
             throw new InvalidOperationException("The resource manager did not subscribe to the coordinator within 30 s.");
         }
@@ -73,7 +73,7 @@ public sealed class ShopEnvironment : IAsyncLifetime
     {
         for (var i = 0; i < 100; i++)
         {
-            await Client.ResourceManager.UndoDeletion.DrainAsync(TimeSpan.FromMilliseconds(100));
+            await Client.Runtime.ResourceManager.UndoDeletion.DrainAsync(TimeSpan.FromMilliseconds(100));
             var locks = await Admin.ListLocksAsync(new ListLocksRequest { PageSize = 10 });
             if (locks.Locks.Count == 0 && await UndoRowsAsync(OrdersConnectionString) == 0 && await UndoRowsAsync(InventoryConnectionString) == 0)
             {

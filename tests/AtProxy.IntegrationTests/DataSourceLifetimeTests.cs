@@ -87,7 +87,7 @@ public class DataSourceLifetimeTests(OrderInventoryEnvironment env) : IClassFixt
             var plain = NpgsqlDataSource.Create(deadDatabase.ConnectionString);
             dead.Add((plain, env.Client.Wrap(plain, $"dead-tenant-{i}")));
         }
-        Assert.True(await env.Client.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30)), "the resource manager to subscribe");
+        Assert.True(await env.Client.Runtime.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30)), "the resource manager to subscribe");
         var deadXids = new List<string>();
         foreach (var (plain, wrapped) in dead)
         {
@@ -100,8 +100,8 @@ public class DataSourceLifetimeTests(OrderInventoryEnvironment env) : IClassFixt
             await gtx.CommitAsync();
             deadXids.Add(gtx.Xid);
         }
-        await Eventually.TrueAsync(() => Task.FromResult(env.Client.ResourceManager.UndoDeletion.Pending >= deadCount), Settled,
-            () => Task.FromResult($"the dead tenants' deletes to be queued (pending: {env.Client.ResourceManager.UndoDeletion.Pending})"));
+        await Eventually.TrueAsync(() => Task.FromResult(env.Client.Runtime.ResourceManager.UndoDeletion.Pending >= deadCount), Settled,
+            () => Task.FromResult($"the dead tenants' deletes to be queued (pending: {env.Client.Runtime.ResourceManager.UndoDeletion.Pending})"));
 
         string liveXid;
         await using (var gtx = await env.Client.BeginAsync("live", TimeSpan.FromSeconds(30)))
@@ -118,10 +118,10 @@ public class DataSourceLifetimeTests(OrderInventoryEnvironment env) : IClassFixt
 
         // Disposing the dead wrappers gives up on their rows after the drain timeout; they stay for the retention purge.
         await Task.WhenAll(dead.Select(d => d.Wrapped.DisposeAsync().AsTask()));
-        await Eventually.TrueAsync(() => Task.FromResult(env.Client.ResourceManager.UndoDeletion.Pending == 0), Settled,
-            () => Task.FromResult($"the dead resources' queued deletes to be dropped (pending: {env.Client.ResourceManager.UndoDeletion.Pending})"));
+        await Eventually.TrueAsync(() => Task.FromResult(env.Client.Runtime.ResourceManager.UndoDeletion.Pending == 0), Settled,
+            () => Task.FromResult($"the dead resources' queued deletes to be dropped (pending: {env.Client.Runtime.ResourceManager.UndoDeletion.Pending})"));
         Assert.Equal(deadCount, await UndoRowsOfAsync(deadDatabase.ConnectionString, deadXids));
-        Assert.DoesNotContain(env.Client.Resources.Ids, id => id.StartsWith("dead-tenant-", StringComparison.Ordinal));
+        Assert.DoesNotContain(env.Client.Runtime.Resources.Ids, id => id.StartsWith("dead-tenant-", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -144,7 +144,7 @@ public class DataSourceLifetimeTests(OrderInventoryEnvironment env) : IClassFixt
             await orders.ExecuteAsync("DELETE FROM orders WHERE sku = @sku AND note = 'delete'", new { sku });
         }
         await first.DisposeAsync();
-        Assert.DoesNotContain(resourceId, env.Client.Resources.Ids);
+        Assert.DoesNotContain(resourceId, env.Client.Runtime.Resources.Ids);
 
         // Nobody serves the id now: the coordinator keeps the rollback, the data stays as phase 1 left it.
         await gtx.RollbackAsync();

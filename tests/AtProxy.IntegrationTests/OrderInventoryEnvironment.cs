@@ -70,7 +70,7 @@ public class OrderInventoryEnvironment : IAsyncLifetime
         _inventorySource = NpgsqlDataSource.Create(_inventory.ConnectionString);
         Orders = Client.Wrap(_ordersSource, "orders-db");
         Inventory = Client.Wrap(_inventorySource, "inventory-db");
-        if (!await Client.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30)))
+        if (!await Client.Runtime.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30)))
         {
             throw new InvalidOperationException("The resource manager did not subscribe to the coordinator within 30 s.");
         }
@@ -189,7 +189,7 @@ public class OrderInventoryEnvironment : IAsyncLifetime
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            await Client.ResourceManager.UndoDeletion.DrainAsync(TimeSpan.FromMilliseconds(200));
+            await Client.Runtime.ResourceManager.UndoDeletion.DrainAsync(TimeSpan.FromMilliseconds(200));
             if ((await LocksAsync()).Count == 0 &&
                 await UndoRowCountAsync(OrdersConnectionString) == 0 &&
                 await UndoRowCountAsync(InventoryConnectionString) == 0)

@@ -28,7 +28,7 @@ public class ResourceIdentityTests(OrderInventoryEnvironment env) : IClassFixtur
         }
         _otherDeployment = AtProxyClient.Create(new AtProxyOptions { Coordinator = env.Coordinator.Address, ApplicationId = "other-deployment" });
         _wrong = _otherDeployment.Wrap(NpgsqlDataSource.Create(_wrongDatabase.ConnectionString), ResourceId);
-        Assert.True(await _otherDeployment.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30)), "the other deployment to subscribe");
+        Assert.True(await _otherDeployment.Runtime.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30)), "the other deployment to subscribe");
     }
 
     public async Task DisposeAsync()
@@ -84,7 +84,7 @@ public class ResourceIdentityTests(OrderInventoryEnvironment env) : IClassFixtur
     {
         const string sku = "identity-both";
         await using var right = env.Client.Wrap(NpgsqlDataSource.Create(env.OrdersConnectionString), ResourceId);
-        Assert.True(await env.Client.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30)), "the right deployment to subscribe");
+        Assert.True(await env.Client.Runtime.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30)), "the right deployment to subscribe");
         var before = await OrderInventoryEnvironment.SnapshotAsync(env.OrdersConnectionString, "orders", "id");
         for (var i = 0; i < 6; i++)
         {

@@ -110,7 +110,7 @@ public class SessionSettingsTests(OrderInventoryEnvironment env) : IClassFixture
         var connectionString = new NpgsqlConnectionStringBuilder(env.OrdersConnectionString) { Options = options }.ConnectionString;
         // A resource of its own: its phase-2 rollback runs in sessions with these settings too.
         await using var source = env.Client.Wrap(NpgsqlDataSource.Create(connectionString), "orders-with-settings");
-        Assert.True(await env.Client.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(await env.Client.Runtime.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30)));
         var ids = await SeedAsync(env);
         var before = await SnapshotAsync(ids);
 

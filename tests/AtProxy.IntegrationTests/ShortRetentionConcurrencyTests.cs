@@ -63,7 +63,7 @@ public class ShortRetentionConcurrencyTests(ShortRetentionEnvironment env) : ICl
             TimeSpan.FromSeconds(60), $"no undo row or lock of a finished transaction to remain ({summary})");
 
         await env.AssertStockMatchesOrdersAsync(Skus, outcomes.GetValueOrDefault("committed"));
-        Assert.True(env.Client.ResourceManager.UndoPurge.PurgedRows > 0, $"the purge deleted nothing ({summary})");
+        Assert.True(env.Client.Runtime.ResourceManager.UndoPurge.PurgedRows > 0, $"the purge deleted nothing ({summary})");
         Assert.Equal(0, await env.UnfinishedTransactionCountAsync());
     }
 }

@@ -13,7 +13,7 @@ public class SuspensionTests(OrderInventoryEnvironment env) : IClassFixture<Orde
         await env.SeedStockAsync([sku], 100);
         var registered = new TaskCompletionSource<(string Xid, long BranchId)>();
         var proceed = new TaskCompletionSource();
-        env.Client.Phase1.AfterBranchRegistered = async (xid, branchId) =>
+        env.Client.Runtime.Committer.AfterBranchRegistered = async (xid, branchId) =>
         {
             registered.TrySetResult((xid, branchId));
             await proceed.Task;
@@ -43,7 +43,7 @@ public class SuspensionTests(OrderInventoryEnvironment env) : IClassFixture<Orde
         }
         finally
         {
-            env.Client.Phase1.AfterBranchRegistered = null;
+            env.Client.Runtime.Committer.AfterBranchRegistered = null;
             proceed.TrySetResult();
         }
 
@@ -58,7 +58,7 @@ public class SuspensionTests(OrderInventoryEnvironment env) : IClassFixture<Orde
         const string sku = "late-joiner";
         await env.SeedStockAsync([sku], 100);
         await using var gtx = await env.Client.BeginAsync("late", TimeSpan.FromSeconds(30));
-        await env.Client.Coordinator.RollbackAsync(gtx.Xid, CancellationToken.None);
+        await env.Client.Runtime.Coordinator.RollbackAsync(gtx.Xid, CancellationToken.None);
 
         await using var inventory = await env.Inventory.OpenConnectionAsync();
         await Assert.ThrowsAsync<GlobalTransactionException>(() => inventory.ExecuteAsync("UPDATE stock SET count = 0 WHERE sku = @sku", new { sku }));

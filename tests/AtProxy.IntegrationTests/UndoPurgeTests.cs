@@ -55,8 +55,8 @@ public class UndoPurgeTests(UndoPurgeEnvironment env) : IClassFixture<UndoPurgeE
 
         var gone = new[] { (committed, Branch + 1), (rolledBack, Branch + 2), (UnknownXid, Branch + 3), (UnknownXid, Branch + 4) };
         await Eventually.TrueAsync(async () => (await CountAsync(db, gone)) == 0, TimeSpan.FromSeconds(30), "the old rows of finished transactions to be purged");
-        var passes = env.Client.ResourceManager.UndoPurge.CompletedPasses;
-        await Eventually.TrueAsync(() => Task.FromResult(env.Client.ResourceManager.UndoPurge.CompletedPasses >= passes + 2), TimeSpan.FromSeconds(30), "two more purge passes");
+        var passes = env.Client.Runtime.ResourceManager.UndoPurge.CompletedPasses;
+        await Eventually.TrueAsync(() => Task.FromResult(env.Client.Runtime.ResourceManager.UndoPurge.CompletedPasses >= passes + 2), TimeSpan.FromSeconds(30), "two more purge passes");
 
         var kept = new[] { (open.Xid, Branch + 5), (rolledBack, Branch + 6), (committed, Branch + 7), (UnknownYoungXid, Branch + 8), (failed, failedBranch) };
         foreach (var row in kept)

@@ -1,6 +1,6 @@
 using AtProxy.Benchmarks.Undo;
 using System.Globalization;
-using AtProxy.Execution;
+using AtProxy.Phase1;
 using AtProxy.Images;
 using AtProxy.Metadata;
 using AtProxy.Protocol.V1;

@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
-using AtProxy.Execution;
+using AtProxy.Phase1;
+using AtProxy.Threading;
 
 namespace AtProxy;
 
@@ -82,7 +83,7 @@ public sealed class AtDbBatch : DbBatch
     public override int ExecuteNonQuery()
     {
         OpenOwnedConnection();
-        return Intercepted() is { } connection && Route(connection, CancellationToken.None).GetAwaiter().GetResult() is { } result
+        return _connection is { } connection && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
             ? result.RecordsAffected
             : WrappedBatch.ExecuteNonQuery();
     }
@@ -91,7 +92,7 @@ public sealed class AtDbBatch : DbBatch
     public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken = default)
     {
         await OpenOwnedConnectionAsync(cancellationToken);
-        return Intercepted() is { } connection && await Route(connection, cancellationToken) is { } result
+        return _connection is { } connection && await Route(connection, cancellationToken).ConfigureAwait(false) is { } result
             ? result.RecordsAffected
             : await WrappedBatch.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -100,7 +101,7 @@ public sealed class AtDbBatch : DbBatch
     public override object? ExecuteScalar()
     {
         OpenOwnedConnection();
-        return Intercepted() is { } connection && Route(connection, CancellationToken.None).GetAwaiter().GetResult() is { } result
+        return _connection is { } connection && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
             ? result.Scalar()
             : WrappedBatch.ExecuteScalar();
     }
@@ -109,7 +110,7 @@ public sealed class AtDbBatch : DbBatch
     public override async Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken = default)
     {
         await OpenOwnedConnectionAsync(cancellationToken);
-        return Intercepted() is { } connection && await Route(connection, cancellationToken) is { } result
+        return _connection is { } connection && await Route(connection, cancellationToken).ConfigureAwait(false) is { } result
             ? result.Scalar()
             : await WrappedBatch.ExecuteScalarAsync(cancellationToken);
     }
@@ -118,7 +119,7 @@ public sealed class AtDbBatch : DbBatch
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
     {
         OpenOwnedConnection();
-        return Intercepted() is { } connection && Route(connection, CancellationToken.None).GetAwaiter().GetResult() is { } result
+        return _connection is { } connection && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
             ? result.Reader(behavior, connection)
             : WrappedBatch.ExecuteReader(behavior);
     }
@@ -127,7 +128,7 @@ public sealed class AtDbBatch : DbBatch
     protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
     {
         await OpenOwnedConnectionAsync(cancellationToken);
-        return Intercepted() is { } connection && await Route(connection, cancellationToken) is { } result
+        return _connection is { } connection && await Route(connection, cancellationToken).ConfigureAwait(false) is { } result
             ? result.Reader(behavior, connection)
             : await WrappedBatch.ExecuteReaderAsync(behavior, cancellationToken);
     }
@@ -154,9 +155,6 @@ public sealed class AtDbBatch : DbBatch
         GC.SuppressFinalize(this);
     }
 
-    private AtDbConnection? Intercepted() =>
-        _connection is { } connection && StatementRouter.ShouldIntercept(CommandType.Text) ? connection : null;
-
     private void OpenOwnedConnection()
     {
         if (OwnsConnection && _connection is { State: ConnectionState.Closed } connection)
@@ -175,15 +173,7 @@ public sealed class AtDbBatch : DbBatch
 
     private Task<ExecutionResult?> Route(AtDbConnection connection, CancellationToken cancellationToken)
     {
-        var units = new List<StatementUnit>(WrappedBatch.BatchCommands.Count);
-        foreach (DbBatchCommand command in WrappedBatch.BatchCommands)
-        {
-            if (command.CommandType != CommandType.Text)
-            {
-                throw new AtProxyNotSupportedException($"A batch command of type {command.CommandType} cannot run in a global transaction; only text commands can be recorded for undo.");
-            }
-            units.Add(new StatementUnit(command.CommandText, command.Parameters, WrappedBatch.Timeout));
-        }
-        return connection.Client.Phase1.ExecuteAsync(connection, _transaction ?? connection.CurrentTransaction, units, cancellationToken);
+        var transaction = _transaction ?? connection.CurrentTransaction;
+        return connection.Runtime.Phase1.RunAsync(WrappedBatch, connection.Resource, transaction is null ? null : transaction.BranchFor, cancellationToken);
     }
 }

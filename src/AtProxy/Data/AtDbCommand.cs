@@ -1,7 +1,8 @@
 using System.Data;
 using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
-using AtProxy.Execution;
+using AtProxy.Phase1;
+using AtProxy.Threading;
 
 namespace AtProxy;
 
@@ -115,7 +116,7 @@ public sealed class AtDbCommand : DbCommand
     public override int ExecuteNonQuery()
     {
         OpenOwnedConnection();
-        return Intercepted() is { } connection && Route(connection, CancellationToken.None).GetAwaiter().GetResult() is { } result
+        return _connection is { } connection && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
             ? result.RecordsAffected
             : WrappedCommand.ExecuteNonQuery();
     }
@@ -124,7 +125,7 @@ public sealed class AtDbCommand : DbCommand
     public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
     {
         await OpenOwnedConnectionAsync(cancellationToken);
-        return Intercepted() is { } connection && await Route(connection, cancellationToken) is { } result
+        return _connection is { } connection && await Route(connection, cancellationToken).ConfigureAwait(false) is { } result
             ? result.RecordsAffected
             : await WrappedCommand.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -133,7 +134,7 @@ public sealed class AtDbCommand : DbCommand
     public override object? ExecuteScalar()
     {
         OpenOwnedConnection();
-        return Intercepted() is { } connection && Route(connection, CancellationToken.None).GetAwaiter().GetResult() is { } result
+        return _connection is { } connection && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
             ? result.Scalar()
             : WrappedCommand.ExecuteScalar();
     }
@@ -142,7 +143,7 @@ public sealed class AtDbCommand : DbCommand
     public override async Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken)
     {
         await OpenOwnedConnectionAsync(cancellationToken);
-        return Intercepted() is { } connection && await Route(connection, cancellationToken) is { } result
+        return _connection is { } connection && await Route(connection, cancellationToken).ConfigureAwait(false) is { } result
             ? result.Scalar()
             : await WrappedCommand.ExecuteScalarAsync(cancellationToken);
     }
@@ -151,7 +152,7 @@ public sealed class AtDbCommand : DbCommand
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
     {
         OpenOwnedConnection();
-        return Intercepted() is { } connection && Route(connection, CancellationToken.None).GetAwaiter().GetResult() is { } result
+        return _connection is { } connection && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
             ? result.Reader(behavior, connection)
             : WrappedCommand.ExecuteReader(behavior);
     }
@@ -160,7 +161,7 @@ public sealed class AtDbCommand : DbCommand
     protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
     {
         await OpenOwnedConnectionAsync(cancellationToken);
-        return Intercepted() is { } connection && await Route(connection, cancellationToken) is { } result
+        return _connection is { } connection && await Route(connection, cancellationToken).ConfigureAwait(false) is { } result
             ? result.Reader(behavior, connection)
             : await WrappedCommand.ExecuteReaderAsync(behavior, cancellationToken);
     }
@@ -190,13 +191,6 @@ public sealed class AtDbCommand : DbCommand
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>
-    /// The connection when this command must go through the phase-1 engine; null for the plain path,
-    /// which costs one AsyncLocal read.
-    /// </summary>
-    private AtDbConnection? Intercepted() =>
-        _connection is { } connection && StatementRouter.ShouldIntercept(CommandType) ? connection : null;
-
     // A data source's command opens its own connection when it first runs.
     private void OpenOwnedConnection()
     {
@@ -216,11 +210,7 @@ public sealed class AtDbCommand : DbCommand
 
     private Task<ExecutionResult?> Route(AtDbConnection connection, CancellationToken cancellationToken)
     {
-        if (CommandType != CommandType.Text)
-        {
-            throw new AtProxyNotSupportedException($"A {CommandType} command cannot run in a global transaction: the proxy can only record undo for SQL text it can read.");
-        }
-        var units = new[] { new StatementUnit(WrappedCommand.CommandText, WrappedCommand.Parameters, WrappedCommand.CommandTimeout) };
-        return connection.Client.Phase1.ExecuteAsync(connection, _transaction ?? connection.CurrentTransaction, units, cancellationToken);
+        var transaction = _transaction ?? connection.CurrentTransaction;
+        return connection.Runtime.Phase1.RunAsync(WrappedCommand, connection.Resource, transaction is null ? null : transaction.BranchFor, cancellationToken);
     }
 }

@@ -12,7 +12,7 @@ namespace AtProxy;
 /// </summary>
 public sealed class AtDbConnection : DbConnection
 {
-    private readonly AtProxyClient _client;
+    private readonly AtProxyRuntime _runtime;
 
     /// <summary>
     /// Wraps a connection the application built itself. <paramref name="resourceId"/> names the
@@ -23,15 +23,15 @@ public sealed class AtDbConnection : DbConnection
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(client);
         WrappedConnection = connection;
-        _client = client;
-        Resource = client.Resources.RegisterConnectionTemplate(resourceId, connection);
+        _runtime = client.Runtime;
+        Resource = _runtime.Resources.RegisterConnectionTemplate(resourceId, connection);
         WrappedConnection.StateChange += ForwardStateChange;
     }
 
-    internal AtDbConnection(DbConnection connection, AtProxyClient client, Resource resource)
+    internal AtDbConnection(DbConnection connection, AtProxyRuntime runtime, Resource resource)
     {
         WrappedConnection = connection;
-        _client = client;
+        _runtime = runtime;
         Resource = resource;
         WrappedConnection.StateChange += ForwardStateChange;
     }
@@ -42,7 +42,7 @@ public sealed class AtDbConnection : DbConnection
     /// <summary>The id the coordinator knows this database by.</summary>
     public string ResourceId => Resource.Id;
 
-    internal AtProxyClient Client => _client;
+    internal AtProxyRuntime Runtime => _runtime;
 
     internal Resource Resource { get; }
 

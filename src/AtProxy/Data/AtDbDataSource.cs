@@ -10,14 +10,14 @@ namespace AtProxy;
 /// </summary>
 public sealed class AtDbDataSource : DbDataSource
 {
-    private readonly AtProxyClient _client;
+    private readonly AtProxyRuntime _runtime;
     private readonly ResourceAttachment _attachment;
     private int _disposed;
 
-    internal AtDbDataSource(DbDataSource wrapped, AtProxyClient client, ResourceAttachment attachment)
+    internal AtDbDataSource(DbDataSource wrapped, AtProxyRuntime runtime, ResourceAttachment attachment)
     {
         WrappedDataSource = wrapped;
-        _client = client;
+        _runtime = runtime;
         _attachment = attachment;
         Resource = attachment.Resource;
     }
@@ -45,15 +45,15 @@ public sealed class AtDbDataSource : DbDataSource
 
     /// <inheritdoc />
     protected override DbConnection CreateDbConnection() =>
-        new AtDbConnection(WrappedDataSource.CreateConnection(), _client, Resource);
+        new AtDbConnection(WrappedDataSource.CreateConnection(), _runtime, Resource);
 
     /// <inheritdoc />
     protected override DbConnection OpenDbConnection() =>
-        new AtDbConnection(WrappedDataSource.OpenConnection(), _client, Resource);
+        new AtDbConnection(WrappedDataSource.OpenConnection(), _runtime, Resource);
 
     /// <inheritdoc />
     protected override async ValueTask<DbConnection> OpenDbConnectionAsync(CancellationToken cancellationToken = default) =>
-        new AtDbConnection(await WrappedDataSource.OpenConnectionAsync(cancellationToken), _client, Resource);
+        new AtDbConnection(await WrappedDataSource.OpenConnectionAsync(cancellationToken), _runtime, Resource);
 
     /// <inheritdoc />
     protected override DbCommand CreateDbCommand(string? commandText = null)
@@ -83,7 +83,7 @@ public sealed class AtDbDataSource : DbDataSource
         if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             // The blocking API: wait on the thread pool, never on the caller's synchronization context.
-            Task.Run(() => _client.ReleaseAsync(_attachment)).GetAwaiter().GetResult();
+            Task.Run(() => _runtime.ReleaseAsync(_attachment)).GetAwaiter().GetResult();
             WrappedDataSource.Dispose();
         }
         base.Dispose(disposing);
@@ -94,7 +94,7 @@ public sealed class AtDbDataSource : DbDataSource
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            await _client.ReleaseAsync(_attachment);
+            await _runtime.ReleaseAsync(_attachment);
             await WrappedDataSource.DisposeAsync();
         }
         await base.DisposeAsyncCore();

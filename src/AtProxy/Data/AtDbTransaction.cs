@@ -1,6 +1,8 @@
 using System.Data;
 using System.Data.Common;
-using AtProxy.Execution;
+using AtProxy.Phase1;
+using AtProxy.Threading;
+using AtProxy.Transactions;
 
 namespace AtProxy;
 
@@ -24,7 +26,11 @@ public sealed class AtDbTransaction : DbTransaction
     public DbTransaction WrappedTransaction { get; }
 
     /// <summary>The branch work recorded so far in this local transaction, if it joined a global one.</summary>
-    internal LocalBranch? Branch { get; set; }
+    internal LocalTransactionBranch? Branch { get; private set; }
+
+    /// <summary>This local transaction's branch, begun for <paramref name="owner"/> by its first statement through phase 1.</summary>
+    internal LocalTransactionBranch BranchFor(AmbientTransaction owner) =>
+        Branch ??= new LocalTransactionBranch(_connection.Runtime, _connection.WrappedConnection, WrappedTransaction, owner, _connection.Resource);
 
     /// <inheritdoc />
     public override IsolationLevel IsolationLevel => WrappedTransaction.IsolationLevel;
@@ -36,7 +42,7 @@ public sealed class AtDbTransaction : DbTransaction
     public override bool SupportsSavepoints => WrappedTransaction.SupportsSavepoints;
 
     /// <inheritdoc cref="DbTransaction.Commit()"/>
-    public override void Commit() => CommitCoreAsync(async: false, CancellationToken.None).GetAwaiter().GetResult();
+    public override void Commit() => Blocking.Wait(() => CommitCoreAsync(async: false, CancellationToken.None));
 
     /// <inheritdoc cref="DbTransaction.CommitAsync(CancellationToken)"/>
     public override Task CommitAsync(CancellationToken cancellationToken = default) => CommitCoreAsync(async: true, cancellationToken);
@@ -61,7 +67,7 @@ public sealed class AtDbTransaction : DbTransaction
         EnsureActive();
         try
         {
-            await WrappedTransaction.RollbackAsync(cancellationToken);
+            await WrappedTransaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -79,7 +85,7 @@ public sealed class AtDbTransaction : DbTransaction
     /// <inheritdoc />
     public override async Task SaveAsync(string savepointName, CancellationToken cancellationToken = default)
     {
-        await WrappedTransaction.SaveAsync(savepointName, cancellationToken);
+        await WrappedTransaction.SaveAsync(savepointName, cancellationToken).ConfigureAwait(false);
         Branch?.MarkSavepoint(savepointName);
     }
 
@@ -93,7 +99,7 @@ public sealed class AtDbTransaction : DbTransaction
     /// <inheritdoc />
     public override async Task RollbackAsync(string savepointName, CancellationToken cancellationToken = default)
     {
-        await WrappedTransaction.RollbackAsync(savepointName, cancellationToken);
+        await WrappedTransaction.RollbackAsync(savepointName, cancellationToken).ConfigureAwait(false);
         Branch?.RollbackToSavepoint(savepointName);
     }
 
@@ -107,7 +113,7 @@ public sealed class AtDbTransaction : DbTransaction
     /// <inheritdoc />
     public override async Task ReleaseAsync(string savepointName, CancellationToken cancellationToken = default)
     {
-        await WrappedTransaction.ReleaseAsync(savepointName, cancellationToken);
+        await WrappedTransaction.ReleaseAsync(savepointName, cancellationToken).ConfigureAwait(false);
         Branch?.ReleaseSavepoint(savepointName);
     }
 
@@ -125,7 +131,7 @@ public sealed class AtDbTransaction : DbTransaction
     /// <summary>Disposes the wrapped transaction; an uncommitted one is rolled back by it.</summary>
     public override async ValueTask DisposeAsync()
     {
-        await WrappedTransaction.DisposeAsync();
+        await WrappedTransaction.DisposeAsync().ConfigureAwait(false);
         Complete();
         GC.SuppressFinalize(this);
     }
@@ -140,11 +146,11 @@ public sealed class AtDbTransaction : DbTransaction
         {
             if (Branch is { IsEmpty: false } branch)
             {
-                await _connection.Client.Phase1.CommitBranchAsync(_connection.WrappedConnection, WrappedTransaction, branch, cancellationToken);
+                await branch.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
             else if (async)
             {
-                await WrappedTransaction.CommitAsync(cancellationToken);
+                await WrappedTransaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
             else
             {

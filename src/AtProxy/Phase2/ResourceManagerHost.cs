@@ -1,3 +1,5 @@
+using AtProxy.Coordination;
+using AtProxy.Resources;
 using System.Diagnostics;
 using AtProxy.Diagnostics;
 using AtProxy.Protocol.V1;
@@ -14,7 +16,9 @@ namespace AtProxy.Phase2;
 /// </summary>
 internal sealed class ResourceManagerHost : IAsyncDisposable
 {
-    private readonly AtProxyClient _client;
+    private readonly AtProxyOptions _options;
+    private readonly CoordinatorClient _coordinator;
+    private readonly ResourceRegistry _resources;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = [];
@@ -22,17 +26,19 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
     private CancellationTokenSource _resubscribe = new();
     private int _started;
 
-    public ResourceManagerHost(AtProxyClient client)
+    public ResourceManagerHost(AtProxyOptions options, CoordinatorClient coordinator, ResourceRegistry resources, ILogger logger)
     {
-        _client = client;
-        _logger = client.LoggerFactory.CreateLogger("AtProxy.ResourceManager");
+        _options = options;
+        _coordinator = coordinator;
+        _resources = resources;
+        _logger = logger;
         _rollbacker = new BranchRollbacker(_logger);
-        UndoDeletion = new UndoDeletionQueue(client.Options.UndoDeleteBatchSize, client.Options.UndoDrainTimeout, _logger,
-            retainCommitted: client.Options.CommittedUndoRetention > TimeSpan.Zero);
-        Outstanding = new OutstandingBranches(client.Options.DefaultTransactionTimeout + TimeSpan.FromMinutes(10));
-        UndoPurge = new UndoLogPurger(client.Resources, client.Coordinator, client.Options, _logger);
+        UndoDeletion = new UndoDeletionQueue(options.UndoDeleteBatchSize, options.UndoDrainTimeout, _logger,
+            retainCommitted: options.CommittedUndoRetention > TimeSpan.Zero);
+        Outstanding = new OutstandingBranches(options.DefaultTransactionTimeout + TimeSpan.FromMinutes(10));
+        UndoPurge = new UndoLogPurger(resources, coordinator, options, _logger);
         InstanceId = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
-        client.Resources.Changed += OnResourcesChanged;
+        resources.Changed += OnResourcesChanged;
     }
 
     public string InstanceId { get; }
@@ -57,7 +63,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _started, 1) == 0)
         {
-            foreach (var channel in _client.Coordinator.Channels)
+            foreach (var channel in _coordinator.Channels)
             {
                 _loops.Add(Task.Run(() => RunStreamLoopAsync(channel)));
             }
@@ -73,7 +79,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
     public async Task<bool> WaitConnectedAsync(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (ConnectedStreams < _client.Coordinator.Channels.Count)
+        while (ConnectedStreams < _coordinator.Channels.Count)
         {
             if (DateTime.UtcNow >= deadline)
             {
@@ -135,7 +141,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
 
     private async Task RunStreamAsync(GrpcChannel channel, CancellationToken cancellationToken, Action onSubscribed)
     {
-        var resourceIds = _client.Resources.Ids;
+        var resourceIds = _resources.Ids;
         if (resourceIds.Count == 0)
         {
             // Nothing to serve (every data source was disposed): stay away until one is wrapped again.
@@ -147,7 +153,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         using var callStop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         var inHand = new InHandCommands();
         cancellationToken.ThrowIfCancellationRequested();
-        using var call = rm.Connect(new CallOptions(_client.Coordinator.Headers, cancellationToken: callStop.Token));
+        using var call = rm.Connect(new CallOptions(_coordinator.Headers, cancellationToken: callStop.Token));
         var writeLock = new SemaphoreSlim(1, 1);
         using var ending = cancellationToken.Register(() => inHand.EndWhenAnswered(async () =>
         {
@@ -162,7 +168,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             }
         }, callStop, InHandGrace));
         cancellationToken = callStop.Token;
-        var subscribe = new Subscribe { ApplicationId = _client.Options.ApplicationId, InstanceId = InstanceId };
+        var subscribe = new Subscribe { ApplicationId = _options.ApplicationId, InstanceId = InstanceId };
         subscribe.ResourceIds.AddRange(resourceIds);
         await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe }, cancellationToken);
 
@@ -202,7 +208,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         activity?.SetTag(AtProxyTelemetry.BranchIdTag, command.BranchId);
         activity?.SetTag(AtProxyTelemetry.ResourceTag, command.ResourceId);
         var result = new BranchCommandResult { CorrelationId = command.CorrelationId };
-        var resource = _client.Resources.Find(command.ResourceId);
+        var resource = _resources.Find(command.ResourceId);
         if (resource is not { IsServed: true })
         {
             result.Status = command.Action == BranchAction.Commit ? BranchStatus.PhaseTwoCommitFailedRetryable : BranchStatus.PhaseTwoRollbackFailedRetryable;
@@ -251,7 +257,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _client.Resources.Changed -= OnResourcesChanged;
+        _resources.Changed -= OnResourcesChanged;
         _stopping.Cancel();
         try
         {

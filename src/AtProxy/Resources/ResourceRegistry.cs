@@ -4,7 +4,7 @@ using System.Data.Common;
 namespace AtProxy.Resources;
 
 /// <summary>The resources (databases) this process has wrapped, by id.</summary>
-internal sealed class ResourceRegistry(AtProxyClient client) : IAsyncDisposable
+internal sealed class ResourceRegistry(AtProxyOptions options) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Resource> _resources = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DbConnection> _templates = new(StringComparer.Ordinal);
@@ -42,7 +42,7 @@ internal sealed class ResourceRegistry(AtProxyClient client) : IAsyncDisposable
         var resource = _resources.GetOrAdd(id, key =>
         {
             added = true;
-            return new Resource(key, client.Options);
+            return new Resource(key, options);
         });
         if (added && _resources.Count == 1)
         {

@@ -12,25 +12,33 @@ namespace AtProxy.Transactions;
 /// </remarks>
 internal static class GlobalTransactionContext
 {
-    private static readonly AsyncLocal<Scope?> Current = new();
+    private static readonly AsyncLocal<Scope?> CurrentScope = new();
 
     /// <summary>The XID of the ambient global transaction, or null.</summary>
     public static string? CurrentXid => Active()?.Xid;
 
-    /// <summary>True inside a <c>GlobalLock</c> scope (outside any global transaction).</summary>
-    public static bool InGlobalLockScope => Active() is { Xid: null, GlobalLock: true };
+    /// <summary>
+    /// What the flow's statements take part in: the ambient global transaction, a <c>GlobalLock</c>
+    /// scope, or nothing (null: commands run unchanged).
+    /// </summary>
+    public static AmbientTransaction? Current => Active() switch
+    {
+        { Xid: { } xid } => AmbientTransaction.Global(xid),
+        { GlobalLock: true } => AmbientTransaction.GlobalLockScope,
+        _ => null,
+    };
 
     /// <summary>Binds a scope in the caller's context; disposing it ends the scope.</summary>
     public static Scope Bind(string? xid, bool globalLock = false)
     {
-        var scope = new Scope(xid, globalLock, Current.Value);
-        Current.Value = scope;
+        var scope = new Scope(xid, globalLock, CurrentScope.Value);
+        CurrentScope.Value = scope;
         return scope;
     }
 
     private static Scope? Active()
     {
-        var scope = Current.Value;
+        var scope = CurrentScope.Value;
         while (scope is { Ended: true })
         {
             scope = scope.Previous;
@@ -59,9 +67,9 @@ internal static class GlobalTransactionContext
         {
             _ended = true;
             // In a synchronous using block this also restores the AsyncLocal for the rest of the method.
-            if (ReferenceEquals(Current.Value, this))
+            if (ReferenceEquals(CurrentScope.Value, this))
             {
-                Current.Value = Previous;
+                CurrentScope.Value = Previous;
             }
         }
     }

@@ -1,4 +1,4 @@
-using AtProxy.Execution;
+using AtProxy.Phase1;
 using AtProxy.Testing.Postgres;
 using Npgsql;
 

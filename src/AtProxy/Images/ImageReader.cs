@@ -1,10 +1,11 @@
 using System.Data.Common;
 using AtProxy.Metadata;
+using AtProxy.Phase1;
 using AtProxy.Protocol.V1;
 using AtProxy.Sql.Dialects;
 using AtProxy.Undo;
 
-namespace AtProxy.Execution;
+namespace AtProxy.Images;
 
 /// <summary>
 /// Runs the dialect's image queries for one statement inside the branch's local transaction and

@@ -1,6 +1,6 @@
 using AtProxy.Protocol.V1;
 
-namespace AtProxy.Execution;
+namespace AtProxy.Images;
 
 /// <summary>
 /// One row a write statement reported through its hidden RETURNING columns: its primary key, its

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using AtProxy.Images;
 using AtProxy.Metadata;
 using AtProxy.Protocol.V1;
 using AtProxy.Sql;
@@ -6,7 +7,7 @@ using AtProxy.Sql.Dialects;
 using AtProxy.Undo;
 using Npgsql;
 
-namespace AtProxy.Execution;
+namespace AtProxy.Phase1;
 
 /// <summary>
 /// Runs one recognized statement inside the branch's local transaction:
@@ -16,9 +17,10 @@ namespace AtProxy.Execution;
 internal static class StatementExecutor
 {
     public static async Task<BufferedResultSet> ExecuteAsync(
-        DbConnection connection, DbTransaction transaction, DmlStatement statement, string statementText,
-        StatementUnit unit, LocalBranch branch, CancellationToken cancellationToken)
+        DmlStatement statement, string statementText, StatementUnit unit, LocalTransactionBranch branch, CancellationToken cancellationToken)
     {
+        var connection = branch.Connection;
+        var transaction = branch.Transaction;
         if (!statement.IsWrite && statement.Kind != DmlKind.SelectForUpdate)
         {
             // Plain reads run as written, inside the branch's local transaction.
@@ -39,13 +41,13 @@ internal static class StatementExecutor
         }
         var dialect = branch.Resource.Dialect;
         dialect.EnsureSupported(statement, table);
-        branch.Resource.TriggerCheck.Check(branch.Resource, table, branch.Client.LoggerFactory);
+        branch.Resource.TriggerCheck.Check(branch.Resource, table, branch.Runtime.LoggerFactory);
 
         if (statement.Kind == DmlKind.SelectForUpdate)
         {
             try
             {
-                await GlobalLockWait.LockRowsAsync(connection, transaction, dialect.BuildLockedKeys(statement, table), unit, table, branch, cancellationToken);
+                await RowLocking.LockRowsAsync(dialect.BuildLockedKeys(statement, table), unit, table, branch, cancellationToken);
             }
             catch (StaleMetadataException)
             {

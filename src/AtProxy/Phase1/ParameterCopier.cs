@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace AtProxy.Execution;
+namespace AtProxy.Phase1;
 
 /// <summary>Copies the application's parameters onto a command the proxy runs, so spliced user text binds the same values.</summary>
 internal static class ParameterCopier

@@ -1,7 +1,7 @@
 using System.Data;
 using System.Data.Common;
 
-namespace AtProxy.Execution;
+namespace AtProxy.Phase1;
 
 /// <summary>What the phase-1 engine hands back to the ADO.NET surface, shaped for the execute method called.</summary>
 internal sealed class ExecutionResult(IReadOnlyList<BufferedResultSet> resultSets)

@@ -1,6 +1,7 @@
+using AtProxy.Coordination;
 using AtProxy.Protocol.V1;
 
-namespace AtProxy.Execution;
+namespace AtProxy.Phase1;
 
 /// <summary>
 /// The wait between two attempts to take global locks that another global transaction holds. The
@@ -9,9 +10,9 @@ namespace AtProxy.Execution;
 /// <see cref="AtProxyOptions.LockRetryMaxInterval"/>): a waiter retries the moment the row is free
 /// instead of sleeping past the release, which is what limits throughput on hot rows.
 /// </summary>
-internal sealed class LockBackoff(AtProxyClient client, string resourceId, string? xid)
+internal sealed class LockBackoff(CoordinatorClient coordinator, AtProxyOptions options, string resourceId, string? xid)
 {
-    private TimeSpan _wait = client.Options.LockRetryInterval;
+    private TimeSpan _wait = options.LockRetryInterval;
 
     public async Task WaitAsync(LockConflict? conflict, CancellationToken cancellationToken)
     {
@@ -24,19 +25,12 @@ internal sealed class LockBackoff(AtProxyClient client, string resourceId, strin
                 WaitMs = (uint)Math.Ceiling(_wait.TotalMilliseconds),
             };
             request.LockKeys.Add(key);
-            await client.Coordinator.CheckLocksAsync(request, cancellationToken);
+            await coordinator.CheckLocksAsync(request, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            await Task.Delay(_wait, cancellationToken);
+            await Task.Delay(_wait, cancellationToken).ConfigureAwait(false);
         }
-        _wait = TimeSpan.FromMilliseconds(Math.Min(_wait.TotalMilliseconds * 2, client.Options.LockRetryMaxInterval.TotalMilliseconds));
+        _wait = TimeSpan.FromMilliseconds(Math.Min(_wait.TotalMilliseconds * 2, options.LockRetryMaxInterval.TotalMilliseconds));
     }
-
-    /// <inheritdoc cref="WaitAsync(LockConflict?, CancellationToken)"/>
-    public Task WaitAsync(GlobalLockConflictException conflict, CancellationToken cancellationToken) =>
-        WaitAsync(conflict.Table is null || conflict.PrimaryKey is null
-            ? null
-            : new LockConflict { ResourceId = resourceId, HolderXid = conflict.HolderXid, Key = new LockKey { Table = conflict.Table, PrimaryKey = conflict.PrimaryKey } },
-            cancellationToken);
 }

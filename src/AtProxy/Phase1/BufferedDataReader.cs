@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Data.Common;
 
-namespace AtProxy.Execution;
+namespace AtProxy.Phase1;
 
 /// <summary>
 /// A reader over result sets the phase-1 engine read completely (a statement's own RETURNING rows,

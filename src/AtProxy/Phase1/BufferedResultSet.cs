@@ -1,4 +1,4 @@
-namespace AtProxy.Execution;
+namespace AtProxy.Phase1;
 
 /// <summary>The rows one statement returned, read completely so the images could be taken around it.</summary>
 internal sealed class BufferedResultSet(string[] names, Type[] types, string[] dataTypeNames, List<object[]> rows, int recordsAffected)

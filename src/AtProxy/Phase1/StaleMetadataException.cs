@@ -1,4 +1,4 @@
-namespace AtProxy.Execution;
+namespace AtProxy.Phase1;
 
 /// <summary>
 /// A statement's rows came from another table than the metadata AtProxy holds for its name (another

@@ -1,25 +1,42 @@
+using System.Data.Common;
 using AtProxy.Protocol.V1;
 using AtProxy.Resources;
 using AtProxy.Sql.Dialects;
+using AtProxy.Transactions;
 using AtProxy.Undo;
 
-namespace AtProxy.Execution;
+namespace AtProxy.Phase1;
 
 /// <summary>
-/// The undo records one local transaction collected for its branch of a global transaction
-/// (or, in a <c>GlobalLock</c> scope, only for the lock check). Kept in memory until local commit.
+/// One local transaction's part in a global transaction (or, in a <c>GlobalLock</c> scope, only its
+/// lock check): the statements it ran through phase 1 leave their undo records here, in memory,
+/// until its local commit registers the branch and writes them. Held by <see cref="AtDbTransaction"/>,
+/// by EF Core's integration beside EF's own transaction, and for the length of one autocommit statement.
 /// </summary>
-internal sealed class LocalBranch(string? xid, Resource resource, AtProxyClient client)
+internal sealed class LocalTransactionBranch(
+    AtProxyRuntime runtime, DbConnection connection, DbTransaction transaction, AmbientTransaction owner, Resource resource)
 {
     private readonly List<UndoRecord> _records = [];
     private readonly List<(string Name, int Count)> _savepoints = [];
 
-    /// <summary>The global transaction, or null for a GlobalLock scope (check locks, register nothing).</summary>
-    public string? Xid { get; } = xid;
+    // How many savepoints were open when it was doomed: rolling back to one of them undoes the statement.
+    private int _doomedUnderSavepoints;
+
+    public AtProxyRuntime Runtime { get; } = runtime;
+
+    /// <summary>The provider's own open connection (never a wrapper).</summary>
+    public DbConnection Connection { get; } = connection;
+
+    /// <summary>The provider's own local transaction on <see cref="Connection"/>.</summary>
+    public DbTransaction Transaction { get; } = transaction;
+
+    /// <summary>The global transaction this branch belongs to, or the GlobalLock scope it checks locks for.</summary>
+    public AmbientTransaction Owner { get; } = owner;
+
+    /// <summary>The global transaction's XID; null in a GlobalLock scope.</summary>
+    public string? Xid => Owner.Xid;
 
     public Resource Resource { get; } = resource;
-
-    public AtProxyClient Client { get; } = client;
 
     public IReadOnlyList<UndoRecord> Records => _records;
 
@@ -32,8 +49,26 @@ internal sealed class LocalBranch(string? xid, Resource resource, AtProxyClient 
     /// </summary>
     public string? DoomedBy { get; private set; }
 
-    // How many savepoints were open when it was doomed: rolling back to one of them undoes the statement.
-    private int _doomedUnderSavepoints;
+    /// <summary>The coordinator's id once <see cref="PrepareCommitAsync"/> registered the branch.</summary>
+    public long? RegisteredBranchId { get; private set; }
+
+    /// <summary>Runs the planned statements in this local transaction, recording their undo.</summary>
+    public Task<ExecutionResult> RunAsync(StatementPlan plan, CancellationToken cancellationToken) =>
+        StatementRunner.RunAsync(this, plan, cancellationToken);
+
+    /// <summary>
+    /// Everything the database's own COMMIT needs first (see <see cref="BranchCommitter.PrepareAsync"/>);
+    /// the caller commits, and calls <see cref="ReportCommitFailedAsync"/> if the COMMIT fails.
+    /// </summary>
+    public async Task PrepareCommitAsync(CancellationToken cancellationToken) =>
+        RegisteredBranchId = await Runtime.Committer.PrepareAsync(this, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Prepares and commits the local transaction; on failure it is rolled back and the error raised.</summary>
+    public Task CommitAsync(CancellationToken cancellationToken, int? lockRetries = null) =>
+        Runtime.Committer.CommitAsync(this, cancellationToken, lockRetries);
+
+    /// <summary>The database refused the COMMIT after <see cref="PrepareCommitAsync"/> succeeded.</summary>
+    public Task ReportCommitFailedAsync() => Runtime.Committer.CommitFailedAsync(this, RegisteredBranchId);
 
     public void Add(UndoRecord record) => _records.Add(record);
 

@@ -1,0 +1,88 @@
+using AtProxy.Coordination;
+using AtProxy.Protocol.V1;
+using AtProxy.Transactions;
+
+namespace AtProxy.Phase1;
+
+/// <summary>
+/// Where phase 1 meets other transactions' global locks: registering a branch with its lock keys,
+/// checking keys in a GlobalLock scope, and locking rows read <c>FOR UPDATE</c> all go through the one
+/// retry loop here, which waits (<see cref="LockBackoff"/>) while another global transaction holds a
+/// key and builds the one conflict exception when the retries run out.
+/// </summary>
+internal sealed class GlobalLockGate(CoordinatorClient coordinator, AtProxyOptions options)
+{
+    /// <summary>The end of a conflict message at local commit.</summary>
+    public const string NothingCommitted = "Nothing was committed; retry later.";
+
+    /// <summary>How many times a conflict is waited out before it is reported.</summary>
+    public int DefaultRetries => options.LockRetryCount;
+
+    /// <summary>
+    /// Runs <paramref name="attempt"/> until it reports no conflict, waiting between attempts; after
+    /// <paramref name="retries"/> waits, throws <see cref="GlobalLockConflictException"/>. Each attempt
+    /// must hold no database row locks when it reports a conflict: the holder's phase-2 rollback may need them.
+    /// </summary>
+    /// <param name="resourceId">The database the keys belong to.</param>
+    /// <param name="owner">Who is waiting (the conflict message names it).</param>
+    /// <param name="retries">How many conflicts to wait out.</param>
+    /// <param name="gaveUp">The end of the conflict message: who gave up, and what that left ("SELECT ... FOR UPDATE gave up waiting for it.").</param>
+    /// <param name="attempt">One try: its result, or the conflict that stopped it.</param>
+    /// <param name="cancellationToken">Cancels the waits and the attempts.</param>
+    public async Task<T> AcquireAsync<T>(string resourceId, AmbientTransaction owner, int retries, string gaveUp,
+        Func<CancellationToken, Task<(T Result, LockConflict? Conflict)>> attempt, CancellationToken cancellationToken)
+    {
+        var backoff = new LockBackoff(coordinator, options, resourceId, owner.Xid);
+        for (var tries = 0; ; tries++)
+        {
+            var (result, conflict) = await attempt(cancellationToken).ConfigureAwait(false);
+            if (conflict is null)
+            {
+                return result;
+            }
+            if (tries >= retries)
+            {
+                throw Conflict(conflict, gaveUp);
+            }
+            await backoff.WaitAsync(conflict, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Registers a branch with its lock keys; returns its id.</summary>
+    public Task<long> RegisterAsync(RegisterBranchRequest request, int retries, CancellationToken cancellationToken) =>
+        AcquireAsync(request.ResourceId, AmbientTransaction.Global(request.Xid), retries, $"{request.Xid} gave up waiting for it. {NothingCommitted}", async ct =>
+        {
+            var response = await coordinator.RegisterBranchAsync(request, ct).ConfigureAwait(false);
+            return (response.BranchId, response.Conflict);
+        }, cancellationToken);
+
+    /// <summary>Checks that no global transaction but <paramref name="owner"/>'s holds any of <paramref name="keys"/>.</summary>
+    public Task CheckAsync(string resourceId, AmbientTransaction owner, IEnumerable<LockKey> keys, int retries, string gaveUp, CancellationToken cancellationToken)
+    {
+        var request = new CheckLocksRequest { Xid = owner.Xid ?? "", ResourceId = resourceId };
+        request.LockKeys.AddRange(keys);
+        return AcquireAsync(resourceId, owner, retries, gaveUp, async ct => (true, await CheckOnceAsync(request, ct).ConfigureAwait(false)), cancellationToken);
+    }
+
+    /// <summary>One check without waiting: the first conflict, or null when every key is free (or ours).</summary>
+    public async Task<LockConflict?> CheckOnceAsync(CheckLocksRequest request, CancellationToken cancellationToken)
+    {
+        var response = await coordinator.CheckLocksAsync(request, cancellationToken).ConfigureAwait(false);
+        return response.Lockable ? null : response.Conflict ?? new LockConflict { ResourceId = request.ResourceId };
+    }
+
+    /// <summary>The conflict a <see cref="GlobalLockConflictException"/> reported, to wait on it again.</summary>
+    public static LockConflict? ConflictOf(GlobalLockConflictException exception, string resourceId) =>
+        exception.Table is null || exception.PrimaryKey is null
+            ? new LockConflict { ResourceId = resourceId, HolderXid = exception.HolderXid }
+            : new LockConflict
+            {
+                ResourceId = resourceId, HolderXid = exception.HolderXid,
+                Key = new LockKey { Table = exception.Table, PrimaryKey = exception.PrimaryKey },
+            };
+
+    /// <summary>The one message for a lock that stayed held: which row, who holds it, who gave up.</summary>
+    private static GlobalLockConflictException Conflict(LockConflict conflict, string gaveUp) =>
+        new($"Row {conflict.Key?.Table}:{conflict.Key?.PrimaryKey} is locked by global transaction {conflict.HolderXid}; {gaveUp}",
+            conflict.HolderXid ?? "", conflict.Key?.Table, conflict.Key?.PrimaryKey);
+}
