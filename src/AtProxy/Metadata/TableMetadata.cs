@@ -17,7 +17,7 @@ namespace AtProxy.Metadata;
 /// The oid of the table's row type; a statement whose rows come back with another one resolved the
 /// name to another table (another search path). Zero when unknown: not checked.
 /// </param>
-public sealed record TableMetadata(
+internal sealed record TableMetadata(
     string Schema,
     string Name,
     IReadOnlyList<ColumnMetadata> Columns,
@@ -64,7 +64,7 @@ public sealed record TableMetadata(
 /// <param name="HasDefault">Whether the column has a default, identity or generated value the server fills in.</param>
 /// <param name="IsGenerated">A stored generated column: it can never be written, so reverse SQL leaves it out.</param>
 /// <param name="IsIdentityAlways">An identity column <c>GENERATED ALWAYS</c>: reverse SQL writes it with <c>OVERRIDING SYSTEM VALUE</c>.</param>
-public sealed record ColumnMetadata(
+internal sealed record ColumnMetadata(
     string Name,
     int Ordinal,
     string DataType,

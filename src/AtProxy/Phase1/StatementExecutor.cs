@@ -114,17 +114,10 @@ internal static class StatementExecutor
         var rewritten = image.Dialect.BuildImageReturning(statement, table);
         var (before, imaged, result, written) = await image.RunWithImagesAsync(image.Dialect.BuildBeforeImage(statement, table)!, rewritten, cancellationToken);
         record.Before.AddRange(before);
-        var unimaged = written.Count(row => !imaged.Contains(LockKeyFormatter.Format(row.Key)));
-        if (unimaged > 0)
-        {
-            throw new AtProxyException(
-                $"The {statement.Kind.ToString().ToUpperInvariant()} at line {statement.Line}, column {statement.Column} wrote {unimaged} row(s) of {table.CanonicalName} " +
-                "that its before image did not see (committed by another transaction in between, or chosen by a volatile function). " +
-                "Its local transaction was not committed; run it again.");
-        }
+        StatementImages.EnsureBeforeImageCovers(statement, table, imaged, written);
         if (statement.Kind == DmlKind.Update)
         {
-            record.After.AddRange(await AfterImageAsync(image, DistinctRows(written, inserts: false).ToList(), cancellationToken));
+            record.After.AddRange(await StatementImages.AfterImageAsync(image, written, inserts: false, cancellationToken).ConfigureAwait(false));
         }
         return result;
     }
@@ -133,41 +126,8 @@ internal static class StatementExecutor
     {
         var (before, _, result, written) = await image.RunWithImagesAsync(beforeImage, image.Dialect.BuildImageReturning(statement, image.Table), cancellationToken);
         record.Before.AddRange(before);
-        record.After.AddRange(await AfterImageAsync(image, DistinctRows(written, inserts: true).ToList(), cancellationToken));
+        record.After.AddRange(await StatementImages.AfterImageAsync(image, written, inserts: true, cancellationToken).ConfigureAwait(false));
         return result;
-    }
-
-    // RETURNING prints a row before AFTER triggers run; where one may write the row again, the after
-    // image is the row as the statement left it, read back (else rollback would see a dirty write).
-    private static async Task<List<UndoRow>> AfterImageAsync(ImageReader image, List<UndoRow> returned, CancellationToken cancellationToken)
-    {
-        if (!image.Table.RewrittenAfterWrite || returned.Count == 0)
-        {
-            return returned;
-        }
-        var now = await image.ReadRowsAsync(returned.Select(row => image.Dialect.KeyOf(image.Table, row)).ToList(), cancellationToken);
-        return returned.Select(row =>
-        {
-            var key = LockKeyFormatter.Format(image.Dialect.KeyOf(image.Table, row));
-            // A row an AFTER trigger deleted again leaves nothing to restore from the after image; keep what was returned.
-            var reread = now.TryGetValue(key, out var current) ? current : row;
-            reread.Inserted = row.Inserted;
-            return reread;
-        }).ToList();
-    }
-
-    // The rows a statement wrote, each once (by key), marked inserted or updated.
-    private static IEnumerable<UndoRow> DistinctRows(List<WrittenRow> written, bool inserts)
-    {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var row in written)
-        {
-            if (row.Row is { } image && seen.Add(LockKeyFormatter.Format(row.Key)))
-            {
-                image.Inserted = inserts && row.Inserted;
-                yield return image;
-            }
-        }
     }
 
     private static async Task<BufferedResultSet> UpsertAsync(ImageReader image, DmlStatement statement, UndoRecord record, CancellationToken cancellationToken)
