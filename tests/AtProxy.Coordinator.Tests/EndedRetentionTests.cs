@@ -52,7 +52,7 @@ public sealed class EndedRetentionTests : IDisposable
 
         foreach (var xid in ended)
         {
-            await Eventually.EqualAsync(StatusCode.NotFound, () => StatusCodeOfAsync(coordinator, xid), what: $"{xid} to be purged");
+            await Eventually.EqualAsync(StatusCode.NotFound, () => StatusCodeOfAsync(coordinator, xid), Eventually.DefaultTimeout, $"{xid} to be purged");
         }
         Assert.Equal(GlobalStatus.Begin, await coordinator.Tm.StatusAsync(undecided));
         Assert.Equal(1, await coordinator.Admin.LockCountAsync(undecided));
@@ -62,7 +62,7 @@ public sealed class EndedRetentionTests : IDisposable
         // The one under way ends in its turn and is purged too.
         var status = await coordinator.Tm.CommitAsync(undecided);
         Assert.True(status is GlobalStatus.AsyncCommitting or GlobalStatus.Committed, $"commit answered {status}");
-        await Eventually.EqualAsync(StatusCode.NotFound, () => StatusCodeOfAsync(coordinator, undecided), what: "the last transaction to be purged");
+        await Eventually.EqualAsync(StatusCode.NotFound, () => StatusCodeOfAsync(coordinator, undecided), Eventually.DefaultTimeout, "the last transaction to be purged");
     }
 
     [Theory]

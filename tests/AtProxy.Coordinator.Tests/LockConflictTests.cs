@@ -85,8 +85,11 @@ public class LockConflictTests
         var request = new CheckLocksRequest { Xid = waiter, ResourceId = "db", WaitMs = AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs };
         request.LockKeys.Add(new LockKey { Table = "t", PrimaryKey = "1" });
 
+        using var requests = ServerRequests.Watch(coordinator);
+
         var waiting = coordinator.Rm.CheckLocksAsync(request).ResponseAsync;
-        await Task.Delay(200);
+        // The check is with the coordinator, which found the key held: it must not answer yet.
+        await Eventually.TrueAsync(() => requests.InFlight == 1, null, "the coordinator to be serving the lock check");
         Assert.False(waiting.IsCompleted, "the check answered while the key was still held");
         // The commit decision releases the key; the branch commits afterwards.
         Assert.Equal(GlobalStatus.AsyncCommitting, await coordinator.Tm.CommitAsync(holder));

@@ -150,7 +150,7 @@ public class MultiCoordinatorTests(ITestOutputHelper output)
 
             await using var storeDb = NpgsqlDataSource.Create(store.ConnectionString);
             var ended = PostgresStatusList(GlobalStatusRules.IsEnded);
-            await Eventually.TrueAsync(() => ScalarAsync(storeDb, $"SELECT count(*) FROM {Schema}.global_session WHERE status NOT IN ({ended})").Result == 0,
+            await Eventually.TrueAsync(async () => await ScalarAsync(storeDb, $"SELECT count(*) FROM {Schema}.global_session WHERE status NOT IN ({ended})") == 0,
                 TimeSpan.FromMinutes(2), "every transaction (also those begun on a coordinator that died) to end");
 
             // Every transaction ended as decided.

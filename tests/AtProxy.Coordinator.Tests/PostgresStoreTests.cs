@@ -109,7 +109,7 @@ public class PostgresStoreTests
 
             Assert.Equal((StatusCode.Unavailable, StatusCode.Unavailable), (begin.StatusCode, commit.StatusCode));
             await Eventually.EqualAsync(HealthCheckResponse.Types.ServingStatus.NotServing,
-                async () => (await health.CheckAsync(new HealthCheckRequest())).Status, what: "health");
+                async () => (await health.CheckAsync(new HealthCheckRequest())).Status, Eventually.DefaultTimeout, "health");
         }
         finally
         {
@@ -117,7 +117,7 @@ public class PostgresStoreTests
         }
 
         await Eventually.EqualAsync(HealthCheckResponse.Types.ServingStatus.Serving,
-            async () => (await health.CheckAsync(new HealthCheckRequest())).Status, what: "health");
+            async () => (await health.CheckAsync(new HealthCheckRequest())).Status, Eventually.DefaultTimeout, "health");
         Assert.Equal(GlobalStatus.Begin, await coordinator.Tm.StatusAsync(before));
         Assert.Equal(GlobalStatus.Committed, await coordinator.Tm.CommitAsync(before));
     }

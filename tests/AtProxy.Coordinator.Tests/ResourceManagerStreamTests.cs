@@ -71,7 +71,7 @@ public class ResourceManagerStreamTests
         // The coordinator drops the closed stream on its own time: until then a command may still go to it.
         await Eventually.EqualAsync(second.InstanceId, async () =>
             string.Join(",", (await coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest())).ResourceManagers.Select(r => r.InstanceId)),
-            what: "the resource managers the coordinator lists");
+            Eventually.DefaultTimeout, "the resource managers the coordinator lists");
         var later = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(later, "db", "t:later");
         Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.RollbackAsync(later));
@@ -164,7 +164,9 @@ public class ResourceManagerStreamTests
 
         // Reverse order: the dirty branch (registered last) is tried first and stops everything.
         Assert.Equal(dirty, Assert.Single(rm.Received).BranchId);
-        await Task.Delay(300); // no retries follow
+        // Retries would come within 50-400 ms (the test settings' back-off): none may come.
+        await Never.WithinAsync(() => rm.Received.Count > 1, TimeSpan.FromMilliseconds(500),
+            "a second phase-2 command", "an unretryable rollback failure stops phase 2 until a person steps in");
         Assert.Single(rm.Received);
         Assert.Equal(GlobalStatus.RollbackFailed, await coordinator.Tm.StatusAsync(xid));
         Assert.Equal(2, await coordinator.Admin.LockCountAsync(xid));
