@@ -5,7 +5,7 @@ public class AdminTests
 {
     private static InterveneRequest Intervene(string xid, string reason = "checked the rows by hand") => new() { Xid = xid, Reason = reason };
 
-    private static Metadata Operator(string name) => new() { { "atproxy-operator", name } };
+    private static Grpc.Core.Metadata Operator(string name) => new() { { "atproxy-operator", name } };
 
     private static async Task<RpcException> Refused(Func<Task> call, StatusCode expected)
     {
