@@ -24,7 +24,7 @@ public class MultiCoordinatorTests(ITestOutputHelper output)
     private sealed record Outcome(string Xid, bool Committed, List<(LedgerBank Bank, int Account, long Delta)> Applied);
 
     [Fact]
-    public async Task ThreeCoordinatorsOnOnePostgresStore_TwoKilledMidRun_EveryTransactionEndsAsDecidedAndNoLockIsGrantedTwice()
+    public async Task Three_coordinators_on_one_postgres_store_two_killed_mid_run_every_transaction_ends_as_decided_and_no_lock_is_granted_twice()
     {
         var server = await PostgresServer.SharedAsync();
         await using var store = await server.CreateDatabaseAsync("tc_shared");
