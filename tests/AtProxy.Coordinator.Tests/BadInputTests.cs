@@ -164,6 +164,7 @@ public class BadInputTests
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:SweepIntervalMs"] = "60000");
         var xid = await coordinator.Tm.BeginAsync(timeoutMs: 50);
+        // Not an assertion: the 50 ms timeout must be over before the registration is asked (twice that, for clock granularity).
         await Task.Delay(100);
 
         var error = await Refused(() => coordinator.Rm.RegisterAsync(xid, "db", "t:1"), StatusCode.FailedPrecondition);
