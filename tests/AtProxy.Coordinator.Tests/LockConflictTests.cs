@@ -88,8 +88,8 @@ public class LockConflictTests
         using var requests = ServerRequests.Watch(coordinator);
 
         var waiting = coordinator.Rm.CheckLocksAsync(request).ResponseAsync;
-        // The check is with the coordinator, which found the key held: it must not answer yet.
-        await Eventually.TrueAsync(() => requests.InFlight == 1, null, "the coordinator to be serving the lock check");
+        // The check reached the coordinator, which finds the key held: it must not answer yet.
+        await Eventually.TrueAsync(() => requests.Started >= 1, null, "the lock check to reach the coordinator");
         Assert.False(waiting.IsCompleted, "the check answered while the key was still held");
         // The commit decision releases the key; the branch commits afterwards.
         Assert.Equal(GlobalStatus.AsyncCommitting, await coordinator.Tm.CommitAsync(holder));

@@ -4,14 +4,16 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AtProxy.Coordinator.Tests.Support;
 
 /// <summary>
-/// The requests an in-process coordinator is serving right now, from ASP.NET Core's own
+/// The requests an in-process coordinator started serving, from ASP.NET Core's own
 /// <c>http.server.active_requests</c> counter of that coordinator's meter factory: a test can
-/// wait until a call is being served (and not answered) instead of sleeping and hoping it is.
+/// wait until its call has reached the coordinator instead of sleeping and hoping it has. Only
+/// starts are counted: the end of a call answered before watching began may still be recorded
+/// after it, so the running total would not say which calls are in flight.
 /// </summary>
 public sealed class ServerRequests : IDisposable
 {
     private readonly MeterListener _listener = new();
-    private long _inFlight;
+    private long _started;
 
     private ServerRequests(IMeterFactory factory)
     {
@@ -23,12 +25,18 @@ public sealed class ServerRequests : IDisposable
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _inFlight, value));
+        _listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+        {
+            if (value > 0)
+            {
+                Interlocked.Add(ref _started, value);
+            }
+        });
         _listener.Start();
     }
 
-    /// <summary>Requests started and not yet answered since watching began.</summary>
-    public long InFlight => Interlocked.Read(ref _inFlight);
+    /// <summary>Requests started since watching began.</summary>
+    public long Started => Interlocked.Read(ref _started);
 
     /// <summary>Starts counting; only requests that start afterwards are seen.</summary>
     public static ServerRequests Watch(InProcessCoordinator coordinator) => new(coordinator.Services.GetRequiredService<IMeterFactory>());
