@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using AtProxy.AspNetCore.Tests.Inventory;
 using AtProxy.Diagnostics;
+using AtProxy.Testing;
 using Dapper;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -27,7 +28,7 @@ public class PropagationTests(TwoServicesEnvironment env) : IClassFixture<TwoSer
         var response = await PlaceOrderAsync(sku, $"&transport={transport}");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal((1L, 9), await env.StateAsync(sku));
-        Assert.Equal(0, await env.WaitForUndoRowsGoneAsync());
+        await env.WaitForQuiescenceAsync();
     }
 
     [Theory]
@@ -40,7 +41,7 @@ public class PropagationTests(TwoServicesEnvironment env) : IClassFixture<TwoSer
         var response = await PlaceOrderAsync(sku, $"&transport={transport}&failAfterCall=true");
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Equal((0L, 10), await env.StateAsync(sku));
-        Assert.Equal(0, await env.WaitForUndoRowsGoneAsync());
+        await env.WaitForQuiescenceAsync();
     }
 
     [Theory]
@@ -53,7 +54,7 @@ public class PropagationTests(TwoServicesEnvironment env) : IClassFixture<TwoSer
         var response = await PlaceOrderAsync(sku, $"&transport={transport}&inventoryFails=true");
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Equal((0L, 10), await env.StateAsync(sku));
-        Assert.Equal(0, await env.WaitForUndoRowsGoneAsync());
+        await env.WaitForQuiescenceAsync();
     }
 
     [Fact]
@@ -64,12 +65,10 @@ public class PropagationTests(TwoServicesEnvironment env) : IClassFixture<TwoSer
         var response = await PlaceOrderAsync(sku, "&timeoutMs=700&inventoryDelayMs=1500");
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         // The coordinator's timeout rollback runs in the background.
-        for (var i = 0; i < 50 && await env.StateAsync(sku) != (0L, 10); i++)
-        {
-            await Task.Delay(100);
-        }
+        await Eventually.TrueAsync(async () => await env.StateAsync(sku) == (0L, 10), TimeSpan.FromSeconds(5),
+            async () => $"no order and the stock back at 10 for {sku} (it is {await env.StateAsync(sku)})");
         Assert.Equal((0L, 10), await env.StateAsync(sku));
-        Assert.Equal(0, await env.WaitForUndoRowsGoneAsync());
+        await env.WaitForQuiescenceAsync();
     }
 
     [Fact]

@@ -1,7 +1,6 @@
 using System.Net;
 using AtProxy.AspNetCore.Tests.Inventory;
-using AtProxy.Testing.Coordinator;
-using AtProxy.Testing.Postgres;
+using AtProxy.Testing;
 using Dapper;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
@@ -21,18 +20,13 @@ namespace AtProxy.AspNetCore.Tests;
 /// AtProxy client, and the real coordinator: the order service calls the inventory service over
 /// HTTP or gRPC inside a global transaction.
 /// </summary>
-public sealed class TwoServicesEnvironment : IAsyncLifetime
+public sealed class TwoServicesEnvironment() : TwoDatabaseEnvironment("web_", "web-tests")
 {
-    private TestDatabase? _orders;
-    private TestDatabase? _inventory;
     private WebApplication? _orderService;
     private WebApplication? _inventoryService;
 
-    public CoordinatorProcess Coordinator { get; private set; } = null!;
-
-    public string OrdersConnectionString => _orders!.ConnectionString;
-
-    public string InventoryConnectionString => _inventory!.ConnectionString;
+    /// <summary>Each service has its own AtProxy client; the test process has none.</summary>
+    protected override bool CreatesClient => false;
 
     public Uri OrderServiceHttp { get; private set; } = null!;
 
@@ -40,21 +34,14 @@ public sealed class TwoServicesEnvironment : IAsyncLifetime
 
     public Uri InventoryServiceGrpc { get; private set; } = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task CreateSchemaAsync(NpgsqlConnection orders, NpgsqlConnection inventory)
     {
-        var server = await PostgresServer.SharedAsync();
-        _orders = await server.CreateDatabaseAsync("web_orders");
-        _inventory = await server.CreateDatabaseAsync("web_inventory");
-        await using (var c = new NpgsqlConnection(_orders.ConnectionString))
-        {
-            await c.ExecuteAsync("CREATE TABLE orders (id bigserial PRIMARY KEY, sku text NOT NULL, qty int NOT NULL)");
-        }
-        await using (var c = new NpgsqlConnection(_inventory.ConnectionString))
-        {
-            await c.ExecuteAsync("CREATE TABLE stock (sku text PRIMARY KEY, count int NOT NULL)");
-        }
-        Coordinator = await CoordinatorProcess.StartAsync();
+        await orders.ExecuteAsync("CREATE TABLE orders (id bigserial PRIMARY KEY, sku text NOT NULL, qty int NOT NULL)");
+        await inventory.ExecuteAsync("CREATE TABLE stock (sku text PRIMARY KEY, count int NOT NULL)");
+    }
 
+    protected override async Task StartedAsync()
+    {
         _inventoryService = BuildInventoryService();
         await _inventoryService.StartAsync();
         var inventoryAddresses = Addresses(_inventoryService);
@@ -64,6 +51,20 @@ public sealed class TwoServicesEnvironment : IAsyncLifetime
         _orderService = BuildOrderService();
         await _orderService.StartAsync();
         OrderServiceHttp = Addresses(_orderService)[0];
+    }
+
+    protected override async Task StoppingAsync()
+    {
+        if (_orderService is not null)
+        {
+            await _orderService.StopAsync();
+            await _orderService.DisposeAsync();
+        }
+        if (_inventoryService is not null)
+        {
+            await _inventoryService.StopAsync();
+            await _inventoryService.DisposeAsync();
+        }
     }
 
     public async Task SeedAsync(string sku, int count)
@@ -78,29 +79,6 @@ public sealed class TwoServicesEnvironment : IAsyncLifetime
         await using var inventory = new NpgsqlConnection(InventoryConnectionString);
         return (await orders.ExecuteScalarAsync<long>("SELECT count(*) FROM orders WHERE sku = @sku", new { sku }),
                 await inventory.ExecuteScalarAsync<int>("SELECT count FROM stock WHERE sku = @sku", new { sku }));
-    }
-
-    /// <summary>Waits until both databases have no undo rows (phase 2 finishes in the background).</summary>
-    public async Task<long> WaitForUndoRowsGoneAsync()
-    {
-        long left = 0;
-        for (var i = 0; i < 100; i++)
-        {
-            left = await UndoRowsAsync(OrdersConnectionString) + await UndoRowsAsync(InventoryConnectionString);
-            if (left == 0)
-            {
-                break;
-            }
-            await Task.Delay(100);
-        }
-        return left;
-    }
-
-    private static async Task<long> UndoRowsAsync(string cs)
-    {
-        await using var c = new NpgsqlConnection(cs);
-        return await c.ExecuteScalarAsync<bool>("SELECT to_regclass('atproxy_undo_log') IS NOT NULL")
-            ? await c.ExecuteScalarAsync<long>("SELECT count(*) FROM atproxy_undo_log") : 0;
     }
 
     private static WebApplicationBuilder NewBuilder(bool withGrpcEndpoint)
@@ -192,32 +170,6 @@ public sealed class TwoServicesEnvironment : IAsyncLifetime
     private static Uri[] Addresses(WebApplication app) =>
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal))).ToArray();
-
-    public async Task DisposeAsync()
-    {
-        if (_orderService is not null)
-        {
-            await _orderService.StopAsync();
-            await _orderService.DisposeAsync();
-        }
-        if (_inventoryService is not null)
-        {
-            await _inventoryService.StopAsync();
-            await _inventoryService.DisposeAsync();
-        }
-        if (Coordinator is not null)
-        {
-            await Coordinator.DisposeAsync();
-        }
-        if (_orders is not null)
-        {
-            await _orders.DisposeAsync();
-        }
-        if (_inventory is not null)
-        {
-            await _inventory.DisposeAsync();
-        }
-    }
 }
 
 /// <summary>The inventory service's gRPC face.</summary>

@@ -116,7 +116,7 @@ public class DirtyWriteRepairTests(CliEnvironment env)
         Assert.Equal("outside write undone by hand", result.GetProperty("reason").GetString());
         Assert.Equal("ROLLBACKED", result.GetProperty("status").GetString());
         Assert.Equal(100, await env.StockCountAsync(sku));
-        Assert.Empty(await env.LocksOfAsync(xid));
+        Assert.Empty(await env.LocksAsync(xid));
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public class DirtyWriteRepairTests(CliEnvironment env)
         Assert.True(forget.ExitCode == 0, forget.ToString());
         Assert.Contains($"forget: branch {branch} of {xid} is now FINISHED", forget.StandardOutput);
         Assert.Equal(GlobalStatus.Finished, (await env.GetTransactionAsync(xid)).Transaction.Status);
-        Assert.Empty(await env.LocksOfAsync(xid));
+        Assert.Empty(await env.LocksAsync(xid));
         Assert.Equal(12345, await env.StockCountAsync(sku));
 
         var again = await env.Cli.RunAsync("branch", "forget", xid, branch, "--reason", "twice", "--yes");

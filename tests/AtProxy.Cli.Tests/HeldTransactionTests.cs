@@ -25,7 +25,7 @@ public class HeldTransactionTests(CliEnvironment env)
         Assert.True(table.ExitCode == 0, table.ToString());
         var rows = table.RowsOf(CliEnvironment.ResourceId);
         Assert.Equal(2, rows.Count);
-        foreach (var expected in new[] { "public.stock", "held-a", gtx.Xid, CliEnvironment.ApplicationId })
+        foreach (var expected in new[] { "public.stock", "held-a", gtx.Xid, CliEnvironment.ClientApplicationId })
         {
             Assert.Contains(expected, table.StandardOutput);
         }
@@ -41,7 +41,7 @@ public class HeldTransactionTests(CliEnvironment env)
             Assert.Equal(gtx.Xid, l.GetProperty("xid").GetString());
             Assert.Equal(CliEnvironment.ResourceId, l.GetProperty("resourceId").GetString());
             Assert.Equal("public.stock", l.GetProperty("table").GetString());
-            Assert.Equal(CliEnvironment.ApplicationId, l.GetProperty("applicationId").GetString());
+            Assert.Equal(CliEnvironment.ClientApplicationId, l.GetProperty("applicationId").GetString());
             Assert.True(l.GetProperty("branchId").GetInt64() > 0);
             Assert.True(l.GetProperty("ageMs").GetInt64() >= 0);
         });
@@ -99,7 +99,7 @@ public class HeldTransactionTests(CliEnvironment env)
         Assert.InRange(json.GetProperty("timeoutLeftMs").GetInt64(), 1, 60_000);
 
         Assert.Contains(Xids(await env.Cli.RunAsync("tx", "list", "--status", "begin", "--json")), x => x == gtx.Xid);
-        Assert.Contains(Xids(await env.Cli.RunAsync("tx", "list", "--name", "open-order", "--application", CliEnvironment.ApplicationId, "--json")), x => x == gtx.Xid);
+        Assert.Contains(Xids(await env.Cli.RunAsync("tx", "list", "--name", "open-order", "--application", CliEnvironment.ClientApplicationId, "--json")), x => x == gtx.Xid);
         Assert.DoesNotContain(Xids(await env.Cli.RunAsync("tx", "list", "--status", "rollback-failed,committed", "--name", "open-order", "--json")), x => x == gtx.Xid);
         Assert.DoesNotContain(Xids(await env.Cli.RunAsync("tx", "list", "--older-than", "1h", "--json")), x => x == gtx.Xid);
         var listed = await env.Cli.RunAsync("tx", "list", "--name", "open-order");
@@ -119,7 +119,7 @@ public class HeldTransactionTests(CliEnvironment env)
         Assert.Contains($"rollback: {gtx.Xid} is now ROLLBACK", rollback.StandardOutput);
         await env.WaitForStatusAsync(gtx.Xid, GlobalStatus.Rollbacked);
         Assert.Equal(10, await env.StockCountAsync("open-tx"));
-        Assert.Empty(await env.LocksOfAsync(gtx.Xid));
+        Assert.Empty(await env.LocksAsync(gtx.Xid));
 
         var history = (await env.Cli.RunAsync("tx", "show", gtx.Xid, "--json")).Json().GetProperty("history").EnumerateArray().ToList();
         var decided = Assert.Single(history, h => h.GetProperty("from").GetString() == "BEGIN");
@@ -164,7 +164,7 @@ public class HeldTransactionTests(CliEnvironment env)
 
         var table = await env.Cli.RunAsync("status");
         Assert.True(table.ExitCode == 0, table.ToString());
-        foreach (var expected in new[] { "SERVING", "embedded", "locks held", "BEGIN", CliEnvironment.ApplicationId, CliEnvironment.ResourceId })
+        foreach (var expected in new[] { "SERVING", "embedded", "locks held", "BEGIN", CliEnvironment.ClientApplicationId, CliEnvironment.ResourceId })
         {
             Assert.Contains(expected, table.StandardOutput);
         }
@@ -174,7 +174,7 @@ public class HeldTransactionTests(CliEnvironment env)
         Assert.Equal("embedded", json.GetProperty("storeKind").GetString());
         Assert.True(json.GetProperty("locksHeld").GetInt64() >= 1);
         Assert.True(json.GetProperty("transactionsByStatus").GetProperty("BEGIN").GetInt64() >= 1);
-        var manager = Assert.Single(json.GetProperty("resourceManagers").EnumerateArray(), m => m.GetProperty("applicationId").GetString() == CliEnvironment.ApplicationId);
+        var manager = Assert.Single(json.GetProperty("resourceManagers").EnumerateArray(), m => m.GetProperty("applicationId").GetString() == CliEnvironment.ClientApplicationId);
         Assert.Contains(CliEnvironment.ResourceId, manager.GetProperty("resourceIds").EnumerateArray().Select(r => r.GetString()));
         await gtx.RollbackAsync();
     }

@@ -77,7 +77,7 @@ public class UndoOutcomeTests(CliEnvironment env)
         {
             await db.ExecuteAsync("DELETE FROM atproxy_undo_log WHERE xid IN (@committed, @rolledBack, @unknown)", new { committed, rolledBack, unknown = UnknownXid });
         }
-        await env.WaitForResourceManagerAsync(CliEnvironment.ApplicationId, CliEnvironment.ResourceId);
+        await env.WaitForResourceManagerAsync(CliEnvironment.ClientApplicationId, CliEnvironment.ResourceId);
         await open.RollbackAsync();
         Assert.Equal(30, await env.StockCountAsync(sku));
     }

@@ -5,7 +5,7 @@ public class AdminTests
 {
     private static InterveneRequest Intervene(string xid, string reason = "checked the rows by hand") => new() { Xid = xid, Reason = reason };
 
-    private static Metadata Operator(string name) => new() { { "atproxy-operator", name } };
+    private static Grpc.Core.Metadata Operator(string name) => new() { { "atproxy-operator", name } };
 
     private static async Task<RpcException> Refused(Func<Task> call, StatusCode expected)
     {
@@ -16,7 +16,7 @@ public class AdminTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task ListTransactions_FiltersAndPagesOldestFirst(string store)
+    public async Task ListTransactions_filters_and_pages_oldest_first(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var tm = coordinator.Tm;
@@ -43,8 +43,9 @@ public class AdminTests
         Assert.Equal(("refund", "payments"), (Assert.Single(payments.Transactions).Name, payments.Transactions[0].ApplicationId));
 
         Assert.Empty((await coordinator.Admin.ListTransactionsAsync(new ListTransactionsRequest { OlderThanMs = 3_600_000 })).Transactions);
-        await Task.Delay(50);
-        Assert.Equal(6, (await coordinator.Admin.ListTransactionsAsync(new ListTransactionsRequest { OlderThanMs = 10 })).Transactions.Count);
+        // Every transaction becomes older than 10 ms as time goes on.
+        await Eventually.EqualAsync(6, async () => (await coordinator.Admin.ListTransactionsAsync(new ListTransactionsRequest { OlderThanMs = 10 })).Transactions.Count,
+            null, "the transactions older than 10 ms");
 
         var pages = new List<string>();
         var token = "";
@@ -65,7 +66,7 @@ public class AdminTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task GetTransaction_ShowsBranchesLocksHistoryAndTimeoutLeft(string store)
+    public async Task GetTransaction_shows_branches_locks_history_and_timeout_left(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync("place-order", timeoutMs: 60_000, applicationId: "orders");
@@ -97,7 +98,7 @@ public class AdminTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task ListLocks_FiltersByResourceTableKeyPrefixAndXid_AndPages(string store)
+    public async Task ListLocks_filters_by_resource_table_key_prefix_and_xid_and_pages(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var a = await coordinator.Tm.BeginAsync();
@@ -133,7 +134,7 @@ public class AdminTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Retry_RollbackFailedAfterTheDataWasFixed_RollsBackAndRecordsWhoAndWhy(string store)
+    public async Task Retry_rollback_failed_after_the_data_was_fixed_rolls_back_and_records_who_and_why(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -161,7 +162,7 @@ public class AdminTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Retry_TransactionNotRetryingOrFailed_IsRefused(string store)
+    public async Task Retry_transaction_not_retrying_or_failed_is_refused(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var begun = await coordinator.Tm.BeginAsync();
@@ -177,7 +178,7 @@ public class AdminTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Retry_RetryingTransaction_ResetsTheBackOff(string store)
+    public async Task Retry_retrying_transaction_resets_the_back_off(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: InProcessCoordinator.RetryAfterAMinute);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -193,7 +194,7 @@ public class AdminTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task ForceRollback_BeginTransaction_RollsItBack_AndIsRefusedOnceCommitWasDecided(string store)
+    public async Task ForceRollback_begin_transaction_rolls_it_back_and_is_refused_once_commit_was_decided(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -219,7 +220,7 @@ public class AdminTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task ForceCommit_BeginOrCommitFailed_Commits_AndIsRefusedOnceRollbackWasDecided(string store)
+    public async Task ForceCommit_begin_or_commit_failed_commits_and_is_refused_once_rollback_was_decided(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -254,7 +255,7 @@ public class AdminTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task ForgetBranch_DirtyBranchOfRollbackFailed_FinishesTheTransactionAndReleasesItsLocks(string store)
+    public async Task ForgetBranch_dirty_branch_of_rollback_failed_finishes_the_transaction_and_releases_its_locks(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -282,7 +283,7 @@ public class AdminTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task ForgetBranch_LastUndoneBranchOfAStoppedTransaction_EndsItInFinished(string store)
+    public async Task ForgetBranch_last_undone_branch_of_a_stopped_transaction_ends_it_in_finished(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -299,7 +300,7 @@ public class AdminTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task ForgetBranch_Refusals(string store)
+    public async Task ForgetBranch_refusals(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync();
@@ -314,7 +315,7 @@ public class AdminTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task GetCoordinatorStatus_CountsTransactionsLocksAndNamesTheStore(string store)
+    public async Task GetCoordinatorStatus_counts_transactions_locks_and_names_the_store(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var a = await coordinator.Tm.BeginAsync();

@@ -30,7 +30,7 @@ public class BadInputTests
 
     [Theory]
     [MemberData(nameof(MalformedXidsWithStores))]
-    public async Task EveryCallTakingAnXid_MalformedXid_IsInvalidArgument(string store, string xid)
+    public async Task Every_call_taking_an_xid_with_a_malformed_xid_is_invalid_argument(string store, string xid)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
 
@@ -49,7 +49,7 @@ public class BadInputTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task EveryCallTakingAnXid_UnknownXid_IsNotFound(string store)
+    public async Task Every_call_taking_an_xid_with_an_unknown_xid_is_not_found(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         const string unknown = "tc:123456789";
@@ -64,7 +64,7 @@ public class BadInputTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task RegisterBranch_EmptyOrOversizedKeysOrBadResource_IsInvalidArgumentAndAcquiresNothing(string store)
+    public async Task RegisterBranch_empty_or_oversized_keys_or_bad_resource_is_invalid_argument_and_acquires_nothing(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:MaxLockKeysPerBranch"] = "1000");
         var xid = await coordinator.Tm.BeginAsync();
@@ -86,7 +86,7 @@ public class BadInputTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task RegisterBranch_ContractMaximumOfKeys_IsAccepted(string store)
+    public async Task RegisterBranch_contract_maximum_of_keys_is_accepted(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync();
@@ -99,7 +99,7 @@ public class BadInputTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task RegisterBranch_OnADecidedTransaction_IsFailedPreconditionAndAcquiresNothing(string store)
+    public async Task RegisterBranch_on_a_decided_transaction_is_failed_precondition_and_acquires_nothing(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var committed = await coordinator.Tm.BeginAsync();
@@ -115,7 +115,7 @@ public class BadInputTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Begin_TimeoutBeyondMaximumOrTooLongNames_IsInvalidArgumentAndBeginsNothing(string store)
+    public async Task Begin_timeout_beyond_maximum_or_too_long_names_is_invalid_argument_and_begins_nothing(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:MaxTimeoutMs"] = "600000");
 
@@ -133,7 +133,7 @@ public class BadInputTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task ReportBranch_BadStatusOrUnknownBranchOrNotRegistered_IsRefused(string store)
+    public async Task ReportBranch_bad_status_or_unknown_branch_or_not_registered_is_refused(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync();
@@ -150,7 +150,7 @@ public class BadInputTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task CheckLocks_EmptyKeysOrResource_IsInvalidArgument(string store)
+    public async Task CheckLocks_empty_keys_or_resource_is_invalid_argument(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
 
@@ -160,10 +160,11 @@ public class BadInputTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task RegisterBranch_AfterTheTimeoutPassed_IsFailedPrecondition(string store)
+    public async Task RegisterBranch_after_the_timeout_passed_is_failed_precondition(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:SweepIntervalMs"] = "60000");
         var xid = await coordinator.Tm.BeginAsync(timeoutMs: 50);
+        // Not an assertion: the 50 ms timeout must be over before the registration is asked (twice that, for clock granularity).
         await Task.Delay(100);
 
         var error = await Refused(() => coordinator.Rm.RegisterAsync(xid, "db", "t:1"), StatusCode.FailedPrecondition);

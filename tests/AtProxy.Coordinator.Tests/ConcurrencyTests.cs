@@ -7,7 +7,7 @@ public class ConcurrencyTests
 {
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task ManyTransactionsOnOverlappingKeys_NoKeyIsEverGrantedToTwoXids_AndNothingIsLeftBehind(string store)
+    public async Task Many_transactions_on_overlapping_keys_never_get_a_key_granted_to_two_xids_and_leave_nothing_behind(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db-1", "db-2");

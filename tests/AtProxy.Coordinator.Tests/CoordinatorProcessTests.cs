@@ -6,7 +6,7 @@ namespace AtProxy.Coordinator.Tests;
 public class CoordinatorProcessTests
 {
     [Fact]
-    public async Task StartAsync_ServesOnLoopbackAndSurvivesAGracefulRestart()
+    public async Task StartAsync_serves_on_loopback_and_survives_a_graceful_restart()
     {
         await using var coordinator = await CoordinatorProcess.StartAsync();
         var tm = new TransactionManager.TransactionManagerClient(coordinator.Channel);
@@ -28,7 +28,7 @@ public class CoordinatorProcessTests
     }
 
     [Fact]
-    public async Task StartAsync_InvalidSettings_FailsWithTheCoordinatorsMessage()
+    public async Task StartAsync_with_invalid_settings_fails_with_the_coordinators_message()
     {
         var options = new CoordinatorProcessOptions { StartTimeout = TimeSpan.FromSeconds(30) };
         options.Settings["Coordinator:DefaultTimeoutMs"] = "0";
@@ -39,7 +39,7 @@ public class CoordinatorProcessTests
     }
 
     [Fact]
-    public async Task StartAsync_SettingsFromEnvironmentAndCommandLine_CommandLineWins()
+    public async Task StartAsync_settings_from_environment_and_command_line_the_command_line_wins()
     {
         var options = new CoordinatorProcessOptions { Store = "memory" };
         options.Environment["ATPROXY_Coordinator__NodeId"] = "env-node";

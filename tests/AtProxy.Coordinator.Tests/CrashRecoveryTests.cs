@@ -23,7 +23,7 @@ public class CrashRecoveryTests
 
     [Theory]
     [MemberData(nameof(DurableStores.All), MemberType = typeof(DurableStores))]
-    public async Task Sigkill_FiftyTransactionsInMixedStates_EachEndsAsItsLastDurableTransitionImplies(string store)
+    public async Task Sigkill_fifty_transactions_in_mixed_states_each_ends_as_its_last_durable_transition_implies(string store)
     {
         var (options, database) = await DurableStores.ProcessOptionsAsync(store);
         await using var dropped = database;
@@ -208,7 +208,7 @@ public class CrashRecoveryTests
 
     [Theory]
     [MemberData(nameof(DurableStores.All), MemberType = typeof(DurableStores))]
-    public async Task Sigkill_UnderLoad_EveryAcknowledgedChangeSurvives(string store)
+    public async Task Sigkill_under_load_every_acknowledged_change_survives(string store)
     {
         var (options, database) = await DurableStores.ProcessOptionsAsync(store);
         await using var dropped = database;

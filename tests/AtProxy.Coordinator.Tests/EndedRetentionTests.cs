@@ -24,7 +24,7 @@ public sealed class EndedRetentionTests : IDisposable
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Sweep_ConcurrentTransactions_PurgesEveryEndedOneAfterItsRetentionAndNothingElse(string store)
+    public async Task Sweep_concurrent_transactions_purges_every_ended_one_after_its_retention_and_nothing_else(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, settings => settings["Coordinator:EndedRetentionMs"] = "300");
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -52,7 +52,7 @@ public sealed class EndedRetentionTests : IDisposable
 
         foreach (var xid in ended)
         {
-            await Eventually.EqualAsync(StatusCode.NotFound, () => StatusCodeOfAsync(coordinator, xid), what: $"{xid} to be purged");
+            await Eventually.EqualAsync(StatusCode.NotFound, () => StatusCodeOfAsync(coordinator, xid), Eventually.DefaultTimeout, $"{xid} to be purged");
         }
         Assert.Equal(GlobalStatus.Begin, await coordinator.Tm.StatusAsync(undecided));
         Assert.Equal(1, await coordinator.Admin.LockCountAsync(undecided));
@@ -62,13 +62,13 @@ public sealed class EndedRetentionTests : IDisposable
         // The one under way ends in its turn and is purged too.
         var status = await coordinator.Tm.CommitAsync(undecided);
         Assert.True(status is GlobalStatus.AsyncCommitting or GlobalStatus.Committed, $"commit answered {status}");
-        await Eventually.EqualAsync(StatusCode.NotFound, () => StatusCodeOfAsync(coordinator, undecided), what: "the last transaction to be purged");
+        await Eventually.EqualAsync(StatusCode.NotFound, () => StatusCodeOfAsync(coordinator, undecided), Eventually.DefaultTimeout, "the last transaction to be purged");
     }
 
     [Theory]
     [InlineData("memory")]
     [InlineData("embedded")]
-    public async Task Ended_ConcurrentTransactions_KeepTheirBranchesAndHistoryButLetGoOfTheirKeys(string store)
+    public async Task Ended_concurrent_transactions_keep_their_branches_and_history_but_let_go_of_their_keys(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -137,7 +137,7 @@ public sealed class EndedRetentionTests : IDisposable
     }
 
     [Fact]
-    public async Task PurgeEnded_OldestFirst_LeavesTheYoungerAndTheUnendedOnes()
+    public async Task PurgeEnded_oldest_first_leaves_the_younger_and_the_unended_ones()
     {
         await using var store = new InMemoryCoordinatorStore();
         var first = await BeginAsync(store);
@@ -159,7 +159,7 @@ public sealed class EndedRetentionTests : IDisposable
     }
 
     [Fact]
-    public async Task PurgeEnded_AfterRestartFromACompactedLog_PurgesWhatEndedBeforeAndKeepsTheRest()
+    public async Task PurgeEnded_after_restart_from_a_compacted_log_purges_what_ended_before_and_keeps_the_rest()
     {
         string ended, open, endedAfterCompaction;
         await using (var store = await OpenEmbeddedAsync(compactionThreshold: 1))

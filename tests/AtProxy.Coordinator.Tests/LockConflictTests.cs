@@ -5,7 +5,7 @@ public class LockConflictTests
 {
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task RegisterBranch_KeyHeldByAnotherTransaction_ReportsTheHolderAndAcquiresNothing(string store)
+    public async Task RegisterBranch_key_held_by_another_transaction_reports_the_holder_and_acquires_nothing(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var holder = await coordinator.Tm.BeginAsync();
@@ -28,7 +28,7 @@ public class LockConflictTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task RegisterBranch_SameTransactionAgain_IsReentrant(string store)
+    public async Task RegisterBranch_same_transaction_again_is_reentrant(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync();
@@ -42,7 +42,7 @@ public class LockConflictTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task RegisterBranch_SameKeyOnAnotherResource_DoesNotConflict(string store)
+    public async Task RegisterBranch_same_key_on_another_resource_does_not_conflict(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var a = await coordinator.Tm.BeginAsync();
@@ -54,7 +54,7 @@ public class LockConflictTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task CheckLocks_AnswersWithoutAcquiring(string store)
+    public async Task CheckLocks_answers_without_acquiring(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var holder = await coordinator.Tm.BeginAsync();
@@ -76,7 +76,7 @@ public class LockConflictTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task CheckLocks_WithWait_AnswersLockableOnceTheHolderReleases(string store)
+    public async Task CheckLocks_with_wait_answers_lockable_once_the_holder_releases(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var holder = await coordinator.Tm.BeginAsync();
@@ -85,8 +85,11 @@ public class LockConflictTests
         var request = new CheckLocksRequest { Xid = waiter, ResourceId = "db", WaitMs = AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs };
         request.LockKeys.Add(new LockKey { Table = "t", PrimaryKey = "1" });
 
+        using var requests = ServerRequests.Watch(coordinator);
+
         var waiting = coordinator.Rm.CheckLocksAsync(request).ResponseAsync;
-        await Task.Delay(200);
+        // The check reached the coordinator, which finds the key held: it must not answer yet.
+        await Eventually.TrueAsync(() => requests.Started >= 1, null, "the lock check to reach the coordinator");
         Assert.False(waiting.IsCompleted, "the check answered while the key was still held");
         // The commit decision releases the key; the branch commits afterwards.
         Assert.Equal(GlobalStatus.AsyncCommitting, await coordinator.Tm.CommitAsync(holder));
@@ -98,7 +101,7 @@ public class LockConflictTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task CheckLocks_WithWait_StillHeldWhenTheWaitIsUp_NamesTheHolder(string store)
+    public async Task CheckLocks_with_wait_still_held_when_the_wait_is_up_names_the_holder(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var holder = await coordinator.Tm.BeginAsync();
@@ -113,7 +116,7 @@ public class LockConflictTests
     }
 
     [Fact]
-    public async Task CheckLocks_WaitBeyondTheMaximum_IsInvalidArgument()
+    public async Task CheckLocks_wait_beyond_the_maximum_is_invalid_argument()
     {
         await using var coordinator = await InProcessCoordinator.StartAsync();
         var request = new CheckLocksRequest { ResourceId = "db", WaitMs = AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs + 1 };

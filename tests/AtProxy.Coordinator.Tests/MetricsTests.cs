@@ -9,7 +9,7 @@ public class MetricsTests
 {
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Meter_CountsBegunCommittedRolledBackConflictsRetriesAndCommitLatency(string store)
+    public async Task Meter_counts_begun_committed_rolled_back_conflicts_retries_and_commit_latency(string store)
     {
         // Exactly one retry: the one the script asks for, not one for a command that timed out on a slow machine.
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");

@@ -24,7 +24,7 @@ public class MultiCoordinatorTests(ITestOutputHelper output)
     private sealed record Outcome(string Xid, bool Committed, List<(LedgerBank Bank, int Account, long Delta)> Applied);
 
     [Fact]
-    public async Task ThreeCoordinatorsOnOnePostgresStore_TwoKilledMidRun_EveryTransactionEndsAsDecidedAndNoLockIsGrantedTwice()
+    public async Task Three_coordinators_on_one_postgres_store_two_killed_mid_run_every_transaction_ends_as_decided_and_no_lock_is_granted_twice()
     {
         var server = await PostgresServer.SharedAsync();
         await using var store = await server.CreateDatabaseAsync("tc_shared");
@@ -150,7 +150,7 @@ public class MultiCoordinatorTests(ITestOutputHelper output)
 
             await using var storeDb = NpgsqlDataSource.Create(store.ConnectionString);
             var ended = PostgresStatusList(GlobalStatusRules.IsEnded);
-            await Eventually.TrueAsync(() => ScalarAsync(storeDb, $"SELECT count(*) FROM {Schema}.global_session WHERE status NOT IN ({ended})").Result == 0,
+            await Eventually.TrueAsync(async () => await ScalarAsync(storeDb, $"SELECT count(*) FROM {Schema}.global_session WHERE status NOT IN ({ended})") == 0,
                 TimeSpan.FromMinutes(2), "every transaction (also those begun on a coordinator that died) to end");
 
             // Every transaction ended as decided.

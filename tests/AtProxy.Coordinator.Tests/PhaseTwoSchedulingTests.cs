@@ -11,7 +11,7 @@ public sealed class PhaseTwoSchedulingTests
 {
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task SweepAttempt_RescheduledSinceItWasListedAsDue_WaitsForTheBackOff(string store)
+    public async Task SweepAttempt_rescheduled_since_it_was_listed_as_due_waits_for_the_back_off(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: InProcessCoordinator.RetryAfterAMinute);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -41,7 +41,7 @@ public sealed class PhaseTwoSchedulingTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Rollback_ConcurrentTransactionsPurgedAsSoonAsTheyEnd_EachAnswersRollbacked(string store)
+    public async Task Rollback_concurrent_transactions_purged_as_soon_as_they_end_each_answers_rollbacked(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s =>
         {

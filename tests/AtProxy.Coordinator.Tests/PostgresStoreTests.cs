@@ -13,7 +13,7 @@ namespace AtProxy.Coordinator.Tests;
 public class PostgresStoreTests
 {
     [Fact]
-    public async Task Start_OnAnEmptyDatabase_CreatesTheSchemaAtTheCurrentVersion_AndKeepsStateAcrossRestarts()
+    public async Task Start_on_an_empty_database_creates_the_schema_at_the_current_version_and_keeps_state_across_restarts()
     {
         await using var coordinator = await InProcessCoordinator.StartAsync("postgres");
         var xid = await coordinator.Tm.BeginAsync();
@@ -29,7 +29,7 @@ public class PostgresStoreTests
     }
 
     [Fact]
-    public async Task Start_OnASchemaNewerThanThisCoordinator_IsRefusedWithAClearMessage()
+    public async Task Start_on_a_schema_newer_than_this_coordinator_is_refused_with_a_clear_message()
     {
         await using var database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("tc_newer");
         await (await InProcessCoordinator.StartAsync("postgres", storeConnection: database.ConnectionString)).DisposeAsync();
@@ -46,7 +46,7 @@ public class PostgresStoreTests
     [InlineData("--store postgres --store-connection Host=127.0.0.1 --Coordinator:StoreSchema=Bad-Name", "StoreSchema 'Bad-Name' must be")]
     [InlineData("--store embedded --store-connection Host=127.0.0.1", "it is used by the postgres store only")]
     [InlineData("--store postgres --store-connection Host=127.0.0.1 --Coordinator:LeaseMs=10", "LeaseMs must be at least 1000")]
-    public async Task Start_BadStoreSettings_StopsWithAMessageNamingTheSetting(string arguments, string expected)
+    public async Task Start_bad_store_settings_stops_with_a_message_naming_the_setting(string arguments, string expected)
     {
         var app = CoordinatorApplication.Build(["--urls", "http://127.0.0.1:0", .. arguments.Split(' ')]);
         await using (app)
@@ -57,7 +57,7 @@ public class PostgresStoreTests
     }
 
     [Fact]
-    public async Task TwoCoordinatorsOnOneStore_ShareLocksAndTransactions_AndPhaseTwoWaitsForAResourceManagerConnectedToEither()
+    public async Task Two_coordinators_on_one_store_share_locks_and_transactions_and_phase_two_waits_for_a_resource_manager_connected_to_either()
     {
         await using var a = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:NodeId"] = "tc-a");
         await using var b = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:NodeId"] = "tc-b", storeConnection: a.StoreConnection);
@@ -92,7 +92,7 @@ public class PostgresStoreTests
     }
 
     [Fact]
-    public async Task DatabaseRefusesConnections_ChangesAreUnavailable_HealthSaysNotServing_AndBothComeBack()
+    public async Task Database_refuses_connections_changes_are_unavailable_health_says_not_serving_and_both_come_back()
     {
         await using var coordinator = await InProcessCoordinator.StartAsync("postgres");
         var before = await coordinator.Tm.BeginAsync();
@@ -109,7 +109,7 @@ public class PostgresStoreTests
 
             Assert.Equal((StatusCode.Unavailable, StatusCode.Unavailable), (begin.StatusCode, commit.StatusCode));
             await Eventually.EqualAsync(HealthCheckResponse.Types.ServingStatus.NotServing,
-                async () => (await health.CheckAsync(new HealthCheckRequest())).Status, what: "health");
+                async () => (await health.CheckAsync(new HealthCheckRequest())).Status, Eventually.DefaultTimeout, "health");
         }
         finally
         {
@@ -117,7 +117,7 @@ public class PostgresStoreTests
         }
 
         await Eventually.EqualAsync(HealthCheckResponse.Types.ServingStatus.Serving,
-            async () => (await health.CheckAsync(new HealthCheckRequest())).Status, what: "health");
+            async () => (await health.CheckAsync(new HealthCheckRequest())).Status, Eventually.DefaultTimeout, "health");
         Assert.Equal(GlobalStatus.Begin, await coordinator.Tm.StatusAsync(before));
         Assert.Equal(GlobalStatus.Committed, await coordinator.Tm.CommitAsync(before));
     }

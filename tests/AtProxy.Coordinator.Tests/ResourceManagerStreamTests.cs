@@ -5,7 +5,7 @@ public class ResourceManagerStreamTests
 {
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Connect_FirstMessageIsNotSubscribe_FailsWithInvalidArgument(string store)
+    public async Task Connect_first_message_is_not_subscribe_fails_with_invalid_argument(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         using var call = coordinator.Rm.Connect();
@@ -19,7 +19,7 @@ public class ResourceManagerStreamTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Connect_SubscribeWithoutResources_FailsWithInvalidArgument(string store)
+    public async Task Connect_subscribe_without_resources_fails_with_invalid_argument(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
 
@@ -30,7 +30,7 @@ public class ResourceManagerStreamTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Connect_Subscribed_NamesTheCoordinatorAndIsListedInItsStatus(string store)
+    public async Task Connect_subscribed_names_the_coordinator_and_is_listed_in_its_status(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:NodeId"] = "tc-7");
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "orders", "orders-db", "audit-db");
@@ -45,7 +45,7 @@ public class ResourceManagerStreamTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task PhaseTwo_SeveralInstancesOfOneResource_AnyOneServesAndAnotherTakesOverWhenOneLeaves(string store)
+    public async Task PhaseTwo_several_instances_of_one_resource_any_one_serves_and_another_takes_over_when_one_leaves(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var first = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -71,7 +71,7 @@ public class ResourceManagerStreamTests
         // The coordinator drops the closed stream on its own time: until then a command may still go to it.
         await Eventually.EqualAsync(second.InstanceId, async () =>
             string.Join(",", (await coordinator.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest())).ResourceManagers.Select(r => r.InstanceId)),
-            what: "the resource managers the coordinator lists");
+            Eventually.DefaultTimeout, "the resource managers the coordinator lists");
         var later = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(later, "db", "t:later");
         Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.RollbackAsync(later));
@@ -80,7 +80,7 @@ public class ResourceManagerStreamTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task PhaseTwo_NoResourceManagerConnected_WaitsInRetryingAndCompletesWhenOneConnects(string store)
+    public async Task PhaseTwo_no_resource_manager_connected_waits_in_retrying_and_completes_when_one_connects(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: InProcessCoordinator.RetryAfterAMinute);
         var xid = await coordinator.Tm.BeginAsync();
@@ -103,7 +103,7 @@ public class ResourceManagerStreamTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task PhaseTwo_ResourceManagerDoesNotAnswer_TimesOutAndRetriesUntilItDoes(string store)
+    public async Task PhaseTwo_resource_manager_does_not_answer_times_out_and_retries_until_it_does(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "200");
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -129,7 +129,7 @@ public class ResourceManagerStreamTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task PhaseTwo_RetryableRollbackFailure_BacksOffAndRetries(string store)
+    public async Task PhaseTwo_retryable_rollback_failure_backs_off_and_retries(string store)
     {
         // Exactly three commands: none may time out on a slow machine and be sent again.
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
@@ -149,7 +149,7 @@ public class ResourceManagerStreamTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task PhaseTwo_DirtyWrite_StopsInRollbackFailedAndKeepsTheLocks(string store)
+    public async Task PhaseTwo_dirty_write_stops_in_rollback_failed_and_keeps_the_locks(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db-a", "db-b");
@@ -164,7 +164,9 @@ public class ResourceManagerStreamTests
 
         // Reverse order: the dirty branch (registered last) is tried first and stops everything.
         Assert.Equal(dirty, Assert.Single(rm.Received).BranchId);
-        await Task.Delay(300); // no retries follow
+        // Retries would come within 50-400 ms (the test settings' back-off): none may come.
+        await Never.WithinAsync(() => rm.Received.Count > 1, TimeSpan.FromMilliseconds(500),
+            "a second phase-2 command", "an unretryable rollback failure stops phase 2 until a person steps in");
         Assert.Single(rm.Received);
         Assert.Equal(GlobalStatus.RollbackFailed, await coordinator.Tm.StatusAsync(xid));
         Assert.Equal(2, await coordinator.Admin.LockCountAsync(xid));
@@ -177,7 +179,7 @@ public class ResourceManagerStreamTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task PhaseTwo_UnretryableCommitFailure_StopsInCommitFailed(string store)
+    public async Task PhaseTwo_unretryable_commit_failure_stops_in_commit_failed(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");

@@ -17,7 +17,7 @@ public class SecurityTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task ApplicationCalls_WithoutOrWithAWrongToken_AreUnauthenticated(string store)
+    public async Task ApplicationCalls_without_or_with_a_wrong_token_are_unauthenticated(string store)
     {
         await using var coordinator = await StartWithTokensAsync(store);
 
@@ -34,7 +34,7 @@ public class SecurityTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task ApplicationCalls_WithTheApplicationOrAdminToken_AreServed(string store)
+    public async Task ApplicationCalls_with_the_application_or_admin_token_are_served(string store)
     {
         await using var coordinator = await StartWithTokensAsync(store);
         var tm = new TransactionManager.TransactionManagerClient(coordinator.WithToken(AppToken));
@@ -53,7 +53,7 @@ public class SecurityTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task AdminCalls_NeedTheAdminToken(string store)
+    public async Task AdminCalls_need_the_admin_token(string store)
     {
         await using var coordinator = await StartWithTokensAsync(store);
 
@@ -71,7 +71,7 @@ public class SecurityTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task AdminCalls_WithOnlyAnApplicationTokenConfigured_NeedThatToken(string store)
+    public async Task AdminCalls_with_only_an_application_token_configured_need_that_token(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:ApplicationToken"] = AppToken);
 
@@ -83,7 +83,7 @@ public class SecurityTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task HealthService_IsOpenWithoutAToken(string store)
+    public async Task HealthService_is_open_without_a_token(string store)
     {
         await using var coordinator = await StartWithTokensAsync(store);
 

@@ -5,7 +5,7 @@ public class StatusLookupTests
 {
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task GetStatuses_OpenCommittedRolledBackAndUnknown_AnswersEachInRequestOrder(string store)
+    public async Task GetStatuses_open_committed_rolled_back_and_unknown_answers_each_in_request_order(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var open = await coordinator.Tm.BeginAsync("open");
@@ -29,7 +29,7 @@ public class StatusLookupTests
     [Theory]
     [InlineData(0)]
     [InlineData(1001)]
-    public async Task GetStatuses_NoneOrTooManyXids_IsInvalidArgument(int count)
+    public async Task GetStatuses_none_or_too_many_xids_is_invalid_argument(int count)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync();
         var request = new GetStatusesRequest { Xids = { Enumerable.Range(1, count).Select(i => $"tc:{i}") } };
@@ -38,7 +38,7 @@ public class StatusLookupTests
     }
 
     [Fact]
-    public async Task GetStatuses_AMalformedXid_IsInvalidArgument()
+    public async Task GetStatuses_a_malformed_xid_is_invalid_argument()
     {
         await using var coordinator = await InProcessCoordinator.StartAsync();
         var refused = await Assert.ThrowsAsync<RpcException>(() => coordinator.Tm.GetStatusesAsync(new GetStatusesRequest { Xids = { "tc:1", "no-sequence" } }).ResponseAsync);

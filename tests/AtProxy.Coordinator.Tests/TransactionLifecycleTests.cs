@@ -5,7 +5,7 @@ public class TransactionLifecycleTests
 {
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Commit_TwoBranches_ReleasesLocksAtOnceAndCommitsEveryBranch(string store)
+    public async Task Commit_two_branches_releases_locks_at_once_and_commits_every_branch(string store)
     {
         // Each branch gets exactly one command: none may time out on a slow machine and be sent again.
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
@@ -34,7 +34,7 @@ public class TransactionLifecycleTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Rollback_ThreeBranches_RollsBackInReverseOrderThenReleasesLocks(string store)
+    public async Task Rollback_three_branches_rolls_back_in_reverse_order_then_releases_locks(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db-a", "db-b");
@@ -62,7 +62,7 @@ public class TransactionLifecycleTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Commit_WithoutBranches_IsCommittedAtOnce(string store)
+    public async Task Commit_without_branches_is_committed_at_once(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync();
@@ -74,7 +74,7 @@ public class TransactionLifecycleTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Commit_AfterRollback_ReturnsTheRollbackStatus(string store)
+    public async Task Commit_after_rollback_returns_the_rollback_status(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         var xid = await coordinator.Tm.BeginAsync();
@@ -85,7 +85,7 @@ public class TransactionLifecycleTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Rollback_OnceCommitWasDecided_AnswersTheCommitStatusWithoutWaitingForPhaseTwo(string store)
+    public async Task Rollback_once_commit_was_decided_answers_the_commit_status_without_waiting_for_phase_two(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -103,7 +103,7 @@ public class TransactionLifecycleTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task ReportBranch_PhaseOneFailed_ReleasesThatBranchsLocksAndSkipsItsPhaseTwo(string store)
+    public async Task ReportBranch_phase_one_failed_releases_that_branchs_locks_and_skips_its_phase_two(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store);
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -126,7 +126,7 @@ public class TransactionLifecycleTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Timeout_UndecidedTransaction_IsRolledBackByTheCoordinator(string store)
+    public async Task Timeout_undecided_transaction_is_rolled_back_by_the_coordinator(string store)
     {
         // One rollback command only: it must not time out on a slow machine and be sent again.
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
@@ -148,7 +148,7 @@ public class TransactionLifecycleTests
 
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
-    public async Task Begin_TimeoutZero_GetsTheDefault(string store)
+    public async Task Begin_timeout_zero_gets_the_default(string store)
     {
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:DefaultTimeoutMs"] = "45000");
 

@@ -21,7 +21,7 @@ public class SaveChangesTests(ShopEnvironment env) : IClassFixture<ShopEnvironme
         int orderId;
         await using (var gtx = await env.Client.BeginAsync("ef-place-order", TimeSpan.FromSeconds(30)))
         {
-            await using (var orders = env.Orders())
+            await using (var orders = env.OrdersContext())
             {
                 var order = NewOrder(sku);
                 orders.Orders.Add(order);
@@ -30,7 +30,7 @@ public class SaveChangesTests(ShopEnvironment env) : IClassFixture<ShopEnvironme
                 Assert.True(orderId > 0);
                 Assert.All(order.Lines, line => Assert.True(line.Id > 0));
             }
-            await using (var inventory = env.Inventory())
+            await using (var inventory = env.InventoryContext())
             {
                 var product = await inventory.Products.SingleAsync(p => p.Sku == sku);
                 var version = product.Version;
@@ -42,18 +42,18 @@ public class SaveChangesTests(ShopEnvironment env) : IClassFixture<ShopEnvironme
         }
 
         await env.WaitForQuiescenceAsync();
-        await using (var orders = env.Orders())
+        await using (var orders = env.OrdersContext())
         {
             var stored = await orders.Orders.Include(o => o.Lines).SingleAsync(o => o.Id == orderId);
             Assert.Equal("Springfield", stored.ShipTo.City);
             Assert.Equal([1, 2], stored.Lines.OrderBy(l => l.Quantity).Select(l => l.Quantity));
         }
-        await using (var inventory = env.Inventory())
+        await using (var inventory = env.InventoryContext())
         {
             Assert.Equal(7, (await inventory.Products.SingleAsync(p => p.Sku == sku)).Stock);
         }
-        Assert.Equal(0, await ShopEnvironment.UndoRowsAsync(env.OrdersConnectionString));
-        Assert.Equal(0, await ShopEnvironment.UndoRowsAsync(env.InventoryConnectionString));
+        Assert.Equal(0, await ShopEnvironment.UndoRowCountAsync(env.OrdersConnectionString));
+        Assert.Equal(0, await ShopEnvironment.UndoRowCountAsync(env.InventoryConnectionString));
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public class SaveChangesTests(ShopEnvironment env) : IClassFixture<ShopEnvironme
     {
         const string sku = "ef-rollback";
         await env.SeedProductsAsync([sku, sku + "-2"], 50);
-        await using (var seed = env.Orders())
+        await using (var seed = env.OrdersContext())
         {
             seed.Orders.Add(NewOrder(sku));
             seed.Tickets.Add(new Ticket { Note = "existing" });
@@ -71,7 +71,7 @@ public class SaveChangesTests(ShopEnvironment env) : IClassFixture<ShopEnvironme
 
         await using (var gtx = await env.Client.BeginAsync("ef-mixed", TimeSpan.FromSeconds(30)))
         {
-            await using (var orders = env.Orders())
+            await using (var orders = env.OrdersContext())
             {
                 orders.Orders.Add(NewOrder(sku));
                 orders.Tickets.Add(new Ticket { Note = "new" });
@@ -90,7 +90,7 @@ public class SaveChangesTests(ShopEnvironment env) : IClassFixture<ShopEnvironme
                 }
                 await orders.Tickets.Where(t => t.Note == "new").ExecuteDeleteAsync();
             }
-            await using (var inventory = env.Inventory())
+            await using (var inventory = env.InventoryContext())
             {
                 await inventory.Products.Where(p => p.Sku.StartsWith("ef-rollback")).ExecuteUpdateAsync(s => s.SetProperty(p => p.Stock, p => p.Stock - 5));
                 var product = await inventory.Products.SingleAsync(p => p.Sku == sku);
@@ -110,7 +110,7 @@ public class SaveChangesTests(ShopEnvironment env) : IClassFixture<ShopEnvironme
         const string sku = "ef-conflict";
         await env.SeedProductsAsync([sku], 10);
         await using var gtx = await env.Client.BeginAsync("ef-conflict", TimeSpan.FromSeconds(30));
-        await using var inventory = env.Inventory();
+        await using var inventory = env.InventoryContext();
         var product = await inventory.Products.SingleAsync(p => p.Sku == sku);
         await using (var outsider = new NpgsqlConnection(env.InventoryConnectionString))
         {
@@ -144,12 +144,12 @@ public class SaveChangesTests(ShopEnvironment env) : IClassFixture<ShopEnvironme
                 try
                 {
                     await using var gtx = await env.Client.BeginAsync("ef-order", TimeSpan.FromSeconds(30));
-                    await using (var orders = env.Orders())
+                    await using (var orders = env.OrdersContext())
                     {
                         orders.Orders.Add(new Order { Customer = "c", Sku = sku, ShipTo = new Address { City = "x" } });
                         await orders.SaveChangesAsync();
                     }
-                    await using (var inventory = env.Inventory())
+                    await using (var inventory = env.InventoryContext())
                     {
                         var changed = await inventory.Products.Where(p => p.Sku == sku).ExecuteUpdateAsync(s => s.SetProperty(p => p.Stock, p => p.Stock - 1));
                         Assert.Equal(1, changed);
@@ -188,8 +188,8 @@ public class SaveChangesTests(ShopEnvironment env) : IClassFixture<ShopEnvironme
         }
         Assert.Equal(outcomes.GetValueOrDefault("committed"),
             await orders.ExecuteScalarAsync<long>("SELECT count(*) FROM \"Orders\" WHERE \"Sku\" LIKE 'ef-hot-%'"));
-        Assert.Equal(0, await ShopEnvironment.UndoRowsAsync(env.OrdersConnectionString));
-        Assert.Equal(0, await ShopEnvironment.UndoRowsAsync(env.InventoryConnectionString));
+        Assert.Equal(0, await ShopEnvironment.UndoRowCountAsync(env.OrdersConnectionString));
+        Assert.Equal(0, await ShopEnvironment.UndoRowCountAsync(env.InventoryConnectionString));
     }
 
     private async Task<List<string>> SnapshotAllAsync() =>

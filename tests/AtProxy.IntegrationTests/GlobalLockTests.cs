@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dapper;
 using Npgsql;
 
@@ -11,8 +10,11 @@ public class GlobalLockTests(OrderInventoryEnvironment env) : IClassFixture<Orde
     {
         const string sku = "contended";
         await env.SeedStockAsync([sku], 100);
+        using var lockWaits = new LockWaits();
         var firstWrote = new TaskCompletionSource();
         var releaseFirst = new TaskCompletionSource();
+        var firstReleased = 0;
+        string? secondXid = null;
 
         var first = Task.Run(async () =>
         {
@@ -27,21 +29,24 @@ public class GlobalLockTests(OrderInventoryEnvironment env) : IClassFixture<Orde
         });
         await firstWrote.Task;
 
-        var stopwatch = Stopwatch.StartNew();
         var second = Task.Run(async () =>
         {
             await using var gtx = await env.Client.BeginAsync("second", TimeSpan.FromSeconds(30));
+            Volatile.Write(ref secondXid, gtx.Xid);
             await using (var inventory = await env.Inventory.OpenConnectionAsync())
             {
                 await inventory.ExecuteAsync("UPDATE stock SET count = count - 1 WHERE sku = @sku", new { sku });
             }
+            // The write went through only once the first transaction let go of the row.
+            Assert.Equal(1, Volatile.Read(ref firstReleased));
             await gtx.CommitAsync();
         });
-        await Task.Delay(300);
+        // The second transaction met the first one's global lock: from now on it waits.
+        await lockWaits.RefusedAsync(() => Volatile.Read(ref secondXid));
         Assert.False(second.IsCompleted, "the second transaction must wait for the first one's global lock");
+        Volatile.Write(ref firstReleased, 1);
         releaseFirst.SetResult();
         await Task.WhenAll(first, second);
-        Assert.True(stopwatch.Elapsed >= TimeSpan.FromMilliseconds(300));
 
         await env.WaitForQuiescenceAsync(TimeSpan.FromSeconds(10));
         await using var check = new NpgsqlConnection(env.InventoryConnectionString);
@@ -93,17 +98,21 @@ public class GlobalLockTests(OrderInventoryEnvironment env) : IClassFixture<Orde
         {
             await inventory.ExecuteAsync("UPDATE stock SET count = 60 WHERE sku = @sku", new { sku });
         }
+        var holderCommitting = 0;
         var read = Task.Run(async () =>
         {
             using var suspended = env.Client.Suspend();
             await using var reader = await env.Client.BeginAsync("reader", TimeSpan.FromSeconds(30));
             await using var connection = await env.Inventory.OpenConnectionAsync();
             var count = await connection.ExecuteScalarAsync<int>("SELECT count FROM stock WHERE sku = @sku FOR UPDATE", new { sku });
+            // The read returned only once the holder's commit released the row.
+            Assert.Equal(1, Volatile.Read(ref holderCommitting));
             await reader.CommitAsync();
             return count;
         });
-        await Task.Delay(300);
+        await LockWaits.SelectForUpdateWaitingAsync(env.InventoryConnectionString);
         Assert.False(read.IsCompleted, "SELECT ... FOR UPDATE must wait while another global transaction holds the row");
+        Volatile.Write(ref holderCommitting, 1);
         await holder.CommitAsync();
         await holder.DisposeAsync();
         Assert.Equal(60, await read);

@@ -10,7 +10,7 @@ public class LockTableTests
     private static LockHolder Holder(string xid, long branch) => new(xid, branch, "app", 1);
 
     [Fact]
-    public void TryAcquire_OneKeyHeldElsewhere_GrantsNoneOfTheKeys()
+    public void TryAcquire_one_key_held_elsewhere_grants_none_of_the_keys()
     {
         var table = new LockTable();
         var a = Holder("tc:1", 1);
@@ -26,7 +26,7 @@ public class LockTableTests
     }
 
     [Fact]
-    public void TryAcquire_SameTransaction_IsReentrantAndKeepsTheFirstHolder()
+    public void TryAcquire_same_transaction_is_reentrant_and_keeps_the_first_holder()
     {
         var table = new LockTable();
         var first = Holder("tc:1", 1);
@@ -39,7 +39,7 @@ public class LockTableTests
     }
 
     [Fact]
-    public void ReleaseTransaction_ReleasesOnlyItsOwnKeys()
+    public void ReleaseTransaction_releases_only_its_own_keys()
     {
         var table = new LockTable();
         table.TryAcquire([Key("1")], Holder("tc:1", 1));
@@ -53,7 +53,7 @@ public class LockTableTests
     }
 
     [Fact]
-    public void ReleaseBranch_KeySharedWithALiveBranch_PassesToIt()
+    public void ReleaseBranch_key_shared_with_a_live_branch_passes_to_it()
     {
         var table = new LockTable();
         var first = Holder("tc:1", 1);
@@ -69,7 +69,7 @@ public class LockTableTests
     }
 
     [Fact]
-    public void Check_AnswersWithoutAcquiring()
+    public void Check_answers_without_acquiring()
     {
         var table = new LockTable();
         table.TryAcquire([Key("1")], Holder("tc:1", 1));
@@ -81,7 +81,7 @@ public class LockTableTests
     }
 
     [Fact]
-    public async Task TryAcquire_ManyThreadsOnOverlappingKeys_NeverGrantsAKeyToTwoTransactions()
+    public async Task TryAcquire_many_threads_on_overlapping_keys_never_grants_a_key_to_two_transactions()
     {
         var table = new LockTable();
         var owners = new System.Collections.Concurrent.ConcurrentDictionary<LockKeyId, string>();

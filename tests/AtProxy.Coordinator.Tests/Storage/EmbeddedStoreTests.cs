@@ -44,7 +44,7 @@ public sealed class EmbeddedStoreTests : IDisposable
         store.AppendAsync(new StoreRecord { GlobalStatusChanged = new GlobalStatusChanged { Xid = xid, From = from, To = to, AtUnixMs = 3_000, Actor = "coordinator" } });
 
     [Fact]
-    public async Task Reopen_AfterRecords_RecoversSessionsBranchesStatusesAndLocks()
+    public async Task Reopen_after_records_recovers_sessions_branches_statuses_and_locks()
     {
         string open, decided;
         await using (var store = await OpenAsync())
@@ -72,7 +72,7 @@ public sealed class EmbeddedStoreTests : IDisposable
     [Theory]
     [InlineData(3)]     // a record header cut short
     [InlineData(20)]    // a payload cut short
-    public async Task Reopen_TornTail_DropsOnlyTheUnfinishedRecord(int tornBytes)
+    public async Task Reopen_torn_tail_drops_only_the_unfinished_record(int tornBytes)
     {
         string xid;
         string path;
@@ -102,7 +102,7 @@ public sealed class EmbeddedStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Reopen_LastRecordFailsItsChecksum_IsDroppedAsTorn()
+    public async Task Reopen_last_record_fails_its_checksum_is_dropped_as_torn()
     {
         string path;
         long lengthAfterFirst;
@@ -126,7 +126,7 @@ public sealed class EmbeddedStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Reopen_DamageFollowedByMoreThanABatch_IsRefusedAsCorruption()
+    public async Task Reopen_damage_followed_by_more_than_a_batch_is_refused_as_corruption()
     {
         string path;
         await using (var store = await OpenAsync())
@@ -151,7 +151,7 @@ public sealed class EmbeddedStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Compaction_LogPastItsThreshold_IsReplacedByASnapshotThatRecoversTheSameState()
+    public async Task Compaction_log_past_its_threshold_is_replaced_by_a_snapshot_that_recovers_the_same_state()
     {
         string live;
         long lastBranch;
@@ -185,7 +185,7 @@ public sealed class EmbeddedStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Compaction_EndedTransaction_IsWrittenWithoutTheKeysItLetGoOfAndRecoversWithoutLocks()
+    public async Task Compaction_ended_transaction_is_written_without_the_keys_it_let_go_of_and_recovers_without_locks()
     {
         string ended, live;
         await using (var store = await OpenAsync(compactionThreshold: 1))
@@ -212,7 +212,7 @@ public sealed class EmbeddedStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Reopen_LeftoverOfAnUnfinishedCompaction_IsIgnored()
+    public async Task Reopen_leftover_of_an_unfinished_compaction_is_ignored()
     {
         string xid;
         await using (var store = await OpenAsync())
@@ -228,7 +228,7 @@ public sealed class EmbeddedStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Open_DirectoryInUseByAnotherStore_IsRefused()
+    public async Task Open_directory_in_use_by_another_store_is_refused()
     {
         await using var first = await OpenAsync();
 
@@ -238,7 +238,7 @@ public sealed class EmbeddedStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Append_ManyConcurrentCallers_ShareFlushes()
+    public async Task Append_many_concurrent_callers_share_flushes()
     {
         await using var store = await OpenAsync();
         var xids = await Task.WhenAll(Enumerable.Range(0, 400).Select(_ => BeginAsync(store)));
@@ -261,7 +261,7 @@ public sealed class EmbeddedStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Begin_ReturnsBeforeItsFlush_ButItsXidIsNeverHandedOutAgain()
+    public async Task Begin_returns_before_its_flush_but_its_xid_is_never_handed_out_again()
     {
         string answered;
         long sequence;
@@ -286,7 +286,7 @@ public sealed class EmbeddedStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task RegisterBranch_Conflict_WritesNothing()
+    public async Task RegisterBranch_conflict_writes_nothing()
     {
         await using var store = await OpenAsync();
         var holder = await BeginAsync(store);

@@ -8,7 +8,7 @@ namespace AtProxy.Coordinator.Tests.Storage;
 public class StoreFailureTests
 {
     [Fact]
-    public async Task DiskFull_ChangesAreRefusedWithUnavailableAndHealthSaysNotServing()
+    public async Task DiskFull_changes_are_refused_with_unavailable_and_health_says_not_serving()
     {
         Assert.True(File.Exists("/dev/full"), "this test needs /dev/full (every Linux has it)");
         await using var coordinator = await InProcessCoordinator.StartAsync("embedded");

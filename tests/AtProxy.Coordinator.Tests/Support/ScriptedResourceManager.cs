@@ -88,7 +88,7 @@ public sealed class ScriptedResourceManager : IAsyncDisposable
 
     /// <summary>Waits until at least <paramref name="count"/> commands were received.</summary>
     public Task WaitForCommandsAsync(int count, TimeSpan? timeout = null) =>
-        Eventually.TrueAsync(() => _received.Count >= count, timeout, $"{InstanceId} to receive {count} commands (got {_received.Count})");
+        Eventually.TrueAsync(() => Task.FromResult(_received.Count >= count), timeout, () => Task.FromResult($"{InstanceId} to receive {count} commands (got {_received.Count})"));
 
     private async Task RunAsync()
     {

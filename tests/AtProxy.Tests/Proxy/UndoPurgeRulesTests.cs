@@ -34,6 +34,6 @@ public class UndoPurgeRulesTests
     [InlineData(":5", false)]
     [InlineData("no-sequence", false)]
     [InlineData("tc 1:5", false)]
-    public void IsCoordinatorXid_AcceptsOnlyNodeColonPositiveSequence(string xid, bool expected) =>
+    public void IsCoordinatorXid_accepts_only_node_colon_positive_sequence(string xid, bool expected) =>
         Assert.Equal(expected, UndoPurgeRules.IsCoordinatorXid(xid));
 }
