@@ -2,10 +2,10 @@ using System.Data;
 using System.Data.Common;
 using System.Diagnostics;
 using AtProxy.Diagnostics;
+using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
 using AtProxy.Sql;
 using AtProxy.Transactions;
-using AtProxy.Undo;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -226,7 +226,7 @@ internal sealed class Phase1Engine(AtProxyClient client)
         branchId is { } id && branch.Xid is not null ? ReportPhaseOneFailedAsync(branch.Xid, id) : Task.CompletedTask;
 
     private static Exception Translate(Exception ex, LocalBranch branch, long? branchId) =>
-        ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: UndoLogTable.BranchKeyConstraint } && branch.Xid is not null
+        ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: UndoLogTables.BranchKeyConstraint } && branch.Xid is not null
             // The coordinator already rolled this branch back and left its marker (a unique violation
             // of the application's own, e.g. a deferred constraint checked at COMMIT, stays as it is).
             ? new GlobalTransactionException(

@@ -1,4 +1,4 @@
-using AtProxy.Undo;
+using AtProxy.Protocol.Undo;
 
 namespace AtProxy.Phase2;
 

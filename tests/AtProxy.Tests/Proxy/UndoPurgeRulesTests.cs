@@ -1,5 +1,5 @@
 using AtProxy.Phase2;
-using AtProxy.Undo;
+using AtProxy.Protocol.Undo;
 
 namespace AtProxy.Tests.Proxy;
 
