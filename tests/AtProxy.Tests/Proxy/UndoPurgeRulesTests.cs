@@ -1,5 +1,6 @@
 using AtProxy.Phase2;
 using AtProxy.Protocol.Undo;
+using AtProxy.Transactions;
 
 namespace AtProxy.Tests.Proxy;
 
@@ -35,5 +36,5 @@ public class UndoPurgeRulesTests
     [InlineData("no-sequence", false)]
     [InlineData("tc 1:5", false)]
     public void IsCoordinatorXid_AcceptsOnlyNodeColonPositiveSequence(string xid, bool expected) =>
-        Assert.Equal(expected, UndoPurgeRules.IsCoordinatorXid(xid));
+        Assert.Equal(expected, Xid.IsWellFormed(xid));
 }
