@@ -77,37 +77,36 @@ public class UndoLogCodecTests
     private const string StoredV2 = "CAISBHRjOjgYBCLFAQoGcHVibGljEgVzdG9jaxgCIgsKA3NrdRIEdGV4dCIOCgNxdHkSB2ludGVnZXIiHgoCYXQSGHRpbWVzdGFtcCB3aXRoIHRpbWUgem9uZSIMCgRub3RlEgR0ZXh0KgNza3UyKgoFEgNhLTEKAxIBNQoYEhYyMDI0LTAxLTAyIDAyOjA0OjA1KzAwCgIIATo2CgUSA2EtMQoDEgE0ChgSFjIwMjQtMDEtMDIgMDI6MDQ6MDYrMDAKDhIMc2F5ICJoaSIsIG9r";
     private const string StoredV2Gzip = "H4sIAAAAAAAC/23MQQuCMBjGcZxa8iYedghPMXa0hDlUwm9jMnKYztorZd+v71XSpUPHB37PPyDUw6Y6xh5/ObAap9NFN9S3aJouJnwDru2mD1EP5BG4V5zpWg+ozurGd0BqpDHqXlms+5HdNbZsmexpBsVD8AaD6vtOlpBMwKdunWbgUqeAmG6lkHkqslRIJmQl8koUeyGABE5V/tj8vy0XG9HQ1jPjreYHZro3WlvKTdIAAAA=";
 
+    private static readonly string?[] V1Before = ["a-1", "5", "2024-01-02 03:04:05+01", null];
+    private static readonly string?[] V1After = ["a-1", "4", "2024-01-02 03:04:06+01", "x"];
+    private static readonly string?[] V2Before = ["a-1", "5", "2024-01-02 02:04:05+00", null];
+    private static readonly string?[] V2After = ["a-1", "4", "2024-01-02 02:04:06+00", "say \"hi\", ok"];
+
+    // The contexts as stored in the rows' context column.
+    public static TheoryData<string, string, uint, string, string?[], string?[]> StoredRows => new()
+    {
+        { StoredV1, "serializer=protobuf;version=1", 1u, "tc:7", V1Before, V1After },
+        { StoredV1Gzip, "serializer=protobuf;version=1;compressor=gzip", 1u, "tc:7", V1Before, V1After },
+        { StoredV2, "serializer=protobuf;version=1", 2u, "tc:8", V2Before, V2After },
+        { StoredV2Gzip, "serializer=protobuf;version=1;compressor=gzip", 2u, "tc:8", V2Before, V2After },
+    };
+
     [Theory]
-    [InlineData(StoredV1, "serializer=protobuf;version=1")]
-    [InlineData(StoredV1Gzip, "serializer=protobuf;version=1;compressor=gzip")]
-    public void Stored_version_1_rows_still_decode_as_session_text(string stored, string context)
+    [MemberData(nameof(StoredRows))]
+    public void Stored_rows_of_versions_1_and_2_still_decode(string stored, string context, uint version, string xid, string?[] before, string?[] after)
     {
         Assert.True(UndoLogCodec.TryDecode(Convert.FromBase64String(stored), context, out var log, out var problem), problem);
-        Assert.Equal(1u, log.FormatVersion);
-        Assert.False(UndoLogCodec.IsPinnedText(log));
-        Assert.Equal(("tc:7", 3L), (log.Xid, log.BranchId));
+        Assert.Equal(version, log.FormatVersion);
+        // Version 1 values are session text, version 2 record text under the pinned settings.
+        Assert.Equal(version == 2, UndoLogCodec.IsPinnedText(log));
+        Assert.Equal(xid, log.Xid);
         var record = Assert.Single(log.Records);
         Assert.Equal(("public", "stock", UndoKind.Update), (record.Schema, record.Table, record.Kind));
         Assert.Equal(["sku", "qty", "at", "note"], record.Columns.Select(c => c.Name));
         Assert.Equal("timestamp with time zone", record.Columns[2].DataType);
         Assert.Equal(["sku"], record.PrimaryKey);
-        Assert.Equal(["a-1", "5", "2024-01-02 03:04:05+01", null], record.Before.Single().Values.Select(RowImage.Text));
-        Assert.Equal(["a-1", "4", "2024-01-02 03:04:06+01", "x"], record.After.Single().Values.Select(RowImage.Text));
-    }
-
-    [Theory]
-    [InlineData(StoredV2, "serializer=protobuf;version=1")]
-    [InlineData(StoredV2Gzip, "serializer=protobuf;version=1;compressor=gzip")]
-    public void Stored_version_2_rows_still_decode_as_pinned_record_text(string stored, string context)
-    {
-        Assert.True(UndoLogCodec.TryDecode(Convert.FromBase64String(stored), context, out var log, out var problem), problem);
-        Assert.Equal(2u, log.FormatVersion);
-        Assert.True(UndoLogCodec.IsPinnedText(log));
-        Assert.Equal(("tc:8", 4L), (log.Xid, log.BranchId));
-        var record = Assert.Single(log.Records);
-        Assert.Equal(["sku"], record.PrimaryKey);
-        Assert.Equal(["a-1", "5", "2024-01-02 02:04:05+00", null], record.Before.Single().Values.Select(RowImage.Text));
-        Assert.Equal(["a-1", "4", "2024-01-02 02:04:06+00", "say \"hi\", ok"], record.After.Single().Values.Select(RowImage.Text));
+        Assert.Equal(before, record.Before.Single().Values.Select(RowImage.Text));
+        Assert.Equal(after, record.After.Single().Values.Select(RowImage.Text));
     }
 
     [Fact]
