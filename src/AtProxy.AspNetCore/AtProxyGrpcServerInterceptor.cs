@@ -1,4 +1,3 @@
-using AtProxy.Transactions;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
@@ -49,17 +48,15 @@ public sealed class AtProxyGrpcServerInterceptor(AtProxyClient client) : Interce
 
     private IDisposable? JoinFrom(ServerCallContext context)
     {
-        var entries = context.RequestHeaders.Where(h => string.Equals(h.Key, AtProxyHeaders.Xid, StringComparison.OrdinalIgnoreCase)).ToList();
-        if (entries.Count == 0)
+        // A binary entry is no XID: read as null, it makes the values malformed.
+        var values = context.RequestHeaders
+            .Where(h => string.Equals(h.Key, AtProxyHeaders.Xid, StringComparison.OrdinalIgnoreCase))
+            .Select(h => h.IsBinary ? null : h.Value)
+            .ToList();
+        if (!XidHeader.TryRead(values, out var xid))
         {
-            return null;
+            throw new RpcException(new Status(StatusCode.InvalidArgument, XidHeader.MalformedMessage));
         }
-        var xid = entries.Count == 1 && !entries[0].IsBinary ? entries[0].Value : null;
-        if (!Xid.IsWellFormed(xid))
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument,
-                $"Malformed {AtProxyHeaders.Xid} metadata: expected one XID of 1..{Xid.MaxLength} printable ASCII characters."));
-        }
-        return client.Join(xid!);
+        return xid is null ? null : client.Join(xid);
     }
 }

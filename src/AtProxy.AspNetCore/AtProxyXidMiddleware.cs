@@ -1,4 +1,3 @@
-using AtProxy.Transactions;
 using Microsoft.AspNetCore.Http;
 
 namespace AtProxy.AspNetCore;
@@ -13,31 +12,34 @@ public sealed class AtProxyXidMiddleware(RequestDelegate next, AtProxyClient cli
     /// <summary>Handles one request.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!context.Request.Headers.TryGetValue(AtProxyHeaders.Xid, out var values) || values.Count == 0)
+        if (!XidHeader.TryRead(context.Request.Headers[AtProxyHeaders.Xid], out var xid))
         {
-            await next(context);
+            await RefuseAsync(context.Response, context.Request.ContentType).ConfigureAwait(false);
             return;
         }
-        var xid = values.Count == 1 ? values[0] : null;
-        if (!Xid.IsWellFormed(xid))
+        if (xid is null)
         {
-            var message = $"Malformed {AtProxyHeaders.Xid} header: expected one XID of 1..{Xid.MaxLength} printable ASCII characters.";
-            if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
-            {
-                // A gRPC caller understands a status, not an HTTP 400: answer trailers-only with INVALID_ARGUMENT.
-                context.Response.StatusCode = StatusCodes.Status200OK;
-                context.Response.ContentType = "application/grpc";
-                context.Response.Headers["grpc-status"] = "3";
-                context.Response.Headers["grpc-message"] = Uri.EscapeDataString(message);
-                return;
-            }
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsync(message);
+            await next(context).ConfigureAwait(false);
             return;
         }
-        using (client.Join(xid!))
+        using (client.Join(xid))
         {
-            await next(context);
+            await next(context).ConfigureAwait(false);
         }
+    }
+
+    private static Task RefuseAsync(HttpResponse response, string? requestContentType)
+    {
+        if (requestContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            // A gRPC caller understands a status, not an HTTP 400: answer trailers-only with INVALID_ARGUMENT.
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/grpc";
+            response.Headers["grpc-status"] = "3";
+            response.Headers["grpc-message"] = Uri.EscapeDataString(XidHeader.MalformedMessage);
+            return Task.CompletedTask;
+        }
+        response.StatusCode = StatusCodes.Status400BadRequest;
+        return response.WriteAsync(XidHeader.MalformedMessage);
     }
 }

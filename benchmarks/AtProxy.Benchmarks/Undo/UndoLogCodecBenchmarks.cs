@@ -1,5 +1,5 @@
+using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
-using AtProxy.Undo;
 using BenchmarkDotNet.Attributes;
 
 namespace AtProxy.Benchmarks.Undo;
@@ -55,7 +55,9 @@ public class UndoLogCodecBenchmarks
         var records = 0;
         for (var i = 0; i < RowsPerInvoke / Rows; i++)
         {
-            records += UndoLogCodec.Decode(_encoded, _context).Records.Count;
+            records += UndoLogCodec.TryDecode(_encoded, _context, out var log, out var problem)
+                ? log.Records.Count
+                : throw new InvalidOperationException(problem);
         }
         return records;
     }

@@ -1,5 +1,6 @@
 using AtProxy.Cli.Undo;
 using AtProxy.Protocol.V1;
+using AtProxy.Transactions;
 
 namespace AtProxy.Cli.Coordinator;
 
@@ -18,7 +19,8 @@ internal static class TransactionStatusLookup
         var asked = new List<string>();
         foreach (var xid in xids.Distinct(StringComparer.Ordinal))
         {
-            if (IsCoordinatorXid(xid))
+            // Anything not of the coordinator's form it would refuse to look up.
+            if (Xid.IsWellFormed(xid))
             {
                 asked.Add(xid);
             }
@@ -52,14 +54,5 @@ internal static class TransactionStatusLookup
             }
         }
         return outcomes;
-    }
-
-    // The coordinator's form, "node:sequence"; anything else it would refuse to look up.
-    private static bool IsCoordinatorXid(string xid)
-    {
-        var colon = xid.LastIndexOf(':');
-        return xid.Length is > 0 and <= 128 && xid.All(c => c is >= '!' and <= '~') && colon > 0 && colon < xid.Length - 1 &&
-            long.TryParse(xid.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var sequence) &&
-            sequence > 0;
     }
 }

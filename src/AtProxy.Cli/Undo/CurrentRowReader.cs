@@ -1,4 +1,5 @@
 using System.Text;
+using AtProxy.Protocol;
 using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
 using Npgsql;
@@ -44,7 +45,7 @@ internal static class CurrentRowReader
     }
 
     private static string ImageFunction(string? undoSchema) =>
-        (undoSchema is null ? "" : Quote(undoSchema) + ".") + UndoValueText.ImageFunction;
+        PostgresIdentifier.Qualify(undoSchema, UndoValueText.ImageFunction);
 
     private static async Task<CurrentRow> ReadAsync(NpgsqlConnection connection, string sql, RowChange change, bool canonical, CancellationToken cancellationToken)
     {
@@ -89,16 +90,14 @@ internal static class CurrentRowReader
         var sql = new StringBuilder("SELECT ");
         if (imageFunction is null)
         {
-            sql.AppendJoin(", ", record.Columns.Select(c => $"{Quote(c.Name)}::text"));
+            sql.AppendJoin(", ", record.Columns.Select(c => $"{PostgresIdentifier.Quote(c.Name)}::text"));
         }
         else
         {
             sql.Append(imageFunction).Append("(t.*)");
         }
-        sql.Append(" FROM ").Append(Quote(record.Schema)).Append('.').Append(Quote(record.Table)).Append(" AS t WHERE ");
-        sql.AppendJoin(" AND ", keyColumns.Select((column, i) => $"{Quote(record.Columns[column].Name)} = ${i + 1}"));
+        sql.Append(" FROM ").Append(PostgresIdentifier.Quote(record.Schema)).Append('.').Append(PostgresIdentifier.Quote(record.Table)).Append(" AS t WHERE ");
+        sql.AppendJoin(" AND ", keyColumns.Select((column, i) => $"{PostgresIdentifier.Quote(record.Columns[column].Name)} = ${i + 1}"));
         return sql.ToString();
     }
-
-    private static string Quote(string identifier) => $"\"{identifier.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 }

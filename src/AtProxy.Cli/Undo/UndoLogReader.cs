@@ -1,4 +1,7 @@
+using AtProxy.Protocol.Undo;
+using AtProxy.Protocol.V1;
 using Npgsql;
+using static AtProxy.Protocol.Undo.UndoLogTables.Columns;
 
 namespace AtProxy.Cli.Undo;
 
@@ -8,7 +11,6 @@ namespace AtProxy.Cli.Undo;
 /// </summary>
 internal sealed class UndoLogReader
 {
-    private const string TableName = "atproxy_undo_log";
     private readonly string _connectionString;
     private readonly string? _schema;
 
@@ -60,12 +62,11 @@ internal sealed class UndoLogReader
     private async Task<List<UndoLogRow>> ReadRowsAsync(NpgsqlConnection connection, string? xid, long? branchId, int limit, CancellationToken cancellationToken)
     {
         // The table lives in the connection's current schema unless the proxy was configured otherwise.
-        var table = _schema is null ? TableName : $"{QuoteIdentifier(_schema)}.{TableName}";
         var sql = $"""
-            SELECT branch_id, xid, context, rollback_info, log_status, log_created, log_modified
-            FROM {table}
-            WHERE ($1::text IS NULL OR xid = $1) AND ($2::bigint IS NULL OR branch_id = $2)
-            ORDER BY log_created, xid, branch_id
+            SELECT {BranchId}, {Xid}, {Context}, {RollbackInfo}, {LogStatus}, {LogCreated}, {LogModified}
+            FROM {UndoLogTables.QualifiedUndoLog(_schema)}
+            WHERE ($1::text IS NULL OR {Xid} = $1) AND ($2::bigint IS NULL OR {BranchId} = $2)
+            ORDER BY {LogCreated}, {Xid}, {BranchId}
             LIMIT $3
             """;
         await using var command = new NpgsqlCommand(sql, connection);
@@ -78,8 +79,13 @@ internal sealed class UndoLogReader
         {
             var context = reader.GetString(2);
             var bytes = reader.IsDBNull(3) ? [] : (byte[])reader.GetValue(3);
-            var status = reader.GetInt32(4);
-            var (log, error) = status == UndoLogRow.GlobalFinishedStatus ? (null, null) : UndoLogDecoder.Decode(bytes, context);
+            var status = (UndoLogStatus)reader.GetInt32(4);
+            BranchUndoLog? log = null;
+            string? error = null;
+            if (status != UndoLogStatus.GlobalFinished)
+            {
+                UndoLogCodec.TryDecode(bytes, context, out log, out error);
+            }
             rows.Add(new UndoLogRow(
                 reader.GetString(1), reader.GetInt64(0), context, status, bytes.Length,
                 reader.GetFieldValue<DateTimeOffset>(5), reader.GetFieldValue<DateTimeOffset>(6), log, error));
@@ -99,7 +105,7 @@ internal sealed class UndoLogReader
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName)
         {
             var where = _schema is null ? "the connection's search path" : $"schema '{_schema}'";
-            throw CliFailure.Refused($"This database has no {TableName} table in {where}. Check that --db names a resource database of AtProxy, or pass --schema.");
+            throw CliFailure.Refused($"This database has no {UndoLogTables.UndoLog} table in {where}. Check that --db names a resource database of AtProxy, or pass --schema.");
         }
         catch (PostgresException ex) when (ex.SqlState.StartsWith("28", StringComparison.Ordinal) || ex.SqlState == PostgresErrorCodes.InvalidCatalogName)
         {
@@ -107,7 +113,7 @@ internal sealed class UndoLogReader
         }
         catch (PostgresException ex)
         {
-            throw CliFailure.Refused($"The database refused to read {TableName}: {ex.MessageText} ({ex.SqlState}).");
+            throw CliFailure.Refused($"The database refused to read {UndoLogTables.UndoLog}: {ex.MessageText} ({ex.SqlState}).");
         }
         catch (NpgsqlException ex)
         {
@@ -118,8 +124,6 @@ internal sealed class UndoLogReader
             throw CliFailure.Unreachable($"The database did not answer in time ({ex.Message}). Check that it is running and the connection string given with --db.", ex);
         }
     }
-
-    private static string QuoteIdentifier(string name) => $"\"{name.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
     private static string Innermost(Exception ex)
     {

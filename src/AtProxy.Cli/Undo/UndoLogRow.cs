@@ -1,3 +1,4 @@
+using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
 
 namespace AtProxy.Cli.Undo;
@@ -7,24 +8,20 @@ namespace AtProxy.Cli.Undo;
 /// global-finished marker a rollback leaves when the branch's phase 1 had not committed yet.
 /// </summary>
 internal sealed record UndoLogRow(
-    string Xid, long BranchId, string Context, int LogStatus, int SizeBytes, DateTimeOffset Created, DateTimeOffset Modified,
+    string Xid, long BranchId, string Context, UndoLogStatus LogStatus, int SizeBytes, DateTimeOffset Created, DateTimeOffset Modified,
     BranchUndoLog? Log, string? DecodeError)
 {
-    /// <summary>log_status 1: no undo records, only the marker that stops a late phase 1.</summary>
-    public const int GlobalFinishedStatus = 1;
+    /// <summary>No undo records, only the marker that stops a late phase 1.</summary>
+    public bool IsGlobalFinishedMarker => LogStatus == UndoLogStatus.GlobalFinished;
 
-    /// <summary>log_status 2: the undo records of a committed branch, kept as an audit trail.</summary>
-    public const int CommittedStatus = 2;
-
-    public bool IsGlobalFinishedMarker => LogStatus == GlobalFinishedStatus;
-
-    public bool IsCommittedAuditRecord => LogStatus == CommittedStatus;
+    /// <summary>The undo records of a committed branch, kept as an audit trail.</summary>
+    public bool IsCommittedAuditRecord => LogStatus == UndoLogStatus.Committed;
 
     public string StatusName => LogStatus switch
     {
-        0 => "undo",
-        GlobalFinishedStatus => "global-finished",
-        CommittedStatus => "committed",
-        _ => $"status {LogStatus}",
+        UndoLogStatus.Normal => "undo",
+        UndoLogStatus.GlobalFinished => "global-finished",
+        UndoLogStatus.Committed => "committed",
+        _ => $"status {(int)LogStatus}",
     };
 }

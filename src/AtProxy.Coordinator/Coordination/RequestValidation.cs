@@ -1,7 +1,7 @@
 using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.Locking;
-using AtProxy.Coordinator.Sessions;
 using AtProxy.Protocol.V1;
+using AtProxy.Transactions;
 using Google.Protobuf.Collections;
 
 namespace AtProxy.Coordinator.Coordination;

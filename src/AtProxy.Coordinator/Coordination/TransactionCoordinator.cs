@@ -6,6 +6,7 @@ using AtProxy.Coordinator.Sessions;
 using AtProxy.Coordinator.Storage;
 using AtProxy.Coordinator.Storage.Records;
 using AtProxy.Protocol.V1;
+using AtProxy.Transactions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
 using Dapper;
 using Npgsql;
@@ -63,8 +64,9 @@ internal sealed class QuiescenceWait(DemoEnvironment environment)
     private static async Task<long> UndoRecordsAsync(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
-        return await connection.ExecuteScalarAsync<bool>("SELECT to_regclass('atproxy_undo_log') IS NOT NULL")
-            ? await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM atproxy_undo_log WHERE log_status = 0")
+        return await connection.ExecuteScalarAsync<bool>($"SELECT to_regclass('{UndoLogTables.UndoLog}') IS NOT NULL")
+            ? await connection.ExecuteScalarAsync<long>(
+                $"SELECT count(*) FROM {UndoLogTables.UndoLog} WHERE {UndoLogTables.Columns.LogStatus} = {(int)UndoLogStatus.Normal}")
             : 0;
     }
 

@@ -1,3 +1,4 @@
+using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
 using Dapper;
 using Grpc.Core;
@@ -20,24 +21,24 @@ namespace AtProxy.Demo.Scenario;
 /// </param>
 internal sealed record UndoLogContents(int Pending, int OfCommitted, int Markers)
 {
-    private const int GlobalFinishedStatus = 1;
-
     /// <summary>Reads both databases and asks the coordinator about each record's transaction.</summary>
     public static async Task<UndoLogContents> ReadAsync(DemoEnvironment environment, CancellationToken cancellationToken)
     {
-        var rows = new List<(string Xid, int Status)>();
+        var rows = new List<(string Xid, UndoLogStatus Status)>();
         foreach (var connectionString in new[] { environment.OrdersConnectionString, environment.InventoryConnectionString })
         {
             await using var connection = new NpgsqlConnection(connectionString);
-            if (await connection.ExecuteScalarAsync<bool>("SELECT to_regclass('atproxy_undo_log') IS NOT NULL"))
+            if (await connection.ExecuteScalarAsync<bool>($"SELECT to_regclass('{UndoLogTables.UndoLog}') IS NOT NULL"))
             {
-                rows.AddRange(await connection.QueryAsync<(string, int)>("SELECT xid, log_status FROM atproxy_undo_log"));
+                var read = await connection.QueryAsync<(string, int)>(
+                    $"SELECT {UndoLogTables.Columns.Xid}, {UndoLogTables.Columns.LogStatus} FROM {UndoLogTables.UndoLog}");
+                rows.AddRange(read.Select(r => (r.Item1, (UndoLogStatus)r.Item2)));
             }
         }
-        var markers = rows.Count(r => r.Status == GlobalFinishedStatus);
+        var markers = rows.Count(r => r.Status == UndoLogStatus.GlobalFinished);
         var ofCommitted = 0;
         var pending = 0;
-        foreach (var (xid, _) in rows.Where(r => r.Status != GlobalFinishedStatus))
+        foreach (var (xid, _) in rows.Where(r => r.Status != UndoLogStatus.GlobalFinished))
         {
             if (environment.Coordinator is { } coordinator && await IsCommittedAsync(coordinator.Admin, xid, cancellationToken))
             {

@@ -104,7 +104,7 @@ internal static class CanonicalText
             FROM pg_proc p
             WHERE p.pronamespace = to_regnamespace(@schema) AND p.proname IN ('{ImageFunction}', '{TypeNameFunction}')
             """;
-        Add(check, "table", quotedSchema + ".atproxy_undo_log");
+        Add(check, "table", quotedSchema + "." + UndoLogTables.UndoLog);
         Add(check, "schema", quotedSchema);
         await using var reader = await check.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);

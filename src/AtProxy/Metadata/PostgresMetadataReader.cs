@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using AtProxy.Images;
+using AtProxy.Protocol;
 
 namespace AtProxy.Metadata;
 
@@ -39,10 +40,10 @@ internal static class PostgresMetadataReader
     /// </summary>
     public static async Task<TableMetadata> ReadAsync(DbConnection connection, DbTransaction? transaction, string functionSchema, string? schema, string name, CancellationToken cancellationToken)
     {
-        var regclass = schema is null ? Quote(name) : $"{Quote(schema)}.{Quote(name)}";
+        var regclass = schema is null ? PostgresIdentifier.Quote(name) : $"{PostgresIdentifier.Quote(schema)}.{PostgresIdentifier.Quote(name)}";
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = string.Format(CultureInfo.InvariantCulture, Query, $"{Quote(functionSchema)}.{CanonicalText.TypeNameFunction}");
+        command.CommandText = string.Format(CultureInfo.InvariantCulture, Query, $"{PostgresIdentifier.Quote(functionSchema)}.{CanonicalText.TypeNameFunction}");
         var parameter = command.CreateParameter();
         parameter.ParameterName = "name";
         parameter.Value = regclass;
@@ -90,6 +91,4 @@ internal static class PostgresMetadataReader
             BeforeWriteTriggers = beforeTriggers,
         };
     }
-
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using AtProxy.Coordination;
 using AtProxy.Diagnostics;
 using AtProxy.Phase2;
+using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
 using AtProxy.Undo;
 using Microsoft.Extensions.Logging;
@@ -128,7 +129,7 @@ internal sealed class BranchCommitter(
         branchId is { } id && branch.Xid is { } xid ? ReportPhaseOneFailedAsync(xid, id) : Task.CompletedTask;
 
     private static Exception Translate(Exception ex, LocalTransactionBranch branch, long? branchId) =>
-        ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: UndoLogTable.BranchKeyConstraint } && branch.Xid is { } xid
+        ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: UndoLogTables.BranchKeyConstraint } && branch.Xid is { } xid
             // The coordinator already rolled this branch back and left its marker (a unique violation
             // of the application's own, e.g. a deferred constraint checked at COMMIT, stays as it is).
             ? new GlobalTransactionException(

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using AtProxy.Images;
+using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
 using AtProxy.Resources;
 using AtProxy.Undo;
@@ -32,7 +33,7 @@ internal sealed class BranchRollbacker(ILogger logger)
             if (row is null)
             {
                 // Phase 1 has not committed (yet): leave a marker so a late local commit of this branch fails.
-                await resource.UndoLog.InsertAsync(connection, transaction, xid, branchId, [], "marker", UndoLogStatus.GlobalFinished, commit: false, cancellationToken);
+                await resource.UndoLog.InsertAsync(connection, transaction, xid, branchId, [], UndoLogTables.MarkerContext, UndoLogStatus.GlobalFinished, commit: false, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
                 return new Outcome(BranchStatus.PhaseTwoRollbacked, "no undo records: global-finished marker written");
             }
@@ -49,8 +50,11 @@ internal sealed class BranchRollbacker(ILogger logger)
                 return new Outcome(BranchStatus.PhaseTwoRollbacked, "already rolled back");
             }
 
-            var log = UndoLogCodec.Decode(row.Value.RollbackInfo, row.Value.Context);
-            var form = UndoLogCodec.FormOf(log);
+            if (!UndoLogCodec.TryDecode(row.Value.RollbackInfo, row.Value.Context, out var log, out var problem))
+            {
+                throw new AtProxyException($"The undo log row of branch {branchId} of {xid} cannot be read: {problem}.");
+            }
+            var form = UndoLogCodec.IsPinnedText(log) ? ImageForm.Canonical : ImageForm.SessionText;
             if (form == ImageForm.SessionText)
             {
                 // Written before images were canonical: read and parse in the session's own settings, as they were.

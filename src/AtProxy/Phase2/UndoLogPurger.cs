@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using AtProxy.Coordination;
 using AtProxy.Resources;
+using AtProxy.Transactions;
 using AtProxy.Undo;
 using Microsoft.Extensions.Logging;
 
@@ -123,7 +124,8 @@ internal sealed class UndoLogPurger : IAsyncDisposable
                 var candidates = await resource.UndoLog.FindFinishedCandidatesAsync(connection, _options.UndoLogRetention, cursor, _options.UndoPurgeBatchSize, cancellationToken);
                 // A short batch reached the end: the next one (or the next pass) starts from the oldest row again.
                 cursor = candidates.Count < _options.UndoPurgeBatchSize ? null : candidates[^1];
-                var xids = candidates.Select(c => c.Xid).Where(UndoPurgeRules.IsCoordinatorXid).Distinct(StringComparer.Ordinal).ToList();
+                // A row whose XID is not of the coordinator's form was not written by phase 1: left alone (the coordinator would refuse to look it up).
+                var xids = candidates.Select(c => c.Xid).Where(xid => Xid.IsWellFormed(xid)).Distinct(StringComparer.Ordinal).ToList();
                 if (xids.Count > 0)
                 {
                     var statuses = await _coordinator.GetStatusesAsync(xids, cancellationToken);

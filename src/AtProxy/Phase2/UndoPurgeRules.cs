@@ -1,4 +1,4 @@
-using AtProxy.Undo;
+using AtProxy.Protocol.Undo;
 
 namespace AtProxy.Phase2;
 
@@ -28,20 +28,4 @@ internal static class UndoPurgeRules
     /// <summary>An undo row of a rolled-back transaction: kept, and worth a warning (a person should look).</summary>
     public static bool IsLeftByRollback(UndoLogStatus row, GlobalTransactionStatus transaction) =>
         row == UndoLogStatus.Normal && transaction is GlobalTransactionStatus.Rollbacked or GlobalTransactionStatus.TimeoutRollbacked;
-
-    /// <summary>
-    /// True for an XID of the coordinator's form ("node:sequence"); anything else was not written by
-    /// AtProxy's phase 1 and is left alone (the coordinator would refuse to look it up).
-    /// </summary>
-    public static bool IsCoordinatorXid(string xid)
-    {
-        if (!Transactions.Xid.IsWellFormed(xid))
-        {
-            return false;
-        }
-        var colon = xid.LastIndexOf(':');
-        return colon > 0 && colon < xid.Length - 1 &&
-            long.TryParse(xid.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var sequence) &&
-            sequence > 0;
-    }
 }

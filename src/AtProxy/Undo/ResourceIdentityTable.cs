@@ -1,4 +1,5 @@
 using System.Data.Common;
+using AtProxy.Protocol.Undo;
 using Npgsql;
 
 namespace AtProxy.Undo;
@@ -15,7 +16,7 @@ internal static class ResourceIdentityTable
     /// <summary>Creates the table and its one row when missing (safe against concurrent callers) and reads it.</summary>
     public static async Task<ResourceIdentity> EnsureAsync(DbConnection connection, string schema, CancellationToken cancellationToken)
     {
-        var name = $"{UndoLogTable.QuoteIdentifier(schema)}.atproxy_resource_identity";
+        var name = UndoLogTables.QualifiedResourceIdentity(schema);
         if (!await UndoLogTable.ExistsAsync(connection, name, cancellationToken))
         {
             await CreateAsync(connection, name, cancellationToken);

@@ -1,4 +1,6 @@
 using System.Data.Common;
+using AtProxy.Protocol.Undo;
+using static AtProxy.Protocol.Undo.UndoLogTables.Columns;
 
 namespace AtProxy.Undo;
 
@@ -20,10 +22,10 @@ internal static class UndoLogPurgeSql
         this UndoLogTable table, DbConnection connection, TimeSpan age, UndoPurgeCandidate? after, int limit, CancellationToken cancellationToken)
     {
         await using var select = connection.CreateCommand();
-        var resume = after is null ? "" : "AND log_created >= @c AND (log_created, xid, branch_id) > (@c, @x, @b) ";
-        select.CommandText = $"SELECT xid, branch_id, log_status, log_created FROM {table.QualifiedName} " +
-            $"WHERE log_status IN ({(int)UndoLogStatus.Normal}, {(int)UndoLogStatus.GlobalFinished}) AND log_created < now() - @age " + resume +
-            "ORDER BY log_created, xid, branch_id LIMIT @n";
+        var resume = after is null ? "" : $"AND {LogCreated} >= @c AND ({LogCreated}, {Xid}, {BranchId}) > (@c, @x, @b) ";
+        select.CommandText = $"SELECT {Xid}, {BranchId}, {LogStatus}, {LogCreated} FROM {table.QualifiedName} " +
+            $"WHERE {LogStatus} IN ({(int)UndoLogStatus.Normal}, {(int)UndoLogStatus.GlobalFinished}) AND {LogCreated} < now() - @age " + resume +
+            $"ORDER BY {LogCreated}, {Xid}, {BranchId} LIMIT @n";
         UndoLogTable.AddParameter(select, "age", age);
         UndoLogTable.AddParameter(select, "n", limit);
         if (after is { } cursor)
@@ -48,7 +50,7 @@ internal static class UndoLogPurgeSql
     public static async Task<int> DeleteCandidatesAsync(this UndoLogTable table, DbConnection connection, IReadOnlyList<UndoPurgeCandidate> rows, CancellationToken cancellationToken)
     {
         await using var delete = connection.CreateCommand();
-        delete.CommandText = $"DELETE FROM {table.QualifiedName} WHERE (xid, branch_id, log_status) IN " +
+        delete.CommandText = $"DELETE FROM {table.QualifiedName} WHERE ({Xid}, {BranchId}, {LogStatus}) IN " +
             "(SELECT * FROM unnest(@xids::varchar[], @bids::bigint[], @statuses::integer[]))";
         UndoLogTable.AddParameter(delete, "xids", rows.Select(r => r.Xid).ToArray());
         UndoLogTable.AddParameter(delete, "bids", rows.Select(r => r.BranchId).ToArray());
@@ -66,8 +68,8 @@ internal static class UndoLogPurgeSql
     {
         await using var delete = connection.CreateCommand();
         var committed = (int)UndoLogStatus.Committed;
-        delete.CommandText = $"DELETE FROM {table.QualifiedName} WHERE log_status = {committed} AND (xid, branch_id) IN " +
-            $"(SELECT xid, branch_id FROM {table.QualifiedName} WHERE log_status = {committed} AND log_modified < now() - @age ORDER BY log_modified LIMIT @n)";
+        delete.CommandText = $"DELETE FROM {table.QualifiedName} WHERE {LogStatus} = {committed} AND ({Xid}, {BranchId}) IN " +
+            $"(SELECT {Xid}, {BranchId} FROM {table.QualifiedName} WHERE {LogStatus} = {committed} AND {LogModified} < now() - @age ORDER BY {LogModified} LIMIT @n)";
         UndoLogTable.AddParameter(delete, "age", age);
         UndoLogTable.AddParameter(delete, "n", limit);
         return await delete.ExecuteNonQueryAsync(cancellationToken);

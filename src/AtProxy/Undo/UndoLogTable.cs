@@ -1,18 +1,19 @@
 using System.Data.Common;
 using AtProxy.Images;
+using AtProxy.Protocol;
+using AtProxy.Protocol.Undo;
 using Npgsql;
+using static AtProxy.Protocol.Undo.UndoLogTables.Columns;
 
 namespace AtProxy.Undo;
 
 /// <summary>
 /// The <c>atproxy_undo_log</c> table of one resource database: created on first use in the
 /// configured schema (or the connection's current one), one row per branch, unique on (xid, branch).
+/// Its names and statuses are <see cref="UndoLogTables"/> and <see cref="UndoLogStatus"/>, which the CLI reads by.
 /// </summary>
 internal sealed class UndoLogTable
 {
-    /// <summary>The unique constraint on (xid, branch_id): an insert that violates it met the rollback's marker.</summary>
-    public const string BranchKeyConstraint = "atproxy_undo_log_xid_branch_key";
-
     private readonly string? _configuredSchema;
     private readonly SemaphoreSlim _ensureLock = new(1, 1);
     private volatile string? _qualifiedName;
@@ -50,14 +51,14 @@ internal sealed class UndoLogTable
                 await using var current = connection.CreateCommand();
                 current.CommandText = "SELECT current_schema()";
                 schema = await current.ExecuteScalarAsync(cancellationToken) as string
-                    ?? throw new AtProxyException("The connection has no current schema to create atproxy_undo_log in; set AtProxyOptions.UndoLogSchema.");
+                    ?? throw new AtProxyException($"The connection has no current schema to create {UndoLogTables.UndoLog} in; set AtProxyOptions.UndoLogSchema.");
             }
-            var name = $"{QuoteIdentifier(schema)}.atproxy_undo_log";
+            var name = UndoLogTables.QualifiedUndoLog(schema);
             if (!await ExistsAsync(connection, name, cancellationToken))
             {
                 await CreateAsync(connection, name, cancellationToken);
             }
-            await CanonicalText.EnsureFunctionsAsync(connection, QuoteIdentifier(schema), cancellationToken);
+            await CanonicalText.EnsureFunctionsAsync(connection, PostgresIdentifier.Quote(schema), cancellationToken);
             _schema = schema;
             _qualifiedName = name;
         }
@@ -91,16 +92,16 @@ internal sealed class UndoLogTable
         await using var create = connection.CreateCommand();
         create.CommandText = $"""
             CREATE TABLE IF NOT EXISTS {name} (
-                branch_id     bigint       NOT NULL,
-                xid           varchar(128) NOT NULL,
-                context       varchar(128) NOT NULL,
-                rollback_info bytea        NOT NULL,
-                log_status    integer      NOT NULL,
-                log_created   timestamptz  NOT NULL DEFAULT now(),
-                log_modified  timestamptz  NOT NULL DEFAULT now(),
-                CONSTRAINT {BranchKeyConstraint} UNIQUE (xid, branch_id));
-            CREATE INDEX IF NOT EXISTS atproxy_undo_log_created_idx ON {name} (log_created);
-            CREATE INDEX IF NOT EXISTS atproxy_undo_log_committed_idx ON {name} (log_modified) WHERE log_status = 2;
+                {BranchId}      bigint       NOT NULL,
+                {Xid}           varchar(128) NOT NULL,
+                {Context}       varchar(128) NOT NULL,
+                {RollbackInfo}  bytea        NOT NULL,
+                {LogStatus}     integer      NOT NULL,
+                {LogCreated}    timestamptz  NOT NULL DEFAULT now(),
+                {LogModified}   timestamptz  NOT NULL DEFAULT now(),
+                CONSTRAINT {UndoLogTables.BranchKeyConstraint} UNIQUE ({Xid}, {BranchId}));
+            CREATE INDEX IF NOT EXISTS {UndoLogTables.CreatedIndex} ON {name} ({LogCreated});
+            CREATE INDEX IF NOT EXISTS {UndoLogTables.CommittedIndex} ON {name} ({LogModified}) WHERE {LogStatus} = {(int)UndoLogStatus.Committed};
             """;
         try
         {
@@ -122,7 +123,7 @@ internal sealed class UndoLogTable
         await using var batch = connection.CreateBatch();
         batch.Transaction = transaction;
         var insert = batch.CreateBatchCommand();
-        insert.CommandText = $"INSERT INTO {QualifiedName} (branch_id, xid, context, rollback_info, log_status) VALUES (@b, @x, @c, @r, @s)";
+        insert.CommandText = $"INSERT INTO {QualifiedName} ({BranchId}, {Xid}, {Context}, {RollbackInfo}, {LogStatus}) VALUES (@b, @x, @c, @r, @s)";
         AddParameter(insert, "b", branchId);
         AddParameter(insert, "x", xid);
         AddParameter(insert, "c", context);
@@ -143,7 +144,7 @@ internal sealed class UndoLogTable
     {
         await using var select = connection.CreateCommand();
         select.Transaction = transaction;
-        select.CommandText = $"SELECT rollback_info, context, log_status FROM {QualifiedName} WHERE xid = @x AND branch_id = @b FOR UPDATE";
+        select.CommandText = $"SELECT {RollbackInfo}, {Context}, {LogStatus} FROM {QualifiedName} WHERE {Xid} = @x AND {BranchId} = @b FOR UPDATE";
         AddParameter(select, "x", xid);
         AddParameter(select, "b", branchId);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
@@ -158,7 +159,7 @@ internal sealed class UndoLogTable
     {
         await using var delete = connection.CreateCommand();
         delete.Transaction = transaction;
-        delete.CommandText = $"DELETE FROM {QualifiedName} WHERE xid = @x AND branch_id = @b";
+        delete.CommandText = $"DELETE FROM {QualifiedName} WHERE {Xid} = @x AND {BranchId} = @b";
         AddParameter(delete, "x", xid);
         AddParameter(delete, "b", branchId);
         return await delete.ExecuteNonQueryAsync(cancellationToken);
@@ -168,7 +169,7 @@ internal sealed class UndoLogTable
     public async Task<int> DeleteManyAsync(DbConnection connection, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken)
     {
         await using var delete = connection.CreateCommand();
-        delete.CommandText = $"DELETE FROM {QualifiedName} WHERE (xid, branch_id) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))";
+        delete.CommandText = $"DELETE FROM {QualifiedName} WHERE ({Xid}, {BranchId}) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))";
         AddParameter(delete, "xids", branches.Select(b => b.Xid).ToArray());
         AddParameter(delete, "bids", branches.Select(b => b.BranchId).ToArray());
         return await delete.ExecuteNonQueryAsync(cancellationToken);
@@ -181,8 +182,8 @@ internal sealed class UndoLogTable
     public async Task<int> MarkCommittedManyAsync(DbConnection connection, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken)
     {
         await using var update = connection.CreateCommand();
-        update.CommandText = $"UPDATE {QualifiedName} SET log_status = {(int)UndoLogStatus.Committed}, log_modified = now() " +
-            $"WHERE log_status = {(int)UndoLogStatus.Normal} AND (xid, branch_id) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))";
+        update.CommandText = $"UPDATE {QualifiedName} SET {LogStatus} = {(int)UndoLogStatus.Committed}, {LogModified} = now() " +
+            $"WHERE {LogStatus} = {(int)UndoLogStatus.Normal} AND ({Xid}, {BranchId}) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))";
         AddParameter(update, "xids", branches.Select(b => b.Xid).ToArray());
         AddParameter(update, "bids", branches.Select(b => b.BranchId).ToArray());
         return await update.ExecuteNonQueryAsync(cancellationToken);
@@ -200,6 +201,4 @@ internal sealed class UndoLogTable
         parameter.Value = value;
         return parameter;
     }
-
-    internal static string QuoteIdentifier(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
 }

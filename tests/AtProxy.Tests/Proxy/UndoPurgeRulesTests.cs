@@ -1,5 +1,6 @@
 using AtProxy.Phase2;
-using AtProxy.Undo;
+using AtProxy.Protocol.Undo;
+using AtProxy.Transactions;
 
 namespace AtProxy.Tests.Proxy;
 
@@ -34,6 +35,6 @@ public class UndoPurgeRulesTests
     [InlineData(":5", false)]
     [InlineData("no-sequence", false)]
     [InlineData("tc 1:5", false)]
-    public void IsCoordinatorXid_accepts_only_node_colon_positive_sequence(string xid, bool expected) =>
-        Assert.Equal(expected, UndoPurgeRules.IsCoordinatorXid(xid));
+    public void Xid_IsWellFormed_accepts_only_node_colon_positive_sequence(string xid, bool expected) =>
+        Assert.Equal(expected, Xid.IsWellFormed(xid));
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using AtProxy.Images;
 using AtProxy.Metadata;
+using AtProxy.Protocol;
 using AtProxy.Protocol.V1;
 
 namespace AtProxy.Sql.Dialects;
@@ -18,15 +19,13 @@ namespace AtProxy.Sql.Dialects;
 /// <param name="functionSchema">The schema of AtProxy's image function (the undo log's schema), unquoted.</param>
 internal sealed class PostgresDialect(string functionSchema) : ISqlDialect
 {
-    private readonly string _imageFunction = QuoteName(functionSchema) + "." + CanonicalText.ImageFunction;
+    private readonly string _imageFunction = PostgresIdentifier.Quote(functionSchema) + "." + CanonicalText.ImageFunction;
 
     /// <summary>The hidden column that says whether an upsert inserted the row (rather than updated it).</summary>
     public const string InsertedColumn = GeneratedSql.ParameterPrefix + "inserted";
 
     /// <inheritdoc />
-    public string QuoteIdentifier(string identifier) => QuoteName(identifier);
-
-    private static string QuoteName(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    public string QuoteIdentifier(string identifier) => PostgresIdentifier.Quote(identifier);
 
     /// <inheritdoc />
     public string QuoteTable(TableMetadata table) => QuoteIdentifier(table.Schema) + "." + QuoteIdentifier(table.Name);
@@ -411,7 +410,7 @@ internal sealed class PostgresDialect(string functionSchema) : ISqlDialect
 
     // The row type of the table the statement resolved the name qualifier stands for, as a bigint column.
     private static void AppendRowType(StringBuilder sql, string qualifier) =>
-        sql.Append(", pg_typeof(").Append(qualifier).Append(".*)::oid::bigint AS ").Append(QuoteName(RowTypeColumn));
+        sql.Append(", pg_typeof(").Append(qualifier).Append(".*)::oid::bigint AS ").Append(PostgresIdentifier.Quote(RowTypeColumn));
 
     // Format version 1: each column's text in the session's own settings.
     private void AppendTextColumns(StringBuilder sql, TableMetadata table) =>
