@@ -150,10 +150,13 @@ internal sealed class CoordinatorState
         lock (session)
         {
             var wasEnded = GlobalStatusRules.IsEnded(session.Status);
-            if (SessionMutation.ApplyGlobalStatusChanged(session, changed))
+            // Status reads take no lock: release the locks before the new status can be seen, so a
+            // caller told "rolled back" or "committed" never still finds the transaction's locks.
+            if (GlobalStatusRules.ReleasesLocks(changed.To))
             {
                 ReleaseAllLocks(session);
             }
+            SessionMutation.ApplyGlobalStatusChanged(session, changed);
             if (!wasEnded && GlobalStatusRules.IsEnded(session.Status))
             {
                 MarkEnded(session);
