@@ -71,7 +71,7 @@ public sealed partial class CoordinatorServer : IAsyncDisposable
     }
 
     /// <summary>Starts the coordinator and waits until its health service answers SERVING.</summary>
-    /// <exception cref="HostingSetupException">It did not start listening or serving within <see cref="CoordinatorServerOptions.StartTimeout"/>.</exception>
+    /// <exception cref="InvalidOperationException">It did not start listening or serving within <see cref="CoordinatorServerOptions.StartTimeout"/>.</exception>
     public static async Task<CoordinatorServer> StartAsync(CoordinatorServerOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new CoordinatorServerOptions();
@@ -183,7 +183,7 @@ public sealed partial class CoordinatorServer : IAsyncDisposable
         catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
         {
             process.Kill(); // also lets the output readers take the last lines (the reason it stopped)
-            throw new HostingSetupException($"The coordinator ({Dll}) did not start listening: {ex.Message}\nIts output:\n{Output}", ex);
+            throw new InvalidOperationException($"The coordinator ({Dll}) did not start listening: {ex.Message}\nIts output:\n{Output}", ex);
         }
     }
 
@@ -206,7 +206,7 @@ public sealed partial class CoordinatorServer : IAsyncDisposable
             }
             if (DateTime.UtcNow >= deadline || !IsRunning)
             {
-                throw new HostingSetupException($"The coordinator on {Address} did not report SERVING.\nIts output:\n{Output}");
+                throw new InvalidOperationException($"The coordinator on {Address} did not report SERVING.\nIts output:\n{Output}");
             }
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }

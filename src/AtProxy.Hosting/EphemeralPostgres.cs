@@ -39,11 +39,11 @@ public sealed class EphemeralPostgres : IAsyncDisposable
     /// <c>postgresql.conf</c> settings on top of the fixed ones (address, port, socket directory,
     /// no fsync, 300 connections), e.g. <c>["shared_buffers"] = "64MB"</c>.
     /// </param>
-    /// <exception cref="HostingSetupException">No server programs were found, or the cluster did not start.</exception>
+    /// <exception cref="InvalidOperationException">No server programs were found, or the cluster did not start.</exception>
     public static async Task<EphemeralPostgres> StartAsync(string root, IReadOnlyDictionary<string, string>? settings = null)
     {
         var binDir = await PostgresBinaries.FindAsync().ConfigureAwait(false)
-            ?? throw new HostingSetupException("No PostgreSQL server programs (initdb, pg_ctl) were found. " + PostgresBinaries.InstallHint);
+            ?? throw new InvalidOperationException("No PostgreSQL server programs (initdb, pg_ctl) were found. " + PostgresBinaries.InstallHint);
         Directory.CreateDirectory(root);
         var cluster = new EphemeralPostgres(binDir, root, FreePort.Find());
         try
@@ -117,7 +117,7 @@ public sealed class EphemeralPostgres : IAsyncDisposable
             asServerUser: true, TimeSpan.FromMinutes(2)).ConfigureAwait(false);
         if (init.ExitCode != 0)
         {
-            throw new HostingSetupException($"initdb failed (exit {init.ExitCode}) in {RootDirectory}:\n{init.Output}");
+            throw new InvalidOperationException($"initdb failed (exit {init.ExitCode}) in {RootDirectory}:\n{init.Output}");
         }
         var lines = new List<string>
         {
@@ -143,7 +143,7 @@ public sealed class EphemeralPostgres : IAsyncDisposable
         if (start.ExitCode != 0)
         {
             var log = File.Exists(LogFile) ? await File.ReadAllTextAsync(LogFile).ConfigureAwait(false) : "(no server log was written)";
-            throw new HostingSetupException(
+            throw new InvalidOperationException(
                 $"PostgreSQL did not start on 127.0.0.1:{Port} (pg_ctl exit {start.ExitCode}).\n" +
                 $"pg_ctl said:\n{start.Output}\nThe server log ({LogFile}) says:\n{log}");
         }

@@ -45,7 +45,7 @@ public sealed class PostgresInstance : IAsyncDisposable
     public string? ClusterDirectory => _cluster?.RootDirectory;
 
     /// <summary>Connects to <c>ATPROXY_TEST_PG</c> when set, otherwise starts an ephemeral cluster.</summary>
-    /// <exception cref="HostingSetupException">The server could not be reached or started.</exception>
+    /// <exception cref="InvalidOperationException">The server could not be reached or started.</exception>
     public static async Task<PostgresInstance> StartAsync()
     {
         if (Environment.GetEnvironmentVariable(ExistingServerVariable) is { Length: > 0 } existing)
@@ -120,7 +120,7 @@ public sealed class PostgresInstance : IAsyncDisposable
     {
         if (await PostgresBinaries.FindAsync().ConfigureAwait(false) is null)
         {
-            throw new HostingSetupException("No PostgreSQL server binaries (initdb, pg_ctl) were found. " + InstallHint);
+            throw new InvalidOperationException("No PostgreSQL server binaries (initdb, pg_ctl) were found. " + InstallHint);
         }
         await RemoveLeftoversAsync().ConfigureAwait(false);
 
@@ -168,7 +168,7 @@ public sealed class PostgresInstance : IAsyncDisposable
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
-            throw new HostingSetupException($"{failure} {ex.Message} {InstallHint}", ex);
+            throw new InvalidOperationException($"{failure} {ex.Message} {InstallHint}", ex);
         }
     }
 

@@ -77,7 +77,7 @@ public static class ProcessRunner
         var result = await RunAsync("chown", ["-R", $"{ServerUser}:{ServerUser}", path], asServerUser: false, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         if (result.ExitCode != 0)
         {
-            throw new HostingSetupException($"Could not give {path} to the '{ServerUser}' user: {result.Output}");
+            throw new InvalidOperationException($"Could not give {path} to the '{ServerUser}' user: {result.Output}");
         }
     }
 

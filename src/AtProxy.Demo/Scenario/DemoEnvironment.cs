@@ -60,7 +60,7 @@ internal sealed class DemoEnvironment : IAsyncDisposable
 
     private async Task StartCoreAsync(bool useAtProxy, CancellationToken cancellationToken)
     {
-        _postgres = await Step("PostgreSQL", () => EphemeralPostgres.StartAsync(Path.Combine(_directory, "pg"), PostgresSettings),
+        _postgres = await Step("PostgreSQL", () => SetUpAsync(() => EphemeralPostgres.StartAsync(Path.Combine(_directory, "pg"), PostgresSettings)),
             pg => $"throw-away cluster on 127.0.0.1:{pg.Port}");
         await Step("databases", async () =>
         {
@@ -78,7 +78,7 @@ internal sealed class DemoEnvironment : IAsyncDisposable
 
         if (useAtProxy)
         {
-            Coordinator = await Step("coordinator", () => CoordinatorServer.StartAsync(CoordinatorOptions(Path.Combine(_directory, "coordinator")), cancellationToken),
+            Coordinator = await Step("coordinator", () => SetUpAsync(() => CoordinatorServer.StartAsync(CoordinatorOptions(Path.Combine(_directory, "coordinator")), cancellationToken)),
                 c => $"{c.Address} (embedded store)");
         }
         var inventorySettings = new ServiceSettings(ServiceRole.Inventory, FreePort.Find(), InventoryConnectionString, Coordinator?.Address, null);
@@ -145,6 +145,22 @@ internal sealed class DemoEnvironment : IAsyncDisposable
         options.Settings["Coordinator:RetryInitialDelayMs"] = "200";
         options.Settings["Coordinator:RetryMaxDelayMs"] = "2000";
         return options;
+    }
+
+    /// <summary>
+    /// A server that could not be set up (no PostgreSQL programs, the coordinator not built or not
+    /// starting) is reported as the demo's setup failure, with the hosting library's message.
+    /// </summary>
+    private static async Task<T> SetUpAsync<T>(Func<Task<T>> start)
+    {
+        try
+        {
+            return await start();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FileNotFoundException)
+        {
+            throw new DemoSetupException(ex.Message);
+        }
     }
 
     private static async Task<T> Step<T>(string what, Func<Task<T>> start, Func<T, string> describe)

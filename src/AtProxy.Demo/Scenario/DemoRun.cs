@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using AtProxy.Demo.Contracts;
 using AtProxy.Demo.Hosting;
-using AtProxy.Hosting;
 using AtProxy.Demo.Scenario.Locks;
 using Spectre.Console;
 
@@ -56,7 +55,7 @@ internal static class DemoRun
             AnsiConsole.MarkupLine("[yellow]Interrupted.[/] Everything the demo started was stopped and its files deleted.");
             return 130;
         }
-        catch (Exception ex) when (ex is DemoSetupException or HostingSetupException)
+        catch (DemoSetupException ex)
         {
             AnsiConsole.MarkupLine($"[red]The demo could not start:[/] {Markup.Escape(ex.Message)}");
             return 2;
