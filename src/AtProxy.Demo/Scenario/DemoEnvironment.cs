@@ -19,6 +19,9 @@ internal sealed class DemoEnvironment : IAsyncDisposable
     /// <summary>What the run's temporary directory is called, followed by the demo's process id.</summary>
     private const string DirectoryPrefix = "atproxy-demo-";
 
+    /// <summary>The PostgreSQL cluster's directory inside the run's directory.</summary>
+    private const string ClusterDirectory = "pg";
+
     private static readonly HttpClient Probe = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly string _directory;
     private EphemeralPostgres? _postgres;
@@ -43,7 +46,10 @@ internal sealed class DemoEnvironment : IAsyncDisposable
     {
         foreach (var abandoned in RunDirectory.Abandoned(DirectoryPrefix))
         {
-            await EphemeralPostgres.RemoveAbandonedAsync(abandoned);
+            // The cluster is in a subdirectory of the run's directory, not in the directory itself. The
+            // coordinator and the services stopped by themselves when their demo died (--parent-pid).
+            await EphemeralPostgres.RemoveAbandonedAsync(Path.Combine(abandoned, ClusterDirectory));
+            RunDirectory.Delete(abandoned);
         }
         var environment = new DemoEnvironment(RunDirectory.Create(DirectoryPrefix, 8));
         try
@@ -60,7 +66,7 @@ internal sealed class DemoEnvironment : IAsyncDisposable
 
     private async Task StartCoreAsync(bool useAtProxy, CancellationToken cancellationToken)
     {
-        _postgres = await Step("PostgreSQL", () => SetUpAsync(() => EphemeralPostgres.StartAsync(Path.Combine(_directory, "pg"), PostgresSettings)),
+        _postgres = await Step("PostgreSQL", () => SetUpAsync(() => EphemeralPostgres.StartAsync(Path.Combine(_directory, ClusterDirectory), PostgresSettings)),
             pg => $"throw-away cluster on 127.0.0.1:{pg.Port}");
         await Step("databases", async () =>
         {
