@@ -69,19 +69,8 @@ public sealed class EphemeralPostgres : IAsyncDisposable
     };
 
     /// <summary>Creates an empty database named <paramref name="name"/>.</summary>
-    public async Task CreateDatabaseAsync(string name)
-    {
-        var connection = new NpgsqlConnection(ConnectionString("postgres").ConnectionString);
-        await using (connection.ConfigureAwait(false))
-        {
-            await connection.OpenAsync().ConfigureAwait(false);
-            var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
-            await using (command.ConfigureAwait(false))
-            {
-                await command.ExecuteNonQueryAsync().ConfigureAwait(false);
-            }
-        }
-    }
+    public Task CreateDatabaseAsync(string name) =>
+        AdminSql.ExecuteAsync(ConnectionString("postgres").ConnectionString, $"CREATE DATABASE \"{name}\"");
 
     /// <summary>Stops the server (immediate: the data is thrown away) and deletes its directory; once.</summary>
     public async ValueTask DisposeAsync()

@@ -70,16 +70,7 @@ public sealed class PostgresInstance : IAsyncDisposable
     public async Task<ScratchDatabase> CreateDatabaseAsync(string prefix = "test")
     {
         var name = $"{Sanitize(prefix)}_{Guid.NewGuid().ToString("N")[..10]}";
-        var connection = new NpgsqlConnection(AdminConnectionString);
-        await using (connection.ConfigureAwait(false))
-        {
-            await connection.OpenAsync().ConfigureAwait(false);
-            var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
-            await using (create.ConfigureAwait(false))
-            {
-                await create.ExecuteNonQueryAsync().ConfigureAwait(false);
-            }
-        }
+        await AdminSql.ExecuteAsync(AdminConnectionString, $"CREATE DATABASE \"{name}\"").ConfigureAwait(false);
         var connectionString = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
         return new ScratchDatabase(this, name, connectionString);
     }
@@ -104,16 +95,7 @@ public sealed class PostgresInstance : IAsyncDisposable
         {
             NpgsqlConnection.ClearPool(pooled);
         }
-        var connection = new NpgsqlConnection(AdminConnectionString);
-        await using (connection.ConfigureAwait(false))
-        {
-            await connection.OpenAsync().ConfigureAwait(false);
-            var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
-            await using (drop.ConfigureAwait(false))
-            {
-                await drop.ExecuteNonQueryAsync().ConfigureAwait(false);
-            }
-        }
+        await AdminSql.ExecuteAsync(AdminConnectionString, $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").ConfigureAwait(false);
     }
 
     private static async Task<EphemeralPostgres> StartClusterAsync()
