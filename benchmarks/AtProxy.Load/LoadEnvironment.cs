@@ -1,8 +1,7 @@
 using System.Diagnostics;
+using AtProxy.Hosting;
 using AtProxy.Load.Modes;
 using AtProxy.Protocol.V1;
-using AtProxy.Testing.Coordinator;
-using AtProxy.Testing.Postgres;
 using Dapper;
 using Grpc.Net.Client;
 using Npgsql;
@@ -17,15 +16,15 @@ internal sealed class LoadEnvironment : IAsyncDisposable
 {
     public const int InitialStock = 10_000_000;
 
-    private PostgresServer _server = null!;
-    private TestDatabase _orders = null!;
-    private TestDatabase _inventory = null!;
+    private PostgresInstance _server = null!;
+    private ScratchDatabase _orders = null!;
+    private ScratchDatabase _inventory = null!;
     private NpgsqlDataSource _ordersPlain = null!;
     private NpgsqlDataSource _inventoryPlain = null!;
     private AtProxyClient _client = null!;
     private GrpcChannel _adminChannel = null!;
 
-    public CoordinatorProcess Coordinator { get; private set; } = null!;
+    public CoordinatorServer Coordinator { get; private set; } = null!;
 
     public IReadOnlyDictionary<string, IOrderMode> Modes { get; private set; } = null!;
 
@@ -37,7 +36,7 @@ internal sealed class LoadEnvironment : IAsyncDisposable
     /// nothing unless every commit, PREPARE TRANSACTION and the coordinator's log pay for durability
     /// as they do in production. A server the driver does not own is measured as it is configured.
     /// </summary>
-    private static async Task<string> MakeDurableAsync(PostgresServer server)
+    private static async Task<string> MakeDurableAsync(PostgresInstance server)
     {
         await using var connection = new NpgsqlConnection(server.AdminConnectionString);
         await connection.OpenAsync();
@@ -65,7 +64,7 @@ internal sealed class LoadEnvironment : IAsyncDisposable
 
     private async Task InitializeAsync(int clients)
     {
-        _server = await PostgresServer.StartAsync();
+        _server = await PostgresInstance.StartAsync();
         DatabaseDurability = await MakeDurableAsync(_server);
         _orders = await _server.CreateDatabaseAsync("load_orders");
         _inventory = await _server.CreateDatabaseAsync("load_inventory");
@@ -76,7 +75,7 @@ internal sealed class LoadEnvironment : IAsyncDisposable
             """);
         await ExecuteAsync(_inventory.ConnectionString, "CREATE TABLE stock (sku text PRIMARY KEY, count int NOT NULL, sold int NOT NULL DEFAULT 0)");
 
-        Coordinator = await CoordinatorProcess.StartAsync();
+        Coordinator = await CoordinatorServer.StartAsync();
         _ordersPlain = NpgsqlDataSource.Create(WithPool(_orders.ConnectionString, clients));
         _inventoryPlain = NpgsqlDataSource.Create(WithPool(_inventory.ConnectionString, clients));
         _client = AtProxyClient.Create(new AtProxyOptions { Coordinator = Coordinator.Address, ApplicationId = "load-driver" });

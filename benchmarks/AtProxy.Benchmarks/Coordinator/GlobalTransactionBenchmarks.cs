@@ -1,8 +1,8 @@
 using System.Globalization;
 using AtProxy.Coordination;
 using AtProxy.Coordinator;
+using AtProxy.Hosting;
 using AtProxy.Protocol.V1;
-using AtProxy.Testing.Coordinator;
 using BenchmarkDotNet.Attributes;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -35,7 +35,7 @@ public class GlobalTransactionBenchmarks
     private const int BranchesPerTransaction = 2;
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(10);
     private WebApplication? _app;
-    private CoordinatorProcess? _process;
+    private CoordinatorServer? _process;
     private GrpcChannel? _channel;
     private AcknowledgingResourceManager? _resourceManager;
     private TransactionManager.TransactionManagerClient _tm = null!;
@@ -59,10 +59,10 @@ public class GlobalTransactionBenchmarks
         Uri address;
         if (Host == "process")
         {
-            var options = new CoordinatorProcessOptions { Store = Store };
+            var options = new CoordinatorServerOptions { Store = Store };
             options.Settings["Coordinator:EndedRetentionMs"] = "1000";
             options.Settings["Logging:LogLevel:Default"] = "Warning";
-            _process = await CoordinatorProcess.StartAsync(options);
+            _process = await CoordinatorServer.StartAsync(options);
             address = _process.Address;
         }
         else

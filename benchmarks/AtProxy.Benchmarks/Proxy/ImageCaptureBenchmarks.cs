@@ -1,12 +1,12 @@
 using AtProxy.Benchmarks.Undo;
 using System.Globalization;
 using AtProxy.Phase1;
+using AtProxy.Hosting;
 using AtProxy.Images;
 using AtProxy.Metadata;
 using AtProxy.Protocol.V1;
 using AtProxy.Sql;
 using AtProxy.Sql.Dialects;
-using AtProxy.Testing.Postgres;
 using BenchmarkDotNet.Attributes;
 using Npgsql;
 
@@ -27,8 +27,8 @@ public class ImageCaptureBenchmarks
 {
     private const string Update = $"UPDATE {RepresentativeTable.Name} SET amount = amount + 1 WHERE id BETWEEN @lo AND @hi";
     private const string Select = $"SELECT {RepresentativeTable.Columns} FROM {RepresentativeTable.Name} WHERE id BETWEEN @lo AND @hi";
-    private PostgresServer _server = null!;
-    private TestDatabase _database = null!;
+    private PostgresInstance _server = null!;
+    private ScratchDatabase _database = null!;
     private NpgsqlConnection _connection = null!;
     private NpgsqlCommand _userCommand = null!;
     private DmlStatement _statement = null!;
@@ -40,7 +40,7 @@ public class ImageCaptureBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _server = await PostgresServer.StartAsync();
+        _server = await PostgresInstance.StartAsync();
         _database = await _server.CreateDatabaseAsync("bench");
         _connection = new NpgsqlConnection(_database.ConnectionString);
         await _connection.OpenAsync();

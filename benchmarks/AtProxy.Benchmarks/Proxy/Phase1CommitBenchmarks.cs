@@ -1,5 +1,5 @@
 using AtProxy.Coordinator;
-using AtProxy.Testing.Postgres;
+using AtProxy.Hosting;
 using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -27,8 +27,8 @@ public class Phase1CommitBenchmarks
 {
     private const int Accounts = 1000;
     private const string Update = "UPDATE account SET balance = balance + 1 WHERE id = @id";
-    private PostgresServer _server = null!;
-    private TestDatabase _database = null!;
+    private PostgresInstance _server = null!;
+    private ScratchDatabase _database = null!;
     private WebApplication _coordinator = null!;
     private NpgsqlDataSource _bare = null!;
     private AtProxyClient _client = null!;
@@ -40,7 +40,7 @@ public class Phase1CommitBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _server = await PostgresServer.StartAsync();
+        _server = await PostgresInstance.StartAsync();
         _database = await _server.CreateDatabaseAsync("bench");
         await using (var connection = new NpgsqlConnection(_database.ConnectionString))
         {

@@ -1,4 +1,4 @@
-using AtProxy.Testing.Postgres;
+using AtProxy.Hosting;
 using BenchmarkDotNet.Attributes;
 using Npgsql;
 
@@ -12,8 +12,8 @@ namespace AtProxy.Benchmarks.Proxy;
 [MemoryDiagnoser]
 public class ProxyOverheadBenchmarks
 {
-    private PostgresServer _server = null!;
-    private TestDatabase _database = null!;
+    private PostgresInstance _server = null!;
+    private ScratchDatabase _database = null!;
     private NpgsqlDataSource _bare = null!;
     private AtProxyClient _client = null!;
     private AtDbDataSource _proxied = null!;
@@ -21,7 +21,7 @@ public class ProxyOverheadBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _server = PostgresServer.StartAsync().GetAwaiter().GetResult();
+        _server = PostgresInstance.StartAsync().GetAwaiter().GetResult();
         _database = _server.CreateDatabaseAsync("bench").GetAwaiter().GetResult();
         using (var connection = new NpgsqlConnection(_database.ConnectionString))
         {

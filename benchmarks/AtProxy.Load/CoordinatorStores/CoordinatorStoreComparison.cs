@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using AtProxy.Hosting;
 using AtProxy.Protocol.V1;
-using AtProxy.Testing.Coordinator;
-using AtProxy.Testing.Postgres;
 using Grpc.Net.Client;
 
 namespace AtProxy.Load.CoordinatorStores;
@@ -24,7 +23,7 @@ internal static class CoordinatorStoreComparison
 
     public static async Task<IReadOnlyList<StoreRunResult>> RunAsync(int clients, TimeSpan duration, string outputDirectory, DateTimeOffset started, Action<string> progress)
     {
-        await using var server = await PostgresServer.StartAsync();
+        await using var server = await PostgresInstance.StartAsync();
         var results = new List<StoreRunResult>();
         foreach (var (store, instances) in Configurations)
         {
@@ -40,13 +39,13 @@ internal static class CoordinatorStoreComparison
 
     private static async Task<StoreRunResult> RunOneAsync(string store, int instances, string storeConnection, int clients, TimeSpan duration)
     {
-        var coordinators = new List<CoordinatorProcess>();
+        var coordinators = new List<CoordinatorServer>();
         var managers = new List<AcknowledgingResourceManager>();
         try
         {
             for (var i = 1; i <= instances; i++)
             {
-                var options = new CoordinatorProcessOptions { Store = store };
+                var options = new CoordinatorServerOptions { Store = store };
                 options.Settings["Coordinator:NodeId"] = $"tc-{i}";
                 options.Settings["Coordinator:EndedRetentionMs"] = "5000";
                 options.Settings["Logging:LogLevel:Default"] = "Warning";
@@ -54,7 +53,7 @@ internal static class CoordinatorStoreComparison
                 {
                     options.Settings["Coordinator:StoreConnection"] = storeConnection;
                 }
-                coordinators.Add(await CoordinatorProcess.StartAsync(options));
+                coordinators.Add(await CoordinatorServer.StartAsync(options));
             }
             foreach (var coordinator in coordinators)
             {
@@ -91,7 +90,7 @@ internal static class CoordinatorStoreComparison
         }
     }
 
-    private static TimeSpan CpuTimeOf(List<CoordinatorProcess> coordinators)
+    private static TimeSpan CpuTimeOf(List<CoordinatorServer> coordinators)
     {
         var total = TimeSpan.Zero;
         foreach (var coordinator in coordinators)
@@ -103,7 +102,7 @@ internal static class CoordinatorStoreComparison
     }
 
     // Returns how many transactions committed, and each client's last one.
-    private static async Task<(long Count, List<string> LastXids)> DriveAsync(List<CoordinatorProcess> coordinators, int clients, TimeSpan duration, Func<long> nextKey, List<double> latencies)
+    private static async Task<(long Count, List<string> LastXids)> DriveAsync(List<CoordinatorServer> coordinators, int clients, TimeSpan duration, Func<long> nextKey, List<double> latencies)
     {
         var count = 0L;
         var lastXids = new List<string>();

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using AtProxy.Coordinator.Configuration;
+using AtProxy.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -14,27 +14,7 @@ internal sealed class ParentProcessWatcher(IOptions<CoordinatorOptions> options,
         {
             return;
         }
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-        {
-            if (!IsAlive(pid))
-            {
-                lifetime.StopApplication();
-                return;
-            }
-        }
-    }
-
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
+        await ProcessLiveness.WaitUntilGoneAsync(pid, stoppingToken).ConfigureAwait(false);
+        lifetime.StopApplication();
     }
 }

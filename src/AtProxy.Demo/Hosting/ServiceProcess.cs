@@ -1,5 +1,6 @@
 using System.Globalization;
 using AtProxy.Demo.Services;
+using AtProxy.Hosting;
 
 namespace AtProxy.Demo.Hosting;
 

@@ -1,6 +1,8 @@
 using System.Net.Http.Json;
 using AtProxy.Demo.Hosting;
 using AtProxy.Demo.Services;
+using AtProxy.Hosting;
+using AtProxy.Protocol.V1;
 using Dapper;
 using Npgsql;
 using Spectre.Console;
@@ -14,11 +16,17 @@ namespace AtProxy.Demo.Scenario;
 /// </summary>
 internal sealed class DemoEnvironment : IAsyncDisposable
 {
+    /// <summary>What the run's temporary directory is called, followed by the demo's process id.</summary>
+    private const string DirectoryPrefix = "atproxy-demo-";
+
+    /// <summary>The PostgreSQL cluster's directory inside the run's directory.</summary>
+    private const string ClusterDirectory = "pg";
+
     private static readonly HttpClient Probe = new() { Timeout = TimeSpan.FromSeconds(5) };
-    private readonly DemoDirectory _directory;
+    private readonly string _directory;
     private EphemeralPostgres? _postgres;
 
-    private DemoEnvironment(DemoDirectory directory) => _directory = directory;
+    private DemoEnvironment(string directory) => _directory = directory;
 
     /// <summary>The coordinator; null without AtProxy.</summary>
     public CoordinatorServer? Coordinator { get; private set; }
@@ -36,11 +44,14 @@ internal sealed class DemoEnvironment : IAsyncDisposable
     /// <summary>Starts everything, reporting each step; on failure stops what was started and throws.</summary>
     public static async Task<DemoEnvironment> StartAsync(bool useAtProxy, CancellationToken cancellationToken)
     {
-        foreach (var abandoned in DemoDirectory.Abandoned())
+        foreach (var abandoned in RunDirectory.Abandoned(DirectoryPrefix))
         {
-            await EphemeralPostgres.RemoveAbandonedAsync(abandoned);
+            // The cluster is in a subdirectory of the run's directory, not in the directory itself. The
+            // coordinator and the services stopped by themselves when their demo died (--parent-pid).
+            await EphemeralPostgres.RemoveAbandonedAsync(Path.Combine(abandoned, ClusterDirectory));
+            RunDirectory.Delete(abandoned);
         }
-        var environment = new DemoEnvironment(DemoDirectory.Create());
+        var environment = new DemoEnvironment(RunDirectory.Create(DirectoryPrefix, 8));
         try
         {
             await environment.StartCoreAsync(useAtProxy, cancellationToken);
@@ -55,14 +66,14 @@ internal sealed class DemoEnvironment : IAsyncDisposable
 
     private async Task StartCoreAsync(bool useAtProxy, CancellationToken cancellationToken)
     {
-        _postgres = await Step("PostgreSQL", () => EphemeralPostgres.StartAsync(Path.Combine(_directory.Path, "pg")),
+        _postgres = await Step("PostgreSQL", () => SetUpAsync(() => EphemeralPostgres.StartAsync(Path.Combine(_directory, ClusterDirectory), PostgresSettings)),
             pg => $"throw-away cluster on 127.0.0.1:{pg.Port}");
         await Step("databases", async () =>
         {
             await _postgres.CreateDatabaseAsync("orders");
             await _postgres.CreateDatabaseAsync("inventory");
-            OrdersConnectionString = _postgres.ConnectionString("orders");
-            InventoryConnectionString = _postgres.ConnectionString("inventory");
+            OrdersConnectionString = ConnectionString(_postgres, "orders");
+            InventoryConnectionString = ConnectionString(_postgres, "inventory");
             await ExecuteAsync(OrdersConnectionString, Catalog.OrdersSchema);
             await ExecuteAsync(InventoryConnectionString, Catalog.InventorySchema);
             await using var inventory = new NpgsqlConnection(InventoryConnectionString);
@@ -73,7 +84,7 @@ internal sealed class DemoEnvironment : IAsyncDisposable
 
         if (useAtProxy)
         {
-            Coordinator = await Step("coordinator", () => CoordinatorServer.StartAsync(Path.Combine(_directory.Path, "coordinator"), cancellationToken),
+            Coordinator = await Step("coordinator", () => SetUpAsync(() => CoordinatorServer.StartAsync(CoordinatorOptions(Path.Combine(_directory, "coordinator")), cancellationToken)),
                 c => $"{c.Address} (embedded store)");
         }
         var inventorySettings = new ServiceSettings(ServiceRole.Inventory, FreePort.Find(), InventoryConnectionString, Coordinator?.Address, null);
@@ -106,7 +117,8 @@ internal sealed class DemoEnvironment : IAsyncDisposable
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
-            var connected = await Coordinator!.ConnectedResourcesAsync(cancellationToken);
+            var status = await Coordinator!.Admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest(), cancellationToken: cancellationToken);
+            var connected = status.ResourceManagers.SelectMany(rm => rm.ResourceIds).ToHashSet(StringComparer.Ordinal);
             if (connected.Contains("orders-db") && connected.Contains("inventory-db"))
             {
                 return true;
@@ -116,6 +128,44 @@ internal sealed class DemoEnvironment : IAsyncDisposable
                 throw new DemoSetupException("The services' phase-2 streams did not connect to the coordinator within 30 s.");
             }
             await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    private static IReadOnlyDictionary<string, string> PostgresSettings { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["shared_buffers"] = "64MB",
+    };
+
+    private static string ConnectionString(EphemeralPostgres postgres, string database)
+    {
+        var builder = postgres.ConnectionString(database);
+        builder.MaxPoolSize = 60;
+        return builder.ConnectionString;
+    }
+
+    /// <summary>The coordinator with its embedded store in the run's directory.</summary>
+    private static CoordinatorServerOptions CoordinatorOptions(string dataDirectory)
+    {
+        var options = new CoordinatorServerOptions { Store = "embedded", DataDirectory = dataDirectory };
+        // Phase 2 of a branch whose service is down is retried soon after it is back.
+        options.Settings["Coordinator:RetryInitialDelayMs"] = "200";
+        options.Settings["Coordinator:RetryMaxDelayMs"] = "2000";
+        return options;
+    }
+
+    /// <summary>
+    /// A server that could not be set up (no PostgreSQL programs, the coordinator not built or not
+    /// starting) is reported as the demo's setup failure, with the hosting library's message.
+    /// </summary>
+    private static async Task<T> SetUpAsync<T>(Func<Task<T>> start)
+    {
+        try
+        {
+            return await start();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FileNotFoundException)
+        {
+            throw new DemoSetupException(ex.Message);
         }
     }
 
@@ -152,6 +202,6 @@ internal sealed class DemoEnvironment : IAsyncDisposable
         {
             await _postgres.DisposeAsync();
         }
-        DemoDirectory.Delete(_directory.Path);
+        RunDirectory.Delete(_directory);
     }
 }

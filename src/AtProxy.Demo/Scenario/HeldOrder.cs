@@ -1,6 +1,7 @@
 using AtProxy.Demo.Contracts;
 using AtProxy.Demo.Hosting;
 using AtProxy.Demo.Scenario.Locks;
+using AtProxy.Hosting;
 using AtProxy.Protocol.V1;
 using Spectre.Console;
 

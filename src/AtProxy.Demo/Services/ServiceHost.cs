@@ -1,5 +1,6 @@
 using System.Data.Common;
 using AtProxy.AspNetCore;
+using AtProxy.Hosting;
 using AtProxy.Demo.Services.Inventory;
 using AtProxy.Demo.Services.Orders;
 using AtProxy.Demo.Services.Transactions;

@@ -1,29 +1,9 @@
+using AtProxy.Hosting;
+
 namespace AtProxy.Testing.Coordinator;
 
-/// <summary>How <see cref="CoordinatorProcess"/> starts the coordinator.</summary>
-public sealed class CoordinatorProcessOptions
-{
-    /// <summary>
-    /// "embedded" (default, durable under <see cref="DataDirectory"/>), "memory", or "postgres"
-    /// (with <c>["Coordinator:StoreConnection"]</c> in <see cref="Settings"/>; several processes may share one).
-    /// </summary>
-    public string Store { get; set; } = "embedded";
-
-    /// <summary>The data directory; null for a new temporary one that is deleted on dispose.</summary>
-    public string? DataDirectory { get; set; }
-
-    /// <summary>
-    /// Further coordinator settings by configuration key, e.g.
-    /// <c>["Coordinator:RetryInitialDelayMs"] = "50"</c> or <c>["Coordinator:AdminToken"] = "secret"</c>.
-    /// </summary>
-    public IDictionary<string, string> Settings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
-
-    /// <summary>Environment variables for the coordinator process, e.g. <c>["ATPROXY_Coordinator__NodeId"] = "tc-2"</c>.</summary>
-    public IDictionary<string, string> Environment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
-
-    /// <summary>How long to wait for the coordinator to serve before failing with its output.</summary>
-    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>The coordinator's DLL; null to find it (see <see cref="CoordinatorBinary.Find"/>).</summary>
-    public string? CoordinatorDll { get; set; }
-}
+/// <summary>
+/// How <see cref="CoordinatorProcess"/> starts the coordinator: store, data directory, settings,
+/// environment and start timeout, as <see cref="CoordinatorServerOptions"/> defines them.
+/// </summary>
+public sealed class CoordinatorProcessOptions : CoordinatorServerOptions;

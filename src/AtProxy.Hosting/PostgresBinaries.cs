@@ -1,18 +1,26 @@
 using System.ComponentModel;
 
-namespace AtProxy.Demo.Hosting;
+namespace AtProxy.Hosting;
 
 /// <summary>Finds the machine's PostgreSQL server programs (initdb, pg_ctl).</summary>
-internal static class PostgresBinaries
+public static class PostgresBinaries
 {
+    /// <summary>The environment variable naming the directory of initdb and pg_ctl when they are not found otherwise.</summary>
+    public const string DirectoryVariable = "ATPROXY_PG_BIN";
+
+    /// <summary>What to do when no server programs are found.</summary>
     public const string InstallHint =
         "Install the PostgreSQL server (Debian/Ubuntu: 'apt-get install postgresql') " +
-        "or name the directory holding initdb and pg_ctl in ATPROXY_PG_BIN.";
+        "or name the directory holding initdb and pg_ctl in " + DirectoryVariable + ".";
 
-    /// <summary>The directory holding initdb and pg_ctl, or null when none is installed.</summary>
+    /// <summary>
+    /// The directory holding initdb and pg_ctl, or null when none is installed. Looked for in
+    /// <see cref="DirectoryVariable"/>, pg_config's bindir, <c>/usr/lib/postgresql/*/bin</c>
+    /// (newest version first) and the PATH, in that order.
+    /// </summary>
     public static async Task<string?> FindAsync()
     {
-        foreach (var candidate in await CandidatesAsync())
+        foreach (var candidate in await CandidatesAsync().ConfigureAwait(false))
         {
             if (File.Exists(Path.Combine(candidate, "initdb")) && File.Exists(Path.Combine(candidate, "pg_ctl")))
             {
@@ -25,13 +33,13 @@ internal static class PostgresBinaries
     private static async Task<List<string>> CandidatesAsync()
     {
         var candidates = new List<string>();
-        if (Environment.GetEnvironmentVariable("ATPROXY_PG_BIN") is { Length: > 0 } configured)
+        if (Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } configured)
         {
             candidates.Add(configured);
         }
         try
         {
-            var result = await ServerCommand.RunAsync("pg_config", ["--bindir"], asServerUser: false, TimeSpan.FromSeconds(10));
+            var result = await ProcessRunner.RunAsync("pg_config", ["--bindir"], asServerUser: false, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
             if (result.ExitCode == 0)
             {
                 candidates.Add(result.Output.Trim());

@@ -3,7 +3,7 @@ using AtProxy.Protocol.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
 
-namespace AtProxy.Testing.Coordinator;
+namespace AtProxy.Hosting;
 
 /// <summary>
 /// A resource manager on a coordinator's real phase-2 stream that answers every command with
@@ -29,8 +29,8 @@ public sealed class AcknowledgingResourceManager : IAsyncDisposable
         var manager = new AcknowledgingResourceManager(call);
         var subscribe = new Subscribe { ApplicationId = "bench", InstanceId = $"bench-{Guid.NewGuid().ToString("N")[..6]}" };
         subscribe.ResourceIds.Add(resourceIds);
-        await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe });
-        if (!await call.ResponseStream.MoveNext(CancellationToken.None) || call.ResponseStream.Current.KindCase != CoordinatorMessage.KindOneofCase.Subscribed)
+        await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe }).ConfigureAwait(false);
+        if (!await call.ResponseStream.MoveNext(CancellationToken.None).ConfigureAwait(false) || call.ResponseStream.Current.KindCase != CoordinatorMessage.KindOneofCase.Subscribed)
         {
             throw new InvalidOperationException("The coordinator did not confirm the subscription.");
         }
@@ -43,7 +43,7 @@ public sealed class AcknowledgingResourceManager : IAsyncDisposable
     {
         while (Answered < count)
         {
-            await Task.Delay(1);
+            await Task.Delay(1).ConfigureAwait(false);
         }
     }
 
@@ -51,7 +51,7 @@ public sealed class AcknowledgingResourceManager : IAsyncDisposable
     {
         try
         {
-            while (await _call.ResponseStream.MoveNext(_stop.Token))
+            while (await _call.ResponseStream.MoveNext(_stop.Token).ConfigureAwait(false))
             {
                 if (_call.ResponseStream.Current.Command is { } command)
                 {
@@ -74,9 +74,9 @@ public sealed class AcknowledgingResourceManager : IAsyncDisposable
     {
         try
         {
-            await foreach (var result in _results.Reader.ReadAllAsync())
+            await foreach (var result in _results.Reader.ReadAllAsync().ConfigureAwait(false))
             {
-                await _call.RequestStream.WriteAsync(new ResourceManagerMessage { Result = result });
+                await _call.RequestStream.WriteAsync(new ResourceManagerMessage { Result = result }).ConfigureAwait(false);
                 Interlocked.Increment(ref _answered);
             }
         }
@@ -88,8 +88,8 @@ public sealed class AcknowledgingResourceManager : IAsyncDisposable
     /// <summary>Closes the stream and waits for both loops to end.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
+        await _stop.CancelAsync().ConfigureAwait(false);
         _call.Dispose();
-        await _loops;
+        await _loops.ConfigureAwait(false);
     }
 }

@@ -1,9 +1,10 @@
-namespace AtProxy.Testing.Coordinator;
+namespace AtProxy.Hosting;
 
 /// <summary>
-/// Finds the built coordinator (<c>AtProxy.Coordinator.dll</c>). A test project that references
-/// <c>src/AtProxy.Coordinator</c> gets it copied next to its own assembly, so that is where it
-/// is looked for first; then in the repository's <c>src/AtProxy.Coordinator/bin</c>.
+/// Finds the built coordinator (<c>AtProxy.Coordinator.dll</c>). A project that references
+/// <c>src/AtProxy.Coordinator</c> (the demo, the tests, the benchmarks) gets it copied next to its
+/// own assembly, so that is where it is looked for first; then in the repository's
+/// <c>src/AtProxy.Coordinator/bin</c>.
 /// </summary>
 public static class CoordinatorBinary
 {
@@ -28,7 +29,7 @@ public static class CoordinatorBinary
             return beside;
         }
 
-        // The test assembly's configuration (bin/Release/... or bin/Debug/...) is preferred.
+        // The calling program's configuration (bin/Release/... or bin/Debug/...) is preferred.
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
@@ -48,7 +49,7 @@ public static class CoordinatorBinary
             }
         }
         throw new FileNotFoundException(
-            $"The coordinator ({FileName}) was not found next to the tests ({AppContext.BaseDirectory}) nor under src/AtProxy.Coordinator/bin. " +
-            $"Reference src/AtProxy.Coordinator from the test project, build it, or set {OverrideVariable}.");
+            $"The coordinator ({FileName}) was not found next to this program ({AppContext.BaseDirectory}) nor under src/AtProxy.Coordinator/bin. " +
+            $"Reference src/AtProxy.Coordinator from the project, build it, or set {OverrideVariable}.");
     }
 }

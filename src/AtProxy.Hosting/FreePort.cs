@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace AtProxy.Demo.Hosting;
+namespace AtProxy.Hosting;
 
 /// <summary>Finds a TCP port on 127.0.0.1 that nothing listens on right now.</summary>
-internal static class FreePort
+public static class FreePort
 {
     /// <summary>A free port (another program could still take it before it is bound).</summary>
     public static int Find()
