@@ -15,7 +15,7 @@ public sealed class AtProxyGrpcServerInterceptor(AtProxyClient client) : Interce
     {
         using (JoinFrom(context))
         {
-            return await continuation(request, context);
+            return await continuation(request, context).ConfigureAwait(false);
         }
     }
 
@@ -24,7 +24,7 @@ public sealed class AtProxyGrpcServerInterceptor(AtProxyClient client) : Interce
     {
         using (JoinFrom(context))
         {
-            return await continuation(requestStream, context);
+            return await continuation(requestStream, context).ConfigureAwait(false);
         }
     }
 
@@ -33,7 +33,7 @@ public sealed class AtProxyGrpcServerInterceptor(AtProxyClient client) : Interce
     {
         using (JoinFrom(context))
         {
-            await continuation(request, responseStream, context);
+            await continuation(request, responseStream, context).ConfigureAwait(false);
         }
     }
 
@@ -42,7 +42,7 @@ public sealed class AtProxyGrpcServerInterceptor(AtProxyClient client) : Interce
     {
         using (JoinFrom(context))
         {
-            await continuation(requestStream, responseStream, context);
+            await continuation(requestStream, responseStream, context).ConfigureAwait(false);
         }
     }
 

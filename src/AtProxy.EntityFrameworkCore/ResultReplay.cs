@@ -25,7 +25,7 @@ internal static partial class ResultReplay
         var counted = result.ResultSets.Where(s => s.Names.Length == 0).Select(s => s.RecordsAffected).DefaultIfEmpty(0).Max();
         if (counted > 0)
         {
-            await EnsureCounterRowsAsync(connection, transaction, counted, cancellationToken);
+            await EnsureCounterRowsAsync(connection, transaction, counted, cancellationToken).ConfigureAwait(false);
         }
 
         var replay = new NpgsqlCommand { Connection = connection, Transaction = transaction };
@@ -44,7 +44,7 @@ internal static partial class ResultReplay
             AppendRows(sql, replay, set);
         }
         replay.CommandText = sql.ToString();
-        return await replay.ExecuteReaderAsync(System.Data.CommandBehavior.Default, cancellationToken);
+        return await replay.ExecuteReaderAsync(System.Data.CommandBehavior.Default, cancellationToken).ConfigureAwait(false);
     }
 
     private static void AppendRows(StringBuilder sql, NpgsqlCommand replay, BufferedResultSet set)
@@ -88,11 +88,12 @@ internal static partial class ResultReplay
     // taken it with it, so it is (re)made on demand, outside the replay statement itself.
     private static async Task EnsureCounterRowsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, int rows, CancellationToken cancellationToken)
     {
-        await using var ensure = new NpgsqlCommand(
+        var ensure = new NpgsqlCommand(
             $"CREATE TEMP TABLE IF NOT EXISTS atproxy_replay_rows (n int PRIMARY KEY);" +
             $"INSERT INTO {CounterTable} SELECT g FROM generate_series(1, @rows) g ON CONFLICT DO NOTHING", connection, transaction);
+        await using var ensureDisposal = ensure.ConfigureAwait(false);
         ensure.Parameters.AddWithValue("rows", rows);
-        await ensure.ExecuteNonQueryAsync(cancellationToken);
+        await ensure.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static string WithoutModifiers(string dataTypeName) => Modifiers().Replace(dataTypeName, "");

@@ -51,7 +51,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
         using var activity = AtProxyTelemetry.Start("atproxy.commit", Xid, ActivityKind.Client);
         try
         {
-            Status = await _coordinator.CommitAsync(Xid, cancellationToken);
+            Status = await _coordinator.CommitAsync(Xid, cancellationToken).ConfigureAwait(false);
             activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
         }
         catch (Exception ex)
@@ -79,7 +79,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
         EnsureNotEnded("roll back");
         Interlocked.Exchange(ref _ended, 1);
         using var activity = AtProxyTelemetry.Start("atproxy.rollback", Xid, ActivityKind.Client);
-        Status = await _coordinator.RollbackAsync(Xid, cancellationToken);
+        Status = await _coordinator.RollbackAsync(Xid, cancellationToken).ConfigureAwait(false);
         activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
         if (Status is GlobalTransactionStatus.RollbackFailed)
         {
@@ -90,7 +90,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
     /// <summary>Asks the coordinator for the current status.</summary>
     public async Task<GlobalTransactionStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
-        Status = await _coordinator.GetStatusAsync(Xid, cancellationToken);
+        Status = await _coordinator.GetStatusAsync(Xid, cancellationToken).ConfigureAwait(false);
         return Status;
     }
 
@@ -102,7 +102,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
             if (IsOriginator && Interlocked.Exchange(ref _ended, 1) == 0)
             {
                 using var activity = AtProxyTelemetry.Start("atproxy.rollback", Xid, ActivityKind.Client);
-                Status = await _coordinator.RollbackAsync(Xid, CancellationToken.None);
+                Status = await _coordinator.RollbackAsync(Xid, CancellationToken.None).ConfigureAwait(false);
                 activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
             }
         }

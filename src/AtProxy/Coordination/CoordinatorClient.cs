@@ -52,27 +52,27 @@ internal sealed class CoordinatorClient : IAsyncDisposable
             TimeoutMs = (uint)Math.Clamp(timeout.TotalMilliseconds, 1, uint.MaxValue),
         };
         return await CallAsync("begin a global transaction", (channel, call) =>
-            new TransactionManager.TransactionManagerClient(channel).BeginAsync(request, call), cancellationToken);
+            new TransactionManager.TransactionManagerClient(channel).BeginAsync(request, call), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<GlobalTransactionStatus> CommitAsync(string xid, CancellationToken cancellationToken)
     {
         var response = await CallAsync($"commit {xid}", (channel, call) =>
-            new TransactionManager.TransactionManagerClient(channel).CommitAsync(new CommitRequest { Xid = xid }, call), cancellationToken, xid);
+            new TransactionManager.TransactionManagerClient(channel).CommitAsync(new CommitRequest { Xid = xid }, call), cancellationToken, xid).ConfigureAwait(false);
         return (GlobalTransactionStatus)response.Status;
     }
 
     public async Task<GlobalTransactionStatus> RollbackAsync(string xid, CancellationToken cancellationToken)
     {
         var response = await CallAsync($"roll back {xid}", (channel, call) =>
-            new TransactionManager.TransactionManagerClient(channel).RollbackAsync(new RollbackRequest { Xid = xid }, call), cancellationToken, xid);
+            new TransactionManager.TransactionManagerClient(channel).RollbackAsync(new RollbackRequest { Xid = xid }, call), cancellationToken, xid).ConfigureAwait(false);
         return (GlobalTransactionStatus)response.Status;
     }
 
     public async Task<GlobalTransactionStatus> GetStatusAsync(string xid, CancellationToken cancellationToken)
     {
         var response = await CallAsync($"read the status of {xid}", (channel, call) =>
-            new TransactionManager.TransactionManagerClient(channel).GetStatusAsync(new GetStatusRequest { Xid = xid }, call), cancellationToken, xid);
+            new TransactionManager.TransactionManagerClient(channel).GetStatusAsync(new GetStatusRequest { Xid = xid }, call), cancellationToken, xid).ConfigureAwait(false);
         return (GlobalTransactionStatus)response.Status;
     }
 
@@ -85,7 +85,7 @@ internal sealed class CoordinatorClient : IAsyncDisposable
         var request = new GetStatusesRequest();
         request.Xids.AddRange(xids);
         var response = await CallAsync($"read the status of {xids.Count} global transaction(s)", (channel, call) =>
-            new TransactionManager.TransactionManagerClient(channel).GetStatusesAsync(request, call), cancellationToken);
+            new TransactionManager.TransactionManagerClient(channel).GetStatusesAsync(request, call), cancellationToken).ConfigureAwait(false);
         var statuses = new Dictionary<string, GlobalTransactionStatus>(StringComparer.Ordinal);
         foreach (var status in response.Statuses)
         {

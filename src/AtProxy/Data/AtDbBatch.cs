@@ -91,10 +91,10 @@ public sealed class AtDbBatch : DbBatch
     /// <inheritdoc cref="DbBatch.ExecuteNonQueryAsync(CancellationToken)"/>
     public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken = default)
     {
-        await OpenOwnedConnectionAsync(cancellationToken);
+        await OpenOwnedConnectionAsync(cancellationToken).ConfigureAwait(false);
         return _connection is { } connection && await Route(connection, cancellationToken).ConfigureAwait(false) is { } result
             ? result.RecordsAffected
-            : await WrappedBatch.ExecuteNonQueryAsync(cancellationToken);
+            : await WrappedBatch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc cref="DbBatch.ExecuteScalar()"/>
@@ -109,10 +109,10 @@ public sealed class AtDbBatch : DbBatch
     /// <inheritdoc cref="DbBatch.ExecuteScalarAsync(CancellationToken)"/>
     public override async Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken = default)
     {
-        await OpenOwnedConnectionAsync(cancellationToken);
+        await OpenOwnedConnectionAsync(cancellationToken).ConfigureAwait(false);
         return _connection is { } connection && await Route(connection, cancellationToken).ConfigureAwait(false) is { } result
             ? result.Scalar()
-            : await WrappedBatch.ExecuteScalarAsync(cancellationToken);
+            : await WrappedBatch.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -127,10 +127,10 @@ public sealed class AtDbBatch : DbBatch
     /// <inheritdoc />
     protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
     {
-        await OpenOwnedConnectionAsync(cancellationToken);
+        await OpenOwnedConnectionAsync(cancellationToken).ConfigureAwait(false);
         return _connection is { } connection && await Route(connection, cancellationToken).ConfigureAwait(false) is { } result
             ? result.Reader(behavior, connection)
-            : await WrappedBatch.ExecuteReaderAsync(behavior, cancellationToken);
+            : await WrappedBatch.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Disposes the wrapped batch (and the connection of a data-source batch).</summary>
@@ -147,10 +147,10 @@ public sealed class AtDbBatch : DbBatch
     /// <summary>Disposes the wrapped batch (and the connection of a data-source batch).</summary>
     public override async ValueTask DisposeAsync()
     {
-        await WrappedBatch.DisposeAsync();
+        await WrappedBatch.DisposeAsync().ConfigureAwait(false);
         if (OwnsConnection && _connection is not null)
         {
-            await _connection.DisposeAsync();
+            await _connection.DisposeAsync().ConfigureAwait(false);
         }
         GC.SuppressFinalize(this);
     }
@@ -167,7 +167,7 @@ public sealed class AtDbBatch : DbBatch
     {
         if (OwnsConnection && _connection is { State: ConnectionState.Closed } connection)
         {
-            await connection.OpenAsync(cancellationToken);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 

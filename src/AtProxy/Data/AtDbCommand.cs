@@ -124,10 +124,10 @@ public sealed class AtDbCommand : DbCommand
     /// <inheritdoc cref="DbCommand.ExecuteNonQueryAsync(CancellationToken)"/>
     public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
     {
-        await OpenOwnedConnectionAsync(cancellationToken);
+        await OpenOwnedConnectionAsync(cancellationToken).ConfigureAwait(false);
         return _connection is { } connection && await Route(connection, cancellationToken).ConfigureAwait(false) is { } result
             ? result.RecordsAffected
-            : await WrappedCommand.ExecuteNonQueryAsync(cancellationToken);
+            : await WrappedCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc cref="DbCommand.ExecuteScalar()"/>
@@ -142,10 +142,10 @@ public sealed class AtDbCommand : DbCommand
     /// <inheritdoc cref="DbCommand.ExecuteScalarAsync(CancellationToken)"/>
     public override async Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken)
     {
-        await OpenOwnedConnectionAsync(cancellationToken);
+        await OpenOwnedConnectionAsync(cancellationToken).ConfigureAwait(false);
         return _connection is { } connection && await Route(connection, cancellationToken).ConfigureAwait(false) is { } result
             ? result.Scalar()
-            : await WrappedCommand.ExecuteScalarAsync(cancellationToken);
+            : await WrappedCommand.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -160,10 +160,10 @@ public sealed class AtDbCommand : DbCommand
     /// <inheritdoc />
     protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
     {
-        await OpenOwnedConnectionAsync(cancellationToken);
+        await OpenOwnedConnectionAsync(cancellationToken).ConfigureAwait(false);
         return _connection is { } connection && await Route(connection, cancellationToken).ConfigureAwait(false) is { } result
             ? result.Reader(behavior, connection)
-            : await WrappedCommand.ExecuteReaderAsync(behavior, cancellationToken);
+            : await WrappedCommand.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Disposes the wrapped command (and the connection of a data-source command).</summary>
@@ -183,10 +183,10 @@ public sealed class AtDbCommand : DbCommand
     /// <summary>Disposes the wrapped command (and the connection of a data-source command).</summary>
     public override async ValueTask DisposeAsync()
     {
-        await WrappedCommand.DisposeAsync();
+        await WrappedCommand.DisposeAsync().ConfigureAwait(false);
         if (OwnsConnection && _connection is not null)
         {
-            await _connection.DisposeAsync();
+            await _connection.DisposeAsync().ConfigureAwait(false);
         }
         GC.SuppressFinalize(this);
     }
@@ -204,7 +204,7 @@ public sealed class AtDbCommand : DbCommand
     {
         if (OwnsConnection && _connection is { State: ConnectionState.Closed } connection)
         {
-            await connection.OpenAsync(cancellationToken);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -99,7 +99,7 @@ public sealed class AtDbConnection : DbConnection
     public override async Task CloseAsync()
     {
         EndAbandonedTransaction();
-        await WrappedConnection.CloseAsync();
+        await WrappedConnection.CloseAsync().ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -108,7 +108,7 @@ public sealed class AtDbConnection : DbConnection
 
     /// <inheritdoc />
     protected override async ValueTask<DbTransaction> BeginDbTransactionAsync(IsolationLevel isolationLevel, CancellationToken cancellationToken) =>
-        Track(new AtDbTransaction(await WrappedConnection.BeginTransactionAsync(isolationLevel, cancellationToken), this));
+        Track(new AtDbTransaction(await WrappedConnection.BeginTransactionAsync(isolationLevel, cancellationToken).ConfigureAwait(false), this));
 
     /// <inheritdoc cref="DbConnection.BeginTransaction()"/>
     public new AtDbTransaction BeginTransaction() => (AtDbTransaction)BeginDbTransaction(IsolationLevel.Unspecified);
@@ -151,7 +151,7 @@ public sealed class AtDbConnection : DbConnection
     {
         EndAbandonedTransaction();
         WrappedConnection.StateChange -= ForwardStateChange;
-        await WrappedConnection.DisposeAsync();
+        await WrappedConnection.DisposeAsync().ConfigureAwait(false);
         GC.SuppressFinalize(this);
     }
 

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using AtProxy.Resources;
+using AtProxy.Threading;
 
 namespace AtProxy;
 
@@ -41,7 +42,7 @@ public sealed class AtDbDataSource : DbDataSource
 
     /// <inheritdoc cref="DbDataSource.OpenConnectionAsync"/>
     public new async ValueTask<AtDbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) =>
-        (AtDbConnection)await OpenDbConnectionAsync(cancellationToken);
+        (AtDbConnection)await OpenDbConnectionAsync(cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
     protected override DbConnection CreateDbConnection() =>
@@ -53,7 +54,7 @@ public sealed class AtDbDataSource : DbDataSource
 
     /// <inheritdoc />
     protected override async ValueTask<DbConnection> OpenDbConnectionAsync(CancellationToken cancellationToken = default) =>
-        new AtDbConnection(await WrappedDataSource.OpenConnectionAsync(cancellationToken), _runtime, Resource);
+        new AtDbConnection(await WrappedDataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false), _runtime, Resource);
 
     /// <inheritdoc />
     protected override DbCommand CreateDbCommand(string? commandText = null)
@@ -82,8 +83,7 @@ public sealed class AtDbDataSource : DbDataSource
     {
         if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            // The blocking API: wait on the thread pool, never on the caller's synchronization context.
-            Task.Run(() => _runtime.ReleaseAsync(_attachment)).GetAwaiter().GetResult();
+            Blocking.Wait(() => _runtime.ReleaseAsync(_attachment));
             WrappedDataSource.Dispose();
         }
         base.Dispose(disposing);
@@ -94,9 +94,9 @@ public sealed class AtDbDataSource : DbDataSource
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            await _runtime.ReleaseAsync(_attachment);
-            await WrappedDataSource.DisposeAsync();
+            await _runtime.ReleaseAsync(_attachment).ConfigureAwait(false);
+            await WrappedDataSource.DisposeAsync().ConfigureAwait(false);
         }
-        await base.DisposeAsyncCore();
+        await base.DisposeAsyncCore().ConfigureAwait(false);
     }
 }

@@ -63,18 +63,22 @@ internal static class CanonicalText
         var functions = FunctionsSql(quotedSchema);
         foreach (var (signature, ddl) in functions)
         {
-            await using var exists = connection.CreateCommand();
+            var exists = connection.CreateCommand();
+            var existsDisposal = exists;
+            await using var existsDisposalDisposal = existsDisposal.ConfigureAwait(false);
             exists.CommandText = "SELECT to_regprocedure(@signature) IS NOT NULL";
             Add(exists, "signature", signature);
-            if (await exists.ExecuteScalarAsync(cancellationToken) is true)
+            if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true)
             {
                 continue;
             }
-            await using var create = connection.CreateCommand();
+            var create = connection.CreateCommand();
+            var createDisposal = create;
+            await using var createDisposalDisposal = createDisposal.ConfigureAwait(false);
             create.CommandText = ddl;
             try
             {
-                await create.ExecuteNonQueryAsync(cancellationToken);
+                await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DuplicateFunction or PostgresErrorCodes.UniqueViolation)
             {
@@ -87,7 +91,7 @@ internal static class CanonicalText
                     $"Ask the database owner to run:\n{string.Join(";\n", functions.Select(f => f.Ddl))};", ex);
             }
         }
-        await VerifyFunctionsAsync(connection, quotedSchema, cancellationToken);
+        await VerifyFunctionsAsync(connection, quotedSchema, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -96,7 +100,9 @@ internal static class CanonicalText
     /// </summary>
     private static async Task VerifyFunctionsAsync(DbConnection connection, string quotedSchema, CancellationToken cancellationToken)
     {
-        await using var check = connection.CreateCommand();
+        var check = connection.CreateCommand();
+        var checkDisposal = check;
+        await using var checkDisposalDisposal = checkDisposal.ConfigureAwait(false);
         check.CommandText = $"""
             SELECT count(*), count(*) FILTER (WHERE p.proowner NOT IN (
                        (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user),
@@ -106,8 +112,10 @@ internal static class CanonicalText
             """;
         Add(check, "table", quotedSchema + "." + UndoLogTables.UndoLog);
         Add(check, "schema", quotedSchema);
-        await using var reader = await check.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
+        var reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var readerDisposal = reader;
+        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         var (total, foreign) = (reader.GetInt64(0), reader.GetInt64(1));
         if (total != 2 || foreign != 0)
         {

@@ -33,7 +33,9 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
     public async Task<(List<UndoRow> Before, HashSet<string> BeforeKeys, BufferedResultSet Result, List<WrittenRow> Written)> RunWithImagesAsync(
         GeneratedSql? beforeImage, ImageReturningStatement statement, CancellationToken cancellationToken)
     {
-        await using var batch = Connection.CreateBatch();
+        var batch = Connection.CreateBatch();
+        var batchDisposal = batch;
+        await using var batchDisposalDisposal = batchDisposal.ConfigureAwait(false);
         batch.Transaction = Transaction;
         batch.Timeout = Unit.CommandTimeout;
         if (beforeImage is not null)
@@ -55,11 +57,12 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
         var beforeKeys = new HashSet<string>(StringComparer.Ordinal);
         var written = new List<WrittenRow>();
         BufferedResultSet result;
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
             if (beforeImage is not null)
             {
-                while (await reader.ReadAsync(cancellationToken))
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     // A join can return one target row several times; the image holds it once.
                     var row = RowImage.ReadRecord(reader, 0, Table.Columns.Count);
@@ -68,10 +71,10 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
                         before.Add(row);
                     }
                 }
-                await reader.NextResultAsync(cancellationToken);
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             }
             var visible = Math.Max(0, reader.FieldCount - statement.HiddenColumnCount);
-            result = await BufferedResultSet.ReadAsync(reader, visible, cancellationToken, hidden => written.Add(ReadWritten(hidden, visible, statement)));
+            result = await BufferedResultSet.ReadAsync(reader, visible, cancellationToken, hidden => written.Add(ReadWritten(hidden, visible, statement))).ConfigureAwait(false);
         }
         return (before, beforeKeys, statement.HadReturning ? result.WithRecordsAffected(write.RecordsAffected) : BufferedResultSet.NoRows(write.RecordsAffected), written);
     }
@@ -90,10 +93,14 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
     /// <summary>The rows with these keys as the table holds them now, by key text.</summary>
     public async Task<Dictionary<string, UndoRow>> ReadRowsAsync(IReadOnlyList<IReadOnlyList<string>> keys, CancellationToken cancellationToken)
     {
-        await using var command = Create(Dialect.BuildDirtyCheck(Table, keys));
+        var command = Create(Dialect.BuildDirtyCheck(Table, keys));
+        var commandDisposal = command;
+        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
         var rows = new Dictionary<string, UndoRow>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var readerDisposal = reader;
+        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             var row = RowImage.ReadRecord(reader, 0, Table.Columns.Count);
             rows[LockKeyFormatter.Format(Dialect.KeyOf(Table, row))] = row;
@@ -104,11 +111,15 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
     /// <summary>The keys a key query returns (text values in key order), each once.</summary>
     public async Task<List<string[]>> ReadKeysAsync(GeneratedSql sql, CancellationToken cancellationToken)
     {
-        await using var command = Create(sql);
+        var command = Create(sql);
+        var commandDisposal = command;
+        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
         var keys = new List<string[]>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var readerDisposal = reader;
+        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             EnsureSameTable(reader.GetInt64(1));
             var key = KeyValues(RowImage.ReadRecord(reader, 0, Table.PrimaryKey.Count));
@@ -139,10 +150,14 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
     /// <summary>The columns of <c>ON CONFLICT ON CONSTRAINT name</c>, from the catalog.</summary>
     public async Task<IReadOnlyList<string>> ConstraintColumnsAsync(string constraint, CancellationToken cancellationToken)
     {
-        await using var command = Create(Dialect.BuildConstraintColumns(Table, constraint));
+        var command = Create(Dialect.BuildConstraintColumns(Table, constraint));
+        var commandDisposal = command;
+        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
         var columns = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var readerDisposal = reader;
+        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             columns.Add(reader.GetString(0));
         }

@@ -41,7 +41,9 @@ internal static class PostgresMetadataReader
     public static async Task<TableMetadata> ReadAsync(DbConnection connection, DbTransaction? transaction, string functionSchema, string? schema, string name, CancellationToken cancellationToken)
     {
         var regclass = schema is null ? PostgresIdentifier.Quote(name) : $"{PostgresIdentifier.Quote(schema)}.{PostgresIdentifier.Quote(name)}";
-        await using var command = connection.CreateCommand();
+        var command = connection.CreateCommand();
+        var commandDisposal = command;
+        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
         command.Transaction = transaction;
         command.CommandText = string.Format(CultureInfo.InvariantCulture, Query, $"{PostgresIdentifier.Quote(functionSchema)}.{CanonicalText.TypeNameFunction}");
         var parameter = command.CreateParameter();
@@ -55,9 +57,10 @@ internal static class PostgresMetadataReader
         string[] beforeTriggers = [];
         var columns = new List<ColumnMetadata>();
         var keyOrder = new List<(long Order, ColumnMetadata Column)>();
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
-            while (await reader.ReadAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 catalogSchema ??= reader.GetString(0);
                 catalogName ??= reader.GetString(1);

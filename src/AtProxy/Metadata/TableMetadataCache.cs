@@ -28,7 +28,7 @@ internal sealed class TableMetadataCache(string functionSchema)
         {
             return cached;
         }
-        var table = await PostgresMetadataReader.ReadAsync(connection, transaction, functionSchema, schema, name, cancellationToken);
+        var table = await PostgresMetadataReader.ReadAsync(connection, transaction, functionSchema, schema, name, cancellationToken).ConfigureAwait(false);
         _tables[key] = table;
         return table;
     }

@@ -36,7 +36,7 @@ internal sealed class BufferedResultSet(string[] names, Type[] types, string[] d
             dataTypeNames[i] = reader.GetDataTypeName(i);
         }
         var rows = new List<object[]>();
-        while (await reader.ReadAsync(cancellationToken))
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             var values = new object[visibleColumns];
             for (var i = 0; i < visibleColumns; i++)

@@ -24,16 +24,16 @@ internal static class StatementExecutor
         if (!statement.IsWrite && statement.Kind != DmlKind.SelectForUpdate)
         {
             // Plain reads run as written, inside the branch's local transaction.
-            return await RunUserStatementAsync(connection, transaction, statementText, unit, cancellationToken);
+            return await RunUserStatementAsync(connection, transaction, statementText, unit, cancellationToken).ConfigureAwait(false);
         }
 
         var target = statement.Target!;
         // The undo log's schema holds the functions that images and metadata are read through.
-        await branch.Resource.EnsureUndoLogAsync(cancellationToken);
+        await branch.Resource.EnsureUndoLogAsync(cancellationToken).ConfigureAwait(false);
         TableMetadata table;
         try
         {
-            table = await branch.Resource.Metadata.GetAsync(connection, transaction, target.Schema, target.Name, cancellationToken);
+            table = await branch.Resource.Metadata.GetAsync(connection, transaction, target.Schema, target.Name, cancellationToken).ConfigureAwait(false);
         }
         catch (AtProxyException ex)
         {
@@ -47,14 +47,14 @@ internal static class StatementExecutor
         {
             try
             {
-                await RowLocking.LockRowsAsync(dialect.BuildLockedKeys(statement, table), unit, table, branch, cancellationToken);
+                await RowLocking.LockRowsAsync(dialect.BuildLockedKeys(statement, table), unit, table, branch, cancellationToken).ConfigureAwait(false);
             }
             catch (StaleMetadataException)
             {
                 branch.Resource.Metadata.Invalidate(target.Schema, target.Name);
                 throw;
             }
-            return await RunUserStatementAsync(connection, transaction, statementText, unit, cancellationToken);
+            return await RunUserStatementAsync(connection, transaction, statementText, unit, cancellationToken).ConfigureAwait(false);
         }
 
         var record = UndoRecordTable.NewRecord(table, statement.Kind switch
@@ -69,9 +69,9 @@ internal static class StatementExecutor
         {
             var result = statement.Kind switch
             {
-                DmlKind.Update or DmlKind.Delete => await UpdateOrDeleteAsync(image, statement, record, cancellationToken),
-                DmlKind.Insert => await InsertAsync(image, statement, record, beforeImage: null, cancellationToken),
-                DmlKind.Upsert => await UpsertAsync(image, statement, record, cancellationToken),
+                DmlKind.Update or DmlKind.Delete => await UpdateOrDeleteAsync(image, statement, record, cancellationToken).ConfigureAwait(false),
+                DmlKind.Insert => await InsertAsync(image, statement, record, beforeImage: null, cancellationToken).ConfigureAwait(false),
+                DmlKind.Upsert => await UpsertAsync(image, statement, record, cancellationToken).ConfigureAwait(false),
                 _ => throw new InvalidOperationException($"Unexpected statement kind {statement.Kind}."),
             };
             if (record.Before.Count > 0 || record.After.Count > 0)
@@ -112,7 +112,7 @@ internal static class StatementExecutor
         // The statement reports the rows it wrote: under READ COMMITTED it takes a newer snapshot than
         // the before image did and may reach a row committed in between, which the undo log would miss.
         var rewritten = image.Dialect.BuildImageReturning(statement, table);
-        var (before, imaged, result, written) = await image.RunWithImagesAsync(image.Dialect.BuildBeforeImage(statement, table)!, rewritten, cancellationToken);
+        var (before, imaged, result, written) = await image.RunWithImagesAsync(image.Dialect.BuildBeforeImage(statement, table)!, rewritten, cancellationToken).ConfigureAwait(false);
         record.Before.AddRange(before);
         StatementImages.EnsureBeforeImageCovers(statement, table, imaged, written);
         if (statement.Kind == DmlKind.Update)
@@ -124,7 +124,7 @@ internal static class StatementExecutor
 
     private static async Task<BufferedResultSet> InsertAsync(ImageReader image, DmlStatement statement, UndoRecord record, GeneratedSql? beforeImage, CancellationToken cancellationToken)
     {
-        var (before, _, result, written) = await image.RunWithImagesAsync(beforeImage, image.Dialect.BuildImageReturning(statement, image.Table), cancellationToken);
+        var (before, _, result, written) = await image.RunWithImagesAsync(beforeImage, image.Dialect.BuildImageReturning(statement, image.Table), cancellationToken).ConfigureAwait(false);
         record.Before.AddRange(before);
         record.After.AddRange(await StatementImages.AfterImageAsync(image, written, inserts: true, cancellationToken).ConfigureAwait(false));
         return result;
@@ -137,28 +137,32 @@ internal static class StatementExecutor
         {
             // Rows that conflicted are left as they were: only the inserted ones need undo.
             record.Kind = UndoKind.Insert;
-            return await InsertAsync(image, statement, record, beforeImage: null, cancellationToken);
+            return await InsertAsync(image, statement, record, beforeImage: null, cancellationToken).ConfigureAwait(false);
         }
         IReadOnlyList<string>? constraintColumns = null;
         if (conflict.ConstraintName is { } constraint)
         {
-            constraintColumns = await image.ConstraintColumnsAsync(constraint, cancellationToken);
+            constraintColumns = await image.ConstraintColumnsAsync(constraint, cancellationToken).ConfigureAwait(false);
         }
-        return await InsertAsync(image, statement, record, image.Dialect.BuildBeforeImage(statement, image.Table, constraintColumns), cancellationToken);
+        return await InsertAsync(image, statement, record, image.Dialect.BuildBeforeImage(statement, image.Table, constraintColumns), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs the application's statement as written and reads all its rows.</summary>
     private static async Task<BufferedResultSet> RunUserStatementAsync(
         DbConnection connection, DbTransaction transaction, string text, StatementUnit unit, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
+        var command = connection.CreateCommand();
+        var commandDisposal = command;
+        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
         command.Transaction = transaction;
         command.CommandText = text;
         command.CommandTimeout = unit.CommandTimeout;
         ParameterCopier.CopyAll(unit.Parameters, command);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var result = await BufferedResultSet.ReadAsync(reader, reader.FieldCount, cancellationToken);
-        await reader.CloseAsync();
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var readerDisposal = reader;
+        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        var result = await BufferedResultSet.ReadAsync(reader, reader.FieldCount, cancellationToken).ConfigureAwait(false);
+        await reader.CloseAsync().ConfigureAwait(false);
         return result.WithRecordsAffected(reader.RecordsAffected);
     }
 }

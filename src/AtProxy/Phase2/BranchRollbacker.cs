@@ -22,31 +22,35 @@ internal sealed class BranchRollbacker(ILogger logger)
     {
         try
         {
-            await resource.EnsureUndoLogAsync(cancellationToken);
-            await using var connection = await resource.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await resource.EnsureUndoLogAsync(cancellationToken).ConfigureAwait(false);
+            var connection = await resource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var connectionDisposal = connection;
+            await using var connectionDisposalDisposal = connectionDisposal.ConfigureAwait(false);
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var transactionDisposal = transaction;
+            await using var transactionDisposalDisposal = transactionDisposal.ConfigureAwait(false);
             // A phase-1 transaction still holding the rows must not make the rollback hang; retry later instead.
             // Values are parsed back under the settings they were printed in (see CanonicalText).
-            await ExecuteAsync(connection, transaction, CanonicalText.PinSettingsSql(lockTimeout: "5s"), cancellationToken);
+            await ExecuteAsync(connection, transaction, CanonicalText.PinSettingsSql(lockTimeout: "5s"), cancellationToken).ConfigureAwait(false);
 
-            var row = await resource.UndoLog.LoadForUpdateAsync(connection, transaction, xid, branchId, cancellationToken);
+            var row = await resource.UndoLog.LoadForUpdateAsync(connection, transaction, xid, branchId, cancellationToken).ConfigureAwait(false);
             if (row is null)
             {
                 // Phase 1 has not committed (yet): leave a marker so a late local commit of this branch fails.
-                await resource.UndoLog.InsertAsync(connection, transaction, xid, branchId, [], UndoLogTables.MarkerContext, UndoLogStatus.GlobalFinished, commit: false, cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
+                await resource.UndoLog.InsertAsync(connection, transaction, xid, branchId, [], UndoLogTables.MarkerContext, UndoLogStatus.GlobalFinished, commit: false, cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return new Outcome(BranchStatus.PhaseTwoRollbacked, "no undo records: global-finished marker written");
             }
             if (row.Value.Status == UndoLogStatus.Committed)
             {
                 // Kept for audit after the branch's phase-2 commit; the protocol never rolls back a committed branch.
-                await transaction.CommitAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return new Outcome(BranchStatus.PhaseTwoRollbackFailedUnretryable,
                     "refused: this branch was committed (its undo row is kept as an audit record); a rollback after a commit cannot happen by protocol, data left untouched");
             }
             if (row.Value.Status == UndoLogStatus.GlobalFinished)
             {
-                await transaction.CommitAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return new Outcome(BranchStatus.PhaseTwoRollbacked, "already rolled back");
             }
 
@@ -58,20 +62,20 @@ internal sealed class BranchRollbacker(ILogger logger)
             if (form == ImageForm.SessionText)
             {
                 // Written before images were canonical: read and parse in the session's own settings, as they were.
-                await ExecuteAsync(connection, transaction, CanonicalText.UnpinSettingsSql, cancellationToken);
+                await ExecuteAsync(connection, transaction, CanonicalText.UnpinSettingsSql, cancellationToken).ConfigureAwait(false);
             }
             for (var i = log.Records.Count - 1; i >= 0; i--)
             {
-                var dirty = await UndoRecordExecutor.UndoAsync(resource.Dialect, connection, transaction, log.Records[i], form, cancellationToken);
+                var dirty = await UndoRecordExecutor.UndoAsync(resource.Dialect, connection, transaction, log.Records[i], form, cancellationToken).ConfigureAwait(false);
                 if (dirty is not null)
                 {
-                    await transaction.RollbackAsync(cancellationToken);
+                    await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                     logger.LogError("Rollback of branch {BranchId} of {Xid} on {Resource} stopped: {Reason}", branchId, xid, resource.Id, dirty);
                     return new Outcome(BranchStatus.PhaseTwoRollbackFailedUnretryable, dirty);
                 }
             }
-            await resource.UndoLog.DeleteAsync(connection, transaction, xid, branchId, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            await resource.UndoLog.DeleteAsync(connection, transaction, xid, branchId, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return new Outcome(BranchStatus.PhaseTwoRollbacked, "");
         }
         catch (FormatException ex)
@@ -94,9 +98,11 @@ internal sealed class BranchRollbacker(ILogger logger)
 
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
+        var command = connection.CreateCommand();
+        var commandDisposal = command;
+        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
         command.Transaction = transaction;
         command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

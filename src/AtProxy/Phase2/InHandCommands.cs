@@ -23,7 +23,7 @@ internal sealed class InHandCommands
     {
         try
         {
-            await Task.WhenAll(_handling.Keys).WaitAsync(grace);
+            await Task.WhenAll(_handling.Keys).WaitAsync(grace).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -31,7 +31,7 @@ internal sealed class InHandCommands
         }
         try
         {
-            await complete().WaitAsync(grace);
+            await complete().WaitAsync(grace).ConfigureAwait(false);
             stream.CancelAfter(grace);
         }
         catch (ObjectDisposedException)

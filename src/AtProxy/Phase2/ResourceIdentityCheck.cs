@@ -23,7 +23,7 @@ internal static class ResourceIdentityCheck
         }
         try
         {
-            await resource.EnsureUndoLogAsync(cancellationToken);
+            await resource.EnsureUndoLogAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is DbException or TimeoutException or InvalidOperationException or AtProxyException)
         {

@@ -85,7 +85,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             {
                 return false;
             }
-            await Task.Delay(10);
+            await Task.Delay(10).ConfigureAwait(false);
         }
         return true;
     }
@@ -99,7 +99,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, SafeToken(resubscribe));
             try
             {
-                await RunStreamAsync(channel, linked.Token, () => delay = TimeSpan.FromMilliseconds(100));
+                await RunStreamAsync(channel, linked.Token, () => delay = TimeSpan.FromMilliseconds(100)).ConfigureAwait(false);
             }
             catch (Exception ex) when (linked.IsCancellationRequested || ex is RpcException or IOException or HttpRequestException or OperationCanceledException)
             {
@@ -116,7 +116,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             {
                 try
                 {
-                    await Task.Delay(delay, _stopping.Token);
+                    await Task.Delay(delay, _stopping.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -145,7 +145,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         if (resourceIds.Count == 0)
         {
             // Nothing to serve (every data source was disposed): stay away until one is wrapped again.
-            await Task.Delay(Timeout.Infinite, cancellationToken);
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
         }
         var rm = new ResourceManager.ResourceManagerClient(channel);
         // Subscribing again ends this stream only once the commands in hand are answered: a result
@@ -157,10 +157,10 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         var writeLock = new SemaphoreSlim(1, 1);
         using var ending = cancellationToken.Register(() => inHand.EndWhenAnswered(async () =>
         {
-            await writeLock.WaitAsync();
+            await writeLock.WaitAsync().ConfigureAwait(false);
             try
             {
-                await call.RequestStream.CompleteAsync();
+                await call.RequestStream.CompleteAsync().ConfigureAwait(false);
             }
             finally
             {
@@ -170,12 +170,12 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         cancellationToken = callStop.Token;
         var subscribe = new Subscribe { ApplicationId = _options.ApplicationId, InstanceId = InstanceId };
         subscribe.ResourceIds.AddRange(resourceIds);
-        await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe }, cancellationToken);
+        await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe }, cancellationToken).ConfigureAwait(false);
 
         var subscribed = false;
         try
         {
-            await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken))
+            await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 switch (message.KindCase)
                 {
@@ -214,7 +214,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             result.Status = command.Action == BranchAction.Commit ? BranchStatus.PhaseTwoCommitFailedRetryable : BranchStatus.PhaseTwoRollbackFailedRetryable;
             result.Message = $"resource {command.ResourceId} is not served by this process";
         }
-        else if (await ResourceIdentityCheck.RefusalAsync(resource, command, cancellationToken) is { } refusal)
+        else if (await ResourceIdentityCheck.RefusalAsync(resource, command, cancellationToken).ConfigureAwait(false) is { } refusal)
         {
             result.Status = command.Action == BranchAction.Commit ? BranchStatus.PhaseTwoCommitFailedRetryable : BranchStatus.PhaseTwoRollbackFailedRetryable;
             result.Message = refusal.Message;
@@ -228,17 +228,17 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         }
         else
         {
-            var outcome = await _rollbacker.RollbackAsync(resource, command.Xid, command.BranchId, cancellationToken);
+            var outcome = await _rollbacker.RollbackAsync(resource, command.Xid, command.BranchId, cancellationToken).ConfigureAwait(false);
             result.Status = outcome.Status;
             result.Message = outcome.Message;
         }
         activity?.SetTag(AtProxyTelemetry.StatusTag, result.Status.ToString());
         try
         {
-            await writeLock.WaitAsync(cancellationToken);
+            await writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await writer.WriteAsync(new ResourceManagerMessage { Result = result }, cancellationToken);
+                await writer.WriteAsync(new ResourceManagerMessage { Result = result }, cancellationToken).ConfigureAwait(false);
                 if (result.Status is BranchStatus.PhaseTwoCommitted or BranchStatus.PhaseTwoRollbacked or BranchStatus.PhaseTwoRollbackFailedUnretryable)
                 {
                     Outstanding.Settle(command.Xid, command.BranchId);
@@ -261,12 +261,12 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         _stopping.Cancel();
         try
         {
-            await Task.WhenAll(_loops);
+            await Task.WhenAll(_loops).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
         }
-        await UndoPurge.DisposeAsync();
-        await UndoDeletion.DisposeAsync();
+        await UndoPurge.DisposeAsync().ConfigureAwait(false);
+        await UndoDeletion.DisposeAsync().ConfigureAwait(false);
     }
 }

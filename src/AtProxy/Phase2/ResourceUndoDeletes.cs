@@ -79,13 +79,14 @@ internal sealed class ResourceUndoDeletes(Resource resource)
             }
             try
             {
-                await Resource.EnsureUndoLogAsync(stopping);
-                await using (var connection = await Resource.OpenConnectionAsync(stopping))
+                await Resource.EnsureUndoLogAsync(stopping).ConfigureAwait(false);
+                var connection = await Resource.OpenConnectionAsync(stopping).ConfigureAwait(false);
+                await using (connection.ConfigureAwait(false))
                 {
                     // With audit retention the rows stay, marked committed, for the purge to delete later.
-                    await (retainCommitted
+                    await ((retainCommitted
                         ? Resource.UndoLog.MarkCommittedManyAsync(connection, batch, stopping)
-                        : Resource.UndoLog.DeleteManyAsync(connection, batch, stopping));
+                        : Resource.UndoLog.DeleteManyAsync(connection, batch, stopping)).ConfigureAwait(false));
                 }
                 Settle(batch, settled);
                 delay = FirstRetryDelay;
@@ -99,7 +100,7 @@ internal sealed class ResourceUndoDeletes(Resource resource)
                 UndoDeletionLog.DeleteFailed(logger, ex, batch.Count, Resource.Id, delay);
                 try
                 {
-                    await _wake.WaitAsync(delay, stopping);
+                    await _wake.WaitAsync(delay, stopping).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

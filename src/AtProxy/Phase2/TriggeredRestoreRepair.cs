@@ -29,39 +29,39 @@ internal static class TriggeredRestoreRepair
         {
             var missing = wrong.First(w => w.Step.Expected is null || w.Found is null);
             return await StopAsync(dialect, connection, transaction, record, table, wrong,
-                missing.Found is null ? "the restored row is missing" : "the row the rollback deleted is still there", cancellationToken);
+                missing.Found is null ? "the restored row is missing" : "the row the rollback deleted is still there", cancellationToken).ConfigureAwait(false);
         }
         var differing = DifferingColumns(wrong, record.Columns);
-        var foreignKeyColumns = await ReadStringsAsync(connection, transaction, dialect.BuildForeignKeyColumns(table), cancellationToken);
+        var foreignKeyColumns = await ReadStringsAsync(connection, transaction, dialect.BuildForeignKeyColumns(table), cancellationToken).ConfigureAwait(false);
         var involved = differing.Intersect(foreignKeyColumns, StringComparer.Ordinal).ToList();
         if (involved.Count > 0)
         {
             return await StopAsync(dialect, connection, transaction, record, table, wrong,
-                $"column(s) {string.Join(", ", involved)} belong to a foreign key, which a restore with triggers suppressed would not check", cancellationToken);
+                $"column(s) {string.Join(", ", involved)} belong to a foreign key, which a restore with triggers suppressed would not check", cancellationToken).ConfigureAwait(false);
         }
 
-        await ExecuteAsync(connection, transaction, $"SAVEPOINT {Savepoint}", cancellationToken);
+        await ExecuteAsync(connection, transaction, $"SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
         try
         {
-            await ExecuteAsync(connection, transaction, dialect.SuppressUserTriggersSql, cancellationToken);
+            await ExecuteAsync(connection, transaction, dialect.SuppressUserTriggersSql, cancellationToken).ConfigureAwait(false);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
         {
-            await ExecuteAsync(connection, transaction, $"ROLLBACK TO SAVEPOINT {Savepoint}", cancellationToken);
+            await ExecuteAsync(connection, transaction, $"ROLLBACK TO SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
             return await StopAsync(dialect, connection, transaction, record, table, wrong,
                 "this role may not suppress triggers for the restore: GRANT SET ON PARAMETER session_replication_role TO the resource's role " +
-                "(PostgreSQL 15 and later; a superuser may already), then retry", cancellationToken);
+                "(PostgreSQL 15 and later; a superuser may already), then retry", cancellationToken).ConfigureAwait(false);
         }
         var steps = wrong.Select(w => w.Step).ToList();
         var again = steps.Select(s => dialect.BuildUpdateRow(table, s.Expected!)).OfType<GeneratedSql>().Append(new GeneratedSql(dialect.RestoreUserTriggersSql, []));
-        var restored = await UndoRecordExecutor.RunAndReadBackAsync(dialect, connection, transaction, table, again, steps, form, cancellationToken);
+        var restored = await UndoRecordExecutor.RunAndReadBackAsync(dialect, connection, transaction, table, again, steps, form, cancellationToken).ConfigureAwait(false);
         var stillWrong = UndoRecordExecutor.Mismatches(steps, restored, record.Columns);
         if (stillWrong.Count > 0)
         {
             return await StopAsync(dialect, connection, transaction, record, table, stillWrong,
-                "a trigger enabled ALWAYS (or REPLICA) rewrites it even with user triggers suppressed", cancellationToken);
+                "a trigger enabled ALWAYS (or REPLICA) rewrites it even with user triggers suppressed", cancellationToken).ConfigureAwait(false);
         }
-        await ExecuteAsync(connection, transaction, $"RELEASE SAVEPOINT {Savepoint}", cancellationToken);
+        await ExecuteAsync(connection, transaction, $"RELEASE SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
         return null;
     }
 
@@ -72,7 +72,7 @@ internal static class TriggeredRestoreRepair
         IReadOnlyList<string> triggers;
         try
         {
-            triggers = await ReadStringsAsync(connection, transaction, dialect.BuildTriggerList(table), cancellationToken);
+            triggers = await ReadStringsAsync(connection, transaction, dialect.BuildTriggerList(table), cancellationToken).ConfigureAwait(false);
         }
         catch (DbException)
         {
@@ -109,12 +109,16 @@ internal static class TriggeredRestoreRepair
 
     private static async Task<IReadOnlyList<string>> ReadStringsAsync(DbConnection connection, DbTransaction transaction, GeneratedSql sql, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
+        var command = connection.CreateCommand();
+        var commandDisposal = command;
+        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
         command.Transaction = transaction;
         sql.Apply(command);
         var values = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var readerDisposal = reader;
+        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             values.Add(reader.GetString(0));
         }
@@ -123,9 +127,11 @@ internal static class TriggeredRestoreRepair
 
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
+        var command = connection.CreateCommand();
+        var commandDisposal = command;
+        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
         command.Transaction = transaction;
         command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -53,7 +53,7 @@ internal sealed class UndoLogPurger : IAsyncDisposable
         {
             try
             {
-                await Task.Delay(Jittered(_options.UndoPurgeInterval), _stopping.Token);
+                await Task.Delay(Jittered(_options.UndoPurgeInterval), _stopping.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -63,7 +63,7 @@ internal sealed class UndoLogPurger : IAsyncDisposable
             {
                 if (_resources.Find(id) is { } resource)
                 {
-                    await PurgeResourceAsync(resource, _stopping.Token);
+                    await PurgeResourceAsync(resource, _stopping.Token).ConfigureAwait(false);
                 }
             }
             Interlocked.Increment(ref _passes);
@@ -77,10 +77,12 @@ internal sealed class UndoLogPurger : IAsyncDisposable
     {
         try
         {
-            await resource.EnsureUndoLogAsync(cancellationToken);
-            await using var connection = await resource.OpenConnectionAsync(cancellationToken);
-            var batches = await PurgeCommittedAsync(resource, connection, cancellationToken);
-            await PurgeFinishedAsync(resource, connection, batches, cancellationToken);
+            await resource.EnsureUndoLogAsync(cancellationToken).ConfigureAwait(false);
+            var connection = await resource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var connectionDisposal = connection;
+            await using var connectionDisposalDisposal = connectionDisposal.ConfigureAwait(false);
+            var batches = await PurgeCommittedAsync(resource, connection, cancellationToken).ConfigureAwait(false);
+            await PurgeFinishedAsync(resource, connection, batches, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -104,7 +106,7 @@ internal sealed class UndoLogPurger : IAsyncDisposable
         while (batches < MaxBatchesPerPass)
         {
             batches++;
-            var deleted = await resource.UndoLog.DeleteExpiredCommittedAsync(connection, age, _options.UndoPurgeBatchSize, cancellationToken);
+            var deleted = await resource.UndoLog.DeleteExpiredCommittedAsync(connection, age, _options.UndoPurgeBatchSize, cancellationToken).ConfigureAwait(false);
             Interlocked.Add(ref _purged, deleted);
             if (deleted < _options.UndoPurgeBatchSize)
             {
@@ -121,14 +123,14 @@ internal sealed class UndoLogPurger : IAsyncDisposable
         {
             while (batches++ < MaxBatchesPerPass)
             {
-                var candidates = await resource.UndoLog.FindFinishedCandidatesAsync(connection, _options.UndoLogRetention, cursor, _options.UndoPurgeBatchSize, cancellationToken);
+                var candidates = await resource.UndoLog.FindFinishedCandidatesAsync(connection, _options.UndoLogRetention, cursor, _options.UndoPurgeBatchSize, cancellationToken).ConfigureAwait(false);
                 // A short batch reached the end: the next one (or the next pass) starts from the oldest row again.
                 cursor = candidates.Count < _options.UndoPurgeBatchSize ? null : candidates[^1];
                 // A row whose XID is not of the coordinator's form was not written by phase 1: left alone (the coordinator would refuse to look it up).
                 var xids = candidates.Select(c => c.Xid).Where(xid => Xid.IsWellFormed(xid)).Distinct(StringComparer.Ordinal).ToList();
                 if (xids.Count > 0)
                 {
-                    var statuses = await _coordinator.GetStatusesAsync(xids, cancellationToken);
+                    var statuses = await _coordinator.GetStatusesAsync(xids, cancellationToken).ConfigureAwait(false);
                     var purge = new List<UndoPurgeCandidate>();
                     foreach (var candidate in candidates)
                     {
@@ -150,7 +152,7 @@ internal sealed class UndoLogPurger : IAsyncDisposable
                     }
                     if (purge.Count > 0)
                     {
-                        var deleted = await resource.UndoLog.DeleteCandidatesAsync(connection, purge, cancellationToken);
+                        var deleted = await resource.UndoLog.DeleteCandidatesAsync(connection, purge, cancellationToken).ConfigureAwait(false);
                         Interlocked.Add(ref _purged, deleted);
                         _logger.LogDebug("Purged {Count} undo rows of finished transactions on {Resource}", deleted, resource.Id);
                     }
@@ -176,8 +178,8 @@ internal sealed class UndoLogPurger : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync();
-        await _worker;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _worker.ConfigureAwait(false);
         _stopping.Dispose();
     }
 }

@@ -28,7 +28,7 @@ internal static class UndoRecordExecutor
         {
             return null;
         }
-        var current = await ReadAsync(dialect, connection, transaction, table, touched, form, cancellationToken);
+        var current = await ReadAsync(dialect, connection, transaction, table, touched, form, cancellationToken).ConfigureAwait(false);
 
         // Every row is checked before any is written; rows are restored in reverse order, mirroring how
         // the statement applied them.
@@ -85,11 +85,11 @@ internal static class UndoRecordExecutor
             return null;
         }
 
-        var restored = await RunAndReadBackAsync(dialect, connection, transaction, table, steps.Select(s => s.Sql), steps, form, cancellationToken);
+        var restored = await RunAndReadBackAsync(dialect, connection, transaction, table, steps.Select(s => s.Sql), steps, form, cancellationToken).ConfigureAwait(false);
         var wrong = Mismatches(steps, restored, record.Columns);
         return wrong.Count == 0
             ? null
-            : await TriggeredRestoreRepair.RepairAsync(dialect, connection, transaction, record, table, wrong, form, cancellationToken);
+            : await TriggeredRestoreRepair.RepairAsync(dialect, connection, transaction, record, table, wrong, form, cancellationToken).ConfigureAwait(false);
     }
 
     private static string Dirty(UndoRecord record, string key, string what) =>
@@ -117,7 +117,9 @@ internal static class UndoRecordExecutor
     public static async Task<Dictionary<string, UndoRow>> RunAndReadBackAsync(ISqlDialect dialect, DbConnection connection, DbTransaction transaction, TableMetadata table,
         IEnumerable<GeneratedSql> statements, IReadOnlyList<RestoreStep> steps, ImageForm form, CancellationToken cancellationToken)
     {
-        await using var batch = connection.CreateBatch();
+        var batch = connection.CreateBatch();
+        var batchDisposal = batch;
+        await using var batchDisposalDisposal = batchDisposal.ConfigureAwait(false);
         batch.Transaction = transaction;
         foreach (var sql in statements)
         {
@@ -128,28 +130,34 @@ internal static class UndoRecordExecutor
         var readBack = batch.CreateBatchCommand();
         dialect.BuildDirtyCheck(table, steps.Select(s => dialect.KeyOf(table, s.KeyRow)).ToList(), form).Apply(readBack);
         batch.BatchCommands.Add(readBack);
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var readerDisposal = reader;
+        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
         // The restore statements return no rows; the read-back is the one result that has columns.
-        while (reader.FieldCount == 0 && await reader.NextResultAsync(cancellationToken))
+        while (reader.FieldCount == 0 && await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
         {
         }
-        return await ReadRowsAsync(dialect, reader, table, form, cancellationToken);
+        return await ReadRowsAsync(dialect, reader, table, form, cancellationToken).ConfigureAwait(false);
     }
 
     // The rows' current values, locked, so nothing changes them between the check and the restore.
     private static async Task<Dictionary<string, UndoRow>> ReadAsync(ISqlDialect dialect, DbConnection connection, DbTransaction transaction, TableMetadata table, IReadOnlyList<UndoRow> rows, ImageForm form, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
+        var command = connection.CreateCommand();
+        var commandDisposal = command;
+        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
         command.Transaction = transaction;
         dialect.BuildDirtyCheck(table, rows.Select(row => dialect.KeyOf(table, row)).ToList(), form).Apply(command);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await ReadRowsAsync(dialect, reader, table, form, cancellationToken);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var readerDisposal = reader;
+        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        return await ReadRowsAsync(dialect, reader, table, form, cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<Dictionary<string, UndoRow>> ReadRowsAsync(ISqlDialect dialect, DbDataReader reader, TableMetadata table, ImageForm form, CancellationToken cancellationToken)
     {
         var rows = new Dictionary<string, UndoRow>(StringComparer.Ordinal);
-        while (await reader.ReadAsync(cancellationToken))
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             var row = RowImage.Read(reader, table.Columns.Count, form);
             rows[LockKeyFormatter.Format(dialect.KeyOf(table, row))] = row;

@@ -98,13 +98,15 @@ internal sealed class Resource
         {
             return;
         }
-        await UndoLog.EnsureAsync(OpenConnectionAsync, cancellationToken);
+        await UndoLog.EnsureAsync(OpenConnectionAsync, cancellationToken).ConfigureAwait(false);
         _metadata ??= new TableMetadataCache(UndoLog.Schema);
         _dialect ??= new PostgresDialect(UndoLog.Schema);
         if (Identity is null)
         {
-            await using var connection = await OpenConnectionAsync(cancellationToken);
-            Volatile.Write(ref _identity, await ResourceIdentityTable.EnsureAsync(connection, UndoLog.Schema, cancellationToken));
+            var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var connectionDisposal = connection;
+            await using var connectionDisposalDisposal = connectionDisposal.ConfigureAwait(false);
+            Volatile.Write(ref _identity, await ResourceIdentityTable.EnsureAsync(connection, UndoLog.Schema, cancellationToken).ConfigureAwait(false));
         }
     }
 

@@ -89,7 +89,7 @@ internal sealed class ResourceRegistry(AtProxyOptions options) : IAsyncDisposabl
         return Register(id, async ct =>
         {
             var opened = (DbConnection)((ICloneable)template).Clone();
-            await opened.OpenAsync(ct);
+            await opened.OpenAsync(ct).ConfigureAwait(false);
             return opened;
         });
     }

@@ -29,7 +29,7 @@ internal sealed class TriggerSuppressionCheck
     {
         try
         {
-            var maySuppress = await LazyInitializer.EnsureInitialized(ref _maySuppress, () => ProbeAsync(resource));
+            var maySuppress = await LazyInitializer.EnsureInitialized(ref _maySuppress, () => ProbeAsync(resource)).ConfigureAwait(false);
             if (!maySuppress)
             {
                 logger.LogWarning(
@@ -48,14 +48,20 @@ internal sealed class TriggerSuppressionCheck
     // The rollback's own test: may this role set session_replication_role?
     private static async Task<bool> ProbeAsync(Resource resource)
     {
-        await using var connection = await resource.OpenConnectionAsync(CancellationToken.None);
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using var command = connection.CreateCommand();
+        var connection = await resource.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
+        var connectionDisposal = connection;
+        await using var connectionDisposalDisposal = connectionDisposal.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+        var transactionDisposal = transaction;
+        await using var transactionDisposalDisposal = transactionDisposal.ConfigureAwait(false);
+        var command = connection.CreateCommand();
+        var commandDisposal = command;
+        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
         command.Transaction = transaction;
         command.CommandText = "SET LOCAL session_replication_role = replica";
         try
         {
-            await command.ExecuteNonQueryAsync();
+            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
             return true;
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
@@ -64,7 +70,7 @@ internal sealed class TriggerSuppressionCheck
         }
         finally
         {
-            await transaction.RollbackAsync();
+            await transaction.RollbackAsync().ConfigureAwait(false);
         }
     }
 }

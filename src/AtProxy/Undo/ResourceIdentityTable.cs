@@ -17,16 +17,17 @@ internal static class ResourceIdentityTable
     public static async Task<ResourceIdentity> EnsureAsync(DbConnection connection, string schema, CancellationToken cancellationToken)
     {
         var name = UndoLogTables.QualifiedResourceIdentity(schema);
-        if (!await UndoLogTable.ExistsAsync(connection, name, cancellationToken))
+        if (!await UndoLogTable.ExistsAsync(connection, name, cancellationToken).ConfigureAwait(false))
         {
-            await CreateAsync(connection, name, cancellationToken);
+            await CreateAsync(connection, name, cancellationToken).ConfigureAwait(false);
         }
         // Read first: a role that may only read the table (its owner created the row) still learns the identity.
-        if (await ReadAsync(connection, name, schema, cancellationToken) is { } existing)
+        if (await ReadAsync(connection, name, schema, cancellationToken).ConfigureAwait(false) is { } existing)
         {
             return existing;
         }
-        await using (var insert = connection.CreateCommand())
+        var insert = connection.CreateCommand();
+        await using (insert.ConfigureAwait(false))
         {
             // The first writer's uuid wins; everyone reads the row that is there.
             insert.CommandText = $"INSERT INTO {name} (identity) VALUES (@identity) ON CONFLICT (singleton) DO NOTHING";
@@ -34,15 +35,17 @@ internal static class ResourceIdentityTable
             parameter.ParameterName = "identity";
             parameter.Value = Guid.NewGuid();
             insert.Parameters.Add(parameter);
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
-        return await ReadAsync(connection, name, schema, cancellationToken)
+        return await ReadAsync(connection, name, schema, cancellationToken).ConfigureAwait(false)
             ?? throw new AtProxyException($"Could not read the resource identity from {name}.");
     }
 
     private static async Task CreateAsync(DbConnection connection, string name, CancellationToken cancellationToken)
     {
-        await using var create = connection.CreateCommand();
+        var create = connection.CreateCommand();
+        var createDisposal = create;
+        await using var createDisposalDisposal = createDisposal.ConfigureAwait(false);
         create.CommandText = $"""
             CREATE TABLE IF NOT EXISTS {name} (
                 singleton boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -51,7 +54,7 @@ internal static class ResourceIdentityTable
             """;
         try
         {
-            await create.ExecuteNonQueryAsync(cancellationToken);
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateObject)
         {
@@ -61,10 +64,14 @@ internal static class ResourceIdentityTable
 
     private static async Task<ResourceIdentity?> ReadAsync(DbConnection connection, string name, string schema, CancellationToken cancellationToken)
     {
-        await using var read = connection.CreateCommand();
+        var read = connection.CreateCommand();
+        var readDisposal = read;
+        await using var readDisposalDisposal = readDisposal.ConfigureAwait(false);
         read.CommandText = $"SELECT identity::text, current_database() FROM {name}";
-        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? new ResourceIdentity(reader.GetString(0), reader.GetString(1), schema) : null;
+        var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var readerDisposal = reader;
+        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? new ResourceIdentity(reader.GetString(0), reader.GetString(1), schema) : null;
     }
 }
 

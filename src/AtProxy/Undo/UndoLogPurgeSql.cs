@@ -21,7 +21,9 @@ internal static class UndoLogPurgeSql
     public static async Task<List<UndoPurgeCandidate>> FindFinishedCandidatesAsync(
         this UndoLogTable table, DbConnection connection, TimeSpan age, UndoPurgeCandidate? after, int limit, CancellationToken cancellationToken)
     {
-        await using var select = connection.CreateCommand();
+        var select = connection.CreateCommand();
+        var selectDisposal = select;
+        await using var selectDisposalDisposal = selectDisposal.ConfigureAwait(false);
         var resume = after is null ? "" : $"AND {LogCreated} >= @c AND ({LogCreated}, {Xid}, {BranchId}) > (@c, @x, @b) ";
         select.CommandText = $"SELECT {Xid}, {BranchId}, {LogStatus}, {LogCreated} FROM {table.QualifiedName} " +
             $"WHERE {LogStatus} IN ({(int)UndoLogStatus.Normal}, {(int)UndoLogStatus.GlobalFinished}) AND {LogCreated} < now() - @age " + resume +
@@ -35,8 +37,10 @@ internal static class UndoLogPurgeSql
             UndoLogTable.AddParameter(select, "b", cursor.BranchId);
         }
         var candidates = new List<UndoPurgeCandidate>();
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var readerDisposal = reader;
+        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             candidates.Add(new UndoPurgeCandidate(reader.GetString(0), reader.GetInt64(1), (UndoLogStatus)reader.GetInt32(2), reader.GetDateTime(3)));
         }
@@ -49,13 +53,15 @@ internal static class UndoLogPurgeSql
     /// </summary>
     public static async Task<int> DeleteCandidatesAsync(this UndoLogTable table, DbConnection connection, IReadOnlyList<UndoPurgeCandidate> rows, CancellationToken cancellationToken)
     {
-        await using var delete = connection.CreateCommand();
+        var delete = connection.CreateCommand();
+        var deleteDisposal = delete;
+        await using var deleteDisposalDisposal = deleteDisposal.ConfigureAwait(false);
         delete.CommandText = $"DELETE FROM {table.QualifiedName} WHERE ({Xid}, {BranchId}, {LogStatus}) IN " +
             "(SELECT * FROM unnest(@xids::varchar[], @bids::bigint[], @statuses::integer[]))";
         UndoLogTable.AddParameter(delete, "xids", rows.Select(r => r.Xid).ToArray());
         UndoLogTable.AddParameter(delete, "bids", rows.Select(r => r.BranchId).ToArray());
         UndoLogTable.AddParameter(delete, "statuses", rows.Select(r => (int)r.Status).ToArray());
-        return await delete.ExecuteNonQueryAsync(cancellationToken);
+        return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -66,12 +72,14 @@ internal static class UndoLogPurgeSql
     /// </summary>
     public static async Task<int> DeleteExpiredCommittedAsync(this UndoLogTable table, DbConnection connection, TimeSpan age, int limit, CancellationToken cancellationToken)
     {
-        await using var delete = connection.CreateCommand();
+        var delete = connection.CreateCommand();
+        var deleteDisposal = delete;
+        await using var deleteDisposalDisposal = deleteDisposal.ConfigureAwait(false);
         var committed = (int)UndoLogStatus.Committed;
         delete.CommandText = $"DELETE FROM {table.QualifiedName} WHERE {LogStatus} = {committed} AND ({Xid}, {BranchId}) IN " +
             $"(SELECT {Xid}, {BranchId} FROM {table.QualifiedName} WHERE {LogStatus} = {committed} AND {LogModified} < now() - @age ORDER BY {LogModified} LIMIT @n)";
         UndoLogTable.AddParameter(delete, "age", age);
         UndoLogTable.AddParameter(delete, "n", limit);
-        return await delete.ExecuteNonQueryAsync(cancellationToken);
+        return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

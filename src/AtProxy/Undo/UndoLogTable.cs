@@ -37,28 +37,32 @@ internal sealed class UndoLogTable
         {
             return;
         }
-        await _ensureLock.WaitAsync(cancellationToken);
+        await _ensureLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (_qualifiedName is not null)
             {
                 return;
             }
-            await using var connection = await openConnection(cancellationToken);
+            var connection = await openConnection(cancellationToken).ConfigureAwait(false);
+            var connectionDisposal = connection;
+            await using var connectionDisposalDisposal = connectionDisposal.ConfigureAwait(false);
             var schema = _configuredSchema;
             if (string.IsNullOrEmpty(schema))
             {
-                await using var current = connection.CreateCommand();
+                var current = connection.CreateCommand();
+                var currentDisposal = current;
+                await using var currentDisposalDisposal = currentDisposal.ConfigureAwait(false);
                 current.CommandText = "SELECT current_schema()";
-                schema = await current.ExecuteScalarAsync(cancellationToken) as string
+                schema = await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string
                     ?? throw new AtProxyException($"The connection has no current schema to create {UndoLogTables.UndoLog} in; set AtProxyOptions.UndoLogSchema.");
             }
             var name = UndoLogTables.QualifiedUndoLog(schema);
-            if (!await ExistsAsync(connection, name, cancellationToken))
+            if (!await ExistsAsync(connection, name, cancellationToken).ConfigureAwait(false))
             {
-                await CreateAsync(connection, name, cancellationToken);
+                await CreateAsync(connection, name, cancellationToken).ConfigureAwait(false);
             }
-            await CanonicalText.EnsureFunctionsAsync(connection, PostgresIdentifier.Quote(schema), cancellationToken);
+            await CanonicalText.EnsureFunctionsAsync(connection, PostgresIdentifier.Quote(schema), cancellationToken).ConfigureAwait(false);
             _schema = schema;
             _qualifiedName = name;
         }
@@ -78,18 +82,22 @@ internal sealed class UndoLogTable
     /// <summary>Whether the table exists: a role without CREATE on the schema may use one its owner created, so look before creating.</summary>
     internal static async Task<bool> ExistsAsync(DbConnection connection, string name, CancellationToken cancellationToken)
     {
-        await using var exists = connection.CreateCommand();
+        var exists = connection.CreateCommand();
+        var existsDisposal = exists;
+        await using var existsDisposalDisposal = existsDisposal.ConfigureAwait(false);
         exists.CommandText = "SELECT to_regclass(@name) IS NOT NULL";
         var parameter = exists.CreateParameter();
         parameter.ParameterName = "name";
         parameter.Value = name;
         exists.Parameters.Add(parameter);
-        return await exists.ExecuteScalarAsync(cancellationToken) is true;
+        return await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
     }
 
     private static async Task CreateAsync(DbConnection connection, string name, CancellationToken cancellationToken)
     {
-        await using var create = connection.CreateCommand();
+        var create = connection.CreateCommand();
+        var createDisposal = create;
+        await using var createDisposalDisposal = createDisposal.ConfigureAwait(false);
         create.CommandText = $"""
             CREATE TABLE IF NOT EXISTS {name} (
                 {BranchId}      bigint       NOT NULL,
@@ -105,7 +113,7 @@ internal sealed class UndoLogTable
             """;
         try
         {
-            await create.ExecuteNonQueryAsync(cancellationToken);
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateObject)
         {
@@ -120,7 +128,9 @@ internal sealed class UndoLogTable
     /// </summary>
     public async Task InsertAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, byte[] rollbackInfo, string context, UndoLogStatus status, bool commit, CancellationToken cancellationToken)
     {
-        await using var batch = connection.CreateBatch();
+        var batch = connection.CreateBatch();
+        var batchDisposal = batch;
+        await using var batchDisposalDisposal = batchDisposal.ConfigureAwait(false);
         batch.Transaction = transaction;
         var insert = batch.CreateBatchCommand();
         insert.CommandText = $"INSERT INTO {QualifiedName} ({BranchId}, {Xid}, {Context}, {RollbackInfo}, {LogStatus}) VALUES (@b, @x, @c, @r, @s)";
@@ -136,19 +146,23 @@ internal sealed class UndoLogTable
             commitCommand.CommandText = "COMMIT";
             batch.BatchCommands.Add(commitCommand);
         }
-        await batch.ExecuteNonQueryAsync(cancellationToken);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The branch's undo row locked for the rollback, or null when there is none.</summary>
     public async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadForUpdateAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, CancellationToken cancellationToken)
     {
-        await using var select = connection.CreateCommand();
+        var select = connection.CreateCommand();
+        var selectDisposal = select;
+        await using var selectDisposalDisposal = selectDisposal.ConfigureAwait(false);
         select.Transaction = transaction;
         select.CommandText = $"SELECT {RollbackInfo}, {Context}, {LogStatus} FROM {QualifiedName} WHERE {Xid} = @x AND {BranchId} = @b FOR UPDATE";
         AddParameter(select, "x", xid);
         AddParameter(select, "b", branchId);
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var readerDisposal = reader;
+        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             return null;
         }
@@ -157,22 +171,26 @@ internal sealed class UndoLogTable
 
     public async Task<int> DeleteAsync(DbConnection connection, DbTransaction? transaction, string xid, long branchId, CancellationToken cancellationToken)
     {
-        await using var delete = connection.CreateCommand();
+        var delete = connection.CreateCommand();
+        var deleteDisposal = delete;
+        await using var deleteDisposalDisposal = deleteDisposal.ConfigureAwait(false);
         delete.Transaction = transaction;
         delete.CommandText = $"DELETE FROM {QualifiedName} WHERE {Xid} = @x AND {BranchId} = @b";
         AddParameter(delete, "x", xid);
         AddParameter(delete, "b", branchId);
-        return await delete.ExecuteNonQueryAsync(cancellationToken);
+        return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Deletes the undo rows of many committed branches in one statement.</summary>
     public async Task<int> DeleteManyAsync(DbConnection connection, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken)
     {
-        await using var delete = connection.CreateCommand();
+        var delete = connection.CreateCommand();
+        var deleteDisposal = delete;
+        await using var deleteDisposalDisposal = deleteDisposal.ConfigureAwait(false);
         delete.CommandText = $"DELETE FROM {QualifiedName} WHERE ({Xid}, {BranchId}) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))";
         AddParameter(delete, "xids", branches.Select(b => b.Xid).ToArray());
         AddParameter(delete, "bids", branches.Select(b => b.BranchId).ToArray());
-        return await delete.ExecuteNonQueryAsync(cancellationToken);
+        return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -181,12 +199,14 @@ internal sealed class UndoLogTable
     /// </summary>
     public async Task<int> MarkCommittedManyAsync(DbConnection connection, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken)
     {
-        await using var update = connection.CreateCommand();
+        var update = connection.CreateCommand();
+        var updateDisposal = update;
+        await using var updateDisposalDisposal = updateDisposal.ConfigureAwait(false);
         update.CommandText = $"UPDATE {QualifiedName} SET {LogStatus} = {(int)UndoLogStatus.Committed}, {LogModified} = now() " +
             $"WHERE {LogStatus} = {(int)UndoLogStatus.Normal} AND ({Xid}, {BranchId}) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))";
         AddParameter(update, "xids", branches.Select(b => b.Xid).ToArray());
         AddParameter(update, "bids", branches.Select(b => b.BranchId).ToArray());
-        return await update.ExecuteNonQueryAsync(cancellationToken);
+        return await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     internal static void AddParameter(DbCommand command, string name, object value) =>
