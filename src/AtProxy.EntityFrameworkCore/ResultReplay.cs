@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using AtProxy.Phase1;
+using AtProxy.Protocol;
 using Npgsql;
 
 namespace AtProxy.EntityFrameworkCore;
@@ -98,7 +99,7 @@ internal static partial class ResultReplay
 
     private static string WithoutModifiers(string dataTypeName) => Modifiers().Replace(dataTypeName, "");
 
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
+    private static string Quote(string identifier) => PostgresIdentifier.Quote(identifier);
 
     [GeneratedRegex(@"\(\d+(,\s*\d+)?\)")]
     private static partial Regex Modifiers();
