@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AtProxy.Hosting;
 
 namespace AtProxy.Demo.Scenario.Locks;
 
@@ -21,12 +22,6 @@ internal sealed class AtProxyCliLockView : ILockView
         await process.WaitForExitAsync(cancellationToken);
     }
 
-    private static string FindCli()
-    {
-        // The demo runs from src/AtProxy.Demo/bin/<configuration>/<framework>/; the CLI builds to the same place in its project.
-        var framework = new DirectoryInfo(AppContext.BaseDirectory);
-        var configuration = framework.Parent!;
-        var cli = Path.Combine(configuration.Parent!.Parent!.Parent!.FullName, "AtProxy.Cli", "bin", configuration.Name, framework.Name, "AtProxy.Cli.dll");
-        return File.Exists(cli) ? cli : throw new FileNotFoundException($"The atproxy CLI was not built ({cli}).", cli);
-    }
+    // The demo builds the CLI (a project reference that copies nothing): find it under src/AtProxy.Cli/bin.
+    private static string FindCli() => BuiltProgram.Find("AtProxy.Cli", "ATPROXY_CLI_DLL");
 }
