@@ -14,7 +14,7 @@ namespace AtProxy.EntityFrameworkCore;
 internal sealed class AtProxyCommandInterceptor(Phase1Gateway phase1, Resource resource, BranchTable branches) : DbCommandInterceptor
 {
     public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result) =>
-        Blocking.Wait(() => ReaderExecutingAsync(command, eventData, result).AsTask());
+        Phase1Gateway.Intercepts ? Blocking.Wait(() => ReaderExecutingAsync(command, eventData, result).AsTask()) : result;
 
     public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default) =>
         await Run(command, cancellationToken).ConfigureAwait(false) is { } executed
@@ -22,7 +22,7 @@ internal sealed class AtProxyCommandInterceptor(Phase1Gateway phase1, Resource r
             : result;
 
     public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result) =>
-        Blocking.Wait(() => Run(command, CancellationToken.None)) is { } executed
+        Phase1Gateway.Intercepts && Blocking.Wait(() => Run(command, CancellationToken.None)) is { } executed
             ? InterceptionResult<int>.SuppressWithResult(executed.RecordsAffected)
             : result;
 
@@ -32,7 +32,7 @@ internal sealed class AtProxyCommandInterceptor(Phase1Gateway phase1, Resource r
             : result;
 
     public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result) =>
-        Blocking.Wait(() => Run(command, CancellationToken.None)) is { } executed
+        Phase1Gateway.Intercepts && Blocking.Wait(() => Run(command, CancellationToken.None)) is { } executed
             ? InterceptionResult<object>.SuppressWithResult(executed.Scalar()!)
             : result;
 

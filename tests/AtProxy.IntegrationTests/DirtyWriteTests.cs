@@ -50,6 +50,9 @@ public class DirtyWriteTests(OrderInventoryEnvironment env) : IClassFixture<Orde
             await using var connection = await source.OpenConnectionAsync();
             var conflict = await Assert.ThrowsAsync<GlobalLockConflictException>(() => connection.ExecuteAsync("UPDATE stock SET count = 0 WHERE sku = @sku", new { sku }));
             Assert.Equal(gtx.Xid, conflict.HolderXid);
+            // The autocommit statement's last attempt reports itself: which row, who holds it, who gave up.
+            Assert.Contains("stock", conflict.Table);
+            Assert.Contains($"{conflict.Table}:{conflict.PrimaryKey} is locked by global transaction {gtx.Xid}; {other.Xid} gave up waiting for it", conflict.Message);
         }
     }
 }

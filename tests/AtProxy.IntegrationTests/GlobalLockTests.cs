@@ -141,6 +141,7 @@ public class GlobalLockTests(OrderInventoryEnvironment env) : IClassFixture<Orde
             await using var connection = await source.OpenConnectionAsync();
             var conflict = await Assert.ThrowsAsync<GlobalLockConflictException>(() => connection.ExecuteAsync("UPDATE stock SET count = 0 WHERE sku = @sku", new { sku }));
             Assert.Equal(holder.Xid, conflict.HolderXid);
+            Assert.Contains($"{conflict.Table}:{conflict.PrimaryKey} is locked by global transaction {holder.Xid}; a GlobalLock scope gave up waiting for it", conflict.Message);
         });
 
         await holder.RollbackAsync();

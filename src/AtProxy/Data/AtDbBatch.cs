@@ -83,7 +83,7 @@ public sealed class AtDbBatch : DbBatch
     public override int ExecuteNonQuery()
     {
         OpenOwnedConnection();
-        return _connection is { } connection && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
+        return _connection is { } connection && Phase1Gateway.Intercepts && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
             ? result.RecordsAffected
             : WrappedBatch.ExecuteNonQuery();
     }
@@ -101,7 +101,7 @@ public sealed class AtDbBatch : DbBatch
     public override object? ExecuteScalar()
     {
         OpenOwnedConnection();
-        return _connection is { } connection && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
+        return _connection is { } connection && Phase1Gateway.Intercepts && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
             ? result.Scalar()
             : WrappedBatch.ExecuteScalar();
     }
@@ -119,7 +119,7 @@ public sealed class AtDbBatch : DbBatch
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
     {
         OpenOwnedConnection();
-        return _connection is { } connection && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
+        return _connection is { } connection && Phase1Gateway.Intercepts && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
             ? result.Reader(behavior, connection)
             : WrappedBatch.ExecuteReader(behavior);
     }

@@ -116,7 +116,7 @@ public sealed class AtDbCommand : DbCommand
     public override int ExecuteNonQuery()
     {
         OpenOwnedConnection();
-        return _connection is { } connection && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
+        return _connection is { } connection && Phase1Gateway.Intercepts && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
             ? result.RecordsAffected
             : WrappedCommand.ExecuteNonQuery();
     }
@@ -134,7 +134,7 @@ public sealed class AtDbCommand : DbCommand
     public override object? ExecuteScalar()
     {
         OpenOwnedConnection();
-        return _connection is { } connection && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
+        return _connection is { } connection && Phase1Gateway.Intercepts && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
             ? result.Scalar()
             : WrappedCommand.ExecuteScalar();
     }
@@ -152,7 +152,7 @@ public sealed class AtDbCommand : DbCommand
     protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
     {
         OpenOwnedConnection();
-        return _connection is { } connection && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
+        return _connection is { } connection && Phase1Gateway.Intercepts && Blocking.Wait(() => Route(connection, CancellationToken.None)) is { } result
             ? result.Reader(behavior, connection)
             : WrappedCommand.ExecuteReader(behavior);
     }

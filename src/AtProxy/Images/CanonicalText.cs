@@ -64,8 +64,7 @@ internal static class CanonicalText
         foreach (var (signature, ddl) in functions)
         {
             var exists = connection.CreateCommand();
-            var existsDisposal = exists;
-            await using var existsDisposalDisposal = existsDisposal.ConfigureAwait(false);
+            await using var existsDisposal = exists.ConfigureAwait(false);
             exists.CommandText = "SELECT to_regprocedure(@signature) IS NOT NULL";
             Add(exists, "signature", signature);
             if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true)
@@ -73,8 +72,7 @@ internal static class CanonicalText
                 continue;
             }
             var create = connection.CreateCommand();
-            var createDisposal = create;
-            await using var createDisposalDisposal = createDisposal.ConfigureAwait(false);
+            await using var createDisposal = create.ConfigureAwait(false);
             create.CommandText = ddl;
             try
             {
@@ -101,8 +99,7 @@ internal static class CanonicalText
     private static async Task VerifyFunctionsAsync(DbConnection connection, string quotedSchema, CancellationToken cancellationToken)
     {
         var check = connection.CreateCommand();
-        var checkDisposal = check;
-        await using var checkDisposalDisposal = checkDisposal.ConfigureAwait(false);
+        await using var checkDisposal = check.ConfigureAwait(false);
         check.CommandText = $"""
             SELECT count(*), count(*) FILTER (WHERE p.proowner NOT IN (
                        (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user),
@@ -113,8 +110,7 @@ internal static class CanonicalText
         Add(check, "table", quotedSchema + "." + UndoLogTables.UndoLog);
         Add(check, "schema", quotedSchema);
         var reader = await check.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var readerDisposal = reader;
-        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         var (total, foreign) = (reader.GetInt64(0), reader.GetInt64(1));
         if (total != 2 || foreign != 0)

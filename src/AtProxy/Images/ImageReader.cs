@@ -34,8 +34,7 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
         GeneratedSql? beforeImage, ImageReturningStatement statement, CancellationToken cancellationToken)
     {
         var batch = Connection.CreateBatch();
-        var batchDisposal = batch;
-        await using var batchDisposalDisposal = batchDisposal.ConfigureAwait(false);
+        await using var batchDisposal = batch.ConfigureAwait(false);
         batch.Transaction = Transaction;
         batch.Timeout = Unit.CommandTimeout;
         if (beforeImage is not null)
@@ -94,12 +93,10 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
     public async Task<Dictionary<string, UndoRow>> ReadRowsAsync(IReadOnlyList<IReadOnlyList<string>> keys, CancellationToken cancellationToken)
     {
         var command = Create(Dialect.BuildDirtyCheck(Table, keys));
-        var commandDisposal = command;
-        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
+        await using var commandDisposal = command.ConfigureAwait(false);
         var rows = new Dictionary<string, UndoRow>(StringComparer.Ordinal);
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var readerDisposal = reader;
-        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             var row = RowImage.ReadRecord(reader, 0, Table.Columns.Count);
@@ -112,13 +109,11 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
     public async Task<List<string[]>> ReadKeysAsync(GeneratedSql sql, CancellationToken cancellationToken)
     {
         var command = Create(sql);
-        var commandDisposal = command;
-        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
+        await using var commandDisposal = command.ConfigureAwait(false);
         var keys = new List<string[]>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var readerDisposal = reader;
-        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             EnsureSameTable(reader.GetInt64(1));
@@ -151,12 +146,10 @@ internal sealed class ImageReader(DbConnection connection, DbTransaction transac
     public async Task<IReadOnlyList<string>> ConstraintColumnsAsync(string constraint, CancellationToken cancellationToken)
     {
         var command = Create(Dialect.BuildConstraintColumns(Table, constraint));
-        var commandDisposal = command;
-        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
+        await using var commandDisposal = command.ConfigureAwait(false);
         var columns = new List<string>();
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var readerDisposal = reader;
-        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             columns.Add(reader.GetString(0));

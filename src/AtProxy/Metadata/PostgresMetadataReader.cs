@@ -42,8 +42,7 @@ internal static class PostgresMetadataReader
     {
         var regclass = schema is null ? PostgresIdentifier.Quote(name) : $"{PostgresIdentifier.Quote(schema)}.{PostgresIdentifier.Quote(name)}";
         var command = connection.CreateCommand();
-        var commandDisposal = command;
-        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
+        await using var commandDisposal = command.ConfigureAwait(false);
         command.Transaction = transaction;
         command.CommandText = string.Format(CultureInfo.InvariantCulture, Query, $"{PostgresIdentifier.Quote(functionSchema)}.{CanonicalText.TypeNameFunction}");
         var parameter = command.CreateParameter();

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.ExceptionServices;
 using AtProxy.Protocol.V1;
 using AtProxy.Resources;
 using AtProxy.Transactions;
@@ -13,22 +14,35 @@ namespace AtProxy.Phase1;
 /// </summary>
 internal static class AutocommitBranch
 {
-    public static Task<ExecutionResult> RunAsync(AtProxyRuntime runtime, DbConnection connection, Resource resource, AmbientTransaction owner,
-        StatementPlan plan, CancellationToken cancellationToken) =>
-        runtime.Locks.AcquireAsync<ExecutionResult>(resource.Id, owner, runtime.Locks.DefaultRetries, $"{owner} gave up waiting for it. {GlobalLockGate.NothingCommitted}",
-            async ct =>
-            {
-                try
+    public static async Task<ExecutionResult> RunAsync(AtProxyRuntime runtime, DbConnection connection, Resource resource, AmbientTransaction owner,
+        StatementPlan plan, CancellationToken cancellationToken)
+    {
+        GlobalLockConflictException? last = null;
+        try
+        {
+            return await runtime.Locks.AcquireAsync<ExecutionResult>(resource.Id, owner, runtime.Locks.DefaultRetries, "",
+                async ct =>
                 {
-                    return (await RunOnceAsync(runtime, connection, resource, owner, plan, ct).ConfigureAwait(false), null);
-                }
-                catch (GlobalLockConflictException conflict)
-                {
-                    // Our local transaction is rolled back already: the wait holds no row locks.
-                    return (null!, (LockConflict?)GlobalLockGate.ConflictOf(conflict, resource.Id));
-                }
-            },
-            cancellationToken);
+                    try
+                    {
+                        return (await RunOnceAsync(runtime, connection, resource, owner, plan, ct).ConfigureAwait(false), null);
+                    }
+                    catch (GlobalLockConflictException conflict)
+                    {
+                        // Our local transaction is rolled back already: the wait holds no row locks.
+                        last = conflict;
+                        return (null!, (LockConflict?)GlobalLockGate.ConflictOf(conflict, resource.Id));
+                    }
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (GlobalLockConflictException) when (last is not null)
+        {
+            // The last attempt's own exception says best where it gave up (registration, FOR UPDATE).
+            ExceptionDispatchInfo.Capture(last).Throw();
+            throw;
+        }
+    }
 
     private static async Task<ExecutionResult> RunOnceAsync(AtProxyRuntime runtime, DbConnection connection, Resource resource, AmbientTransaction owner,
         StatementPlan plan, CancellationToken cancellationToken)

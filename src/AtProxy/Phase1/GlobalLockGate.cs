@@ -20,8 +20,10 @@ internal sealed class GlobalLockGate(CoordinatorClient coordinator, AtProxyOptio
 
     /// <summary>
     /// Runs <paramref name="attempt"/> until it reports no conflict, waiting between attempts; after
-    /// <paramref name="retries"/> waits, throws <see cref="GlobalLockConflictException"/>. Each attempt
-    /// must hold no database row locks when it reports a conflict: the holder's phase-2 rollback may need them.
+    /// <paramref name="retries"/> waits, throws <see cref="GlobalLockConflictException"/>. Whatever
+    /// database row locks an attempt still holds are held through the wait: row locking and the
+    /// autocommit rerun give theirs back first (the holder's phase-2 rollback may need them); a
+    /// registration at an application's explicit COMMIT keeps its local transaction, as it must.
     /// </summary>
     /// <param name="resourceId">The database the keys belong to.</param>
     /// <param name="owner">Who is waiting (the conflict message names it).</param>

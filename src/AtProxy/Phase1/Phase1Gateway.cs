@@ -17,6 +17,12 @@ internal sealed class Phase1Gateway(AtProxyRuntime runtime)
     private static readonly Task<ExecutionResult?> NotIntercepted = Task.FromResult<ExecutionResult?>(null);
 
     /// <summary>
+    /// Whether the flow is in a global transaction or GlobalLock scope: one AsyncLocal read, for the
+    /// blocking methods to check before they set up a wait for nothing.
+    /// </summary>
+    public static bool Intercepts => GlobalTransactionContext.Current is not null;
+
+    /// <summary>
     /// Runs the provider's own <paramref name="command"/> through phase 1 when the flow needs it.
     /// </summary>
     /// <param name="command">The provider's command, on the provider's connection.</param>

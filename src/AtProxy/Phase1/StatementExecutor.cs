@@ -152,15 +152,13 @@ internal static class StatementExecutor
         DbConnection connection, DbTransaction transaction, string text, StatementUnit unit, CancellationToken cancellationToken)
     {
         var command = connection.CreateCommand();
-        var commandDisposal = command;
-        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
+        await using var commandDisposal = command.ConfigureAwait(false);
         command.Transaction = transaction;
         command.CommandText = text;
         command.CommandTimeout = unit.CommandTimeout;
         ParameterCopier.CopyAll(unit.Parameters, command);
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var readerDisposal = reader;
-        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         var result = await BufferedResultSet.ReadAsync(reader, reader.FieldCount, cancellationToken).ConfigureAwait(false);
         await reader.CloseAsync().ConfigureAwait(false);
         return result.WithRecordsAffected(reader.RecordsAffected);

@@ -24,11 +24,9 @@ internal sealed class BranchRollbacker(ILogger logger)
         {
             await resource.EnsureUndoLogAsync(cancellationToken).ConfigureAwait(false);
             var connection = await resource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            var connectionDisposal = connection;
-            await using var connectionDisposalDisposal = connectionDisposal.ConfigureAwait(false);
+            await using var connectionDisposal = connection.ConfigureAwait(false);
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            var transactionDisposal = transaction;
-            await using var transactionDisposalDisposal = transactionDisposal.ConfigureAwait(false);
+            await using var transactionDisposal = transaction.ConfigureAwait(false);
             // A phase-1 transaction still holding the rows must not make the rollback hang; retry later instead.
             // Values are parsed back under the settings they were printed in (see CanonicalText).
             await ExecuteAsync(connection, transaction, CanonicalText.PinSettingsSql(lockTimeout: "5s"), cancellationToken).ConfigureAwait(false);
@@ -99,8 +97,7 @@ internal sealed class BranchRollbacker(ILogger logger)
     private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
     {
         var command = connection.CreateCommand();
-        var commandDisposal = command;
-        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
+        await using var commandDisposal = command.ConfigureAwait(false);
         command.Transaction = transaction;
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

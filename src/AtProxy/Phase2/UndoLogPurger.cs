@@ -79,8 +79,7 @@ internal sealed class UndoLogPurger : IAsyncDisposable
         {
             await resource.EnsureUndoLogAsync(cancellationToken).ConfigureAwait(false);
             var connection = await resource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            var connectionDisposal = connection;
-            await using var connectionDisposalDisposal = connectionDisposal.ConfigureAwait(false);
+            await using var connectionDisposal = connection.ConfigureAwait(false);
             var batches = await PurgeCommittedAsync(resource, connection, cancellationToken).ConfigureAwait(false);
             await PurgeFinishedAsync(resource, connection, batches, cancellationToken).ConfigureAwait(false);
         }

@@ -118,8 +118,7 @@ internal static class UndoRecordExecutor
         IEnumerable<GeneratedSql> statements, IReadOnlyList<RestoreStep> steps, ImageForm form, CancellationToken cancellationToken)
     {
         var batch = connection.CreateBatch();
-        var batchDisposal = batch;
-        await using var batchDisposalDisposal = batchDisposal.ConfigureAwait(false);
+        await using var batchDisposal = batch.ConfigureAwait(false);
         batch.Transaction = transaction;
         foreach (var sql in statements)
         {
@@ -131,8 +130,7 @@ internal static class UndoRecordExecutor
         dialect.BuildDirtyCheck(table, steps.Select(s => dialect.KeyOf(table, s.KeyRow)).ToList(), form).Apply(readBack);
         batch.BatchCommands.Add(readBack);
         var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var readerDisposal = reader;
-        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         // The restore statements return no rows; the read-back is the one result that has columns.
         while (reader.FieldCount == 0 && await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -144,13 +142,11 @@ internal static class UndoRecordExecutor
     private static async Task<Dictionary<string, UndoRow>> ReadAsync(ISqlDialect dialect, DbConnection connection, DbTransaction transaction, TableMetadata table, IReadOnlyList<UndoRow> rows, ImageForm form, CancellationToken cancellationToken)
     {
         var command = connection.CreateCommand();
-        var commandDisposal = command;
-        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
+        await using var commandDisposal = command.ConfigureAwait(false);
         command.Transaction = transaction;
         dialect.BuildDirtyCheck(table, rows.Select(row => dialect.KeyOf(table, row)).ToList(), form).Apply(command);
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var readerDisposal = reader;
-        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         return await ReadRowsAsync(dialect, reader, table, form, cancellationToken).ConfigureAwait(false);
     }
 

@@ -104,8 +104,7 @@ internal sealed class Resource
         if (Identity is null)
         {
             var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            var connectionDisposal = connection;
-            await using var connectionDisposalDisposal = connectionDisposal.ConfigureAwait(false);
+            await using var connectionDisposal = connection.ConfigureAwait(false);
             Volatile.Write(ref _identity, await ResourceIdentityTable.EnsureAsync(connection, UndoLog.Schema, cancellationToken).ConfigureAwait(false));
         }
     }

@@ -49,14 +49,11 @@ internal sealed class TriggerSuppressionCheck
     private static async Task<bool> ProbeAsync(Resource resource)
     {
         var connection = await resource.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
-        var connectionDisposal = connection;
-        await using var connectionDisposalDisposal = connectionDisposal.ConfigureAwait(false);
+        await using var connectionDisposal = connection.ConfigureAwait(false);
         var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
-        var transactionDisposal = transaction;
-        await using var transactionDisposalDisposal = transactionDisposal.ConfigureAwait(false);
+        await using var transactionDisposal = transaction.ConfigureAwait(false);
         var command = connection.CreateCommand();
-        var commandDisposal = command;
-        await using var commandDisposalDisposal = commandDisposal.ConfigureAwait(false);
+        await using var commandDisposal = command.ConfigureAwait(false);
         command.Transaction = transaction;
         command.CommandText = "SET LOCAL session_replication_role = replica";
         try

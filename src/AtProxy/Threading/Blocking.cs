@@ -2,37 +2,31 @@ namespace AtProxy.Threading;
 
 /// <summary>
 /// The synchronous ADO.NET methods (<c>ExecuteNonQuery</c>, <c>Commit</c>, ...) run the same async
-/// code as their async twins and wait for it. The wait must not deadlock under a single-threaded
-/// <see cref="SynchronizationContext"/> (WinForms, WPF, old ASP.NET): the operation is started with no
-/// context, so none of its continuations can be queued to the thread that is blocked waiting.
+/// code as their async twins and wait for it. The wait must not deadlock when the caller runs under
+/// a single-threaded <see cref="SynchronizationContext"/> (WinForms, WPF, old ASP.NET) or a custom
+/// <see cref="TaskScheduler"/>: an await anywhere in the operation (the library's own are configured,
+/// but a provider's or an application callback's may not be) would queue its continuation to the
+/// very thread that is blocked waiting. There, the operation runs on the thread pool instead.
 /// </summary>
 internal static class Blocking
 {
-    /// <summary>Starts <paramref name="operation"/> outside the caller's synchronization context and waits for its result.</summary>
-    public static T Wait<T>(Func<Task<T>> operation)
-    {
-        var context = SynchronizationContext.Current;
-        if (context is null)
-        {
-            return operation().GetAwaiter().GetResult();
-        }
-        Task<T> task;
-        SynchronizationContext.SetSynchronizationContext(null);
-        try
-        {
-            task = operation();
-        }
-        finally
-        {
-            SynchronizationContext.SetSynchronizationContext(context);
-        }
-        return task.GetAwaiter().GetResult();
-    }
+    /// <summary>Runs <paramref name="operation"/> and waits for its result without capturing the caller's context.</summary>
+    public static T Wait<T>(Func<Task<T>> operation) =>
+        SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default
+            ? operation().GetAwaiter().GetResult()
+            // Task.Run flows the ExecutionContext: the ambient global transaction goes along.
+            : Task.Run(operation).GetAwaiter().GetResult();
 
     /// <inheritdoc cref="Wait{T}(Func{Task{T}})"/>
-    public static void Wait(Func<Task> operation) => Wait(async () =>
+    public static void Wait(Func<Task> operation)
     {
-        await operation().ConfigureAwait(false);
-        return true;
-    });
+        if (SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default)
+        {
+            operation().GetAwaiter().GetResult();
+        }
+        else
+        {
+            Task.Run(operation).GetAwaiter().GetResult();
+        }
+    }
 }

@@ -44,8 +44,7 @@ internal static class ResourceIdentityTable
     private static async Task CreateAsync(DbConnection connection, string name, CancellationToken cancellationToken)
     {
         var create = connection.CreateCommand();
-        var createDisposal = create;
-        await using var createDisposalDisposal = createDisposal.ConfigureAwait(false);
+        await using var createDisposal = create.ConfigureAwait(false);
         create.CommandText = $"""
             CREATE TABLE IF NOT EXISTS {name} (
                 singleton boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -65,12 +64,10 @@ internal static class ResourceIdentityTable
     private static async Task<ResourceIdentity?> ReadAsync(DbConnection connection, string name, string schema, CancellationToken cancellationToken)
     {
         var read = connection.CreateCommand();
-        var readDisposal = read;
-        await using var readDisposalDisposal = readDisposal.ConfigureAwait(false);
+        await using var readDisposal = read.ConfigureAwait(false);
         read.CommandText = $"SELECT identity::text, current_database() FROM {name}";
         var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var readerDisposal = reader;
-        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? new ResourceIdentity(reader.GetString(0), reader.GetString(1), schema) : null;
     }
 }

@@ -22,8 +22,7 @@ internal static class UndoLogPurgeSql
         this UndoLogTable table, DbConnection connection, TimeSpan age, UndoPurgeCandidate? after, int limit, CancellationToken cancellationToken)
     {
         var select = connection.CreateCommand();
-        var selectDisposal = select;
-        await using var selectDisposalDisposal = selectDisposal.ConfigureAwait(false);
+        await using var selectDisposal = select.ConfigureAwait(false);
         var resume = after is null ? "" : $"AND {LogCreated} >= @c AND ({LogCreated}, {Xid}, {BranchId}) > (@c, @x, @b) ";
         select.CommandText = $"SELECT {Xid}, {BranchId}, {LogStatus}, {LogCreated} FROM {table.QualifiedName} " +
             $"WHERE {LogStatus} IN ({(int)UndoLogStatus.Normal}, {(int)UndoLogStatus.GlobalFinished}) AND {LogCreated} < now() - @age " + resume +
@@ -38,8 +37,7 @@ internal static class UndoLogPurgeSql
         }
         var candidates = new List<UndoPurgeCandidate>();
         var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var readerDisposal = reader;
-        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             candidates.Add(new UndoPurgeCandidate(reader.GetString(0), reader.GetInt64(1), (UndoLogStatus)reader.GetInt32(2), reader.GetDateTime(3)));
@@ -54,8 +52,7 @@ internal static class UndoLogPurgeSql
     public static async Task<int> DeleteCandidatesAsync(this UndoLogTable table, DbConnection connection, IReadOnlyList<UndoPurgeCandidate> rows, CancellationToken cancellationToken)
     {
         var delete = connection.CreateCommand();
-        var deleteDisposal = delete;
-        await using var deleteDisposalDisposal = deleteDisposal.ConfigureAwait(false);
+        await using var deleteDisposal = delete.ConfigureAwait(false);
         delete.CommandText = $"DELETE FROM {table.QualifiedName} WHERE ({Xid}, {BranchId}, {LogStatus}) IN " +
             "(SELECT * FROM unnest(@xids::varchar[], @bids::bigint[], @statuses::integer[]))";
         UndoLogTable.AddParameter(delete, "xids", rows.Select(r => r.Xid).ToArray());
@@ -73,8 +70,7 @@ internal static class UndoLogPurgeSql
     public static async Task<int> DeleteExpiredCommittedAsync(this UndoLogTable table, DbConnection connection, TimeSpan age, int limit, CancellationToken cancellationToken)
     {
         var delete = connection.CreateCommand();
-        var deleteDisposal = delete;
-        await using var deleteDisposalDisposal = deleteDisposal.ConfigureAwait(false);
+        await using var deleteDisposal = delete.ConfigureAwait(false);
         var committed = (int)UndoLogStatus.Committed;
         delete.CommandText = $"DELETE FROM {table.QualifiedName} WHERE {LogStatus} = {committed} AND ({Xid}, {BranchId}) IN " +
             $"(SELECT {Xid}, {BranchId} FROM {table.QualifiedName} WHERE {LogStatus} = {committed} AND {LogModified} < now() - @age ORDER BY {LogModified} LIMIT @n)";

@@ -45,14 +45,12 @@ internal sealed class UndoLogTable
                 return;
             }
             var connection = await openConnection(cancellationToken).ConfigureAwait(false);
-            var connectionDisposal = connection;
-            await using var connectionDisposalDisposal = connectionDisposal.ConfigureAwait(false);
+            await using var connectionDisposal = connection.ConfigureAwait(false);
             var schema = _configuredSchema;
             if (string.IsNullOrEmpty(schema))
             {
                 var current = connection.CreateCommand();
-                var currentDisposal = current;
-                await using var currentDisposalDisposal = currentDisposal.ConfigureAwait(false);
+                await using var currentDisposal = current.ConfigureAwait(false);
                 current.CommandText = "SELECT current_schema()";
                 schema = await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string
                     ?? throw new AtProxyException($"The connection has no current schema to create {UndoLogTables.UndoLog} in; set AtProxyOptions.UndoLogSchema.");
@@ -83,8 +81,7 @@ internal sealed class UndoLogTable
     internal static async Task<bool> ExistsAsync(DbConnection connection, string name, CancellationToken cancellationToken)
     {
         var exists = connection.CreateCommand();
-        var existsDisposal = exists;
-        await using var existsDisposalDisposal = existsDisposal.ConfigureAwait(false);
+        await using var existsDisposal = exists.ConfigureAwait(false);
         exists.CommandText = "SELECT to_regclass(@name) IS NOT NULL";
         var parameter = exists.CreateParameter();
         parameter.ParameterName = "name";
@@ -96,8 +93,7 @@ internal sealed class UndoLogTable
     private static async Task CreateAsync(DbConnection connection, string name, CancellationToken cancellationToken)
     {
         var create = connection.CreateCommand();
-        var createDisposal = create;
-        await using var createDisposalDisposal = createDisposal.ConfigureAwait(false);
+        await using var createDisposal = create.ConfigureAwait(false);
         create.CommandText = $"""
             CREATE TABLE IF NOT EXISTS {name} (
                 {BranchId}      bigint       NOT NULL,
@@ -129,8 +125,7 @@ internal sealed class UndoLogTable
     public async Task InsertAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, byte[] rollbackInfo, string context, UndoLogStatus status, bool commit, CancellationToken cancellationToken)
     {
         var batch = connection.CreateBatch();
-        var batchDisposal = batch;
-        await using var batchDisposalDisposal = batchDisposal.ConfigureAwait(false);
+        await using var batchDisposal = batch.ConfigureAwait(false);
         batch.Transaction = transaction;
         var insert = batch.CreateBatchCommand();
         insert.CommandText = $"INSERT INTO {QualifiedName} ({BranchId}, {Xid}, {Context}, {RollbackInfo}, {LogStatus}) VALUES (@b, @x, @c, @r, @s)";
@@ -153,15 +148,13 @@ internal sealed class UndoLogTable
     public async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadForUpdateAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, CancellationToken cancellationToken)
     {
         var select = connection.CreateCommand();
-        var selectDisposal = select;
-        await using var selectDisposalDisposal = selectDisposal.ConfigureAwait(false);
+        await using var selectDisposal = select.ConfigureAwait(false);
         select.Transaction = transaction;
         select.CommandText = $"SELECT {RollbackInfo}, {Context}, {LogStatus} FROM {QualifiedName} WHERE {Xid} = @x AND {BranchId} = @b FOR UPDATE";
         AddParameter(select, "x", xid);
         AddParameter(select, "b", branchId);
         var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var readerDisposal = reader;
-        await using var readerDisposalDisposal = readerDisposal.ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             return null;
@@ -172,8 +165,7 @@ internal sealed class UndoLogTable
     public async Task<int> DeleteAsync(DbConnection connection, DbTransaction? transaction, string xid, long branchId, CancellationToken cancellationToken)
     {
         var delete = connection.CreateCommand();
-        var deleteDisposal = delete;
-        await using var deleteDisposalDisposal = deleteDisposal.ConfigureAwait(false);
+        await using var deleteDisposal = delete.ConfigureAwait(false);
         delete.Transaction = transaction;
         delete.CommandText = $"DELETE FROM {QualifiedName} WHERE {Xid} = @x AND {BranchId} = @b";
         AddParameter(delete, "x", xid);
@@ -185,8 +177,7 @@ internal sealed class UndoLogTable
     public async Task<int> DeleteManyAsync(DbConnection connection, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken)
     {
         var delete = connection.CreateCommand();
-        var deleteDisposal = delete;
-        await using var deleteDisposalDisposal = deleteDisposal.ConfigureAwait(false);
+        await using var deleteDisposal = delete.ConfigureAwait(false);
         delete.CommandText = $"DELETE FROM {QualifiedName} WHERE ({Xid}, {BranchId}) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))";
         AddParameter(delete, "xids", branches.Select(b => b.Xid).ToArray());
         AddParameter(delete, "bids", branches.Select(b => b.BranchId).ToArray());
@@ -200,8 +191,7 @@ internal sealed class UndoLogTable
     public async Task<int> MarkCommittedManyAsync(DbConnection connection, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken)
     {
         var update = connection.CreateCommand();
-        var updateDisposal = update;
-        await using var updateDisposalDisposal = updateDisposal.ConfigureAwait(false);
+        await using var updateDisposal = update.ConfigureAwait(false);
         update.CommandText = $"UPDATE {QualifiedName} SET {LogStatus} = {(int)UndoLogStatus.Committed}, {LogModified} = now() " +
             $"WHERE {LogStatus} = {(int)UndoLogStatus.Normal} AND ({Xid}, {BranchId}) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))";
         AddParameter(update, "xids", branches.Select(b => b.Xid).ToArray());
