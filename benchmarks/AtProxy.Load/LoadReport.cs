@@ -30,12 +30,24 @@ internal static class LoadReport
                 $"| {r.Workload} | {r.Mode} | {r.ThroughputPerSecond:F0} | {r.P50Ms:F1} | {r.P95Ms:F1} | {r.P99Ms:F1} | {r.Committed} | {r.RolledBack} | {r.Conflicts} | {r.Failed} | {r.AbortRate:P1} | {(r.Mode == "at" ? r.CoordinatorCpuPercent.ToString("F0", CultureInfo.InvariantCulture) + "%" : "-")} | {r.InconsistentSkus} | {r.UndoRowsLeft} | {r.LocksLeft} |");
         }
         md.AppendLine();
-        md.AppendLine("| workload | at / local throughput | at / xa throughput | at p99 / xa p99 |");
-        md.AppendLine("|---|---:|---:|---:|");
+        md.AppendLine("The CPU each process spent per transaction (every order that finished, whatever its outcome; phase 2 and undo cleanup included):");
+        md.AppendLine();
+        md.AppendLine("| workload | mode | driver CPU µs/tx | coordinator CPU µs/tx | PostgreSQL CPU µs/tx | total CPU µs/tx |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r.Workload} | {r.Mode} | {r.Cpu.DriverUs:F0} | {r.Cpu.CoordinatorUs:F0} | {(r.Cpu.PostgresUs is { } pg ? pg.ToString("F0", CultureInfo.InvariantCulture) : "-")} | {r.Cpu.TotalUs:F0} |");
+        }
+        md.AppendLine();
+        md.AppendLine("| workload | at / local throughput | at / xa throughput | at p99 / xa p99 | at / xa CPU per tx |");
+        md.AppendLine("|---|---:|---:|---:|---:|");
         foreach (var ratio in ratios)
         {
-            md.AppendLine(CultureInfo.InvariantCulture, $"| {ratio.Workload} | {Format(ratio.AtOverLocal)} | {Format(ratio.AtOverXa)} | {Format(ratio.AtP99OverXaP99)} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {ratio.Workload} | {Format(ratio.AtOverLocal)} | {Format(ratio.AtOverXa)} | {Format(ratio.AtP99OverXaP99)} | {Format(ratio.AtOverXaCpuPerTransaction)} |");
         }
+        md.AppendLine();
+        md.AppendLine("CPU: user + system time of the driver process, the coordinator process and every process of the PostgreSQL cluster (/proc), from the start of the measured run until phase 2 has finished.");
         File.WriteAllText(markdownPath, md.ToString());
 
         var json = JsonSerializer.Serialize(new
@@ -60,13 +72,18 @@ internal static class LoadReport
             return new Ratio(group.Key,
                 at is null || local is null ? null : at.ThroughputPerSecond / local.ThroughputPerSecond,
                 at is null || xa is null ? null : at.ThroughputPerSecond / xa.ThroughputPerSecond,
-                at is null || xa is null || xa.P99Ms == 0 ? null : at.P99Ms / xa.P99Ms);
+                at is null || xa is null || xa.P99Ms == 0 ? null : at.P99Ms / xa.P99Ms,
+                Over(at?.Cpu.TotalUs, xa?.Cpu.TotalUs));
         }).ToList();
+
+    private static double? Over(double? numerator, double? denominator) =>
+        numerator is { } n && denominator is { } d && d != 0 ? n / d : null;
 
     private static string Format(double? value) => value is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "-";
 
     private static string Machine() =>
         $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.FrameworkDescription}";
 
-    internal sealed record Ratio(string Workload, double? AtOverLocal, double? AtOverXa, double? AtP99OverXaP99);
+    internal sealed record Ratio(string Workload, double? AtOverLocal, double? AtOverXa, double? AtP99OverXaP99,
+        double? AtOverXaCpuPerTransaction);
 }
