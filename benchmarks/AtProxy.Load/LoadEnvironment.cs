@@ -30,6 +30,9 @@ internal sealed class LoadEnvironment : IAsyncDisposable
 
     public IReadOnlyDictionary<string, IOrderMode> Modes { get; private set; } = null!;
 
+    /// <summary>How each mode's hold of the stock row's lock is measured (no entry: the mode holds none across databases).</summary>
+    public IReadOnlyDictionary<string, ILockHoldMeasurement> LockHolds { get; private set; } = null!;
+
     /// <summary>How the database makes commits durable in this run (fsync and synchronous_commit), for the report.</summary>
     public string DatabaseDurability { get; private set; } = "";
 
@@ -87,11 +90,17 @@ internal sealed class LoadEnvironment : IAsyncDisposable
         await _client.Runtime.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30));
         _adminChannel = GrpcChannel.ForAddress(Coordinator.Address);
 
+        var xaHolds = new XaRowLockHolds();
         Modes = new Dictionary<string, IOrderMode>
         {
             ["local"] = new LocalMode(_ordersPlain, _inventoryPlain),
             ["at"] = new AtMode(_client, ordersAt, inventoryAt),
-            ["xa"] = new XaMode(_ordersPlain, _inventoryPlain),
+            ["xa"] = new XaMode(_ordersPlain, _inventoryPlain, xaHolds),
+        };
+        LockHolds = new Dictionary<string, ILockHoldMeasurement>
+        {
+            ["at"] = new CoordinatorLockHolds(Coordinator.ProcessId, "inventory-db"),
+            ["xa"] = xaHolds,
         };
     }
 

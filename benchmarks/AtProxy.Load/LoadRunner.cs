@@ -13,6 +13,8 @@ internal static class LoadRunner
         // First statements pay for JIT (and tiered re-JIT of hot code, slow on a busy machine), the
         // parser's start-up, metadata and pool growth: not measured.
         await WarmUpAsync(mode, workload, clients, TimeSpan.FromSeconds(Math.Clamp(duration.TotalSeconds / 4, 2, 5)));
+        var holds = environment.LockHolds.GetValueOrDefault(mode.Name);
+        holds?.Start(duration);
         var processCpuBefore = environment.Cpu();
         var cpuBefore = environment.CoordinatorCpu();
         using var spans = breakdown ? new SpanBreakdown() : null;
@@ -69,6 +71,7 @@ internal static class LoadRunner
         var settled = await environment.SettleAsync(TimeSpan.FromSeconds(30));
         var total = counts.Sum();
         var cpuPerTransaction = environment.Cpu().PerTransactionSince(processCpuBefore, total);
+        var lockHold = holds is null ? null : await holds.StopAsync(progress);
         var invariants = await environment.CheckAsync(settled);
 
         var all = latencies.SelectMany(l => l).Order().ToArray();
@@ -92,6 +95,7 @@ internal static class LoadRunner
             UndoRowsLeft: invariants.UndoRowsLeft,
             LocksLeft: invariants.LocksLeft,
             FirstError: firstError,
+            StockRowLockHold: lockHold,
             Cpu: cpuPerTransaction);
     }
 
@@ -121,7 +125,7 @@ internal sealed record RunResult(
     string Mode, string Workload, int Clients, double Seconds, long Transactions, long Committed, long RolledBack,
     long Conflicts, long Failed, double ThroughputPerSecond, double P50Ms, double P95Ms, double P99Ms,
     double CoordinatorCpuPercent, int InconsistentSkus, long UndoRowsLeft, long LocksLeft, string? FirstError,
-    CpuPerTransaction Cpu)
+    LockHoldTimes? StockRowLockHold, CpuPerTransaction Cpu)
 {
     public double AbortRate => Transactions == 0 ? 0 : (double)(Conflicts + Failed) / Transactions;
 }
