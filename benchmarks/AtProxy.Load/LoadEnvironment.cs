@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AtProxy.Hosting;
+using AtProxy.Load.Measurements;
 using AtProxy.Load.Modes;
 using AtProxy.Protocol.V1;
 using Dapper;
@@ -23,10 +24,14 @@ internal sealed class LoadEnvironment : IAsyncDisposable
     private NpgsqlDataSource _inventoryPlain = null!;
     private AtProxyClient _client = null!;
     private GrpcChannel _adminChannel = null!;
+    private int? _postmasterPid;
 
     public CoordinatorServer Coordinator { get; private set; } = null!;
 
     public IReadOnlyDictionary<string, IOrderMode> Modes { get; private set; } = null!;
+
+    /// <summary>How each mode's hold of the stock row's lock is measured (no entry: the mode holds none across databases).</summary>
+    public IReadOnlyDictionary<string, ILockHoldMeasurement> LockHolds { get; private set; } = null!;
 
     /// <summary>How the database makes commits durable in this run (fsync and synchronous_commit), for the report.</summary>
     public string DatabaseDurability { get; private set; } = "";
@@ -66,6 +71,7 @@ internal sealed class LoadEnvironment : IAsyncDisposable
     {
         _server = await PostgresInstance.StartAsync();
         DatabaseDurability = await MakeDurableAsync(_server);
+        _postmasterPid = await PostmasterPidAsync(_server);
         _orders = await _server.CreateDatabaseAsync("load_orders");
         _inventory = await _server.CreateDatabaseAsync("load_inventory");
         await ExecuteAsync(_orders.ConnectionString, """
@@ -84,12 +90,25 @@ internal sealed class LoadEnvironment : IAsyncDisposable
         await _client.Runtime.ResourceManager.WaitConnectedAsync(TimeSpan.FromSeconds(30));
         _adminChannel = GrpcChannel.ForAddress(Coordinator.Address);
 
+        var xaHolds = new XaRowLockHolds();
         Modes = new Dictionary<string, IOrderMode>
         {
             ["local"] = new LocalMode(_ordersPlain, _inventoryPlain),
             ["at"] = new AtMode(_client, ordersAt, inventoryAt),
-            ["xa"] = new XaMode(_ordersPlain, _inventoryPlain),
+            ["xa"] = new XaMode(_ordersPlain, _inventoryPlain, xaHolds),
         };
+        LockHolds = new Dictionary<string, ILockHoldMeasurement>
+        {
+            ["at"] = new CoordinatorLockHolds(Coordinator.ProcessId, "inventory-db"),
+            ["xa"] = xaHolds,
+        };
+    }
+
+    // A backend's parent is the postmaster; null when the server is not on this machine's /proc.
+    private static async Task<int?> PostmasterPidAsync(PostgresInstance server)
+    {
+        await using var connection = new NpgsqlConnection(server.AdminConnectionString);
+        return ProcessCpu.ParentOf(await connection.ExecuteScalarAsync<int>("SELECT pg_backend_pid()"));
     }
 
     // Every mode's data sources alike: a pool for every client and Npgsql's automatic preparation,
@@ -114,11 +133,18 @@ internal sealed class LoadEnvironment : IAsyncDisposable
         return process.TotalProcessorTime;
     }
 
+    /// <summary>The CPU time the load driver, the coordinator and the PostgreSQL cluster have used so far.</summary>
+    public CpuSnapshot Cpu() =>
+        new(ProcessCpu.OfThisProcess(), ProcessCpu.OfProcess(Coordinator.ProcessId), _postmasterPid is { } pid ? ProcessCpu.OfPostgresCluster(pid) : null);
+
     /// <summary>
     /// After a run: waits for phase 2 to finish, then checks the invariants. Returns the number of
     /// SKUs whose orders and stock disagree, undo rows left and locks left.
     /// </summary>
-    public async Task<InvariantReport> CheckAsync(TimeSpan settle)
+    public async Task<InvariantReport> CheckAsync(TimeSpan settle) => await CheckAsync(await SettleAsync(settle));
+
+    /// <summary>Waits (at most <paramref name="settle"/>) until phase 2 has removed every undo row and lock; returns what is left.</summary>
+    public async Task<(long UndoRows, long Locks)> SettleAsync(TimeSpan settle)
     {
         var deadline = DateTime.UtcNow + settle;
         long undo, locks;
@@ -134,7 +160,12 @@ internal sealed class LoadEnvironment : IAsyncDisposable
             await Task.Delay(200);
         }
         while (DateTime.UtcNow < deadline);
+        return (undo, locks);
+    }
 
+    /// <summary>Checks the invariants after <see cref="SettleAsync"/>: SKUs whose orders and stock disagree, with what was left.</summary>
+    public async Task<InvariantReport> CheckAsync((long UndoRows, long Locks) settled)
+    {
         await using var orders = new NpgsqlConnection(_orders.ConnectionString);
         await using var inventory = new NpgsqlConnection(_inventory.ConnectionString);
         var ordered = (await orders.QueryAsync<(string Sku, long Count)>("SELECT sku, count(*) FROM orders GROUP BY sku")).ToDictionary(r => r.Sku, r => r.Count);
@@ -146,7 +177,7 @@ internal sealed class LoadEnvironment : IAsyncDisposable
                 broken++;
             }
         }
-        return new InvariantReport(broken, undo, locks);
+        return new InvariantReport(broken, settled.UndoRows, settled.Locks);
     }
 
     private static async Task<long> UndoRowsAsync(string connectionString)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AtProxy.Load.Measurements;
 using AtProxy.Load.Modes;
 
 namespace AtProxy.Load;
@@ -12,6 +13,9 @@ internal static class LoadRunner
         // First statements pay for JIT (and tiered re-JIT of hot code, slow on a busy machine), the
         // parser's start-up, metadata and pool growth: not measured.
         await WarmUpAsync(mode, workload, clients, TimeSpan.FromSeconds(Math.Clamp(duration.TotalSeconds / 4, 2, 5)));
+        var holds = environment.LockHolds.GetValueOrDefault(mode.Name);
+        holds?.Start(duration);
+        var processCpuBefore = environment.Cpu();
         var cpuBefore = environment.CoordinatorCpu();
         using var spans = breakdown ? new SpanBreakdown() : null;
         var counts = new long[Enum.GetValues<OrderOutcome>().Length];
@@ -62,11 +66,16 @@ internal static class LoadRunner
             progress(line);
         }
         var cpu = environment.CoordinatorCpu() - cpuBefore;
-        var invariants = await environment.CheckAsync(TimeSpan.FromSeconds(30));
-
-        var all = latencies.SelectMany(l => l).OrderBy(x => x).ToArray();
-        double Percentile(double p) => all.Length == 0 ? 0 : all[Math.Min(all.Length - 1, (int)Math.Ceiling(p * all.Length) - 1)];
+        // Phase 2 and the undo rows' deletion are part of what an AT transaction costs: the CPU of
+        // every process is read once they are done, before the consistency check's own queries.
+        var settled = await environment.SettleAsync(TimeSpan.FromSeconds(30));
         var total = counts.Sum();
+        var cpuPerTransaction = environment.Cpu().PerTransactionSince(processCpuBefore, total);
+        var lockHold = holds is null ? null : await holds.StopAsync(progress);
+        var invariants = await environment.CheckAsync(settled);
+
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        double Percentile(double p) => Measurements.Percentile.Of(all, p);
         return new RunResult(
             Mode: mode.Name,
             Workload: workload.Name,
@@ -85,7 +94,9 @@ internal static class LoadRunner
             InconsistentSkus: invariants.InconsistentSkus,
             UndoRowsLeft: invariants.UndoRowsLeft,
             LocksLeft: invariants.LocksLeft,
-            FirstError: firstError);
+            FirstError: firstError,
+            StockRowLockHold: lockHold,
+            Cpu: cpuPerTransaction);
     }
 
     internal static async Task WarmUpAsync(IOrderMode mode, Workload workload, int clients, TimeSpan duration)
@@ -113,7 +124,8 @@ internal static class LoadRunner
 internal sealed record RunResult(
     string Mode, string Workload, int Clients, double Seconds, long Transactions, long Committed, long RolledBack,
     long Conflicts, long Failed, double ThroughputPerSecond, double P50Ms, double P95Ms, double P99Ms,
-    double CoordinatorCpuPercent, int InconsistentSkus, long UndoRowsLeft, long LocksLeft, string? FirstError)
+    double CoordinatorCpuPercent, int InconsistentSkus, long UndoRowsLeft, long LocksLeft, string? FirstError,
+    LockHoldTimes? StockRowLockHold, CpuPerTransaction Cpu)
 {
     public double AbortRate => Transactions == 0 ? 0 : (double)(Conflicts + Failed) / Transactions;
 }

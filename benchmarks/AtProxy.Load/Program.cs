@@ -8,7 +8,7 @@ var quick = new Option<bool>("--quick", "-Quick") { Description = "A short run (
 var clients = new Option<int>("--clients") { Description = "Concurrent clients.", DefaultValueFactory = _ => 16 };
 var seconds = new Option<int?>("--seconds") { Description = "Seconds per mode and workload (default 20, 4 with --quick)." };
 var modes = new Option<string[]>("--modes") { Description = "Modes to run: local, at, xa.", DefaultValueFactory = _ => ["local", "at", "xa"], AllowMultipleArgumentsPerToken = true };
-var workloads = new Option<string[]>("--workloads") { Description = "Workloads: uniform, hot, rollback-heavy.", DefaultValueFactory = _ => ["uniform", "hot", "rollback-heavy"], AllowMultipleArgumentsPerToken = true };
+var workloads = new Option<string[]>("--workloads") { Description = "Workloads: uniform, hot, rollback-heavy, hot-with-rollbacks.", DefaultValueFactory = _ => Workload.All.Select(w => w.Name).ToArray(), AllowMultipleArgumentsPerToken = true };
 var breakdown = new Option<bool>("--breakdown") { Description = "Print where each mode's time goes: AtProxy and Npgsql spans per transaction." };
 var storeComparison = new Option<bool>("--coordinator-stores") { Description = "Also compare the coordinator's stores (embedded, postgres x1, postgres x3).", DefaultValueFactory = _ => true };
 var coordinatorClients = new Option<int>("--coordinator-clients") { Description = "Transactions in flight in the coordinator store comparison.", DefaultValueFactory = _ => 64 };
@@ -22,7 +22,7 @@ root.SetAction(async (parse, cancellationToken) =>
 {
     var isQuick = parse.GetValue(quick);
     var selected = parse.GetValue(workloads)!.Select(name => Workload.All.FirstOrDefault(w => w.Name == name)
-        ?? throw new ArgumentException($"Unknown workload '{name}'; use uniform, hot or rollback-heavy.")).ToList();
+        ?? throw new ArgumentException($"Unknown workload '{name}'; use {string.Join(", ", Workload.All.Select(w => w.Name))}.")).ToList();
     var settings = new LoadSettings(
         Clients: parse.GetValue(clients),
         Duration: TimeSpan.FromSeconds(parse.GetValue(seconds) ?? (isQuick ? 4 : 20)),

@@ -140,11 +140,14 @@ public static class CoordinatorApplication
         var options = provider.GetRequiredService<IOptions<CoordinatorOptions>>().Value;
         return options.Store switch
         {
-            StoreKind.Memory => new InMemoryCoordinatorStore(),
+            StoreKind.Memory => new InMemoryCoordinatorStore { Metrics = provider.GetRequiredService<CoordinatorMetrics>() },
             StoreKind.Postgres => new PostgresCoordinatorStore(options.StoreConnection!, options.StoreSchema,
                 $"{options.NodeId}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}", options.LeaseMs,
                 provider.GetRequiredService<ILogger<PostgresCoordinatorStore>>()),
-            _ => new EmbeddedCoordinatorStore(options.DataDir, options.CompactionThresholdBytes, provider.GetRequiredService<ILogger<EmbeddedCoordinatorStore>>()),
+            _ => new EmbeddedCoordinatorStore(options.DataDir, options.CompactionThresholdBytes, provider.GetRequiredService<ILogger<EmbeddedCoordinatorStore>>())
+            {
+                Metrics = provider.GetRequiredService<CoordinatorMetrics>(),
+            },
         };
     }
 }

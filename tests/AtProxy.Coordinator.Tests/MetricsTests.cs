@@ -26,7 +26,13 @@ public class MetricsTests
             }
         };
         listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => totals.AddOrUpdate(instrument.Name, value, (_, total) => total + value));
-        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => latencies.Add(value));
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "atproxy.coordinator.commit.duration")
+            {
+                latencies.Add(value);
+            }
+        });
         listener.Start();
 
         await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
@@ -46,5 +52,45 @@ public class MetricsTests
         Assert.Equal(1, totals.GetValueOrDefault("atproxy.coordinator.phase_two.retries"));
         var latency = Assert.Single(latencies);
         Assert.InRange(latency, 0, 5_000);
+    }
+
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("embedded")]
+    public async Task Lock_hold_is_recorded_once_per_branch_when_the_decision_lets_go_of_its_locks(string store)
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
+        var factory = coordinator.Services.GetRequiredService<IMeterFactory>();
+        var holds = new ConcurrentBag<(double Ms, string? Resource)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "atproxy.coordinator.lock.hold.duration" && ReferenceEquals(instrument.Meter.Scope, factory))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            string? resource = null;
+            foreach (var tag in tags)
+            {
+                resource = tag.Key == "resource" ? tag.Value as string : resource;
+            }
+            holds.Add((value, resource));
+        });
+        listener.Start();
+
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
+        var xid = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1", "t:2", "t:3");
+        Assert.Empty(holds); // still held
+        await Task.Delay(20);
+        await coordinator.Tm.CommitAsync(xid);
+        await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.Committed);
+
+        var hold = Assert.Single(holds);
+        Assert.Equal("db", hold.Resource);
+        Assert.InRange(hold.Ms, 20, 5_000);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace AtProxy.Coordinator.Diagnostics;
@@ -14,6 +15,7 @@ internal sealed class CoordinatorMetrics
     private readonly Counter<long> _lockConflicts;
     private readonly Counter<long> _phaseTwoRetries;
     private readonly Histogram<double> _commitLatency;
+    private readonly Histogram<double> _lockHold;
 
     public CoordinatorMetrics(IMeterFactory meterFactory)
     {
@@ -24,6 +26,8 @@ internal sealed class CoordinatorMetrics
         _lockConflicts = meter.CreateCounter<long>("atproxy.coordinator.lock_conflicts", "{conflict}", "Branch registrations refused because another transaction held a key.");
         _phaseTwoRetries = meter.CreateCounter<long>("atproxy.coordinator.phase_two.retries", "{attempt}", "Phase-2 attempts that failed and were scheduled again.");
         _commitLatency = meter.CreateHistogram<double>("atproxy.coordinator.commit.duration", "ms", "Time to decide a commit and make the decision durable.");
+        _lockHold = meter.CreateHistogram<double>("atproxy.coordinator.lock.hold.duration", "ms",
+            "How long a branch held its global locks: from its registration acquiring them to the decision (or a failed phase 1) letting go of them, by resource.");
     }
 
     public void Begun() => _begun.Add(1);
@@ -39,4 +43,8 @@ internal sealed class CoordinatorMetrics
     public void LockConflict() => _lockConflicts.Add(1);
 
     public void PhaseTwoRetry() => _phaseTwoRetries.Add(1);
+
+    /// <summary>A branch's locks were let go of; one measurement per branch, not per key.</summary>
+    public void LocksReleased(string resourceId, long acquiredTimestamp) =>
+        _lockHold.Record(Stopwatch.GetElapsedTime(acquiredTimestamp).TotalMilliseconds, new KeyValuePair<string, object?>("resource", resourceId));
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AtProxy.Coordinator.Diagnostics;
 using AtProxy.Coordinator.Locking;
 using AtProxy.Coordinator.Sessions;
 using AtProxy.Coordinator.Storage.Records;
@@ -27,6 +28,9 @@ internal sealed class CoordinatorState
     private long _reservedSequence;
 
     public LockTable Locks { get; } = new();
+
+    /// <summary>Where the time a branch held its locks is recorded when they are let go of; none when null.</summary>
+    public CoordinatorMetrics? Metrics { get; set; }
 
     public ICollection<GlobalSession> Sessions => _sessions.Values;
 
@@ -300,6 +304,7 @@ internal sealed class CoordinatorState
         foreach (var branch in SessionMutation.LetGoAll(session))
         {
             Locks.ReleaseTransaction(branch.LockKeys, session.Xid);
+            RecordHold(branch);
         }
     }
 
@@ -309,6 +314,15 @@ internal sealed class CoordinatorState
     {
         var others = SessionMutation.LetGo(session, branch);
         Locks.ReleaseBranch(branch.LockKeys, branch.Holder, key => others?.GetValueOrDefault(key));
+        RecordHold(branch);
+    }
+
+    private void RecordHold(BranchSession branch)
+    {
+        if (branch.LockKeys.Length > 0)
+        {
+            Metrics?.LocksReleased(branch.ResourceId, branch.Holder.AcquiredTimestamp);
+        }
     }
 
     private static void RaiseTo(ref long field, long value)

@@ -1,3 +1,4 @@
+using AtProxy.Coordinator.Diagnostics;
 using AtProxy.Coordinator.Locking;
 using AtProxy.Coordinator.Sessions;
 using AtProxy.Coordinator.Storage.Records;
@@ -19,6 +20,13 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
     private readonly SemaphoreSlim _reserving = new(1, 1);
 
     protected CoordinatorState State { get; } = new();
+
+    /// <summary>Where the store's in-memory state records how long locks were held (optional).</summary>
+    public CoordinatorMetrics? Metrics
+    {
+        get => State.Metrics;
+        init => State.Metrics = value;
+    }
 
     public abstract string Kind { get; }
 
