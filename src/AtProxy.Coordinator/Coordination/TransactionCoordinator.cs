@@ -90,7 +90,7 @@ internal sealed class TransactionCoordinator(
         {
             metrics.LockConflict();
             Log.LockConflict(logger, session.Xid, request.ResourceId, conflict.Key.Table, conflict.Key.PrimaryKey, conflict.Holder.Xid);
-            return new RegisterBranchResponse { Conflict = ToConflict(conflict) };
+            return new RegisterBranchResponse { Conflict = await ToConflictAsync(conflict) };
         }
         Log.BranchRegistered(logger, session.Xid, registered.BranchId, request.ResourceId, keys.Length);
         return new RegisterBranchResponse { BranchId = registered.BranchId };
@@ -147,7 +147,7 @@ internal sealed class TransactionCoordinator(
         }
         return conflict is null
             ? new CheckLocksResponse { Lockable = true }
-            : new CheckLocksResponse { Lockable = false, Conflict = ToConflict(conflict) };
+            : new CheckLocksResponse { Lockable = false, Conflict = await ToConflictAsync(conflict) };
     }
 
     public async Task<GlobalStatus> CommitAsync(string xid)
@@ -296,11 +296,14 @@ internal sealed class TransactionCoordinator(
     private async Task<ISessionScope> LockAsync(string xid, CancellationToken cancellationToken = default) =>
         await store.LockAsync(xid, cancellationToken) ?? throw CoordinatorErrors.UnknownTransaction(xid);
 
-    private static LockConflict ToConflict(LockConflictInfo conflict) => new()
+    // Only on the conflict path: one status read of the holder (no lock taken; a stale answer only
+    // makes the waiter wait one more step, or give up one step early).
+    private async Task<LockConflict> ToConflictAsync(LockConflictInfo conflict) => new()
     {
         ResourceId = conflict.Key.ResourceId,
         Key = new LockKey { Table = conflict.Key.Table, PrimaryKey = conflict.Key.PrimaryKey },
         HolderXid = conflict.Holder.Xid,
         HolderBranchId = conflict.Holder.BranchId,
+        HolderRollingBack = await store.FindAsync(conflict.Holder.Xid) is { } holder && GlobalStatusRules.IsRollbackDirection(holder.Status),
     };
 }

@@ -31,8 +31,13 @@ internal sealed class GlobalLockGate(CoordinatorClient coordinator, AtProxyOptio
     /// <param name="gaveUp">The end of the conflict message: who gave up, and what that left ("SELECT ... FOR UPDATE gave up waiting for it.").</param>
     /// <param name="attempt">One try: its result, or the conflict that stopped it.</param>
     /// <param name="cancellationToken">Cancels the waits and the attempts.</param>
+    /// <param name="holdsWrittenRows">
+    /// True when the attempt holds, in its local transaction, the rows whose keys it asks for (a
+    /// registration or a lock check at local commit): a holder that is rolling back needs those rows,
+    /// so the conflict is reported at once instead of waited out (Seata's fail-fast).
+    /// </param>
     public async Task<T> AcquireAsync<T>(string resourceId, AmbientTransaction owner, int retries, string gaveUp,
-        Func<CancellationToken, Task<(T Result, LockConflict? Conflict)>> attempt, CancellationToken cancellationToken)
+        Func<CancellationToken, Task<(T Result, LockConflict? Conflict)>> attempt, CancellationToken cancellationToken, bool holdsWrittenRows = false)
     {
         var backoff = new LockBackoff(coordinator, options, resourceId, owner.Xid);
         for (var tries = 0; ; tries++)
@@ -41,6 +46,12 @@ internal sealed class GlobalLockGate(CoordinatorClient coordinator, AtProxyOptio
             if (conflict is null)
             {
                 return result;
+            }
+            if (holdsWrittenRows && conflict.HolderRollingBack)
+            {
+                // The holder's rollback must restore the very row our local transaction has written and
+                // holds locked: waiting would only hold that rollback up until our retries run out.
+                throw Conflict(conflict, $"it is rolling back and must restore that row, so {owner} gave way at once. {NothingCommitted}");
             }
             if (tries >= retries)
             {
@@ -56,14 +67,15 @@ internal sealed class GlobalLockGate(CoordinatorClient coordinator, AtProxyOptio
         {
             var response = await coordinator.RegisterBranchAsync(request, ct).ConfigureAwait(false);
             return (response.BranchId, response.Conflict);
-        }, cancellationToken);
+        }, cancellationToken, holdsWrittenRows: true);
 
     /// <summary>Checks that no global transaction but <paramref name="owner"/>'s holds any of <paramref name="keys"/>.</summary>
     public Task CheckAsync(string resourceId, AmbientTransaction owner, IEnumerable<LockKey> keys, int retries, string gaveUp, CancellationToken cancellationToken)
     {
         var request = new CheckLocksRequest { Xid = owner.Xid ?? "", ResourceId = resourceId };
         request.LockKeys.AddRange(keys);
-        return AcquireAsync(resourceId, owner, retries, gaveUp, async ct => (true, await CheckOnceAsync(request, ct).ConfigureAwait(false)), cancellationToken);
+        return AcquireAsync(resourceId, owner, retries, gaveUp, async ct => (true, await CheckOnceAsync(request, ct).ConfigureAwait(false)), cancellationToken,
+            holdsWrittenRows: true);
     }
 
     /// <summary>One check without waiting: the first conflict, or null when every key is free (or ours).</summary>
