@@ -85,6 +85,7 @@ public class MetricsTests
         var xid = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1", "t:2", "t:3");
         Assert.Empty(holds); // still held
+        // Hold the locks at least 20 ms: the recorded hold must cover that (the assertion is on the histogram).
         await Task.Delay(20);
         await coordinator.Tm.CommitAsync(xid);
         await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.Committed);
