@@ -141,7 +141,8 @@ internal sealed class TransactionCoordinator(
             var waited = Stopwatch.StartNew();
             while (conflict is not null && waited.ElapsedMilliseconds < request.WaitMs && !callEnds.IsCancellationRequested)
             {
-                await Task.Delay(store.LockWaitPollInterval, CancellationToken.None);
+                var remaining = TimeSpan.FromMilliseconds(Math.Max(0, request.WaitMs - waited.ElapsedMilliseconds));
+                await store.WaitForReleaseAsync(conflict.Key, remaining, callEnds);
                 conflict = await store.CheckLocksAsync(keys, xid);
             }
         }

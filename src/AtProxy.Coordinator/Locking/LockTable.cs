@@ -115,6 +115,29 @@ internal sealed class LockTable
         }
     }
 
+    /// <summary>
+    /// Completes when <paramref name="key"/> is next released (at once when it is free), so a waiter
+    /// checks again the moment the row is free instead of polling for it.
+    /// </summary>
+    public Task WhenReleased(LockKeyId key)
+    {
+        var shard = _shards[ShardOf(key)];
+        lock (shard)
+        {
+            if (!shard.Entries.ContainsKey(key))
+            {
+                return Task.CompletedTask;
+            }
+            shard.Waiters ??= [];
+            if (!shard.Waiters.TryGetValue(key, out var released))
+            {
+                released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                shard.Waiters.Add(key, released);
+            }
+            return released.Task;
+        }
+    }
+
     /// <summary>Releases the keys among <paramref name="keys"/> that <paramref name="xid"/> holds.</summary>
     public void ReleaseTransaction(ReadOnlySpan<LockKeyId> keys, string xid)
     {
@@ -127,6 +150,7 @@ internal sealed class LockTable
                 if (shard.Entries.TryGetValue(key, out var current) && string.Equals(current.Xid, xid, StringComparison.Ordinal))
                 {
                     shard.Entries.Remove(key);
+                    shard.Removed(key);
                     removed++;
                 }
             }
@@ -158,6 +182,7 @@ internal sealed class LockTable
                 else
                 {
                     shard.Entries.Remove(key);
+                    shard.Removed(key);
                     removed++;
                 }
             }
@@ -216,5 +241,18 @@ internal sealed class LockTable
     private sealed class Shard
     {
         public Dictionary<LockKeyId, LockHolder> Entries { get; } = [];
+
+        /// <summary>Keys someone waits on, each with the signal their release completes.</summary>
+        public Dictionary<LockKeyId, TaskCompletionSource>? Waiters { get; set; }
+
+        // Caller holds the shard's monitor.
+        public void Removed(LockKeyId key)
+        {
+            if (Waiters is { } waiters && waiters.Remove(key, out var released))
+            {
+                // Continuations run elsewhere (RunContinuationsAsynchronously): safe under the monitor.
+                released.TrySetResult();
+            }
+        }
     }
 }

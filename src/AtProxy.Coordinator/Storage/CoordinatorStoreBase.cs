@@ -97,8 +97,18 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
 
     public Task<LockConflictInfo?> CheckLocksAsync(LockKeyId[] keys, string? xid) => Task.FromResult(State.Locks.Check(keys, xid));
 
-    // The lock table is in this process: looking again is a dictionary lookup.
-    public TimeSpan LockWaitPollInterval => TimeSpan.FromMilliseconds(1);
+    // The lock table is in this process: it says when the key is released.
+    public async Task WaitForReleaseAsync(LockKeyId key, TimeSpan atMost, CancellationToken cancellationToken)
+    {
+        var released = State.Locks.WhenReleased(key);
+        if (!released.IsCompleted)
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Task.Delay(atMost, stop.Token);
+            await Task.WhenAny(released, delay).ConfigureAwait(false);
+            await stop.CancelAsync().ConfigureAwait(false);
+        }
+    }
 
     public Task<IReadOnlyList<KeyValuePair<LockKeyId, LockHolder>>> LocksOfAsync(GlobalSession session)
     {

@@ -67,8 +67,11 @@ internal interface ICoordinatorStore : IAsyncDisposable
     /// <summary>The first key held by another transaction than <paramref name="xid"/> (by anyone when null).</summary>
     Task<LockConflictInfo?> CheckLocksAsync(LockKeyId[] keys, string? xid);
 
-    /// <summary>How often a lock check that waits for a release looks again (cheap in memory, a query in a database).</summary>
-    TimeSpan LockWaitPollInterval { get; }
+    /// <summary>
+    /// Waits until <paramref name="key"/> may have been released, at most <paramref name="atMost"/>:
+    /// an in-process lock table signals the release itself; a shared store polls.
+    /// </summary>
+    Task WaitForReleaseAsync(LockKeyId key, TimeSpan atMost, CancellationToken cancellationToken);
 
     /// <summary>The locks <paramref name="session"/>'s branches hold.</summary>
     Task<IReadOnlyList<KeyValuePair<LockKeyId, LockHolder>>> LocksOfAsync(GlobalSession session);

@@ -119,4 +119,31 @@ public class LockTableTests
         Assert.Equal(0, table.Count);
         Assert.Empty(table.Snapshot());
     }
+
+    [Fact]
+    public async Task WhenReleased_completes_when_the_key_is_released_and_not_before()
+    {
+        var table = new LockTable();
+        Assert.True(table.WhenReleased(Key("1")).IsCompleted); // free: nothing to wait for
+
+        var holder = Holder("tc:1", 1);
+        table.TryAcquire([Key("1"), Key("2")], holder);
+        var first = table.WhenReleased(Key("1"));
+        var second = table.WhenReleased(Key("1"));
+        var other = table.WhenReleased(Key("2"));
+        Assert.False(first.IsCompleted);
+
+        // Passing the key to another branch of the same transaction keeps it held.
+        var sibling = Holder("tc:1", 2);
+        table.ReleaseBranch([Key("1")], holder, key => sibling);
+        Assert.False(first.IsCompleted);
+
+        table.ReleaseTransaction([Key("1")], "tc:1");
+        await first.WaitAsync(TimeSpan.FromSeconds(10));
+        await second.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(other.IsCompleted);
+
+        table.ReleaseBranch([Key("2")], holder, static _ => null);
+        await other.WaitAsync(TimeSpan.FromSeconds(10));
+    }
 }

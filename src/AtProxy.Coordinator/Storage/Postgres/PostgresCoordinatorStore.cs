@@ -195,7 +195,11 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     }
 
     // Every look is a query: a waiting lock check looks again at a database-friendly pace.
-    public TimeSpan LockWaitPollInterval => TimeSpan.FromMilliseconds(20);
+    // Other coordinators release locks in the shared database: look again every 20 ms.
+    public Task WaitForReleaseAsync(LockKeyId key, TimeSpan atMost, CancellationToken cancellationToken) =>
+        Task.Delay(atMost < PollInterval ? atMost : PollInterval, CancellationToken.None);
+
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
 
     public async Task<LockConflictInfo?> CheckLocksAsync(LockKeyId[] keys, string? xid)
     {
