@@ -23,7 +23,7 @@ internal static class RowLocking
         var locks = branch.Runtime.Locks;
         return locks.AcquireAsync(branch.Resource.Id, branch.Owner, locks.DefaultRetries, "SELECT ... FOR UPDATE gave up waiting for it.", async ct =>
         {
-            await ExecuteAsync(branch, $"SAVEPOINT {Savepoint}", ct).ConfigureAwait(false);
+            await branch.Connection.RunAsync(branch.Transaction, $"SAVEPOINT {Savepoint}", ct).ConfigureAwait(false);
             List<string[]> keys;
             try
             {
@@ -37,7 +37,7 @@ internal static class RowLocking
             }
             if (keys.Count == 0)
             {
-                await ExecuteAsync(branch, $"RELEASE SAVEPOINT {Savepoint}", ct).ConfigureAwait(false);
+                await branch.Connection.RunAsync(branch.Transaction, $"RELEASE SAVEPOINT {Savepoint}", ct).ConfigureAwait(false);
                 return (true, (LockConflict?)null);
             }
             var request = new CheckLocksRequest { Xid = branch.Xid ?? "", ResourceId = branch.Resource.Id };
@@ -45,7 +45,7 @@ internal static class RowLocking
             var conflict = await locks.CheckOnceAsync(request, ct).ConfigureAwait(false);
             if (conflict is null)
             {
-                await ExecuteAsync(branch, $"RELEASE SAVEPOINT {Savepoint}", ct).ConfigureAwait(false);
+                await branch.Connection.RunAsync(branch.Transaction, $"RELEASE SAVEPOINT {Savepoint}", ct).ConfigureAwait(false);
                 return (true, null);
             }
             // The local locks are given back: the wait holds none.
@@ -56,18 +56,7 @@ internal static class RowLocking
 
     private static async Task GiveBackAsync(LocalTransactionBranch branch, CancellationToken cancellationToken)
     {
-        await ExecuteAsync(branch, $"ROLLBACK TO SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(branch, $"RELEASE SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task ExecuteAsync(LocalTransactionBranch branch, string sql, CancellationToken cancellationToken)
-    {
-        var command = branch.Connection.CreateCommand();
-        await using (command.ConfigureAwait(false))
-        {
-            command.Transaction = branch.Transaction;
-            command.CommandText = sql;
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+        await branch.Connection.RunAsync(branch.Transaction, $"ROLLBACK TO SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
+        await branch.Connection.RunAsync(branch.Transaction, $"RELEASE SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
     }
 }

@@ -29,7 +29,7 @@ internal sealed class BranchRollbacker(ILogger logger)
             await using var transactionDisposal = transaction.ConfigureAwait(false);
             // A phase-1 transaction still holding the rows must not make the rollback hang; retry later instead.
             // Values are parsed back under the settings they were printed in (see CanonicalText).
-            await ExecuteAsync(connection, transaction, CanonicalText.PinSettingsSql(lockTimeout: "5s"), cancellationToken).ConfigureAwait(false);
+            await connection.RunAsync(transaction, CanonicalText.PinSettingsSql(lockTimeout: "5s"), cancellationToken).ConfigureAwait(false);
 
             var row = await resource.UndoLog.LoadForUpdateAsync(connection, transaction, xid, branchId, cancellationToken).ConfigureAwait(false);
             if (row is null)
@@ -60,7 +60,7 @@ internal sealed class BranchRollbacker(ILogger logger)
             if (form == ImageForm.SessionText)
             {
                 // Written before images were canonical: read and parse in the session's own settings, as they were.
-                await ExecuteAsync(connection, transaction, CanonicalText.UnpinSettingsSql, cancellationToken).ConfigureAwait(false);
+                await connection.RunAsync(transaction, CanonicalText.UnpinSettingsSql, cancellationToken).ConfigureAwait(false);
             }
             for (var i = log.Records.Count - 1; i >= 0; i--)
             {
@@ -92,14 +92,5 @@ internal sealed class BranchRollbacker(ILogger logger)
             logger.LogWarning(ex, "Rollback of branch {BranchId} of {Xid} on {Resource} failed; the coordinator retries", branchId, xid, resource.Id);
             return new Outcome(BranchStatus.PhaseTwoRollbackFailedRetryable, ex.Message);
         }
-    }
-
-    private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
-    {
-        var command = connection.CreateCommand();
-        await using var commandDisposal = command.ConfigureAwait(false);
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -40,14 +40,14 @@ internal static class TriggeredRestoreRepair
                 $"column(s) {string.Join(", ", involved)} belong to a foreign key, which a restore with triggers suppressed would not check", cancellationToken).ConfigureAwait(false);
         }
 
-        await ExecuteAsync(connection, transaction, $"SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
+        await connection.RunAsync(transaction, $"SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
         try
         {
-            await ExecuteAsync(connection, transaction, dialect.SuppressUserTriggersSql, cancellationToken).ConfigureAwait(false);
+            await connection.RunAsync(transaction, dialect.SuppressUserTriggersSql, cancellationToken).ConfigureAwait(false);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
         {
-            await ExecuteAsync(connection, transaction, $"ROLLBACK TO SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
+            await connection.RunAsync(transaction, $"ROLLBACK TO SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
             return await StopAsync(dialect, connection, transaction, record, table, wrong,
                 "this role may not suppress triggers for the restore: GRANT SET ON PARAMETER session_replication_role TO the resource's role " +
                 "(PostgreSQL 15 and later; a superuser may already), then retry", cancellationToken).ConfigureAwait(false);
@@ -61,7 +61,7 @@ internal static class TriggeredRestoreRepair
             return await StopAsync(dialect, connection, transaction, record, table, stillWrong,
                 "a trigger enabled ALWAYS (or REPLICA) rewrites it even with user triggers suppressed", cancellationToken).ConfigureAwait(false);
         }
-        await ExecuteAsync(connection, transaction, $"RELEASE SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
+        await connection.RunAsync(transaction, $"RELEASE SAVEPOINT {Savepoint}", cancellationToken).ConfigureAwait(false);
         return null;
     }
 
@@ -121,14 +121,5 @@ internal static class TriggeredRestoreRepair
             values.Add(reader.GetString(0));
         }
         return values;
-    }
-
-    private static async Task ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, CancellationToken cancellationToken)
-    {
-        var command = connection.CreateCommand();
-        await using var commandDisposal = command.ConfigureAwait(false);
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }
