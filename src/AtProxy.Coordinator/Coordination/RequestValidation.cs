@@ -24,15 +24,18 @@ internal static class RequestValidation
         }
     }
 
-    public static void RequireId(string value, string field, bool required = true)
+    /// <summary>The longest registration id a proxy may send (a GUID in text is 32 to 38).</summary>
+    public const int MaxRequestIdLength = 64;
+
+    public static void RequireId(string value, string field, bool required = true, int maxLength = MaxIdLength)
     {
         if (required && string.IsNullOrEmpty(value))
         {
-            throw CoordinatorErrors.InvalidArgument($"{field} is required (1..{MaxIdLength} characters).");
+            throw CoordinatorErrors.InvalidArgument($"{field} is required (1..{maxLength} characters).");
         }
-        if (value.Length > MaxIdLength)
+        if (value.Length > maxLength)
         {
-            throw CoordinatorErrors.InvalidArgument($"{field} is {value.Length} characters long; at most {MaxIdLength} are allowed.");
+            throw CoordinatorErrors.InvalidArgument($"{field} is {value.Length} characters long; at most {maxLength} are allowed.");
         }
     }
 

@@ -57,6 +57,7 @@ internal sealed class TransactionCoordinator(
         RequestValidation.RequireId(request.ResourceId, "resource_id");
         RequestValidation.RequireId(request.ApplicationId, "application_id", required: false);
         RequestValidation.RequireId(request.ResourceIdentity, "resource_identity", required: false);
+        RequestValidation.RequireId(request.RequestId, "request_id", required: false, maxLength: RequestValidation.MaxRequestIdLength);
         var keys = RequestValidation.LockKeys(request.ResourceId, request.LockKeys, _options.MaxLockKeysPerBranch);
         await using var scope = await LockAsync(request.Xid);
         var session = scope.Session;
@@ -68,6 +69,11 @@ internal sealed class TransactionCoordinator(
         {
             throw CoordinatorErrors.TimedOut(session, "register a branch");
         }
+        if (request.RequestId.Length > 0 && Array.Find(session.Branches(), b => b.RequestId == request.RequestId) is { } earlier)
+        {
+            // The same registration sent again: its first answer was lost, its branch and locks are in place.
+            return new RegisterBranchResponse { BranchId = earlier.BranchId };
+        }
         var registered = new BranchRegistered
         {
             Xid = session.Xid,
@@ -76,6 +82,7 @@ internal sealed class TransactionCoordinator(
             ApplicationId = request.ApplicationId,
             RegisteredUnixMs = changes.NowUnixMs,
             ResourceIdentity = request.ResourceIdentity,
+            RequestId = request.RequestId,
         };
         if (keys.Length == request.LockKeys.Count)
         {

@@ -30,6 +30,9 @@ internal sealed class BranchSession
     /// <summary>The identity of the database the branch wrote (empty from older clients); phase 2 must reach the same one.</summary>
     public string ResourceIdentity { get; init; } = "";
 
+    /// <summary>The proxy's id of the registration (empty from older clients): a registration sent again finds this branch by it.</summary>
+    public string RequestId { get; init; } = "";
+
     /// <summary>The branch's keys, distinct, as registered; empty once its transaction ended (see <see cref="ForgetKeys"/>).</summary>
     public LockKeyId[] LockKeys { get; private set; }
 

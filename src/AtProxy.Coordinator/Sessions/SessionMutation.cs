@@ -18,6 +18,7 @@ internal static class SessionMutation
         var branch = new BranchSession(registered.BranchId, registered.ResourceId, registered.ApplicationId, registered.RegisteredUnixMs, keys, holder)
         {
             ResourceIdentity = registered.ResourceIdentity,
+            RequestId = registered.RequestId,
         };
         session.BranchesUnsafe.Add(branch);
         session.LastUpdateUnixMs = Math.Max(session.LastUpdateUnixMs, registered.RegisteredUnixMs);

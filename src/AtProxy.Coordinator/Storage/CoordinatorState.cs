@@ -267,6 +267,7 @@ internal sealed class CoordinatorState
                     ApplicationId = branch.ApplicationId,
                     RegisteredUnixMs = branch.RegisteredUnixMs,
                     ResourceIdentity = branch.ResourceIdentity,
+                    RequestId = branch.RequestId,
                 };
                 foreach (var key in branch.LockKeys)
                 {

@@ -94,6 +94,8 @@ internal sealed class BranchCommitter(
                 {
                     Xid = xid, ResourceId = branch.Resource.Id, ApplicationId = options.ApplicationId,
                     ResourceIdentity = branch.Resource.Identity?.Id ?? "",
+                    // Sent again unchanged when the answer is lost, so the coordinator registers one branch, not two.
+                    RequestId = Guid.NewGuid().ToString("N"),
                 };
                 request.LockKeys.AddRange(keys);
                 branchId = await locks.RegisterAsync(request, retries, cancellationToken).ConfigureAwait(false);
