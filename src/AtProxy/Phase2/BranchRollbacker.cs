@@ -15,6 +15,8 @@ namespace AtProxy.Phase2;
 /// </summary>
 internal sealed class BranchRollbacker(ILogger logger)
 {
+    private readonly RecentRollbacks _recent = new();
+
     /// <summary>The outcome to report to the coordinator.</summary>
     public readonly record struct Outcome(BranchStatus Status, string Message);
 
@@ -32,6 +34,11 @@ internal sealed class BranchRollbacker(ILogger logger)
             await connection.RunAsync(transaction, CanonicalText.PinSettingsSql(lockTimeout: "5s"), cancellationToken).ConfigureAwait(false);
 
             var row = await resource.UndoLog.LoadForUpdateAsync(connection, transaction, xid, branchId, cancellationToken).ConfigureAwait(false);
+            if (row is null && _recent.WasRestored(DatabaseOf(resource), xid, branchId))
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return new Outcome(BranchStatus.PhaseTwoRollbacked, "already rolled back");
+            }
             if (row is null)
             {
                 // Phase 1 has not committed (yet): leave a marker so a late local commit of this branch fails.
@@ -74,6 +81,7 @@ internal sealed class BranchRollbacker(ILogger logger)
             }
             await resource.UndoLog.DeleteAsync(connection, transaction, xid, branchId, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            _recent.Restored(DatabaseOf(resource), xid, branchId);
             return new Outcome(BranchStatus.PhaseTwoRollbacked, "");
         }
         catch (FormatException ex)
@@ -93,4 +101,7 @@ internal sealed class BranchRollbacker(ILogger logger)
             return new Outcome(BranchStatus.PhaseTwoRollbackFailedRetryable, ex.Message);
         }
     }
+
+    // The database the undo log lives in: a resource id re-wrapped over another database is another one.
+    private static string DatabaseOf(Resource resource) => resource.Identity?.Id ?? resource.Id;
 }
