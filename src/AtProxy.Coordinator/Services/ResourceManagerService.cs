@@ -27,8 +27,11 @@ internal sealed class ResourceManagerService(
         return new ReportBranchResponse();
     }
 
-    public override Task<CheckLocksResponse> CheckLocks(CheckLocksRequest request, ServerCallContext context) =>
-        coordinator.CheckLocksAsync(request, context.CancellationToken);
+    public override async Task<CheckLocksResponse> CheckLocks(CheckLocksRequest request, ServerCallContext context)
+    {
+        using var inTime = new AnswerInTime(context);
+        return await coordinator.CheckLocksAsync(request, inTime.WaitEnds);
+    }
 
     public override async Task Connect(IAsyncStreamReader<ResourceManagerMessage> requestStream, IServerStreamWriter<CoordinatorMessage> responseStream, ServerCallContext context)
     {

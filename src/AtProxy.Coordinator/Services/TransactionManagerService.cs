@@ -12,8 +12,11 @@ internal sealed class TransactionManagerService(TransactionCoordinator coordinat
     public override async Task<CommitResponse> Commit(CommitRequest request, ServerCallContext context) =>
         new() { Status = await coordinator.CommitAsync(request.Xid) };
 
-    public override async Task<RollbackResponse> Rollback(RollbackRequest request, ServerCallContext context) =>
-        new() { Status = await coordinator.RollbackAsync(request.Xid, context.CancellationToken) };
+    public override async Task<RollbackResponse> Rollback(RollbackRequest request, ServerCallContext context)
+    {
+        using var inTime = new AnswerInTime(context);
+        return new() { Status = await coordinator.RollbackAsync(request.Xid, inTime.WaitEnds) };
+    }
 
     public override async Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context) =>
         new() { Status = await coordinator.GetStatusAsync(request.Xid) };
