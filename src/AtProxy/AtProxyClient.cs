@@ -66,7 +66,7 @@ public sealed class AtProxyClient : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Runtime.IsDisposed, this);
         if (GlobalTransactionContext.CurrentXid is { } ambient)
         {
-            return Task.FromResult(new GlobalTransaction(Runtime.Coordinator, ambient, isOriginator: false, GlobalTransactionContext.Bind(ambient)));
+            return Task.FromResult(new GlobalTransaction(Runtime.Outcomes, ambient, isOriginator: false, GlobalTransactionContext.Bind(ambient)));
         }
         var effective = timeout ?? Options.DefaultTransactionTimeout;
         if (effective <= TimeSpan.Zero)
@@ -86,7 +86,7 @@ public sealed class AtProxyClient : IAsyncDisposable
             var response = await Runtime.Coordinator.BeginAsync(name, timeout, cancellationToken).ConfigureAwait(false);
             activity?.SetTag(AtProxyTelemetry.XidTag, response.Xid);
             scope.SetXid(response.Xid);
-            return new GlobalTransaction(Runtime.Coordinator, response.Xid, isOriginator: true, scope);
+            return new GlobalTransaction(Runtime.Outcomes, response.Xid, isOriginator: true, scope);
         }
         catch (Exception ex)
         {

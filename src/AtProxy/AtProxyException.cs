@@ -72,3 +72,18 @@ public class CoordinatorUnavailableException : AtProxyException
     /// <summary>Creates the exception with its cause.</summary>
     public CoordinatorUnavailableException(string message, Exception? innerException = null) : base(message, innerException) { }
 }
+
+/// <summary>
+/// A commit or rollback request got no answer and the transaction's status could not be looked up
+/// afterwards: whether it was decided is not known here. The message says what can be known and
+/// how to look it up; <see cref="Xid"/> names the transaction.
+/// </summary>
+public class GlobalTransactionOutcomeUnknownException : CoordinatorUnavailableException
+{
+    /// <summary>Creates the exception for <paramref name="xid"/>.</summary>
+    public GlobalTransactionOutcomeUnknownException(string message, string xid, Exception? innerException = null)
+        : base(message, innerException) => Xid = xid;
+
+    /// <summary>The global transaction whose outcome is not known.</summary>
+    public string Xid { get; }
+}

@@ -1,3 +1,4 @@
+using AtProxy.Transactions;
 using AtProxy.Coordination;
 using AtProxy.Phase1;
 using AtProxy.Phase2;
@@ -20,6 +21,7 @@ internal sealed class AtProxyRuntime : IAsyncDisposable
         Options = options;
         LoggerFactory = loggerFactory;
         Coordinator = new CoordinatorClient(options);
+        Outcomes = new TransactionOutcomes(Coordinator, loggerFactory.CreateLogger("AtProxy.GlobalTransaction"));
         Resources = new ResourceRegistry(options);
         var resourceManagerLogger = loggerFactory.CreateLogger("AtProxy.ResourceManager");
         ResourceManager = new ResourceManagerHost(options, Coordinator, Resources, resourceManagerLogger);
@@ -36,6 +38,9 @@ internal sealed class AtProxyRuntime : IAsyncDisposable
 
     /// <summary>The transaction-manager and lock calls to the coordinator.</summary>
     public CoordinatorClient Coordinator { get; }
+
+    /// <summary>Commit and rollback requests, with their outcome looked up when a request gets no answer.</summary>
+    public TransactionOutcomes Outcomes { get; }
 
     /// <summary>The databases this process wrapped, by resource id.</summary>
     public ResourceRegistry Resources { get; }

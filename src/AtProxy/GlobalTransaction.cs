@@ -1,4 +1,3 @@
-using AtProxy.Coordination;
 using System.Diagnostics;
 using AtProxy.Diagnostics;
 using AtProxy.Transactions;
@@ -12,13 +11,13 @@ namespace AtProxy;
 /// </summary>
 public sealed class GlobalTransaction : IAsyncDisposable
 {
-    private readonly CoordinatorClient _coordinator;
+    private readonly TransactionOutcomes _outcomes;
     private readonly IDisposable _scope;
     private int _ended;
 
-    internal GlobalTransaction(CoordinatorClient coordinator, string xid, bool isOriginator, IDisposable scope)
+    internal GlobalTransaction(TransactionOutcomes outcomes, string xid, bool isOriginator, IDisposable scope)
     {
-        _coordinator = coordinator;
+        _outcomes = outcomes;
         Xid = xid;
         IsOriginator = isOriginator;
         _scope = scope;
@@ -39,7 +38,9 @@ public sealed class GlobalTransaction : IAsyncDisposable
 
     /// <summary>
     /// Commits the global transaction. Throws <see cref="GlobalTransactionException"/> when the
-    /// coordinator had already rolled it back (e.g. it timed out) or could not decide commit.
+    /// coordinator had already rolled it back (e.g. it timed out) or could not decide commit. A
+    /// request that gets no answer is followed by a status lookup; only when no coordinator answers
+    /// that either does it throw <see cref="GlobalTransactionOutcomeUnknownException"/>.
     /// </summary>
     public async Task CommitAsync(CancellationToken cancellationToken = default)
     {
@@ -51,7 +52,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
         using var activity = AtProxyTelemetry.Start("atproxy.commit", Xid, ActivityKind.Client);
         try
         {
-            Status = await _coordinator.CommitAsync(Xid, cancellationToken).ConfigureAwait(false);
+            Status = await _outcomes.CommitAsync(Xid, cancellationToken).ConfigureAwait(false);
             activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
         }
         catch (Exception ex)
@@ -69,7 +70,13 @@ public sealed class GlobalTransaction : IAsyncDisposable
         }
     }
 
-    /// <summary>Rolls the global transaction back and waits for the coordinator's answer.</summary>
+    /// <summary>
+    /// Rolls the global transaction back and waits for the coordinator's answer: the rollback done,
+    /// or still under way when the call timeout ends (<see cref="Status"/> says which). Throws
+    /// <see cref="GlobalTransactionException"/> when it cannot be rolled back, and
+    /// <see cref="GlobalTransactionOutcomeUnknownException"/> when no coordinator answered (the
+    /// coordinator then rolls it back when its timeout passes).
+    /// </summary>
     public async Task RollbackAsync(CancellationToken cancellationToken = default)
     {
         if (!IsOriginator)
@@ -79,7 +86,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
         EnsureNotEnded("roll back");
         Interlocked.Exchange(ref _ended, 1);
         using var activity = AtProxyTelemetry.Start("atproxy.rollback", Xid, ActivityKind.Client);
-        Status = await _coordinator.RollbackAsync(Xid, cancellationToken).ConfigureAwait(false);
+        Status = await _outcomes.RollbackAsync(Xid, cancellationToken).ConfigureAwait(false);
         activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
         if (Status is GlobalTransactionStatus.RollbackFailed)
         {
@@ -90,7 +97,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
     /// <summary>Asks the coordinator for the current status.</summary>
     public async Task<GlobalTransactionStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
-        Status = await _coordinator.GetStatusAsync(Xid, cancellationToken).ConfigureAwait(false);
+        Status = await _outcomes.Coordinator.GetStatusAsync(Xid, cancellationToken).ConfigureAwait(false);
         return Status;
     }
 
@@ -102,14 +109,14 @@ public sealed class GlobalTransaction : IAsyncDisposable
             if (IsOriginator && Interlocked.Exchange(ref _ended, 1) == 0)
             {
                 using var activity = AtProxyTelemetry.Start("atproxy.rollback", Xid, ActivityKind.Client);
-                Status = await _coordinator.RollbackAsync(Xid, CancellationToken.None).ConfigureAwait(false);
+                Status = await _outcomes.RollbackAsync(Xid, CancellationToken.None).ConfigureAwait(false);
                 activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
             }
         }
-        catch (CoordinatorUnavailableException)
+        catch (AtProxyException)
         {
-            // Dispose often runs while another exception unwinds; do not mask it. The coordinator
-            // rolls the transaction back when its timeout passes.
+            // Dispose often runs while another exception unwinds; do not mask it. The failure is
+            // logged with the XID, and the coordinator rolls the transaction back when its timeout passes.
         }
         finally
         {

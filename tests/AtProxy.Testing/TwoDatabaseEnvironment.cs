@@ -280,10 +280,53 @@ public abstract class TwoDatabaseEnvironment : IAsyncLifetime
                 var ordersUndo = await UndoRowCountAsync(OrdersConnectionString);
                 var inventoryUndo = await UndoRowCountAsync(InventoryConnectionString);
                 left = $"{locks} global locks, {ordersUndo} undo rows in the orders database, {inventoryUndo} in the inventory database";
-                return locks == 0 && ordersUndo == 0 && inventoryUndo == 0;
+                if (locks == 0 && ordersUndo == 0 && inventoryUndo == 0)
+                {
+                    return true;
+                }
+                left += await DescribeUndoRowsAsync();
+                return false;
             },
             timeout ?? TimeSpan.FromSeconds(30),
             () => Task.FromResult($"no global lock and no undo row to be left behind (still {left})"));
+    }
+
+    /// <summary>The first undo rows left in either database, each with its transaction's status: what a failure message needs.</summary>
+    private async Task<string> DescribeUndoRowsAsync()
+    {
+        var described = new List<string>();
+        foreach (var (database, connectionString) in new[] { ("orders", OrdersConnectionString), ("inventory", InventoryConnectionString) })
+        {
+            if (await UndoRowCountAsync(connectionString) == 0)
+            {
+                continue;
+            }
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT xid, branch_id, log_status FROM atproxy_undo_log ORDER BY log_created LIMIT 5", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            var rows = new List<(string Xid, long Branch, int LogStatus)>();
+            while (await reader.ReadAsync())
+            {
+                rows.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2)));
+            }
+            foreach (var row in rows)
+            {
+                string status;
+                try
+                {
+                    var shown = await GetTransactionAsync(row.Xid);
+                    status = $"{shown.Transaction.Status}, branches {string.Join("/", shown.Transaction.Branches.Select(b => $"{b.BranchId}:{b.Status}"))}, " +
+                        $"history {string.Join(" > ", shown.History.Select(h => $"{h.To} {h.Reason}".Trim()))}";
+                }
+                catch (Grpc.Core.RpcException ex)
+                {
+                    status = ex.StatusCode.ToString();
+                }
+                described.Add($"{database}: {row.Xid} branch {row.Branch} log_status {row.LogStatus} ({status})");
+            }
+        }
+        return described.Count == 0 ? "" : "; " + string.Join("; ", described);
     }
 
     public virtual async Task DisposeAsync()

@@ -41,6 +41,10 @@ internal sealed class CoordinatorClient : IAsyncDisposable
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
         },
         MaxReceiveMessageSize = 16 * 1024 * 1024,
+        // A coordinator that restarts is connected again within half a second of listening, not after
+        // the default back-off of seconds; a refused connection to a local port costs next to nothing.
+        InitialReconnectBackoff = TimeSpan.FromMilliseconds(50),
+        MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
     });
 
     public async Task<BeginResponse> BeginAsync(string name, TimeSpan timeout, CancellationToken cancellationToken)
@@ -69,10 +73,13 @@ internal sealed class CoordinatorClient : IAsyncDisposable
         return (GlobalTransactionStatus)response.Status;
     }
 
-    public async Task<GlobalTransactionStatus> GetStatusAsync(string xid, CancellationToken cancellationToken)
+    /// <param name="xid">The global transaction.</param>
+    /// <param name="cancellationToken">Stops the call.</param>
+    /// <param name="budget">How long to keep trying when no coordinator answers (default: the call timeout).</param>
+    public async Task<GlobalTransactionStatus> GetStatusAsync(string xid, CancellationToken cancellationToken, TimeSpan? budget = null)
     {
         var response = await CallAsync($"read the status of {xid}", (channel, call) =>
-            new TransactionManager.TransactionManagerClient(channel).GetStatusAsync(new GetStatusRequest { Xid = xid }, call), cancellationToken, xid).ConfigureAwait(false);
+            new TransactionManager.TransactionManagerClient(channel).GetStatusAsync(new GetStatusRequest { Xid = xid }, call), cancellationToken, xid, budget).ConfigureAwait(false);
         return (GlobalTransactionStatus)response.Status;
     }
 
@@ -107,28 +114,49 @@ internal sealed class CoordinatorClient : IAsyncDisposable
             new ResourceManager.ResourceManagerClient(channel).CheckLocksAsync(request, call), cancellationToken, request.Xid);
 
     /// <summary>
-    /// Sends a call to the preferred coordinator and, when it is unreachable, to the next one.
-    /// Only transport failures move on; an answer (even an error) from a coordinator is final.
+    /// Sends a call to the preferred coordinator and, while none answers, keeps trying within
+    /// <see cref="AtProxyOptions.CoordinatorCallTimeout"/>: a call waits for a coordinator that is
+    /// restarting, goes to another one when several are configured, and is sent again when the
+    /// connection broke under it. Every call the proxy makes is safe to send twice (see
+    /// docs/DESIGN.md, "Calls that outlive a coordinator"). An answer from a coordinator, even an
+    /// error, is final.
     /// </summary>
-    private async Task<T> CallAsync<T>(string what, Func<GrpcChannel, CallOptions, AsyncUnaryCall<T>> call, CancellationToken cancellationToken, string? xid = null)
+    private async Task<T> CallAsync<T>(string what, Func<GrpcChannel, CallOptions, AsyncUnaryCall<T>> call, CancellationToken cancellationToken,
+        string? xid = null, TimeSpan? budget = null)
     {
-        RpcException? lastUnavailable = null;
-        for (var attempt = 0; attempt < _channels.Length; attempt++)
+        var timeout = budget ?? _options.CoordinatorCallTimeout;
+        var deadline = DateTime.UtcNow + timeout;
+        RpcException? lastFailure = null;
+        for (var attempt = 0; DateTime.UtcNow < deadline; attempt++)
         {
-            var index = (Volatile.Read(ref _preferred) + attempt) % _channels.Length;
-            var options = new CallOptions(_headers, DateTime.UtcNow + _options.CoordinatorCallTimeout, cancellationToken);
+            var index = Volatile.Read(ref _preferred) % _channels.Length;
             try
             {
-                var result = await call(_channels[index], options);
-                if (attempt > 0)
+                if (_channels.Length > 1 && !await CoordinatorSelection.ConnectsSoonAsync(_channels[index], deadline, cancellationToken).ConfigureAwait(false))
                 {
-                    Volatile.Write(ref _preferred, index);
+                    // Another coordinator may be up while this one is not: try the next one.
+                    Interlocked.CompareExchange(ref _preferred, (index + 1) % _channels.Length, index);
+                    continue;
                 }
-                return result;
+                // Waits for the connection (a coordinator restarting) within the deadline instead of failing at once.
+                var options = new CallOptions(_headers, deadline, cancellationToken).WithWaitForReady(_channels.Length == 1);
+                return await call(_channels[index], options);
+            }
+            catch (RpcException ex) when (CoordinatorSelection.IsTransportFailure(ex) && !cancellationToken.IsCancellationRequested && DateTime.UtcNow < deadline)
+            {
+                // The connection broke under the call (the coordinator died or is shutting down): send it again.
+                lastFailure = ex;
+                Interlocked.CompareExchange(ref _preferred, (index + 1) % _channels.Length, index);
+                await CoordinatorSelection.PauseBeforeRetryAsync(attempt, deadline, cancellationToken).ConfigureAwait(false);
             }
             catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && !cancellationToken.IsCancellationRequested)
             {
-                lastUnavailable = ex;
+                lastFailure = ex;
+                break;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && DateTime.UtcNow >= deadline)
+            {
+                break; // no coordinator connected in time
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
             {
@@ -140,8 +168,8 @@ internal sealed class CoordinatorClient : IAsyncDisposable
             }
         }
         throw new CoordinatorUnavailableException(
-            $"Could not {what}: no coordinator answered ({string.Join(", ", _options.AllCoordinators())}). " +
-            $"Check that the coordinator runs and AtProxyOptions.Coordinator points at it. {lastUnavailable?.Status.Detail}", lastUnavailable);
+            $"Could not {what}: no coordinator answered within {timeout.TotalSeconds:0.#} s ({string.Join(", ", _options.AllCoordinators())}). " +
+            $"Check that the coordinator runs and AtProxyOptions.Coordinator points at it. {lastFailure?.Status.Detail}", lastFailure);
     }
 
     private static AtProxyException Translate(string what, RpcException ex, string? xid) => ex.StatusCode switch
