@@ -88,6 +88,9 @@ public abstract class TwoDatabaseEnvironment : IAsyncLifetime
     /// <summary>Changes the client's options before it is created.</summary>
     protected virtual AtProxyOptions ConfigureOptions(AtProxyOptions options) => options;
 
+    /// <summary>Where the client logs; none by default.</summary>
+    protected virtual Microsoft.Extensions.Logging.ILoggerFactory? ClientLoggerFactory => null;
+
     /// <summary>Runs once everything is up: what a project starts on top (web hosts, an EF schema, a first transaction).</summary>
     protected virtual Task StartedAsync() => Task.CompletedTask;
 
@@ -130,7 +133,7 @@ public abstract class TwoDatabaseEnvironment : IAsyncLifetime
 
         if (CreatesClient)
         {
-            _client = AtProxyClient.Create(ConfigureOptions(new AtProxyOptions { Coordinator = Coordinator.Address, ApplicationId = ApplicationId }));
+            _client = AtProxyClient.Create(ConfigureOptions(new AtProxyOptions { Coordinator = Coordinator.Address, ApplicationId = ApplicationId }), ClientLoggerFactory);
             if (WrapsDataSources)
             {
                 _ordersSource = NpgsqlDataSource.Create(_orders.ConnectionString);
