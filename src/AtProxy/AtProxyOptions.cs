@@ -21,7 +21,11 @@ public sealed partial class AtProxyOptions
     /// <summary>The timeout of a global transaction begun without one (default 60 s).</summary>
     public TimeSpan DefaultTransactionTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long one call to the coordinator may take before it counts as unreachable (default 10 s).</summary>
+    /// <summary>
+    /// How long one call to the coordinator may take before it counts as unreachable (default 10 s).
+    /// Within it a call waits for a coordinator that is restarting, tries the other configured
+    /// coordinators, and is sent again when its connection broke.
+    /// </summary>
     public TimeSpan CoordinatorCallTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How often branch registration is retried while another global transaction holds a lock (default 30).</summary>
