@@ -128,16 +128,7 @@ public class CoordinatorFailoverTests(CoordinatorFailoverTests.Environment env) 
         await Eventually.TrueAsync(async () =>
             {
                 var locks = await survivor.ListLocksAsync(new ListLocksRequest { PageSize = 10 });
-                var open = await survivor.ListTransactionsAsync(new ListTransactionsRequest
-                {
-                    Statuses =
-                    {
-                        GlobalStatus.Begin, GlobalStatus.Committing, GlobalStatus.CommitRetrying, GlobalStatus.AsyncCommitting, GlobalStatus.Rollbacking,
-                        GlobalStatus.RollbackRetrying, GlobalStatus.TimeoutRollbacking, GlobalStatus.TimeoutRollbackRetrying, GlobalStatus.RollbackFailed, GlobalStatus.CommitFailed,
-                    },
-                    PageSize = 10,
-                });
-                return locks.Locks.Count == 0 && open.Transactions.Count == 0;
+                return locks.Locks.Count == 0 && await TwoDatabaseEnvironment.UnfinishedTransactionCountAsync(survivor) == 0;
             },
             TimeSpan.FromSeconds(60), $"the surviving coordinators to finish every transaction ({summary})");
 

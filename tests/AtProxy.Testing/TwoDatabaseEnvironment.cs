@@ -240,9 +240,12 @@ public abstract class TwoDatabaseEnvironment : IAsyncLifetime
     }
 
     /// <summary>Global transactions not ended well: still open, deciding, in phase 2, or failed.</summary>
-    public async Task<int> UnfinishedTransactionCountAsync()
+    public Task<int> UnfinishedTransactionCountAsync() => UnfinishedTransactionCountAsync(Admin);
+
+    /// <summary>Global transactions not ended well, as the coordinator behind <paramref name="admin"/> lists them.</summary>
+    public static async Task<int> UnfinishedTransactionCountAsync(Admin.AdminClient admin)
     {
-        var open = await Admin.ListTransactionsAsync(new ListTransactionsRequest
+        var open = await admin.ListTransactionsAsync(new ListTransactionsRequest
         {
             Statuses =
             {
