@@ -63,7 +63,7 @@ public class ContractRoundTripTests
         [
             "Unspecified", "Begin", "Committing", "CommitRetrying", "AsyncCommitting", "Rollbacking",
             "RollbackRetrying", "TimeoutRollbacking", "TimeoutRollbackRetrying", "Committed", "Rollbacked",
-            "TimeoutRollbacked", "CommitFailed", "RollbackFailed", "Finished",
+            "TimeoutRollbacked", "CommitFailed", "RollbackFailed", "Finished", "CommitRetryTimeout", "RollbackRetryTimeout",
         ];
         Assert.Equal(expected, Enum.GetNames<GlobalStatus>());
     }
