@@ -69,6 +69,16 @@ public class ContractRoundTripTests
     }
 
     [Fact]
+    public void Client_status_enum_mirrors_every_contract_status_by_number_and_name()
+    {
+        foreach (var status in Enum.GetValues<GlobalStatus>().Where(s => s != GlobalStatus.Unspecified))
+        {
+            Assert.Equal(status.ToString(), ((AtProxy.GlobalTransactionStatus)(int)status).ToString());
+        }
+        Assert.Equal(Enum.GetValues<GlobalStatus>().Length, Enum.GetValues<AtProxy.GlobalTransactionStatus>().Length);
+    }
+
+    [Fact]
     public void Json_form_uses_proto_field_names_for_tools()
     {
         var info = new LockInfo { ResourceId = "orders-db", Key = new LockKey { Table = "public.orders", PrimaryKey = "5" }, Xid = "n:1", BranchId = 2, AcquiredUnixMs = 1_700_000_000_000 };
