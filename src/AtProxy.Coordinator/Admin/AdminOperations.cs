@@ -92,7 +92,7 @@ internal sealed class AdminOperations(
             if (!GlobalStatusRules.IsRetrying(status) && !GlobalStatusRules.IsStopped(status))
             {
                 throw CoordinatorErrors.FailedPrecondition(
-                    $"Cannot retry '{session.Xid}': it is {StatusNames.Of(status)}; only a transaction in a retrying, failed or retry-timeout status can be retried.");
+                    $"Cannot retry '{session.Xid}': it is {StatusNames.Of(status)}; only a transaction in a retrying or failed status can be retried (stopped after a failure or a retry timeout).");
             }
             await changes.ChangeStatusAsync(scope, ResumedStatusOf(session), request.Reason, actor);
             Log.Intervention(logger, "retry", session.Xid, actor, request.Reason);
