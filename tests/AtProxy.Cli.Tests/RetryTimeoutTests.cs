@@ -53,7 +53,12 @@ public sealed class RetryTimeoutTests(RetryTimeoutEnvironment env) : IClassFixtu
             (alert.GetProperty("status").GetString(), alert.GetProperty("name").GetString(), alert.GetProperty("application").GetString()));
         Assert.Contains(RetryTimeoutEnvironment.ResourceId, alert.GetProperty("message").GetString());
 
-        // The CLI shows it, by status too.
+        // The CLI shows it, by status too, and lists its alert.
+        var alerts = await env.Cli.RunAsync("alerts", "list");
+        Assert.True(alerts.ExitCode == 0, alerts.ToString());
+        Assert.Contains(alerts.RowsOf("retry_timeout"), row => row.Contains(xid, StringComparison.Ordinal) && row.Contains("ROLLBACK_RETRY_TIMEOUT", StringComparison.Ordinal));
+        var alertJson = Assert.Single((await env.Cli.RunAsync("alerts", "list", "--json")).Json().EnumerateArray(), a => a.GetProperty("xid").GetString() == xid);
+        Assert.Equal(("retry_timeout", "ROLLBACK_RETRY_TIMEOUT"), (alertJson.GetProperty("kind").GetString(), alertJson.GetProperty("status").GetString()));
         var listed = await env.Cli.RunAsync("tx", "list", "--status", "rollback-retry-timeout");
         Assert.True(listed.ExitCode == 0, listed.ToString());
         Assert.Contains("ROLLBACK_RETRY_TIMEOUT", listed.RowOf(xid));
@@ -85,6 +90,7 @@ public sealed class RetryTimeoutTests(RetryTimeoutEnvironment env) : IClassFixtu
             Assert.Equal(100, await env.StockCountAsync(sku));
             Assert.Equal(0, await env.UndoRowsOfAsync(xid));
             Assert.Empty(await env.LocksAsync(xid));
+            Assert.DoesNotContain((await env.Cli.RunAsync("alerts", "list", "--json")).Json().EnumerateArray(), a => a.GetProperty("xid").GetString() == xid);
             var history = (await env.GetTransactionAsync(xid)).History;
             Assert.Contains(history, h => h.From == GlobalStatus.RollbackRetryTimeout && h.Reason == "inventory service back" && h.Actor == "ops-carol");
         }
