@@ -15,6 +15,7 @@ internal static class CliApplication
         root.Add(BranchCommands.Create());
         root.Add(UndoCommands.Create());
         root.Add(StatusCommand.Create());
+        root.Add(AlertsCommands.Create());
         return root;
     }
 

@@ -1,4 +1,5 @@
 using AtProxy.Coordinator.Admin;
+using AtProxy.Coordinator.Alerts;
 using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.Coordination;
 using AtProxy.Coordinator.Diagnostics;
@@ -68,6 +69,13 @@ public static class CoordinatorApplication
         services.AddSingleton<CoordinatorIdentity>();
         services.AddSingleton<ResourceManagerHub>();
         services.AddSingleton<SessionChanges>();
+        services.AddSingleton<ActiveAlerts>();
+        services.AddSingleton<AlertWebhook>();
+        services.AddHttpClient(AlertWebhook.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan); // each attempt has its own timeout
+        services.AddSingleton<AlertDispatcher>();
+        services.AddHostedService(provider => provider.GetRequiredService<AlertDispatcher>());
+        services.AddSingleton<CoordinatorAlerts>();
+        services.AddHostedService<AlertMonitor>();
         services.AddSingleton<PhaseTwoDriver>();
         services.AddSingleton<TransactionCoordinator>();
         services.AddSingleton<AdminOperations>();

@@ -88,7 +88,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
         using var activity = AtProxyTelemetry.Start("atproxy.rollback", Xid, ActivityKind.Client);
         Status = await _outcomes.RollbackAsync(Xid, cancellationToken).ConfigureAwait(false);
         activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
-        if (Status is GlobalTransactionStatus.RollbackFailed)
+        if (Status is GlobalTransactionStatus.RollbackFailed or GlobalTransactionStatus.RollbackRetryTimeout)
         {
             throw new GlobalTransactionException($"Global transaction {Xid} could not be rolled back: the coordinator reports {Status}.", Xid, Status);
         }

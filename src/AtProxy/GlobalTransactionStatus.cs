@@ -36,6 +36,16 @@ public enum GlobalTransactionStatus
     RollbackFailed = 13,
     /// <summary>Ended by a person's intervention.</summary>
     Finished = 14,
+    /// <summary>
+    /// Commit decided and its locks released, but phase-2 commit retries ran past the coordinator's
+    /// budget: the branches' cleanup waits for a person to retry it. The data is committed.
+    /// </summary>
+    CommitRetryTimeout = 15,
+    /// <summary>
+    /// Rollback decided, but phase-2 rollback retries ran past the coordinator's budget: rows not yet
+    /// restored stay as they are, with their locks held, until a person retries it.
+    /// </summary>
+    RollbackRetryTimeout = 16,
 }
 
 /// <summary>Helpers for reading a <see cref="GlobalTransactionStatus"/>.</summary>
@@ -44,11 +54,13 @@ public static class GlobalTransactionStatusExtensions
     /// <summary>True for a status that means the commit decision was taken.</summary>
     public static bool IsCommitDecided(this GlobalTransactionStatus status) => status is
         GlobalTransactionStatus.Committing or GlobalTransactionStatus.CommitRetrying or
-        GlobalTransactionStatus.AsyncCommitting or GlobalTransactionStatus.Committed;
+        GlobalTransactionStatus.AsyncCommitting or GlobalTransactionStatus.Committed or
+        GlobalTransactionStatus.CommitRetryTimeout;
 
     /// <summary>True for a status that means the transaction was or is being rolled back.</summary>
     public static bool IsRollbackDecided(this GlobalTransactionStatus status) => status is
         GlobalTransactionStatus.Rollbacking or GlobalTransactionStatus.RollbackRetrying or
         GlobalTransactionStatus.TimeoutRollbacking or GlobalTransactionStatus.TimeoutRollbackRetrying or
-        GlobalTransactionStatus.Rollbacked or GlobalTransactionStatus.TimeoutRollbacked;
+        GlobalTransactionStatus.Rollbacked or GlobalTransactionStatus.TimeoutRollbacked or
+        GlobalTransactionStatus.RollbackRetryTimeout;
 }

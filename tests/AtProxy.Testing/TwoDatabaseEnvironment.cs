@@ -251,6 +251,7 @@ public abstract class TwoDatabaseEnvironment : IAsyncLifetime
             {
                 GlobalStatus.Begin, GlobalStatus.Committing, GlobalStatus.CommitRetrying, GlobalStatus.AsyncCommitting, GlobalStatus.Rollbacking,
                 GlobalStatus.RollbackRetrying, GlobalStatus.TimeoutRollbacking, GlobalStatus.TimeoutRollbackRetrying, GlobalStatus.RollbackFailed, GlobalStatus.CommitFailed,
+                GlobalStatus.CommitRetryTimeout, GlobalStatus.RollbackRetryTimeout,
             },
             PageSize = 10,
         });

@@ -13,7 +13,7 @@ internal static class TransactionCommands
     {
         List(),
         Show(),
-        Intervene("retry", "Run phase 2 again now for a transaction in a retrying or failed status (e.g. after the data was fixed).",
+        Intervene("retry", "Run phase 2 again now for a transaction in a retrying, failed or retry-timeout status (e.g. after the data or the database was fixed), with a fresh retry budget.",
             (admin, request, ct) => admin.RetryAsync(request, ct)),
         Intervene("rollback", "Decide rollback of a transaction in BEGIN, or resume the rollback of a ROLLBACK_FAILED one after the data was fixed.",
             (admin, request, ct) => admin.ForceRollbackAsync(request, ct)),

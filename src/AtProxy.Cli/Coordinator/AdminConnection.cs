@@ -52,6 +52,9 @@ internal sealed class AdminConnection : IDisposable
     public Task<InterveneResponse> ForceCommitAsync(InterveneRequest request, CancellationToken cancellationToken) =>
         CallAsync(options => _admin.ForceCommitAsync(request, options), cancellationToken);
 
+    public Task<ListAlertsResponse> ListAlertsAsync(CancellationToken cancellationToken) =>
+        CallAsync(options => _admin.ListAlertsAsync(new ListAlertsRequest(), options), cancellationToken);
+
     public Task<InterveneResponse> ForgetBranchAsync(ForgetBranchRequest request, CancellationToken cancellationToken) =>
         CallAsync(options => _admin.ForgetBranchAsync(request, options), cancellationToken);
 

@@ -8,7 +8,8 @@ internal static class StatusStyles
 {
     public static Style Of(GlobalStatus status) => status switch
     {
-        GlobalStatus.RollbackFailed or GlobalStatus.CommitFailed => new Style(Color.Red, decoration: Decoration.Bold),
+        GlobalStatus.RollbackFailed or GlobalStatus.CommitFailed or
+            GlobalStatus.RollbackRetryTimeout or GlobalStatus.CommitRetryTimeout => new Style(Color.Red, decoration: Decoration.Bold),
         GlobalStatus.CommitRetrying or GlobalStatus.RollbackRetrying or GlobalStatus.TimeoutRollbackRetrying => new Style(Color.Yellow),
         GlobalStatus.Committed or GlobalStatus.Rollbacked or GlobalStatus.TimeoutRollbacked or GlobalStatus.Finished => new Style(Color.Green),
         _ => Style.Plain,

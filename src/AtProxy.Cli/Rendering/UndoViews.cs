@@ -198,7 +198,7 @@ internal static class UndoViews
 
     private static Style OutcomeStyle(TransactionOutcome outcome) => outcome.Kind switch
     {
-        OutcomeKind.RollbackFailed or OutcomeKind.CommitFailed or OutcomeKind.RolledBack => new Style(Color.Red, decoration: Decoration.Bold),
+        OutcomeKind.RollbackFailed or OutcomeKind.CommitFailed or OutcomeKind.RollbackRetryTimeout or OutcomeKind.RolledBack => new Style(Color.Red, decoration: Decoration.Bold),
         OutcomeKind.Unknown or OutcomeKind.Unreachable => new Style(Color.Yellow),
         OutcomeKind.Committed => new Style(Color.Green),
         _ => Style.Plain,

@@ -17,6 +17,8 @@ internal enum OutcomeKind
     RollbackFailed,
     /// <summary>A commit stopped; a person must decide.</summary>
     CommitFailed,
+    /// <summary>Rollback retries ran out of budget; rows not restored yet stay, locked, until a person retries.</summary>
+    RollbackRetryTimeout,
     /// <summary>Ended by a person's intervention.</summary>
     Finished,
     /// <summary>The coordinator answered that it does not know the XID.</summary>
@@ -31,11 +33,13 @@ internal sealed record TransactionOutcome(OutcomeKind Kind, GlobalStatus? Status
     public static TransactionOutcome Of(GlobalStatus status) => new(status switch
     {
         GlobalStatus.Begin => OutcomeKind.Open,
-        GlobalStatus.Committing or GlobalStatus.AsyncCommitting or GlobalStatus.CommitRetrying or GlobalStatus.Committed => OutcomeKind.Committed,
+        GlobalStatus.Committing or GlobalStatus.AsyncCommitting or GlobalStatus.CommitRetrying or GlobalStatus.Committed or
+            GlobalStatus.CommitRetryTimeout => OutcomeKind.Committed,
         GlobalStatus.Rollbacking or GlobalStatus.RollbackRetrying or GlobalStatus.TimeoutRollbacking or GlobalStatus.TimeoutRollbackRetrying => OutcomeKind.RollingBack,
         GlobalStatus.Rollbacked or GlobalStatus.TimeoutRollbacked => OutcomeKind.RolledBack,
         GlobalStatus.RollbackFailed => OutcomeKind.RollbackFailed,
         GlobalStatus.CommitFailed => OutcomeKind.CommitFailed,
+        GlobalStatus.RollbackRetryTimeout => OutcomeKind.RollbackRetryTimeout,
         GlobalStatus.Finished => OutcomeKind.Finished,
         _ => OutcomeKind.Unknown,
     }, status == GlobalStatus.Unspecified ? null : status);
@@ -49,6 +53,7 @@ internal sealed record TransactionOutcome(OutcomeKind Kind, GlobalStatus? Status
         OutcomeKind.RolledBack => "rolled back",
         OutcomeKind.RollbackFailed => "rollback failed",
         OutcomeKind.CommitFailed => "commit failed",
+        OutcomeKind.RollbackRetryTimeout => "rollback retries timed out",
         OutcomeKind.Finished => "finished by an operator",
         OutcomeKind.Unknown => Note is null ? "unknown to the coordinator" : $"unknown ({Note})",
         _ => $"unknown ({Note ?? "coordinator unreachable"})",
@@ -63,6 +68,7 @@ internal sealed record TransactionOutcome(OutcomeKind Kind, GlobalStatus? Status
         OutcomeKind.RolledBack => "rolled-back",
         OutcomeKind.RollbackFailed => "rollback-failed",
         OutcomeKind.CommitFailed => "commit-failed",
+        OutcomeKind.RollbackRetryTimeout => "rollback-retry-timeout",
         OutcomeKind.Finished => "finished",
         _ => "unknown",
     };
@@ -81,6 +87,8 @@ internal sealed record TransactionOutcome(OutcomeKind Kind, GlobalStatus? Status
         OutcomeKind.RollbackFailed =>
             "Rollback failed: a person must decide; see 'atproxy tx show XID', then 'atproxy tx retry' or 'atproxy branch forget'.",
         OutcomeKind.CommitFailed => "Commit failed: a person must decide; see 'atproxy tx show XID'.",
+        OutcomeKind.RollbackRetryTimeout =>
+            "Rollback retries timed out (the resource kept failing): fix the cause named by 'atproxy tx show XID', then 'atproxy tx retry'.",
         OutcomeKind.Finished => "Finished by an operator: nothing restores these rows any more; check them by hand if in doubt.",
         OutcomeKind.Unknown =>
             "The coordinator does not know this transaction (it forgot it after it ended, or another coordinator issued it): whether it committed is unknown; do not restore these rows without checking.",
@@ -90,7 +98,7 @@ internal sealed record TransactionOutcome(OutcomeKind Kind, GlobalStatus? Status
     /// <summary>What a row still equal to its after image means for this outcome.</summary>
     public string MatchesAfter(bool inserted) => Kind switch
     {
-        OutcomeKind.Open or OutcomeKind.RollingBack or OutcomeKind.RollbackFailed =>
+        OutcomeKind.Open or OutcomeKind.RollingBack or OutcomeKind.RollbackFailed or OutcomeKind.RollbackRetryTimeout =>
             inserted ? "matches after: rollback can delete it" : "matches after: rollback can restore it",
         OutcomeKind.Committed => "matches after: committed: this row is an audit record / leftover, nothing to restore",
         OutcomeKind.RolledBack => "matches after: rolled back but not restored: a person must decide",

@@ -1,4 +1,5 @@
 using System.Globalization;
+using AtProxy.Coordinator.Alerts;
 using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.Coordination;
 using AtProxy.Coordinator.Locking;
@@ -22,6 +23,8 @@ internal sealed class AdminOperations(
     PhaseTwoDriver driver,
     ResourceManagerHub hub,
     CoordinatorIdentity identity,
+    CoordinatorAlerts alerts,
+    ActiveAlerts activeAlerts,
     IOptions<CoordinatorOptions> options,
     ILogger<AdminOperations> logger)
 {
@@ -86,10 +89,10 @@ internal sealed class AdminOperations(
         {
             var session = scope.Session;
             var status = session.Status;
-            if (!GlobalStatusRules.IsRetrying(status) && !GlobalStatusRules.IsFailed(status))
+            if (!GlobalStatusRules.IsRetrying(status) && !GlobalStatusRules.IsStopped(status))
             {
                 throw CoordinatorErrors.FailedPrecondition(
-                    $"Cannot retry '{session.Xid}': it is {StatusNames.Of(status)}; only a transaction in a retrying or failed status can be retried.");
+                    $"Cannot retry '{session.Xid}': it is {StatusNames.Of(status)}; only a transaction in a retrying or failed status can be retried (stopped after a failure or a retry timeout).");
             }
             await changes.ChangeStatusAsync(scope, ResumedStatusOf(session), request.Reason, actor);
             Log.Intervention(logger, "retry", session.Xid, actor, request.Reason);
@@ -112,7 +115,7 @@ internal sealed class AdminOperations(
             }
             else if (GlobalStatusRules.IsRollbackDirection(status) && !GlobalStatusRules.IsEnded(status))
             {
-                await changes.ChangeStatusAsync(scope, status == GlobalStatus.RollbackFailed ? ResumedStatusOf(session) : status, request.Reason, actor);
+                await changes.ChangeStatusAsync(scope, ResumedStatusOf(session), request.Reason, actor);
             }
             else
             {
@@ -141,7 +144,7 @@ internal sealed class AdminOperations(
             }
             else if (GlobalStatusRules.IsCommitDirection(status) && !GlobalStatusRules.IsEnded(status))
             {
-                await changes.ChangeStatusAsync(scope, status == GlobalStatus.CommitFailed ? GlobalStatus.CommitRetrying : status, request.Reason, actor);
+                await changes.ChangeStatusAsync(scope, ResumedStatusOf(session), request.Reason, actor);
             }
             else
             {
@@ -178,7 +181,7 @@ internal sealed class AdminOperations(
             Log.Intervention(logger, $"forget-branch {branch.BranchId}", session.Xid, actor, request.Reason);
 
             // A stopped transaction whose last undone branch was forgotten has nothing left to wait for.
-            if (GlobalStatusRules.IsFailed(status) && session.Branches().All(b => BranchStatusRules.IsDone(b.Status)))
+            if (GlobalStatusRules.IsStopped(status) && session.Branches().All(b => BranchStatusRules.IsDone(b.Status)))
             {
                 await changes.ChangeStatusAsync(scope, GlobalStatus.Finished, $"every branch done after branch {branch.BranchId} was forgotten", actor);
             }
@@ -216,20 +219,45 @@ internal sealed class AdminOperations(
         return response;
     }
 
+    public ListAlertsResponse ListAlerts()
+    {
+        var response = new ListAlertsResponse();
+        foreach (var alert in activeAlerts.List())
+        {
+            var info = new Alert
+            {
+                Kind = CoordinatorAlertKindNames.NameOf(alert.Kind),
+                Xid = alert.Xid,
+                Name = alert.Name,
+                ApplicationId = alert.ApplicationId,
+                Status = alert.Status,
+                BeginTimeUnixMs = alert.BeginTime.ToUnixTimeMilliseconds(),
+                AgeMs = (long)alert.Age.TotalMilliseconds,
+                RaisedUnixMs = alert.RaisedAt.ToUnixTimeMilliseconds(),
+                Message = alert.Message,
+            };
+            info.BranchErrors.Add(alert.BranchErrors.Select(e => new AlertBranchError { BranchId = e.BranchId, ResourceId = e.ResourceId, Status = e.Status, Error = e.Error }));
+            response.Alerts.Add(info);
+        }
+        return response;
+    }
+
     // Where a retried or resumed transaction goes: its retrying status, which phase 2 picks up at once.
     private static GlobalStatus ResumedStatusOf(GlobalSession session) => session.Status switch
     {
-        GlobalStatus.CommitFailed => GlobalStatus.CommitRetrying,
-        GlobalStatus.RollbackFailed => session.TimedOut ? GlobalStatus.TimeoutRollbackRetrying : GlobalStatus.RollbackRetrying,
+        GlobalStatus.CommitFailed or GlobalStatus.CommitRetryTimeout => GlobalStatus.CommitRetrying,
+        GlobalStatus.RollbackFailed or GlobalStatus.RollbackRetryTimeout => session.TimedOut ? GlobalStatus.TimeoutRollbackRetrying : GlobalStatus.RollbackRetrying,
         var status => status,
     };
 
-    // Caller holds the scope. An intervention starts the back-off afresh.
-    private static async Task<GlobalStatus> ResumeAsync(ISessionScope scope)
+    // Caller holds the scope. An intervention starts the back-off afresh (and, through its recorded
+    // transition, the retry budget); the alerts of the stop it ends are resolved.
+    private async Task<GlobalStatus> ResumeAsync(ISessionScope scope)
     {
         var session = scope.Session;
         if (GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
         {
+            alerts.Resumed(session.Xid);
             session.FailuresInARow = 0;
             session.NextAttemptUnixMs = 0;
             await scope.SaveScheduleAsync();

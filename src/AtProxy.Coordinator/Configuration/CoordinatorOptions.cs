@@ -60,6 +60,41 @@ public sealed class CoordinatorOptions
     /// <summary>The cap of the phase-2 retry delay.</summary>
     public int RetryMaxDelayMs { get; set; } = 60_000;
 
+    /// <summary>The value of <see cref="MaxCommitRetryMs"/> and <see cref="MaxRollbackRetryMs"/> that retries without end.</summary>
+    public const long RetryForever = -1;
+
+    /// <summary>
+    /// How long phase-2 commit retries go on, counted from the commit decision (or a person's retry),
+    /// before the transaction stops in COMMIT_RETRY_TIMEOUT for a person to resume; <see cref="RetryForever"/>
+    /// (-1) retries without end. Locks are released at the decision; what waits is the branches' undo cleanup.
+    /// </summary>
+    public long MaxCommitRetryMs { get; set; } = 86_400_000;
+
+    /// <summary>
+    /// How long phase-2 rollback retries go on, counted from the rollback decision (or a person's retry),
+    /// before the transaction stops in ROLLBACK_RETRY_TIMEOUT with its locks held for a person to resume;
+    /// <see cref="RetryForever"/> (-1) retries without end.
+    /// </summary>
+    public long MaxRollbackRetryMs { get; set; } = 3_600_000;
+
+    /// <summary>
+    /// Where alerts are POSTed as JSON (http or https); none when empty. Delivery is retried a few
+    /// times with back-off off the phase-2 path; a failure is logged.
+    /// </summary>
+    public string? AlertWebhookUrl { get; set; }
+
+    /// <summary>
+    /// A transaction still not ended this long after its begin raises an "unfinished" alert, once;
+    /// 0 turns the alert off.
+    /// </summary>
+    public long UnfinishedAlertAfterMs { get; set; } = 600_000;
+
+    /// <summary>
+    /// A branch whose phase 2 failed more than this many times in a row (retryable failures) raises a
+    /// "branch_failures" alert, once per transaction; 0 turns the alert off.
+    /// </summary>
+    public int BranchFailureAlertThreshold { get; set; } = 10;
+
     /// <summary>How often the background loop looks for timed-out and due transactions.</summary>
     public int SweepIntervalMs { get; set; } = 200;
 

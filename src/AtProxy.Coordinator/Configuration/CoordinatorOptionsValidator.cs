@@ -64,6 +64,21 @@ internal sealed class CoordinatorOptionsValidator : IValidateOptions<Coordinator
         {
             failures.Add($"Coordinator:RetryMaxDelayMs ({options.RetryMaxDelayMs}) must be at least RetryInitialDelayMs ({options.RetryInitialDelayMs}).");
         }
+        RequireRetryBudget(failures, nameof(options.MaxCommitRetryMs), options.MaxCommitRetryMs);
+        RequireRetryBudget(failures, nameof(options.MaxRollbackRetryMs), options.MaxRollbackRetryMs);
+        if (!string.IsNullOrEmpty(options.AlertWebhookUrl) &&
+            (!Uri.TryCreate(options.AlertWebhookUrl, UriKind.Absolute, out var webhook) || webhook.Scheme is not ("http" or "https")))
+        {
+            failures.Add($"Coordinator:AlertWebhookUrl '{options.AlertWebhookUrl}' must be an absolute http or https URL.");
+        }
+        if (options.UnfinishedAlertAfterMs < 0)
+        {
+            failures.Add($"Coordinator:UnfinishedAlertAfterMs must be 0 (off) or positive (got {options.UnfinishedAlertAfterMs}).");
+        }
+        if (options.BranchFailureAlertThreshold < 0)
+        {
+            failures.Add($"Coordinator:BranchFailureAlertThreshold must be 0 (off) or positive (got {options.BranchFailureAlertThreshold}).");
+        }
         if (options.EndedRetentionMs < 0)
         {
             failures.Add($"Coordinator:EndedRetentionMs must not be negative (got {options.EndedRetentionMs}).");
@@ -89,6 +104,14 @@ internal sealed class CoordinatorOptionsValidator : IValidateOptions<Coordinator
         catch (ArgumentException ex)
         {
             return ex.Message;
+        }
+    }
+
+    private static void RequireRetryBudget(List<string> failures, string name, long value)
+    {
+        if (value != CoordinatorOptions.RetryForever && value <= 0)
+        {
+            failures.Add($"Coordinator:{name} must be positive, or {CoordinatorOptions.RetryForever} to retry without end (got {value}).");
         }
     }
 

@@ -1,3 +1,4 @@
+using AtProxy.Coordinator.Alerts;
 using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.Diagnostics;
 using AtProxy.Coordinator.ResourceManagers;
@@ -14,8 +15,11 @@ namespace AtProxy.Coordinator.Coordination;
 /// Drives phase 2 of a decided transaction: every branch not yet done gets its command
 /// (commit in registration order, rollback in reverse), each answer is recorded, and the
 /// transaction ends when all are done. A retryable failure stops the attempt, moves the
-/// transaction to its retrying status and schedules the next attempt with back-off; an
-/// unretryable one stops it in COMMIT_FAILED or ROLLBACK_FAILED for a person to decide.
+/// transaction to its retrying status and schedules the next attempt with back-off, until the
+/// retry budget of its direction runs out (<see cref="CoordinatorOptions.MaxCommitRetryMs"/>,
+/// <see cref="CoordinatorOptions.MaxRollbackRetryMs"/>): then it stops in COMMIT_RETRY_TIMEOUT or
+/// ROLLBACK_RETRY_TIMEOUT. An unretryable one stops it in COMMIT_FAILED or ROLLBACK_FAILED. A
+/// stopped transaction raises an alert and waits for a person.
 /// At most one attempt runs per transaction at a time: in this process by the run table, across
 /// coordinators sharing a store by the store's claim (a lease renewed while the attempt runs).
 /// </summary>
@@ -25,6 +29,7 @@ internal sealed class PhaseTwoDriver(
     SessionChanges changes,
     IOptions<CoordinatorOptions> options,
     CoordinatorMetrics metrics,
+    CoordinatorAlerts alerts,
     IHostApplicationLifetime lifetime,
     ILogger<PhaseTwoDriver> logger)
 {
@@ -253,17 +258,49 @@ internal sealed class PhaseTwoDriver(
         var session = scope.Session;
         await RecordOutcomesAsync(scope, results);
         var (branch, failure) = results.First(r => r.Outcome.Verdict != BranchCommandVerdict.Succeeded);
+        foreach (var (failed, outcome) in results.Where(r => r.Outcome.Verdict != BranchCommandVerdict.Succeeded))
+        {
+            alerts.BranchFailed(session, failed, outcome.Message);
+        }
+        var now = changes.NowUnixMs;
+        var budgetMs = GlobalStatusRules.IsCommitDirection(expected) ? _options.MaxCommitRetryMs : _options.MaxRollbackRetryMs;
+        var budgetEndsUnixMs = budgetMs == CoordinatorOptions.RetryForever ? long.MaxValue : session.PhaseTwoSinceUnixMs + budgetMs;
+        if (now >= budgetEndsUnixMs)
+        {
+            await TimeOutRetriesAsync(scope, expected, budgetMs, branch, failure);
+            return;
+        }
         var retrying = GlobalStatusRules.RetryingStatusOf(expected);
         if (expected != retrying)
         {
             await changes.ChangeStatusAsync(scope, retrying, failure.Message);
         }
-        // A resource manager that subscribed since the command found none is used at once.
+        // A resource manager that subscribed since the command found none is used at once. The last
+        // attempt is made when the budget runs out, not a whole back-off after it.
         var delay = failure.NoResourceManager && hub.IsConnected(branch.ResourceId) ? 0 : RetryBackoff.DelayMs(_options, ++session.FailuresInARow);
-        session.NextAttemptUnixMs = changes.NowUnixMs + delay;
+        delay = Math.Min(delay, budgetEndsUnixMs - now);
+        session.NextAttemptUnixMs = now + delay;
         await scope.SaveScheduleAsync();
         metrics.PhaseTwoRetry();
         Log.PhaseTwoRetryScheduled(logger, session.Xid, branch.BranchId, branch.ResourceId, delay, failure.Message);
+    }
+
+    // Caller holds the scope. Retries stop; a rollback's locks stay held, its rows as they are.
+    private async Task TimeOutRetriesAsync(ISessionScope scope, GlobalStatus expected, long budgetMs, BranchSession branch, BranchCommandOutcome failure)
+    {
+        var session = scope.Session;
+        var stopped = GlobalStatusRules.RetryTimeoutStatusOf(expected);
+        var budget = $"{(GlobalStatusRules.IsCommitDirection(expected) ? "MaxCommitRetryMs" : "MaxRollbackRetryMs")} = {budgetMs} ms";
+        await changes.ChangeStatusAsync(scope, stopped,
+            $"phase-2 retries ran past {budget}; last failure: branch {branch.BranchId} ({branch.ResourceId}): {failure.Message}");
+        session.NextAttemptUnixMs = 0;
+        session.FailuresInARow = 0;
+        await scope.SaveScheduleAsync();
+        var locksHeld = !GlobalStatusRules.ReleasesLocks(stopped);
+        Log.PhaseTwoRetryTimedOut(logger, session.Xid, StatusNames.Of(stopped), budgetMs, branch.BranchId, branch.ResourceId, failure.Message, locksHeld);
+        alerts.Raise(CoordinatorAlertKind.RetryTimeout, session,
+            $"phase-2 retries ran past {budget} and stopped in {StatusNames.Of(stopped)}" +
+            (locksHeld ? " with its locks held" : "") + $"; last failure: branch {branch.BranchId} on {branch.ResourceId}: {failure.Message}");
     }
 
     private async Task StopAsync(string xid, GlobalStatus expected, IReadOnlyList<(BranchSession Branch, BranchCommandOutcome Outcome)> results, bool commit)
@@ -278,6 +315,9 @@ internal sealed class PhaseTwoDriver(
         var stopped = commit ? GlobalStatus.CommitFailed : GlobalStatus.RollbackFailed;
         await changes.ChangeStatusAsync(scope, stopped, $"branch {branch.BranchId} ({branch.ResourceId}): {failure.Message}");
         Log.PhaseTwoStopped(logger, xid, StatusNames.Of(stopped), branch.BranchId, branch.ResourceId, failure.Message);
+        alerts.Raise(commit ? CoordinatorAlertKind.CommitFailed : CoordinatorAlertKind.RollbackFailed, scope.Session,
+            $"branch {branch.BranchId} on {branch.ResourceId} cannot {(commit ? "commit" : "roll back")}: {failure.Message}; stopped in {StatusNames.Of(stopped)}" +
+            (commit ? "" : " with its locks held") + "; a person must decide");
     }
 
     // Only changes are written, so a long outage does not grow the log.
@@ -314,6 +354,7 @@ internal sealed class PhaseTwoDriver(
         }
         var ended = branches.Any(b => b.Forgotten) ? GlobalStatus.Finished : GlobalStatusRules.CompletedStatusOf(expected);
         await changes.ChangeStatusAsync(scope, ended, ended == GlobalStatus.Finished ? "phase 2 done; a person forgot at least one branch" : "");
+        alerts.ForgetFailures(session.Xid);
         Log.PhaseTwoCompleted(logger, session.Xid, StatusNames.Of(ended), branches.Length, attempted.Attempts);
         return true;
     }

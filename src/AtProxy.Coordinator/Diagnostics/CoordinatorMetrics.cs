@@ -14,6 +14,7 @@ internal sealed class CoordinatorMetrics
     private readonly Counter<long> _rolledBack;
     private readonly Counter<long> _lockConflicts;
     private readonly Counter<long> _phaseTwoRetries;
+    private readonly Counter<long> _alerts;
     private readonly Histogram<double> _commitLatency;
     private readonly Histogram<double> _lockHold;
 
@@ -25,6 +26,8 @@ internal sealed class CoordinatorMetrics
         _rolledBack = meter.CreateCounter<long>("atproxy.coordinator.transactions.rolled_back", "{transaction}", "Global transactions whose rollback was decided, by reason (application, timeout, operator).");
         _lockConflicts = meter.CreateCounter<long>("atproxy.coordinator.lock_conflicts", "{conflict}", "Branch registrations refused because another transaction held a key.");
         _phaseTwoRetries = meter.CreateCounter<long>("atproxy.coordinator.phase_two.retries", "{attempt}", "Phase-2 attempts that failed and were scheduled again.");
+        _alerts = meter.CreateCounter<long>("atproxy.coordinator.alerts", "{alert}",
+            "Alerts raised, by kind (retry_timeout, rollback_failed, commit_failed, unfinished, branch_failures).");
         _commitLatency = meter.CreateHistogram<double>("atproxy.coordinator.commit.duration", "ms", "Time to decide a commit and make the decision durable.");
         _lockHold = meter.CreateHistogram<double>("atproxy.coordinator.lock.hold.duration", "ms",
             "How long a branch held its global locks: from its registration acquiring them to the decision (or a failed phase 1) letting go of them, by resource.");
@@ -43,6 +46,8 @@ internal sealed class CoordinatorMetrics
     public void LockConflict() => _lockConflicts.Add(1);
 
     public void PhaseTwoRetry() => _phaseTwoRetries.Add(1);
+
+    public void AlertRaised(string kind) => _alerts.Add(1, new KeyValuePair<string, object?>("kind", kind));
 
     /// <summary>A branch's locks were let go of; one measurement per branch, not per key.</summary>
     public void LocksReleased(string resourceId, long acquiredTimestamp) =>

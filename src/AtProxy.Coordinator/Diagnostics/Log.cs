@@ -74,6 +74,31 @@ internal static partial class Log
     [LoggerMessage(303, LogLevel.Error, "A phase-2 attempt of {Xid} failed unexpectedly; it will be retried")]
     public static partial void PhaseTwoAttemptCrashed(ILogger logger, Exception exception, string xid);
 
+    [LoggerMessage(304, LogLevel.Error, "Phase 2 of {Xid} stopped in {Status}: its retries ran past {BudgetMs} ms; branch {BranchId} on {ResourceId}: {Reason}. Locks held: {LocksHeld}; a person must resume it (atproxy tx retry)")]
+    public static partial void PhaseTwoRetryTimedOut(ILogger logger, string xid, string status, long budgetMs, long branchId, string resourceId, string reason, bool locksHeld);
+
+    // 35x: alerts
+    [LoggerMessage(350, LogLevel.Error, "Alert {Kind} for {Xid} ({Status}): {Message}")]
+    public static partial void AlertRaisedForStopped(ILogger logger, string kind, string xid, string status, string message);
+
+    [LoggerMessage(351, LogLevel.Warning, "Alert {Kind} for {Xid} ({Status}): {Message}")]
+    public static partial void AlertRaised(ILogger logger, string kind, string xid, string status, string message);
+
+    [LoggerMessage(352, LogLevel.Error, "Alert {Kind} for {Xid} was dropped: {Capacity} alerts are already waiting for delivery")]
+    public static partial void AlertDropped(ILogger logger, string kind, string xid, int capacity);
+
+    [LoggerMessage(353, LogLevel.Error, "The alert observer {Observer} failed on the alert for {Xid}")]
+    public static partial void AlertObserverFailed(ILogger logger, Exception exception, string observer, string xid);
+
+    [LoggerMessage(354, LogLevel.Debug, "Delivering alert {Kind} for {Xid} to {Url} failed (attempt {Attempt}): {Reason}; trying again")]
+    public static partial void AlertDeliveryRetried(ILogger logger, string kind, string xid, Uri url, int attempt, string reason);
+
+    [LoggerMessage(355, LogLevel.Error, "Alert {Kind} for {Xid} could not be delivered to {Url} after {Attempts} attempts: {Reason}")]
+    public static partial void AlertDeliveryFailed(ILogger logger, string kind, string xid, Uri url, int attempts, string reason);
+
+    [LoggerMessage(356, LogLevel.Error, "Checking for alerts failed; the next pass tries again")]
+    public static partial void AlertCheckFailed(ILogger logger, Exception exception);
+
     // 4xx: resource managers
     [LoggerMessage(400, LogLevel.Information, "Resource manager {InstanceId} of {ApplicationId} subscribed for {ResourceIds} from {Peer}")]
     public static partial void ResourceManagerConnected(ILogger logger, string instanceId, string applicationId, string resourceIds, string peer);

@@ -31,4 +31,7 @@ internal sealed class AdminService(AdminOperations operations) : Protocol.V1.Adm
 
     public override Task<GetCoordinatorStatusResponse> GetCoordinatorStatus(GetCoordinatorStatusRequest request, ServerCallContext context) =>
         operations.GetCoordinatorStatusAsync();
+
+    public override Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context) =>
+        Task.FromResult(operations.ListAlerts());
 }

@@ -45,6 +45,13 @@ internal sealed class GlobalSession
     /// <summary>Rolled back because its timeout passed (kept after a later RollbackFailed, to resume the same way).</summary>
     public bool TimedOut { get; set; }
 
+    /// <summary>
+    /// When the current run of phase 2 began (Unix ms): the decision, or a person's intervention
+    /// that resumed it. The retry budgets (<c>MaxCommitRetryMs</c>, <c>MaxRollbackRetryMs</c>) count
+    /// from here. Derived from the durable transitions (see <see cref="SessionMutation.ApplyGlobalStatusChanged"/>).
+    /// </summary>
+    public long PhaseTwoSinceUnixMs { get; set; }
+
     /// <summary>Serializes every change of this transaction in an in-process store (status checks and the records they write).</summary>
     public SemaphoreSlim Gate { get; } = new(1, 1);
 

@@ -8,13 +8,13 @@ internal static class GlobalStatusRules
     /// <summary>Commit was decided: phase 2 commits.</summary>
     public static bool IsCommitDirection(GlobalStatus status) => status is
         GlobalStatus.Committing or GlobalStatus.AsyncCommitting or GlobalStatus.CommitRetrying or
-        GlobalStatus.Committed or GlobalStatus.CommitFailed;
+        GlobalStatus.Committed or GlobalStatus.CommitFailed or GlobalStatus.CommitRetryTimeout;
 
     /// <summary>Rollback was decided (by the application, a timeout or a person): phase 2 rolls back.</summary>
     public static bool IsRollbackDirection(GlobalStatus status) => status is
         GlobalStatus.Rollbacking or GlobalStatus.RollbackRetrying or
         GlobalStatus.TimeoutRollbacking or GlobalStatus.TimeoutRollbackRetrying or
-        GlobalStatus.Rollbacked or GlobalStatus.TimeoutRollbacked or GlobalStatus.RollbackFailed;
+        GlobalStatus.Rollbacked or GlobalStatus.TimeoutRollbacked or GlobalStatus.RollbackFailed or GlobalStatus.RollbackRetryTimeout;
 
     /// <summary>Phase 2 is under way: the background loop drives these until they end or stop.</summary>
     public static bool IsPhaseTwoInProgress(GlobalStatus status) => status is
@@ -26,8 +26,14 @@ internal static class GlobalStatusRules
     public static bool IsRetrying(GlobalStatus status) => status is
         GlobalStatus.CommitRetrying or GlobalStatus.RollbackRetrying or GlobalStatus.TimeoutRollbackRetrying;
 
-    /// <summary>Stopped until a person decides.</summary>
+    /// <summary>Stopped because a branch cannot finish (e.g. a dirty write).</summary>
     public static bool IsFailed(GlobalStatus status) => status is GlobalStatus.CommitFailed or GlobalStatus.RollbackFailed;
+
+    /// <summary>Stopped because phase-2 retries ran past their budget (<c>MaxCommitRetryMs</c>, <c>MaxRollbackRetryMs</c>).</summary>
+    public static bool IsRetryTimeout(GlobalStatus status) => status is GlobalStatus.CommitRetryTimeout or GlobalStatus.RollbackRetryTimeout;
+
+    /// <summary>Stopped until a person decides: failed, or out of retry budget. Nothing runs phase 2 for these.</summary>
+    public static bool IsStopped(GlobalStatus status) => IsFailed(status) || IsRetryTimeout(status);
 
     /// <summary>Final: nothing more happens to the transaction.</summary>
     public static bool IsEnded(GlobalStatus status) => status is
@@ -39,7 +45,7 @@ internal static class GlobalStatusRules
     /// </summary>
     public static bool ReleasesLocks(GlobalStatus status) => status is
         GlobalStatus.Committing or GlobalStatus.AsyncCommitting or GlobalStatus.CommitRetrying or
-        GlobalStatus.Committed or GlobalStatus.CommitFailed or
+        GlobalStatus.Committed or GlobalStatus.CommitFailed or GlobalStatus.CommitRetryTimeout or
         GlobalStatus.Rollbacked or GlobalStatus.TimeoutRollbacked or GlobalStatus.Finished;
 
     /// <summary>The status an attempt that failed but may be retried moves to.</summary>
@@ -50,6 +56,10 @@ internal static class GlobalStatusRules
         GlobalStatus.TimeoutRollbacking or GlobalStatus.TimeoutRollbackRetrying => GlobalStatus.TimeoutRollbackRetrying,
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Not a phase-2 status."),
     };
+
+    /// <summary>The status phase 2 stops in when its retries ran past their budget.</summary>
+    public static GlobalStatus RetryTimeoutStatusOf(GlobalStatus status) =>
+        IsCommitDirection(status) ? GlobalStatus.CommitRetryTimeout : GlobalStatus.RollbackRetryTimeout;
 
     /// <summary>The final status once every branch finished phase 2.</summary>
     public static GlobalStatus CompletedStatusOf(GlobalStatus status) => status switch
@@ -66,13 +76,14 @@ internal static class GlobalStatusRules
         (GlobalStatus.Begin, GlobalStatus.AsyncCommitting or GlobalStatus.Committing or GlobalStatus.Committed or
             GlobalStatus.Rollbacking or GlobalStatus.TimeoutRollbacking or GlobalStatus.Rollbacked) => true,
         (GlobalStatus.Committing or GlobalStatus.AsyncCommitting or GlobalStatus.CommitRetrying,
-            GlobalStatus.CommitRetrying or GlobalStatus.Committed or GlobalStatus.CommitFailed or GlobalStatus.Finished) => true,
+            GlobalStatus.CommitRetrying or GlobalStatus.Committed or GlobalStatus.CommitFailed or GlobalStatus.CommitRetryTimeout or GlobalStatus.Finished) => true,
         (GlobalStatus.Rollbacking or GlobalStatus.RollbackRetrying,
-            GlobalStatus.RollbackRetrying or GlobalStatus.Rollbacked or GlobalStatus.RollbackFailed or GlobalStatus.Finished) => true,
+            GlobalStatus.RollbackRetrying or GlobalStatus.Rollbacked or GlobalStatus.RollbackFailed or GlobalStatus.RollbackRetryTimeout or GlobalStatus.Finished) => true,
         (GlobalStatus.TimeoutRollbacking or GlobalStatus.TimeoutRollbackRetrying,
-            GlobalStatus.TimeoutRollbackRetrying or GlobalStatus.TimeoutRollbacked or GlobalStatus.RollbackFailed or GlobalStatus.Finished) => true,
-        (GlobalStatus.CommitFailed, GlobalStatus.CommitRetrying or GlobalStatus.Finished) => true,
-        (GlobalStatus.RollbackFailed, GlobalStatus.RollbackRetrying or GlobalStatus.TimeoutRollbackRetrying or GlobalStatus.Finished) => true,
+            GlobalStatus.TimeoutRollbackRetrying or GlobalStatus.TimeoutRollbacked or GlobalStatus.RollbackFailed or GlobalStatus.RollbackRetryTimeout or GlobalStatus.Finished) => true,
+        (GlobalStatus.CommitFailed or GlobalStatus.CommitRetryTimeout, GlobalStatus.CommitRetrying or GlobalStatus.Finished) => true,
+        (GlobalStatus.RollbackFailed or GlobalStatus.RollbackRetryTimeout,
+            GlobalStatus.RollbackRetrying or GlobalStatus.TimeoutRollbackRetrying or GlobalStatus.Finished) => true,
         _ => false,
     };
 }

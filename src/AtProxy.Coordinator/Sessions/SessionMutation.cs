@@ -56,6 +56,13 @@ internal static class SessionMutation
         {
             session.TimedOut = true;
         }
+        // A new run of phase 2, with a fresh retry budget: the decision, a resumption of a stopped
+        // transaction, or any intervention by a person (which also restarts the back-off).
+        if (GlobalStatusRules.IsPhaseTwoInProgress(changed.To) &&
+            (!GlobalStatusRules.IsPhaseTwoInProgress(changed.From) || changed.Actor != TransitionEntry.CoordinatorActor))
+        {
+            session.PhaseTwoSinceUnixMs = changed.AtUnixMs;
+        }
         session.HistoryUnsafe.Add(new TransitionEntry(changed.AtUnixMs, changed.From, changed.To, changed.Reason, changed.Actor));
         // Reaching COMMITTED or ROLLBACKED means every branch got there: their own records are not needed.
         var allBranches = changed.To switch

@@ -21,6 +21,8 @@ internal static class StatusNames
         GlobalStatus.CommitFailed => "COMMIT_FAILED",
         GlobalStatus.RollbackFailed => "ROLLBACK_FAILED",
         GlobalStatus.Finished => "FINISHED",
+        GlobalStatus.CommitRetryTimeout => "COMMIT_RETRY_TIMEOUT",
+        GlobalStatus.RollbackRetryTimeout => "ROLLBACK_RETRY_TIMEOUT",
         _ => status.ToString(),
     };
 }

@@ -204,6 +204,7 @@ internal sealed class CoordinatorState
             session.Status = snapshot.Status;
             session.LastUpdateUnixMs = snapshot.LastUpdateUnixMs;
             session.TimedOut = snapshot.TimedOut;
+            session.PhaseTwoSinceUnixMs = snapshot.PhaseTwoSinceUnixMs != 0 ? snapshot.PhaseTwoSinceUnixMs : snapshot.LastUpdateUnixMs;
             foreach (var entry in snapshot.History)
             {
                 session.HistoryUnsafe.Add(new TransitionEntry(entry.AtUnixMs, entry.From, entry.To, entry.Reason, entry.Actor));
@@ -252,6 +253,7 @@ internal sealed class CoordinatorState
                 Status = session.Status,
                 LastUpdateUnixMs = session.LastUpdateUnixMs,
                 TimedOut = session.TimedOut,
+                PhaseTwoSinceUnixMs = session.PhaseTwoSinceUnixMs,
             };
             foreach (var entry in session.HistoryUnsafe)
             {

@@ -78,7 +78,7 @@ internal sealed class QuiescenceWait(DemoEnvironment environment)
         [
             GlobalStatus.Begin, GlobalStatus.Committing, GlobalStatus.CommitRetrying, GlobalStatus.AsyncCommitting,
             GlobalStatus.Rollbacking, GlobalStatus.RollbackRetrying, GlobalStatus.TimeoutRollbacking, GlobalStatus.TimeoutRollbackRetrying,
-            GlobalStatus.CommitFailed, GlobalStatus.RollbackFailed,
+            GlobalStatus.CommitFailed, GlobalStatus.RollbackFailed, GlobalStatus.CommitRetryTimeout, GlobalStatus.RollbackRetryTimeout,
         ]);
         var response = await admin.ListTransactionsAsync(request, cancellationToken: cancellationToken);
         return response.Transactions;

@@ -80,7 +80,8 @@ internal sealed class TransactionOutcomes(CoordinatorClient coordinator, ILogger
             logger.LogWarning(refused, "The rollback of {Xid} was refused", xid);
             throw;
         }
-        if (status is GlobalTransactionStatus.RollbackFailed or GlobalTransactionStatus.CommitFailed || status.IsCommitDecided())
+        if (status is GlobalTransactionStatus.RollbackFailed or GlobalTransactionStatus.RollbackRetryTimeout or GlobalTransactionStatus.CommitFailed
+            || status.IsCommitDecided())
         {
             logger.LogWarning("The rollback of {Xid} was asked, but the coordinator reports {Status}", xid, status);
         }

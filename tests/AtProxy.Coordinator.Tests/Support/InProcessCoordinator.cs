@@ -25,11 +25,14 @@ public sealed class InProcessCoordinator : IAsyncDisposable
     private readonly Dictionary<string, string> _settings;
     private readonly bool _ownsDataDirectory;
     private readonly TestDatabase? _ownedDatabase;
+    private readonly Action<IServiceCollection>? _services;
     private WebApplication? _app;
     private GrpcChannel? _channel;
 
-    private InProcessCoordinator(string store, string dataDirectory, bool ownsDataDirectory, Dictionary<string, string> settings, string? storeConnection, TestDatabase? ownedDatabase)
+    private InProcessCoordinator(string store, string dataDirectory, bool ownsDataDirectory, Dictionary<string, string> settings, string? storeConnection,
+        TestDatabase? ownedDatabase, Action<IServiceCollection>? services)
     {
+        _services = services;
         Store = store;
         DataDirectory = dataDirectory;
         _ownsDataDirectory = ownsDataDirectory;
@@ -90,9 +93,10 @@ public sealed class InProcessCoordinator : IAsyncDisposable
     /// <summary>
     /// Starts a coordinator on <paramref name="store"/>. For "postgres", <paramref name="storeConnection"/>
     /// names the database to share; without it the coordinator gets a new database, dropped on dispose.
+    /// <paramref name="services"/> adds to the coordinator's services on every start (e.g. an alert observer).
     /// </summary>
     public static async Task<InProcessCoordinator> StartAsync(string store = "memory", Action<Dictionary<string, string>>? configure = null,
-        string? dataDirectory = null, string? storeConnection = null)
+        string? dataDirectory = null, string? storeConnection = null, Action<IServiceCollection>? services = null)
     {
         var settings = TestSettings();
         configure?.Invoke(settings);
@@ -104,7 +108,7 @@ public sealed class InProcessCoordinator : IAsyncDisposable
             database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("tc");
             storeConnection = database.ConnectionString;
         }
-        var coordinator = new InProcessCoordinator(store, dataDirectory, owns, settings, storeConnection, database);
+        var coordinator = new InProcessCoordinator(store, dataDirectory, owns, settings, storeConnection, database, services);
         try
         {
             await coordinator.StartCoreAsync();
@@ -135,6 +139,7 @@ public sealed class InProcessCoordinator : IAsyncDisposable
         _app = CoordinatorApplication.Build([.. args], builder =>
         {
             builder.Logging.ClearProviders();
+            _services?.Invoke(builder.Services);
         });
         await CoordinatorApplication.StartAsync(_app);
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();

@@ -63,9 +63,19 @@ public class ContractRoundTripTests
         [
             "Unspecified", "Begin", "Committing", "CommitRetrying", "AsyncCommitting", "Rollbacking",
             "RollbackRetrying", "TimeoutRollbacking", "TimeoutRollbackRetrying", "Committed", "Rollbacked",
-            "TimeoutRollbacked", "CommitFailed", "RollbackFailed", "Finished",
+            "TimeoutRollbacked", "CommitFailed", "RollbackFailed", "Finished", "CommitRetryTimeout", "RollbackRetryTimeout",
         ];
         Assert.Equal(expected, Enum.GetNames<GlobalStatus>());
+    }
+
+    [Fact]
+    public void Client_status_enum_mirrors_every_contract_status_by_number_and_name()
+    {
+        foreach (var status in Enum.GetValues<GlobalStatus>().Where(s => s != GlobalStatus.Unspecified))
+        {
+            Assert.Equal(status.ToString(), ((AtProxy.GlobalTransactionStatus)(int)status).ToString());
+        }
+        Assert.Equal(Enum.GetValues<GlobalStatus>().Length, Enum.GetValues<AtProxy.GlobalTransactionStatus>().Length);
     }
 
     [Fact]

@@ -24,6 +24,9 @@ public class UndoPurgeRulesTests
     [InlineData(1, GlobalTransactionStatus.RollbackFailed, false)]
     [InlineData(0, GlobalTransactionStatus.CommitFailed, false)]
     [InlineData(1, GlobalTransactionStatus.RollbackRetrying, false)]
+    [InlineData(0, GlobalTransactionStatus.RollbackRetryTimeout, false)]
+    [InlineData(1, GlobalTransactionStatus.RollbackRetryTimeout, false)]
+    [InlineData(0, GlobalTransactionStatus.CommitRetryTimeout, false)]
     public void MayPurge_ByRowAndTransactionStatus(int row, GlobalTransactionStatus transaction, bool expected) =>
         Assert.Equal(expected, UndoPurgeRules.MayPurge((UndoLogStatus)row, transaction));
 

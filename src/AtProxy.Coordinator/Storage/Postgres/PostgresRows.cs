@@ -10,7 +10,7 @@ namespace AtProxy.Coordinator.Storage.Postgres;
 internal static class PostgresRows
 {
     public const string GlobalColumns =
-        "xid, sequence, name, application_id, begin_time_unix_ms, timeout_ms, status, last_update_unix_ms, timed_out, attempts, failures_in_a_row, next_attempt_unix_ms";
+        "xid, sequence, name, application_id, begin_time_unix_ms, timeout_ms, status, last_update_unix_ms, timed_out, attempts, failures_in_a_row, next_attempt_unix_ms, phase_two_since_unix_ms";
 
     public const string BranchColumns =
         "xid, branch_id, resource_id, application_id, registered_unix_ms, status, last_error, locks_held, forgotten, registration";
@@ -28,6 +28,7 @@ internal static class PostgresRows
             Attempts = reader.GetInt32(9),
             FailuresInARow = reader.GetInt32(10),
             NextAttemptUnixMs = reader.GetInt64(11),
+            PhaseTwoSinceUnixMs = reader.GetInt64(12),
         };
 
     /// <summary>Reads a session row (none: null), then moves to the next result and reads its branch rows.</summary>

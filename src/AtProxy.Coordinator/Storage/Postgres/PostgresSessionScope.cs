@@ -239,7 +239,8 @@ internal sealed class PostgresSessionScope : ISessionScope
             batch.BatchCommands.Insert(0, new NpgsqlBatchCommand($"""
                 UPDATE {_schema}.global_session SET status = $2, last_update_unix_ms = $3, timed_out = $4,
                     claim_owner = CASE WHEN $5 THEN NULL ELSE claim_owner END,
-                    claim_expires_unix_ms = CASE WHEN $5 THEN NULL ELSE claim_expires_unix_ms END
+                    claim_expires_unix_ms = CASE WHEN $5 THEN NULL ELSE claim_expires_unix_ms END,
+                    phase_two_since_unix_ms = $6
                 WHERE xid = $1
                 """)
             {
@@ -247,6 +248,7 @@ internal sealed class PostgresSessionScope : ISessionScope
                 {
                     new() { Value = session.Xid }, new() { Value = (int)session.Status }, new() { Value = session.LastUpdateUnixMs },
                     new() { Value = session.TimedOut }, new() { Value = GlobalStatusRules.IsEnded(session.Status) },
+                    new() { Value = session.PhaseTwoSinceUnixMs },
                 },
             });
             for (var i = historyBefore; i < session.HistoryUnsafe.Count; i++)
