@@ -13,6 +13,8 @@ namespace AtProxy;
 public sealed class AtDbConnection : DbConnection
 {
     private readonly AtProxyRuntime _runtime;
+    private AtDbProviderFactory? _factory;
+    private bool _disposed;
 
     /// <summary>
     /// Wraps a connection the application built itself. <paramref name="resourceId"/> names the
@@ -28,11 +30,12 @@ public sealed class AtDbConnection : DbConnection
         WrappedConnection.StateChange += ForwardStateChange;
     }
 
-    internal AtDbConnection(DbConnection connection, AtProxyRuntime runtime, Resource resource)
+    internal AtDbConnection(DbConnection connection, AtProxyRuntime runtime, Resource resource, AtDbProviderFactory? factory)
     {
         WrappedConnection = connection;
         _runtime = runtime;
         Resource = resource;
+        _factory = factory;
         WrappedConnection.StateChange += ForwardStateChange;
     }
 
@@ -71,6 +74,12 @@ public sealed class AtDbConnection : DbConnection
 
     /// <inheritdoc />
     public override ConnectionState State => WrappedConnection.State;
+
+    /// <summary>
+    /// This connection's <see cref="AtDbProviderFactory"/>: its data source's, or for a hand-built
+    /// connection one that makes copies of it. Null when the wrapped provider has no factory.
+    /// </summary>
+    protected override DbProviderFactory? DbProviderFactory => _factory ??= FactoryForHandBuiltConnection();
 
     /// <inheritdoc />
     public override bool CanCreateBatch => WrappedConnection.CanCreateBatch;
@@ -134,24 +143,32 @@ public sealed class AtDbConnection : DbConnection
     /// <inheritdoc />
     public override DataTable GetSchema(string collectionName, string?[] restrictionValues) => WrappedConnection.GetSchema(collectionName, restrictionValues);
 
-    /// <summary>Disposes the wrapped connection (rolling back a transaction left open).</summary>
+    /// <summary>Disposes the wrapped connection (rolling back a transaction left open) and raises <see cref="System.ComponentModel.Component.Disposed"/>.</summary>
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (!disposing || _disposed)
         {
-            EndAbandonedTransaction();
-            WrappedConnection.StateChange -= ForwardStateChange;
-            WrappedConnection.Dispose();
+            return;
         }
+        _disposed = true;
+        EndAbandonedTransaction();
+        WrappedConnection.StateChange -= ForwardStateChange;
+        WrappedConnection.Dispose();
         base.Dispose(disposing);
     }
 
-    /// <summary>Disposes the wrapped connection (rolling back a transaction left open).</summary>
+    /// <summary>Disposes the wrapped connection (rolling back a transaction left open) and raises <see cref="System.ComponentModel.Component.Disposed"/>.</summary>
     public override async ValueTask DisposeAsync()
     {
-        EndAbandonedTransaction();
-        WrappedConnection.StateChange -= ForwardStateChange;
-        await WrappedConnection.DisposeAsync().ConfigureAwait(false);
+        if (!_disposed)
+        {
+            _disposed = true;
+            EndAbandonedTransaction();
+            WrappedConnection.StateChange -= ForwardStateChange;
+            await WrappedConnection.DisposeAsync().ConfigureAwait(false);
+            // The component part: raises Disposed, as a synchronous Dispose does.
+            base.Dispose(disposing: true);
+        }
         GC.SuppressFinalize(this);
     }
 
@@ -163,6 +180,15 @@ public sealed class AtDbConnection : DbConnection
 
     // The server rolls back a transaction whose connection closes; our in-memory branch must go with it.
     private void EndAbandonedTransaction() => CurrentTransaction?.Abandon();
+
+    private AtDbProviderFactory? FactoryForHandBuiltConnection()
+    {
+        // The public constructor accepted only a cloneable connection: a clone carries its settings, password included.
+        var template = WrappedConnection;
+        return DbProviderFactories.GetFactory(template) is { } wrapped && template is ICloneable cloneable
+            ? new AtDbProviderFactory(wrapped, () => (DbConnection)cloneable.Clone(), _runtime, Resource)
+            : null;
+    }
 
     private void ForwardStateChange(object sender, StateChangeEventArgs e) => OnStateChange(e);
 }
