@@ -1,8 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -76,9 +74,9 @@ public class KeyedDataSourceTests(ShopServiceEnvironment env) : IClassFixture<Sh
         var ran = false;
         app.MapPost("/declared", () => { ran = true; return Results.Ok(); }).WithGlobalTransaction("declared");
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = KestrelAddresses.Of(app)[0];
         using var http = new HttpClient();
-        var response = await http.PostAsync(new Uri(new Uri(address), "/declared"), null);
+        var response = await http.PostAsync(new Uri(address, "/declared"), null);
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.False(ran);
         await app.StopAsync();

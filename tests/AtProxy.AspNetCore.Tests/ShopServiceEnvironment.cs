@@ -6,8 +6,6 @@ using Dapper;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -48,8 +46,7 @@ public sealed class ShopServiceEnvironment() : TwoDatabaseEnvironment("shop_", "
     {
         _service = BuildService();
         await _service.StartAsync();
-        Service = _service.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
-            .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal))).First();
+        Service = KestrelAddresses.Of(_service)[0];
         await WaitForResourceManagerAsync(ServiceApplicationId, OrdersResourceId);
         await WaitForResourceManagerAsync(ServiceApplicationId, InventoryResourceId);
     }

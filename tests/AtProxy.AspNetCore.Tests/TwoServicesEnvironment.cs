@@ -5,8 +5,6 @@ using Dapper;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,13 +42,13 @@ public sealed class TwoServicesEnvironment() : TwoDatabaseEnvironment("web_", "w
     {
         _inventoryService = BuildInventoryService();
         await _inventoryService.StartAsync();
-        var inventoryAddresses = Addresses(_inventoryService);
+        var inventoryAddresses = KestrelAddresses.Of(_inventoryService);
         InventoryServiceHttp = inventoryAddresses[0];
         InventoryServiceGrpc = inventoryAddresses[1];
 
         _orderService = BuildOrderService();
         await _orderService.StartAsync();
-        OrderServiceHttp = Addresses(_orderService)[0];
+        OrderServiceHttp = KestrelAddresses.Of(_orderService)[0];
     }
 
     protected override async Task StoppingAsync()
@@ -166,10 +164,6 @@ public sealed class TwoServicesEnvironment() : TwoDatabaseEnvironment("web_", "w
         });
         return app;
     }
-
-    private static Uri[] Addresses(WebApplication app) =>
-        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
-            .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal))).ToArray();
 }
 
 /// <summary>The inventory service's gRPC face.</summary>

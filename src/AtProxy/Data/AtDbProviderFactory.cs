@@ -55,6 +55,9 @@ public sealed class AtDbProviderFactory : DbProviderFactory
     /// <inheritdoc />
     public override DbParameter CreateParameter() => CreateWrapped(WrappedFactory.CreateParameter(), "parameter");
 
+    /// <summary>A data adapter whose commands, made by this factory, go through the proxy.</summary>
+    public override DbDataAdapter CreateDataAdapter() => new AtDbDataAdapter();
+
     /// <inheritdoc />
     public override DbConnectionStringBuilder? CreateConnectionStringBuilder() => WrappedFactory.CreateConnectionStringBuilder();
 

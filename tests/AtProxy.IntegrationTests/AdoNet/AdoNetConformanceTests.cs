@@ -76,6 +76,23 @@ public abstract class AdoNetConformanceTests
     }
 
     [Fact]
+    public void A_data_adapter_from_the_factory_fills_a_table_through_a_factory_command()
+    {
+        var factory = Factory();
+        Assert.True(factory.CanCreateDataAdapter);
+        using var connection = CreateConnectionFromFactory(factory);
+        using var select = factory.CreateCommand()!;
+        select.CommandText = "SELECT n, 'row ' || n AS label FROM generate_series(1, 3) AS n ORDER BY n";
+        select.Connection = connection;
+        using var adapter = factory.CreateDataAdapter()!;
+        adapter.SelectCommand = select;
+        var table = new DataTable();
+        Assert.Equal(3, adapter.Fill(table));
+        Assert.Equal(["row 1", "row 2", "row 3"], table.Rows.Cast<DataRow>().Select(r => (string)r["label"]));
+        Assert.Equal(ConnectionState.Closed, connection.State);
+    }
+
+    [Fact]
     public async Task A_batch_made_without_a_connection_runs_once_it_is_given_one()
     {
         var factory = Factory();

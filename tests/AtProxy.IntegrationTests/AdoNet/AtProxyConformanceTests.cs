@@ -74,6 +74,44 @@ public sealed class AtProxyConformanceTests(OrderInventoryEnvironment env) : Ado
         await env.WaitForQuiescenceAsync();
     }
 
+    [Fact]
+    public async Task A_data_adapters_update_inside_a_global_transaction_is_undone_by_its_rollback()
+    {
+        const string sku = "adapter-update";
+        await env.SeedStockAsync([sku]);
+        var factory = env.Inventory.ProviderFactory!;
+        await using var connection = (AtDbConnection)factory.CreateConnection();
+        using var adapter = new AtDbDataAdapter(connection.CreateCommand());
+        adapter.SelectCommand!.CommandText = $"SELECT sku, count, sold FROM stock WHERE sku = '{sku}'";
+        var update = connection.CreateCommand();
+        update.CommandText = "UPDATE stock SET count = @count, sold = @sold WHERE sku = @sku";
+        foreach (var column in new[] { "count", "sold", "sku" })
+        {
+            var parameter = update.CreateParameter();
+            parameter.ParameterName = column;
+            parameter.SourceColumn = column;
+            update.Parameters.Add(parameter);
+        }
+        adapter.UpdateCommand = update;
+        var table = new DataTable();
+        adapter.Fill(table);
+        var row = Assert.Single(table.Rows.Cast<DataRow>());
+        row["count"] = (int)row["count"] - 5;
+        row["sold"] = (int)row["sold"] + 5;
+        await using (var gtx = await env.Client.BeginAsync("adapter-update"))
+        {
+            Assert.Equal(1, adapter.Update(table));
+            Assert.Single(await env.LocksAsync(gtx.Xid));
+            await gtx.RollbackAsync();
+        }
+        await env.AssertStockMatchesOrdersAsync([sku], committed: 0);
+        await using var check = new NpgsqlConnection(env.InventoryConnectionString);
+        await check.OpenAsync();
+        await using var sold = new NpgsqlCommand($"SELECT sold FROM stock WHERE sku = '{sku}'", check);
+        Assert.Equal(0, await sold.ExecuteScalarAsync());
+        await env.WaitForQuiescenceAsync();
+    }
+
     // The specification expects Disposed (Component's event) from both disposals; Npgsql 10 raises it
     // from neither, so these are the wrappers' own.
     [Fact]
