@@ -52,12 +52,24 @@ public sealed class AtDbConnection : DbConnection
     /// <summary>The transaction begun on this connection and not yet ended, if any.</summary>
     internal AtDbTransaction? CurrentTransaction { get; set; }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// The wrapped connection's connection string. It cannot be changed: the resource id names one
+    /// database, and a connection pointed elsewhere would leave its undo rows where phase 2 never
+    /// looks. Setting the same value is allowed (and does nothing).
+    /// </summary>
     [AllowNull]
     public override string ConnectionString
     {
         get => WrappedConnection.ConnectionString;
-        set => WrappedConnection.ConnectionString = value;
+        set
+        {
+            if (!string.Equals(value ?? "", WrappedConnection.ConnectionString, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException(
+                    $"The connection string of a connection to resource '{ResourceId}' cannot change: the resource id names one database. " +
+                    $"Wrap a data source for another database under its own resource id ({nameof(AtProxyClient)}.{nameof(AtProxyClient.Wrap)}).");
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -84,12 +96,19 @@ public sealed class AtDbConnection : DbConnection
     /// <inheritdoc />
     public override bool CanCreateBatch => WrappedConnection.CanCreateBatch;
 
-    /// <inheritdoc cref="DbConnection.ChangeDatabase(string)"/>
-    public override void ChangeDatabase(string databaseName) => WrappedConnection.ChangeDatabase(databaseName);
+    /// <summary>Refused for another database than the current one, for the reason <see cref="ConnectionString"/> cannot change.</summary>
+    public override void ChangeDatabase(string databaseName)
+    {
+        EnsureSameDatabase(databaseName);
+        WrappedConnection.ChangeDatabase(databaseName);
+    }
 
-    /// <inheritdoc cref="DbConnection.ChangeDatabaseAsync(string, CancellationToken)"/>
-    public override Task ChangeDatabaseAsync(string databaseName, CancellationToken cancellationToken = default) =>
-        WrappedConnection.ChangeDatabaseAsync(databaseName, cancellationToken);
+    /// <inheritdoc cref="ChangeDatabase(string)"/>
+    public override Task ChangeDatabaseAsync(string databaseName, CancellationToken cancellationToken = default)
+    {
+        EnsureSameDatabase(databaseName);
+        return WrappedConnection.ChangeDatabaseAsync(databaseName, cancellationToken);
+    }
 
     /// <inheritdoc cref="DbConnection.Open()"/>
     public override void Open() => WrappedConnection.Open();
@@ -180,6 +199,16 @@ public sealed class AtDbConnection : DbConnection
 
     // The server rolls back a transaction whose connection closes; our in-memory branch must go with it.
     private void EndAbandonedTransaction() => CurrentTransaction?.Abandon();
+
+    private void EnsureSameDatabase(string databaseName)
+    {
+        if (!string.Equals(databaseName, WrappedConnection.Database, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"A connection to resource '{ResourceId}' stays on database '{WrappedConnection.Database}'; it cannot change to '{databaseName}'. " +
+                $"Wrap a data source for that database under its own resource id ({nameof(AtProxyClient)}.{nameof(AtProxyClient.Wrap)}).");
+        }
+    }
 
     private AtDbProviderFactory? FactoryForHandBuiltConnection()
     {

@@ -42,6 +42,28 @@ public sealed class AtProxyConformanceTests(OrderInventoryEnvironment env) : Ado
     }
 
     [Fact]
+    public async Task A_connection_cannot_be_pointed_at_another_database_than_its_resources()
+    {
+        await using var connection = env.Inventory.CreateConnection();
+        var original = connection.ConnectionString;
+        var elsewhere = new NpgsqlConnectionStringBuilder(env.OrdersConnectionString).ConnectionString;
+        var error = Assert.Throws<InvalidOperationException>(() => connection.ConnectionString = elsewhere);
+        Assert.Contains($"'{env.InventoryResourceId}'", error.Message);
+        Assert.Equal(original, connection.ConnectionString);
+        connection.ConnectionString = original;
+
+        await connection.OpenAsync();
+        var database = connection.Database;
+        var changed = await Assert.ThrowsAsync<InvalidOperationException>(() => connection.ChangeDatabaseAsync("postgres"));
+        Assert.Contains($"'{env.InventoryResourceId}'", changed.Message);
+        Assert.Throws<InvalidOperationException>(() => connection.ChangeDatabase("postgres"));
+        connection.ChangeDatabase(database);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT current_database()";
+        Assert.Equal(database, await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public void The_factory_refuses_to_make_a_data_source_for_another_connection_string_naming_its_resource()
     {
         var error = Assert.Throws<NotSupportedException>(() => env.Inventory.ProviderFactory!.CreateDataSource("Host=elsewhere"));
