@@ -19,4 +19,16 @@ public sealed class AtDbDataAdapter : DbDataAdapter
     {
         SelectCommand = selectCommand;
     }
+
+    /// <summary>Raised before each row's command runs (an <see cref="AtDbCommandBuilder"/> builds the command here).</summary>
+    public event EventHandler<RowUpdatingEventArgs>? RowUpdating;
+
+    /// <summary>Raised after each row's command ran.</summary>
+    public event EventHandler<RowUpdatedEventArgs>? RowUpdated;
+
+    /// <inheritdoc />
+    protected override void OnRowUpdating(RowUpdatingEventArgs value) => RowUpdating?.Invoke(this, value);
+
+    /// <inheritdoc />
+    protected override void OnRowUpdated(RowUpdatedEventArgs value) => RowUpdated?.Invoke(this, value);
 }

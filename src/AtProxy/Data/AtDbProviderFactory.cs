@@ -58,6 +58,9 @@ public sealed class AtDbProviderFactory : DbProviderFactory
     /// <summary>A data adapter whose commands, made by this factory, go through the proxy.</summary>
     public override DbDataAdapter CreateDataAdapter() => new AtDbDataAdapter();
 
+    /// <summary>A command builder for this factory's data adapters, quoting as the wrapped provider does.</summary>
+    public override DbCommandBuilder CreateCommandBuilder() => new AtDbCommandBuilder(WrappedFactory.CreateCommandBuilder());
+
     /// <inheritdoc />
     public override DbConnectionStringBuilder? CreateConnectionStringBuilder() => WrappedFactory.CreateConnectionStringBuilder();
 

@@ -93,6 +93,37 @@ public abstract class AdoNetConformanceTests
     }
 
     [Fact]
+    public void A_command_builder_from_the_factory_writes_an_adapters_inserts_updates_and_deletes()
+    {
+        var factory = Factory();
+        Assert.True(factory.CanCreateCommandBuilder);
+        var table = ScratchTable + "_builder";
+        using var connection = CreateConnectionFromFactory(factory);
+        connection.Open();
+        using (var setup = connection.CreateCommand())
+        {
+            setup.CommandText = $"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id int PRIMARY KEY, label text); INSERT INTO {table} VALUES (1, 'one'), (2, 'two')";
+            setup.ExecuteNonQuery();
+        }
+        using var select = factory.CreateCommand()!;
+        select.CommandText = $"SELECT id, label FROM {table}";
+        select.Connection = connection;
+        using var adapter = factory.CreateDataAdapter()!;
+        adapter.SelectCommand = select;
+        using var builder = factory.CreateCommandBuilder()!;
+        builder.DataAdapter = adapter;
+        var rows = new DataTable();
+        adapter.Fill(rows);
+        rows.Rows.Cast<DataRow>().Single(r => (int)r["id"] == 1)["label"] = "uno";
+        rows.Rows.Cast<DataRow>().Single(r => (int)r["id"] == 2).Delete();
+        rows.Rows.Add(3, "three");
+        Assert.Equal(3, adapter.Update(rows));
+        using var check = connection.CreateCommand();
+        check.CommandText = $"SELECT string_agg(id || ':' || label, ',' ORDER BY id) FROM {table}";
+        Assert.Equal("1:uno,3:three", check.ExecuteScalar());
+    }
+
+    [Fact]
     public async Task A_batch_made_without_a_connection_runs_once_it_is_given_one()
     {
         var factory = Factory();

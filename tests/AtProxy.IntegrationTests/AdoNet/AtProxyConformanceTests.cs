@@ -134,6 +134,36 @@ public sealed class AtProxyConformanceTests(OrderInventoryEnvironment env) : Ado
         await env.WaitForQuiescenceAsync();
     }
 
+    [Fact]
+    public async Task A_command_builders_writes_inside_a_global_transaction_are_all_undone_by_its_rollback()
+    {
+        string[] skus = ["builder-kept", "builder-deleted"];
+        await env.SeedStockAsync(skus);
+        await using var connection = env.Inventory.CreateConnection();
+        using var adapter = new AtDbDataAdapter(connection.CreateCommand());
+        adapter.SelectCommand!.CommandText = "SELECT sku, count, sold FROM stock WHERE sku LIKE 'builder-%'";
+        using var builder = new AtDbCommandBuilder(adapter);
+        var rows = new DataTable();
+        adapter.Fill(rows);
+        var kept = rows.Rows.Cast<DataRow>().Single(r => (string)r["sku"] == "builder-kept");
+        kept["count"] = (int)kept["count"] - 2;
+        kept["sold"] = (int)kept["sold"] + 2;
+        rows.Rows.Cast<DataRow>().Single(r => (string)r["sku"] == "builder-deleted").Delete();
+        rows.Rows.Add("builder-added", 5, 0);
+        await using (var gtx = await env.Client.BeginAsync("builder-update"))
+        {
+            Assert.Equal(3, adapter.Update(rows));
+            Assert.Equal(3, (await env.LocksAsync(gtx.Xid)).Count);
+            await gtx.RollbackAsync();
+        }
+        await env.AssertStockMatchesOrdersAsync(skus, committed: 0);
+        await using var check = new NpgsqlConnection(env.InventoryConnectionString);
+        await check.OpenAsync();
+        await using var added = new NpgsqlCommand("SELECT count(*) FROM stock WHERE sku = 'builder-added'", check);
+        Assert.Equal(0L, await added.ExecuteScalarAsync());
+        await env.WaitForQuiescenceAsync();
+    }
+
     // The specification expects Disposed (Component's event) from both disposals; Npgsql 10 raises it
     // from neither, so these are the wrappers' own.
     [Fact]
