@@ -52,16 +52,22 @@ public static class AtProxyServiceCollectionExtensions
 
     /// <summary>
     /// Registers a database as an AtProxy resource: an <see cref="AtDbDataSource"/> keyed by
-    /// <paramref name="resourceId"/> (and unkeyed, for the first one registered) wrapping the data source
-    /// <paramref name="create"/> builds. Its phase-2 stream opens when the host starts, so branches left
-    /// by a previous run are finished even before the first request.
+    /// <paramref name="resourceId"/> wrapping the data source <paramref name="create"/> builds; inject it
+    /// with <c>[FromKeyedServices("orders-db")] AtDbDataSource</c>. While it is the only one registered,
+    /// it is also injected unkeyed; with several, an unkeyed <see cref="AtDbDataSource"/> fails to
+    /// resolve, naming the keys, rather than quietly handing out one of them. Its phase-2 stream opens
+    /// when the host starts, so branches left by a previous run are finished even before the first request.
     /// </summary>
     public static IServiceCollection AddAtProxyDataSource(this IServiceCollection services, string resourceId, Func<IServiceProvider, DbDataSource> create)
     {
         ArgumentException.ThrowIfNullOrEmpty(resourceId);
         ArgumentNullException.ThrowIfNull(create);
+        if (services.Any(d => d.ImplementationInstance is AtProxyResourceRegistration r && r.ResourceId == resourceId))
+        {
+            throw new ArgumentException($"An AtProxy data source is already registered for resource id '{resourceId}'; each database is registered once.", nameof(resourceId));
+        }
         services.AddKeyedSingleton(resourceId, (sp, _) => sp.GetRequiredService<AtProxyClient>().Wrap(create(sp), resourceId));
-        services.TryAddSingleton(sp => sp.GetRequiredKeyedService<AtDbDataSource>(resourceId));
+        services.TryAddSingleton(sp => sp.GetRequiredService<AtProxyDataSourceRegistry>().TheOnlyDataSource(sp));
         services.AddSingleton(new AtProxyResourceRegistration(resourceId));
         return services;
     }
@@ -74,8 +80,14 @@ public static class AtProxyServiceCollectionExtensions
     public static IHttpClientBuilder AddAtProxyGrpcXidPropagation(this IHttpClientBuilder builder) =>
         builder.AddInterceptor<AtProxyGrpcClientInterceptor>();
 
-    /// <summary>Joins the caller's global transaction from the <c>atproxy-xid</c> request header.</summary>
-    public static IApplicationBuilder UseAtProxy(this IApplicationBuilder app) => app.UseMiddleware<AtProxyXidMiddleware>();
+    /// <summary>
+    /// Joins the caller's global transaction from the <c>atproxy-xid</c> request header, then runs
+    /// endpoints that declare a global transaction (<see cref="GlobalTransactionalAttribute"/>,
+    /// <see cref="GlobalTransactionEndpointExtensions.WithGlobalTransaction{TBuilder}"/>) in one. Call it after
+    /// routing: a declared endpoint reached without it fails instead of running outside its transaction.
+    /// </summary>
+    public static IApplicationBuilder UseAtProxy(this IApplicationBuilder app) =>
+        app.UseMiddleware<AtProxyXidMiddleware>().UseMiddleware<GlobalTransactionMiddleware>();
 }
 
 /// <summary>A resource id registered with <see cref="AtProxyServiceCollectionExtensions.AddAtProxyDataSource"/>.</summary>
@@ -85,6 +97,14 @@ internal sealed record AtProxyResourceRegistration(string ResourceId);
 internal sealed class AtProxyDataSourceRegistry(IEnumerable<AtProxyResourceRegistration> registrations)
 {
     public IReadOnlyList<string> ResourceIds { get; } = registrations.Select(r => r.ResourceId).Distinct().ToArray();
+
+    /// <summary>The unkeyed <see cref="AtDbDataSource"/>: there is one only while one database is registered.</summary>
+    public AtDbDataSource TheOnlyDataSource(IServiceProvider services) => ResourceIds.Count == 1
+        ? services.GetRequiredKeyedService<AtDbDataSource>(ResourceIds[0])
+        : throw new InvalidOperationException(
+            $"{ResourceIds.Count} AtProxy data sources are registered ({string.Join(", ", ResourceIds.Select(id => $"'{id}'"))}), so an unkeyed AtDbDataSource " +
+            $"would be a guess: inject the one meant with [FromKeyedServices(\"{ResourceIds[0]}\")] AtDbDataSource " +
+            "(or GetRequiredKeyedService<AtDbDataSource>(resourceId)).");
 }
 
 /// <summary>Creates every wrapped data source at start, so each resource's phase-2 stream is open.</summary>

@@ -132,4 +132,36 @@ public class PropagationTests(TwoServicesEnvironment env) : IClassFixture<TwoSer
         Assert.All(phaseOne, s => Assert.Equal(xid, s.GetTagItem(AtProxyTelemetry.XidTag)));
         Assert.All(phaseOne, s => Assert.NotNull(s.GetTagItem(AtProxyTelemetry.BranchIdTag)));
     }
+
+    [Fact]
+    public async Task A_declared_order_commits_with_the_stock_the_declared_inventory_endpoint_deducted_in_it()
+    {
+        const string sku = "declared-commit";
+        await env.SeedAsync(sku, 10);
+        var response = await Http.PostAsync(new Uri(env.OrderServiceHttp, $"/declared-orders?sku={sku}"), null);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal((1L, 9), await env.StateAsync(sku));
+        await env.WaitForQuiescenceAsync();
+    }
+
+    [Fact]
+    public async Task A_declared_inventory_endpoints_error_status_passes_back_and_the_declared_order_rolls_both_back()
+    {
+        const string sku = "declared-inventory-fails";
+        await env.SeedAsync(sku, 10);
+        var response = await Http.PostAsync(new Uri(env.OrderServiceHttp, $"/declared-orders?sku={sku}&inventoryFails=true"), null);
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal((0L, 10), await env.StateAsync(sku));
+        await env.WaitForQuiescenceAsync();
+    }
+
+    [Fact]
+    public async Task The_mandatory_inventory_endpoint_called_without_a_global_transaction_refuses_before_writing()
+    {
+        const string sku = "declared-no-caller";
+        await env.SeedAsync(sku, 10);
+        var response = await Http.PostAsync(new Uri(env.InventoryServiceHttp, $"/reserve-in-caller?sku={sku}"), null);
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal(10, (await env.StateAsync(sku)).Stock);
+    }
 }

@@ -5,8 +5,6 @@ using Dapper;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,13 +42,13 @@ public sealed class TwoServicesEnvironment() : TwoDatabaseEnvironment("web_", "w
     {
         _inventoryService = BuildInventoryService();
         await _inventoryService.StartAsync();
-        var inventoryAddresses = Addresses(_inventoryService);
+        var inventoryAddresses = KestrelAddresses.Of(_inventoryService);
         InventoryServiceHttp = inventoryAddresses[0];
         InventoryServiceGrpc = inventoryAddresses[1];
 
         _orderService = BuildOrderService();
         await _orderService.StartAsync();
-        OrderServiceHttp = Addresses(_orderService)[0];
+        OrderServiceHttp = KestrelAddresses.Of(_orderService)[0];
     }
 
     protected override async Task StoppingAsync()
@@ -118,6 +116,12 @@ public sealed class TwoServicesEnvironment() : TwoDatabaseEnvironment("web_", "w
             }
             return Results.Ok(remaining);
         });
+        // Declared: only inside the caller's global transaction; an error status leaves the decision to the caller.
+        app.MapPost("/reserve-in-caller", async (HttpContext http, AtDbDataSource db) =>
+        {
+            var remaining = await ReserveAsync(db, http.Request.Query["sku"].ToString(), 1);
+            return http.Request.Query["fail"] == "true" ? Results.StatusCode(StatusCodes.Status409Conflict) : Results.Ok(remaining);
+        }).WithGlobalTransaction("reserve", configure: o => o.Propagation = GlobalTransactionPropagation.Mandatory);
         app.MapGrpcService<InventoryGrpcService>();
         return app;
     }
@@ -164,12 +168,20 @@ public sealed class TwoServicesEnvironment() : TwoDatabaseEnvironment("web_", "w
             await gtx.CommitAsync();
             return Results.Ok(gtx.Xid);
         });
+        // The same order, declared: begun here, and the inventory service's answer decides it.
+        app.MapPost("/declared-orders", async (HttpContext http, AtProxyClient atProxy, AtDbDataSource db, IHttpClientFactory clients) =>
+        {
+            var q = http.Request.Query;
+            var sku = q["sku"].ToString();
+            await using (var connection = await db.OpenConnectionAsync())
+            {
+                await connection.ExecuteAsync("INSERT INTO orders (sku, qty) VALUES (@sku, 1)", new { sku });
+            }
+            var reserved = await clients.CreateClient("inventory").PostAsync($"/reserve-in-caller?sku={sku}&fail={q["inventoryFails"]}", null);
+            return reserved.IsSuccessStatusCode ? Results.Ok(atProxy.CurrentXid) : Results.StatusCode((int)reserved.StatusCode);
+        }).WithGlobalTransaction("place-order-declared", TimeSpan.FromSeconds(30));
         return app;
     }
-
-    private static Uri[] Addresses(WebApplication app) =>
-        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
-            .Select(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal))).ToArray();
 }
 
 /// <summary>The inventory service's gRPC face.</summary>

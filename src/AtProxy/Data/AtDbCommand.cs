@@ -15,6 +15,7 @@ public sealed class AtDbCommand : DbCommand
 {
     private AtDbConnection? _connection;
     private AtDbTransaction? _transaction;
+    private bool _disposed;
 
     internal AtDbCommand(DbCommand wrapped, AtDbConnection? connection)
     {
@@ -166,27 +167,38 @@ public sealed class AtDbCommand : DbCommand
             : await WrappedCommand.ExecuteReaderAsync(behavior, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Disposes the wrapped command (and the connection of a data-source command).</summary>
+    /// <summary>
+    /// Disposes the wrapped command (and the connection of a data-source command) and raises
+    /// <see cref="System.ComponentModel.Component.Disposed"/>.
+    /// </summary>
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (!disposing || _disposed)
         {
-            WrappedCommand.Dispose();
-            if (OwnsConnection)
-            {
-                _connection?.Dispose();
-            }
+            return;
+        }
+        _disposed = true;
+        WrappedCommand.Dispose();
+        if (OwnsConnection)
+        {
+            _connection?.Dispose();
         }
         base.Dispose(disposing);
     }
 
-    /// <summary>Disposes the wrapped command (and the connection of a data-source command).</summary>
+    /// <inheritdoc cref="Dispose(bool)"/>
     public override async ValueTask DisposeAsync()
     {
-        await WrappedCommand.DisposeAsync().ConfigureAwait(false);
-        if (OwnsConnection && _connection is not null)
+        if (!_disposed)
         {
-            await _connection.DisposeAsync().ConfigureAwait(false);
+            _disposed = true;
+            await WrappedCommand.DisposeAsync().ConfigureAwait(false);
+            if (OwnsConnection && _connection is not null)
+            {
+                await _connection.DisposeAsync().ConfigureAwait(false);
+            }
+            // The component part: raises Disposed, as a synchronous Dispose does.
+            base.Dispose(disposing: true);
         }
         GC.SuppressFinalize(this);
     }

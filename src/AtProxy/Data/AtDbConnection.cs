@@ -13,6 +13,8 @@ namespace AtProxy;
 public sealed class AtDbConnection : DbConnection
 {
     private readonly AtProxyRuntime _runtime;
+    private AtDbProviderFactory? _factory;
+    private bool _disposed;
 
     /// <summary>
     /// Wraps a connection the application built itself. <paramref name="resourceId"/> names the
@@ -28,11 +30,12 @@ public sealed class AtDbConnection : DbConnection
         WrappedConnection.StateChange += ForwardStateChange;
     }
 
-    internal AtDbConnection(DbConnection connection, AtProxyRuntime runtime, Resource resource)
+    internal AtDbConnection(DbConnection connection, AtProxyRuntime runtime, Resource resource, AtDbProviderFactory? factory)
     {
         WrappedConnection = connection;
         _runtime = runtime;
         Resource = resource;
+        _factory = factory;
         WrappedConnection.StateChange += ForwardStateChange;
     }
 
@@ -49,12 +52,24 @@ public sealed class AtDbConnection : DbConnection
     /// <summary>The transaction begun on this connection and not yet ended, if any.</summary>
     internal AtDbTransaction? CurrentTransaction { get; set; }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// The wrapped connection's connection string. It cannot be changed: the resource id names one
+    /// database, and a connection pointed elsewhere would leave its undo rows where phase 2 never
+    /// looks. Setting the same value is allowed (and does nothing).
+    /// </summary>
     [AllowNull]
     public override string ConnectionString
     {
         get => WrappedConnection.ConnectionString;
-        set => WrappedConnection.ConnectionString = value;
+        set
+        {
+            if (!string.Equals(value ?? "", WrappedConnection.ConnectionString, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException(
+                    $"The connection string of a connection to resource '{ResourceId}' cannot change: the resource id names one database. " +
+                    $"Wrap a data source for another database under its own resource id ({nameof(AtProxyClient)}.{nameof(AtProxyClient.Wrap)}).");
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -72,15 +87,28 @@ public sealed class AtDbConnection : DbConnection
     /// <inheritdoc />
     public override ConnectionState State => WrappedConnection.State;
 
+    /// <summary>
+    /// This connection's <see cref="AtDbProviderFactory"/>: its data source's, or for a hand-built
+    /// connection one that makes copies of it. Null when the wrapped provider has no factory.
+    /// </summary>
+    protected override DbProviderFactory? DbProviderFactory => _factory ??= FactoryForHandBuiltConnection();
+
     /// <inheritdoc />
     public override bool CanCreateBatch => WrappedConnection.CanCreateBatch;
 
-    /// <inheritdoc cref="DbConnection.ChangeDatabase(string)"/>
-    public override void ChangeDatabase(string databaseName) => WrappedConnection.ChangeDatabase(databaseName);
+    /// <summary>Refused for another database than the current one, for the reason <see cref="ConnectionString"/> cannot change.</summary>
+    public override void ChangeDatabase(string databaseName)
+    {
+        EnsureSameDatabase(databaseName);
+        WrappedConnection.ChangeDatabase(databaseName);
+    }
 
-    /// <inheritdoc cref="DbConnection.ChangeDatabaseAsync(string, CancellationToken)"/>
-    public override Task ChangeDatabaseAsync(string databaseName, CancellationToken cancellationToken = default) =>
-        WrappedConnection.ChangeDatabaseAsync(databaseName, cancellationToken);
+    /// <inheritdoc cref="ChangeDatabase(string)"/>
+    public override Task ChangeDatabaseAsync(string databaseName, CancellationToken cancellationToken = default)
+    {
+        EnsureSameDatabase(databaseName);
+        return WrappedConnection.ChangeDatabaseAsync(databaseName, cancellationToken);
+    }
 
     /// <inheritdoc cref="DbConnection.Open()"/>
     public override void Open() => WrappedConnection.Open();
@@ -134,24 +162,32 @@ public sealed class AtDbConnection : DbConnection
     /// <inheritdoc />
     public override DataTable GetSchema(string collectionName, string?[] restrictionValues) => WrappedConnection.GetSchema(collectionName, restrictionValues);
 
-    /// <summary>Disposes the wrapped connection (rolling back a transaction left open).</summary>
+    /// <summary>Disposes the wrapped connection (rolling back a transaction left open) and raises <see cref="System.ComponentModel.Component.Disposed"/>.</summary>
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (!disposing || _disposed)
         {
-            EndAbandonedTransaction();
-            WrappedConnection.StateChange -= ForwardStateChange;
-            WrappedConnection.Dispose();
+            return;
         }
+        _disposed = true;
+        EndAbandonedTransaction();
+        WrappedConnection.StateChange -= ForwardStateChange;
+        WrappedConnection.Dispose();
         base.Dispose(disposing);
     }
 
-    /// <summary>Disposes the wrapped connection (rolling back a transaction left open).</summary>
+    /// <summary>Disposes the wrapped connection (rolling back a transaction left open) and raises <see cref="System.ComponentModel.Component.Disposed"/>.</summary>
     public override async ValueTask DisposeAsync()
     {
-        EndAbandonedTransaction();
-        WrappedConnection.StateChange -= ForwardStateChange;
-        await WrappedConnection.DisposeAsync().ConfigureAwait(false);
+        if (!_disposed)
+        {
+            _disposed = true;
+            EndAbandonedTransaction();
+            WrappedConnection.StateChange -= ForwardStateChange;
+            await WrappedConnection.DisposeAsync().ConfigureAwait(false);
+            // The component part: raises Disposed, as a synchronous Dispose does.
+            base.Dispose(disposing: true);
+        }
         GC.SuppressFinalize(this);
     }
 
@@ -163,6 +199,25 @@ public sealed class AtDbConnection : DbConnection
 
     // The server rolls back a transaction whose connection closes; our in-memory branch must go with it.
     private void EndAbandonedTransaction() => CurrentTransaction?.Abandon();
+
+    private void EnsureSameDatabase(string databaseName)
+    {
+        if (!string.Equals(databaseName, WrappedConnection.Database, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"A connection to resource '{ResourceId}' stays on database '{WrappedConnection.Database}'; it cannot change to '{databaseName}'. " +
+                $"Wrap a data source for that database under its own resource id ({nameof(AtProxyClient)}.{nameof(AtProxyClient.Wrap)}).");
+        }
+    }
+
+    private AtDbProviderFactory? FactoryForHandBuiltConnection()
+    {
+        // The public constructor accepted only a cloneable connection: a clone carries its settings, password included.
+        var template = WrappedConnection;
+        return DbProviderFactories.GetFactory(template) is { } wrapped && template is ICloneable cloneable
+            ? new AtDbProviderFactory(wrapped, () => (DbConnection)cloneable.Clone(), _runtime, Resource)
+            : null;
+    }
 
     private void ForwardStateChange(object sender, StateChangeEventArgs e) => OnStateChange(e);
 }

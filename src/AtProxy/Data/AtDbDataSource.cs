@@ -13,6 +13,7 @@ public sealed class AtDbDataSource : DbDataSource
 {
     private readonly AtProxyRuntime _runtime;
     private readonly ResourceAttachment _attachment;
+    private readonly Lazy<AtDbProviderFactory?> _providerFactory;
     private int _disposed;
 
     internal AtDbDataSource(DbDataSource wrapped, AtProxyRuntime runtime, ResourceAttachment attachment)
@@ -21,7 +22,15 @@ public sealed class AtDbDataSource : DbDataSource
         _runtime = runtime;
         _attachment = attachment;
         Resource = attachment.Resource;
+        _providerFactory = new Lazy<AtDbProviderFactory?>(CreateProviderFactory);
     }
+
+    /// <summary>
+    /// The provider factory of this data source's connections (also what
+    /// <c>DbProviderFactories.GetFactory(connection)</c> returns for them); the connections it creates
+    /// come from this data source. Null only when the wrapped provider has no factory.
+    /// </summary>
+    public AtDbProviderFactory? ProviderFactory => _providerFactory.Value;
 
     /// <summary>The data source this one wraps.</summary>
     public DbDataSource WrappedDataSource { get; }
@@ -46,15 +55,15 @@ public sealed class AtDbDataSource : DbDataSource
 
     /// <inheritdoc />
     protected override DbConnection CreateDbConnection() =>
-        new AtDbConnection(WrappedDataSource.CreateConnection(), _runtime, Resource);
+        new AtDbConnection(WrappedDataSource.CreateConnection(), _runtime, Resource, ProviderFactory);
 
     /// <inheritdoc />
     protected override DbConnection OpenDbConnection() =>
-        new AtDbConnection(WrappedDataSource.OpenConnection(), _runtime, Resource);
+        new AtDbConnection(WrappedDataSource.OpenConnection(), _runtime, Resource, ProviderFactory);
 
     /// <inheritdoc />
     protected override async ValueTask<DbConnection> OpenDbConnectionAsync(CancellationToken cancellationToken = default) =>
-        new AtDbConnection(await WrappedDataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false), _runtime, Resource);
+        new AtDbConnection(await WrappedDataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false), _runtime, Resource, ProviderFactory);
 
     /// <inheritdoc />
     protected override DbCommand CreateDbCommand(string? commandText = null)
@@ -71,6 +80,15 @@ public sealed class AtDbDataSource : DbDataSource
     {
         var connection = CreateConnection();
         return new AtDbBatch(connection.WrappedConnection.CreateBatch(), connection) { OwnsConnection = true };
+    }
+
+    private AtDbProviderFactory? CreateProviderFactory()
+    {
+        // A data source does not name its provider's factory; an unopened connection of it does.
+        using var probe = WrappedDataSource.CreateConnection();
+        return DbProviderFactories.GetFactory(probe) is { } wrapped
+            ? new AtDbProviderFactory(wrapped, WrappedDataSource.CreateConnection, _runtime, Resource)
+            : null;
     }
 
     /// <summary>

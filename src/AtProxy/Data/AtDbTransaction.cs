@@ -15,6 +15,7 @@ public sealed class AtDbTransaction : DbTransaction
 {
     private readonly AtDbConnection _connection;
     private bool _completed;
+    private bool _disposed;
 
     internal AtDbTransaction(DbTransaction wrapped, AtDbConnection connection)
     {
@@ -122,6 +123,7 @@ public sealed class AtDbTransaction : DbTransaction
     {
         if (disposing)
         {
+            _disposed = true;
             WrappedTransaction.Dispose();
             Complete();
         }
@@ -131,6 +133,7 @@ public sealed class AtDbTransaction : DbTransaction
     /// <summary>Disposes the wrapped transaction; an uncommitted one is rolled back by it.</summary>
     public override async ValueTask DisposeAsync()
     {
+        _disposed = true;
         await WrappedTransaction.DisposeAsync().ConfigureAwait(false);
         Complete();
         GC.SuppressFinalize(this);
@@ -165,6 +168,7 @@ public sealed class AtDbTransaction : DbTransaction
 
     private void EnsureActive()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_completed)
         {
             throw new InvalidOperationException("This transaction has completed; it is no longer usable.");
