@@ -44,6 +44,9 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
 
     public override bool IsHealthy => _fault is null && _log is not null;
 
+    /// <summary>The data directory, as a full path.</summary>
+    public string DataDirectory => _directory;
+
     /// <summary>The current log file (for tests and diagnostics).</summary>
     public string? CurrentLogPath => _log?.Name;
 
