@@ -298,6 +298,18 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
 
     public override async ValueTask DisposeAsync()
     {
+        if (_log is not null && _fault is null)
+        {
+            try
+            {
+                // The server has stopped: nothing begins any more, so the next start may resume right after the last XID.
+                await ReleaseReservationAsync().ConfigureAwait(false);
+            }
+            catch (StoreUnavailableException)
+            {
+                // The reservation stays: the next start resumes above it, which is safe.
+            }
+        }
         _queue.Complete();
         if (_writer is not null)
         {
