@@ -20,6 +20,7 @@ public class StartupSettingsTests
     [InlineData("--Coordinator:DefaultTimeoutMs=0", "Coordinator:DefaultTimeoutMs must be 1..MaxTimeoutMs")]
     [InlineData("--Coordinator:AdminToken:Extra=1", "Coordinator:AdminToken:Extra (command line) is not a setting of the coordinator (Coordinator:AdminToken is a single value)")]
     [InlineData("--admin-token s3cret", "unknown setting --admin-token")]
+    [InlineData("--verbose", "unknown setting --verbose")]
     [InlineData("-t 5", "unknown option '-t'")]
     [InlineData("serve", "unexpected argument 'serve'")]
     [InlineData("--Coordinator:AdminToken", "--Coordinator:AdminToken has no value.")]

@@ -41,6 +41,12 @@ internal static class CommandLineArguments
             {
                 key = written[prefix..];
             }
+            if (!KnownRoots.Contains(key.Split(':')[0], StringComparer.OrdinalIgnoreCase))
+            {
+                problems.Add($"unknown setting {written} (the coordinator reads {string.Join(", ", KnownRoots.Select(r => r + (r == CoordinatorOptions.SectionName ? ":*" : "")))} and the switches {string.Join(", ", switchMappings.Keys)}).");
+                SkipValue(args, ref i, separator);
+                continue;
+            }
 
             if (separator < 0)
             {
@@ -63,12 +69,7 @@ internal static class CommandLineArguments
                     continue;
                 }
             }
-            var root = key.Split(':')[0];
-            if (!KnownRoots.Contains(root, StringComparer.OrdinalIgnoreCase))
-            {
-                problems.Add($"unknown setting {written} (the coordinator reads {string.Join(", ", KnownRoots.Select(r => r + (r == CoordinatorOptions.SectionName ? ":*" : "")))} and the switches {string.Join(", ", switchMappings.Keys)}).");
-            }
-            else if (string.Equals(key, CoordinatorOptions.SectionName, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(key, CoordinatorOptions.SectionName, StringComparison.OrdinalIgnoreCase))
             {
                 problems.Add($"{written} names no setting; write --Coordinator:Name=value.");
             }
