@@ -13,7 +13,7 @@ namespace AtProxy.Coordinator.Tests;
 public class StartupSettingsTests
 {
     [Theory]
-    [InlineData("--Coordinator AdminToken=s3cret", "--Coordinator AdminToken=s3cret names no setting; write --Coordinator:Name=value")]
+    [InlineData("--Coordinator AdminToken=s3cret", "--Coordinator AdminToken=... names no setting; write it as one word: --Coordinator:AdminToken=...")]
     [InlineData("--Coordinator:AdminTokn=s3cret", "Coordinator:AdminTokn (command line) is not a setting of the coordinator; did you mean AdminToken?")]
     [InlineData("--Coordinator:DefaultTimeoutMs=soon", "Coordinator:DefaultTimeoutMs (command line) is 'soon', which is not a whole number")]
     [InlineData("--store sqlite", "Coordinator:Store (command line) is 'sqlite', which is not one of Embedded, Memory, Postgres")]
@@ -34,6 +34,7 @@ public class StartupSettingsTests
         var line = Assert.Single(lines);
         Assert.StartsWith("The coordinator cannot start: ", line);
         Assert.Contains(expected, line);
+        Assert.DoesNotContain("s3cret", line); // a token given the wrong way is not printed
     }
 
     [Fact]

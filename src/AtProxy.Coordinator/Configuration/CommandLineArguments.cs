@@ -2,9 +2,9 @@ namespace AtProxy.Coordinator.Configuration;
 
 /// <summary>
 /// Checks the shape of the coordinator's command line before the configuration reads it.
-/// Microsoft's command-line configuration skips a word without a <c>--</c> prefix or an
-/// <c>=</c>, and a switch at the end without its value, without a word; here each of them stops
-/// the start instead, as does a setting outside the sections the coordinator reads.
+/// Microsoft's command-line configuration silently skips a word with neither a <c>--</c> prefix
+/// nor an <c>=</c>, and a switch at the end without its value; here each of them stops the start
+/// instead, as does a setting outside the sections the coordinator reads.
 /// </summary>
 internal static class CommandLineArguments
 {
@@ -43,7 +43,8 @@ internal static class CommandLineArguments
             }
             if (!KnownRoots.Contains(key.Split(':')[0], StringComparer.OrdinalIgnoreCase))
             {
-                problems.Add($"unknown setting {written} (the coordinator reads {string.Join(", ", KnownRoots.Select(r => r + (r == CoordinatorOptions.SectionName ? ":*" : "")))} and the switches {string.Join(", ", switchMappings.Keys)}).");
+                var known = KnownRoots.Select(root => root == CoordinatorOptions.SectionName ? root + ":*" : root);
+                problems.Add($"unknown setting {written} (the coordinator reads {string.Join(", ", known)} and the switches {string.Join(", ", switchMappings.Keys)}).");
                 SkipValue(args, ref i, separator);
                 continue;
             }
@@ -65,7 +66,9 @@ internal static class CommandLineArguments
                 if (string.Equals(key, CoordinatorOptions.SectionName, StringComparison.OrdinalIgnoreCase))
                 {
                     // What PowerShell makes of --Coordinator:AdminToken=x when it binds a script's parameters.
-                    problems.Add($"{written} {value} names no setting; write --Coordinator:Name=value (e.g. --Coordinator:{value.Split('=')[0]}=...).");
+                    // The value is not repeated: it may be a token.
+                    var name = value.Split('=')[0];
+                    problems.Add($"{written} {name}=... names no setting; write it as one word: --Coordinator:{name}=...");
                     continue;
                 }
             }

@@ -30,7 +30,8 @@ internal static class CoordinatorSettingsCheck
             .ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
         foreach (var child in section.GetChildren())
         {
-            if (!properties.TryGetValue(child.Key, out var property) || !(property.CanWrite || !IsScalar(property.PropertyType)))
+            // A read-only value cannot be set; a read-only group or list is bound into.
+            if (!properties.TryGetValue(child.Key, out var property) || (!property.CanWrite && IsScalar(property.PropertyType)))
             {
                 problems.Add($"{child.Path}{SourceOf(child.Path, root)} is not a setting of the coordinator{Suggestion(child.Key, properties.Keys)}");
                 continue;

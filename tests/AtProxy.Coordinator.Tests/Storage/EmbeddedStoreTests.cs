@@ -276,11 +276,7 @@ public sealed class EmbeddedStoreTests : IDisposable
             answered = $"tc:{sequence}";
             await store.BeginAsync(new GlobalBegun { Xid = answered, Sequence = sequence, Name = "n", ApplicationId = "app", BeginTimeUnixMs = 1_000, TimeoutMs = 60_000 });
             // What a crash right now would leave on disk: the begin may or may not be in it.
-            Directory.CreateDirectory(copy);
-            foreach (var file in Directory.GetFiles(_directory, "coordinator-*.log"))
-            {
-                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-            }
+            CopyLogsTo(copy);
         }
 
         await using var crashed = new EmbeddedCoordinatorStore(copy, 64L * 1024 * 1024, NullLogger<EmbeddedCoordinatorStore>.Instance);
@@ -301,15 +297,10 @@ public sealed class EmbeddedStoreTests : IDisposable
                 last = await BeginSequenceAsync(store);
             }
             // What a crash right now would leave on disk: no clean close, the reservation ahead of the last sequence.
-            Directory.CreateDirectory(copy);
-            foreach (var file in Directory.GetFiles(_directory, "coordinator-*.log"))
-            {
-                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-            }
+            CopyLogsTo(copy);
         }
 
-        await using var crashed = new EmbeddedCoordinatorStore(copy, 64L * 1024 * 1024, NullLogger<EmbeddedCoordinatorStore>.Instance);
-        await crashed.OpenAsync(CancellationToken.None);
+        await using var crashed = await StoreDriver.OpenEmbeddedAsync(copy);
         var next = crashed.NextTransactionSequence();
 
         Assert.InRange(next, last + 1, last + CoordinatorStoreBase.SequenceReservation + 1);
@@ -334,19 +325,24 @@ public sealed class EmbeddedStoreTests : IDisposable
             {
                 answered.Add(await BeginSequenceAsync(store));
             }
-            Directory.CreateDirectory(copy);
-            foreach (var file in Directory.GetFiles(_directory, "coordinator-*.log"))
-            {
-                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-            }
+            CopyLogsTo(copy);
         }
-        await using var crashed = new EmbeddedCoordinatorStore(copy, 64L * 1024 * 1024, NullLogger<EmbeddedCoordinatorStore>.Instance);
-        await crashed.OpenAsync(CancellationToken.None);
+        await using var crashed = await StoreDriver.OpenEmbeddedAsync(copy);
         answered.Add(await BeginSequenceAsync(crashed));
 
         // Clean restarts continue without a gap; the crash skips at most one reservation.
         Assert.Equal(Enumerable.Range(1, 250).Select(i => (long)i), answered.Take(250));
         Assert.InRange(answered[^1], 251, 250 + CoordinatorStoreBase.SequenceReservation + 1);
+    }
+
+    /// <summary>What a crash at this moment would leave on disk: the log files as they are, without the store's close.</summary>
+    private void CopyLogsTo(string copy)
+    {
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.GetFiles(_directory, "coordinator-*.log"))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
     }
 
     private static async Task<long> BeginSequenceAsync(CoordinatorStoreBase store)
