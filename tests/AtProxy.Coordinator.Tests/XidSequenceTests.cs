@@ -2,6 +2,7 @@ using System.Globalization;
 using AtProxy.Coordinator.Storage;
 using AtProxy.Coordinator.Storage.Postgres;
 using AtProxy.Testing.Coordinator;
+using Xunit.Abstractions;
 
 namespace AtProxy.Coordinator.Tests;
 
@@ -10,7 +11,7 @@ namespace AtProxy.Coordinator.Tests;
 /// twice, also after SIGKILL, and compact: a crash skips at most one reservation block, a clean
 /// restart of the embedded store none.
 /// </summary>
-public class XidSequenceTests
+public class XidSequenceTests(ITestOutputHelper output)
 {
     [Theory]
     [MemberData(nameof(DurableStores.All), MemberType = typeof(DurableStores))]
@@ -41,6 +42,7 @@ public class XidSequenceTests
         gaps.Add(after - sequences[^1]);
         sequences.Add(after);
 
+        output.WriteLine($"{store}: XID gaps across SIGKILL restarts: {string.Join(", ", gaps)} (block {block})");
         Assert.Equal(sequences.Count, sequences.Distinct().Count());
         Assert.All(gaps, gap => Assert.InRange(gap, 1, block + 1));
     }
