@@ -14,16 +14,32 @@
     demo         run the order/inventory demo
     bench        run the load driver that compares AtProxy with local and XA transactions
                  (-Quick for a short run); the report goes to benchmarks/results/
-    coordinator  run the coordinator server; arguments after -- go to it
+    coordinator  run the coordinator server (e.g. --urls http://127.0.0.1:8091 --Coordinator:AdminToken=...)
+    pack         build the NuGet packages (AtProxy, AtProxy.Protocol, AtProxy.AspNetCore,
+                 AtProxy.EntityFrameworkCore) and the tools AtProxy.Cli (atproxy) and
+                 AtProxy.Coordinator (atproxy-coordinator), with symbols, into artifacts/packages
     clean        remove build output and test results
+
+    Every word the script does not take itself goes to the program unchanged, including settings
+    such as --Coordinator:AdminToken=x, and the script exits with the program's exit code (130
+    when it was stopped with Ctrl+C).
 
 .PARAMETER Configuration
     Release (default) or Debug.
+
+.PARAMETER NoBuild
+    demo, bench, coordinator: run the last build instead of building first.
+
+.PARAMETER PackageVersion
+    pack: the packages' version (default: VersionPrefix in Directory.Build.props, e.g. 0.1.0).
+
+.PARAMETER PackageOutput
+    pack: where the packages go (default: artifacts/packages).
 #>
 [CmdletBinding(PositionalBinding = $false)]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'bench', 'coordinator', 'clean')]
+    [ValidateSet('build', 'test', 'demo', 'bench', 'coordinator', 'pack', 'clean')]
     [string] $Target = 'build',
 
     [ValidateSet('Release', 'Debug')]
@@ -31,6 +47,13 @@ param(
 
     # bench: a short run (a few seconds per mode and workload) instead of the full one.
     [switch] $Quick,
+
+    # demo, bench, coordinator: run what was built last instead of building first.
+    [switch] $NoBuild,
+
+    # pack: the packages' version and where they go.
+    [string] $PackageVersion,
+    [string] $PackageOutput,
 
     # Passed through to the program a target runs (demo, bench, coordinator).
     [Parameter(ValueFromRemainingArguments = $true)]
@@ -142,13 +165,89 @@ function Invoke-Tests {
     }
 }
 
-function Invoke-Program([string] $RelativeProject, [string] $What) {
+# The words for the program, exactly as they were typed. PowerShell splits a word such as
+# --Coordinator:AdminToken=x into '--Coordinator' and 'AdminToken=x' when it binds the script's
+# parameters, so $Rest alone would change the program's command line. When the script is the
+# process's own script (dotnet pwsh ./build.ps1 ..., pwsh -File, ./build.ps1 from a shell) the words
+# are taken from the process's command line instead: each word of $Rest is matched to the word it
+# came from, and the words this script took for itself are left out.
+function Get-ProgramArguments {
+    $commandLine = [Environment]::GetCommandLineArgs()
+    $self = -1
+    for ($i = 0; $i -lt $commandLine.Count; $i++) {
+        try {
+            if ([IO.Path]::GetFullPath($commandLine[$i]) -eq $PSCommandPath) { $self = $i; break }
+        } catch [ArgumentException] { }
+    }
+    if ($self -lt 0) { return , $Rest }   # run from inside a PowerShell session: its words as bound
+    $typed = @($commandLine | Select-Object -Skip ($self + 1))
+    $result = [Collections.Generic.List[string]]::new()
+    $next = 0
+    foreach ($word in $typed) {
+        if ($next -lt $Rest.Count -and $word -ceq $Rest[$next]) {
+            $result.Add($word); $next++
+            continue
+        }
+        $colon = $word.IndexOf(':')
+        if ($word.StartsWith('-') -and $colon -gt 0 -and $next + 1 -lt $Rest.Count -and
+            $word.Substring(0, $colon) -ceq $Rest[$next] -and $word.Substring($colon + 1) -ceq $Rest[$next + 1]) {
+            $result.Add($word); $next += 2
+        }
+        # Anything else was the target or one of this script's own parameters.
+    }
+    if ($next -ne $Rest.Count) { return , $Rest }
+    return , $result.ToArray()
+}
+
+# Runs a program in the foreground and exits with its exit code. On Ctrl+C the terminal interrupts
+# the program too; PowerShell would then stop this script at once and exit 0 without waiting, so
+# the program is started as a .NET process and, when the script is being stopped, the finally
+# block waits for it to finish cleaning up and ends the process with the program's exit code.
+function Invoke-Foreground([string] $Title, [string] $FileName, [string[]] $Arguments) {
+    Write-Host "==> $Title" -ForegroundColor Cyan
+    $start = [Diagnostics.ProcessStartInfo]::new($FileName)
+    foreach ($argument in $Arguments) { $start.ArgumentList.Add($argument) }
+    $start.UseShellExecute = $false
+    $process = [Diagnostics.Process]::Start($start)
+    $finished = $false
+    try {
+        # Short waits, so a Ctrl+C is noticed between them and the finally block below runs.
+        while (-not $process.WaitForExit(200)) { }
+        $process.WaitForExit()
+        $finished = $true
+    }
+    finally {
+        if (-not $finished) {
+            $process.WaitForExit()
+            [Environment]::Exit($process.ExitCode)
+        }
+    }
+    if ($process.ExitCode -ne 0) {
+        Write-Host "FAILED: $Title (exit code $($process.ExitCode))" -ForegroundColor Red
+    }
+    exit $process.ExitCode
+}
+
+function Invoke-Program([string] $RelativeProject, [string] $What, [string[]] $Leading = @()) {
     $project = Get-ProjectPath $RelativeProject
     if ($null -eq $project) {
         Write-Host "The $What ($RelativeProject) is not part of this version of AtProxy yet." -ForegroundColor Yellow
         exit 1
     }
-    Invoke-Step "run $What" { dotnet run --project $project -c $Configuration -- @Rest }
+    $arguments = @('run', '--project', $project, '-c', $Configuration)
+    if ($NoBuild) { $arguments += '--no-build' }
+    $arguments += @('--') + $Leading + (Get-ProgramArguments)
+    Invoke-Foreground "run $What" 'dotnet' $arguments
+}
+
+function Invoke-Pack {
+    $output = if ($PackageOutput) { [IO.Path]::GetFullPath($PackageOutput) } else { Join-Path $root 'artifacts/packages' }
+    $properties = @('-p:ContinuousIntegrationBuild=true')
+    if ($PackageVersion) { $properties += "-p:Version=$PackageVersion" }
+    Invoke-Step "pack ($Configuration) into $output" {
+        dotnet pack (Join-Path $root 'eng/packages.slnf') -c $Configuration -o $output -nologo -clp:NoSummary @properties
+    }
+    Get-ChildItem -Path $output -Filter *.nupkg | ForEach-Object { Write-Host "  $($_.Name)" }
 }
 
 switch ($Target) {
@@ -156,10 +255,11 @@ switch ($Target) {
     'test' { Invoke-Tests }
     'demo' { Invoke-Program 'src/AtProxy.Demo' 'demo' }
     'bench' {
-        if ($Quick) { $Rest = @('--quick') + $Rest }
-        Invoke-Program 'benchmarks/AtProxy.Load' 'load benchmark'
+        $leading = if ($Quick) { @('--quick') } else { @() }
+        Invoke-Program 'benchmarks/AtProxy.Load' 'load benchmark' $leading
     }
     'coordinator' { Invoke-Program 'src/AtProxy.Coordinator' 'coordinator' }
+    'pack' { Invoke-Pack }
     'clean' {
         Invoke-Step 'clean' { dotnet clean $solution -c $Configuration -nologo -v quiet }
         foreach ($dir in Get-ChildItem -Path $root -Directory -Recurse -Include bin, obj -ErrorAction SilentlyContinue) {

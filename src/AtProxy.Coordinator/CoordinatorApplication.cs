@@ -38,12 +38,19 @@ public static class CoordinatorApplication
 
     /// <summary>
     /// Builds the server from command-line arguments (<c>--urls</c>, <c>--data-dir</c>, <c>--store</c>,
-    /// any <c>--Coordinator:Setting=value</c>), appsettings.json and <c>ATPROXY_</c> environment variables.
+    /// any <c>--Coordinator:Setting=value</c> or <c>--Coordinator:Setting value</c>), appsettings.json and
+    /// <c>ATPROXY_</c> environment variables. Unknown arguments and settings and malformed values are refused.
     /// </summary>
     /// <param name="args">The command-line arguments.</param>
     /// <param name="configure">Changes applied last, before the server is built (tests use it for settings and logging).</param>
+    /// <exception cref="CoordinatorSettingsException">An argument or a <c>Coordinator</c> setting is unknown or malformed.</exception>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        ArgumentNullException.ThrowIfNull(args);
+        if (CommandLineArguments.Problems(args, SwitchMappings) is { Count: > 0 } argumentProblems)
+        {
+            throw new CoordinatorSettingsException(argumentProblems);
+        }
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         // Later sources win: appsettings.json < ATPROXY_* environment < command line.
         builder.Configuration.AddEnvironmentVariables("ATPROXY_");
@@ -93,6 +100,11 @@ public static class CoordinatorApplication
         services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
 
         configure?.Invoke(builder);
+        // A setting that is misspelt or meant for another version would otherwise be ignored in silence.
+        if (CoordinatorSettingsCheck.Problems(builder.Configuration) is { Count: > 0 } settingProblems)
+        {
+            throw new CoordinatorSettingsException(settingProblems);
+        }
 
         var app = builder.Build();
         app.MapGrpcService<TransactionManagerService>();
@@ -111,8 +123,13 @@ public static class CoordinatorApplication
         await store.OpenAsync(cancellationToken);
         await app.StartAsync(cancellationToken);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        Log.Serving(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CoordinatorApplication)),
-            options.NodeId, string.Join(", ", addresses), store.Kind);
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(CoordinatorApplication));
+        Log.Serving(logger, options.NodeId, string.Join(", ", addresses), store.Kind);
+        if (store is EmbeddedCoordinatorStore embedded)
+        {
+            Log.DataDirectory(logger, embedded.DataDirectory);
+        }
+        Log.CallProtection(logger, CallProtection.Application(options), CallProtection.Admin(options));
     }
 
     /// <summary>Runs the coordinator until it is stopped; returns the process exit code.</summary>
@@ -124,9 +141,12 @@ public static class CoordinatorApplication
             app = Build(args);
             await StartAsync(app);
         }
-        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is CoordinatorSettingsException or OptionsValidationException or InvalidOperationException or IOException or InvalidDataException or UnauthorizedAccessException)
         {
-            await Console.Error.WriteLineAsync($"The coordinator cannot start: {Describe(ex)}");
+            foreach (var problem in Describe(ex))
+            {
+                await Console.Error.WriteLineAsync($"The coordinator cannot start: {problem}");
+            }
             return 2;
         }
         await using (app)
@@ -136,11 +156,13 @@ public static class CoordinatorApplication
         return 0;
     }
 
-    private static string Describe(Exception ex) => ex switch
+    /// <summary>One line per problem, each naming the setting.</summary>
+    private static IEnumerable<string> Describe(Exception ex) => ex switch
     {
-        OptionsValidationException validation => string.Join(Environment.NewLine + "  ", validation.Failures.Prepend("invalid settings:")),
-        _ when ex.InnerException is not null && ex.Message.StartsWith("Failed to convert", StringComparison.Ordinal) => $"{ex.Message} ({ex.InnerException.Message})",
-        _ => ex.Message,
+        CoordinatorSettingsException settings => settings.Problems,
+        OptionsValidationException validation => validation.Failures,
+        _ when ex.InnerException is not null && ex.Message.StartsWith("Failed to convert", StringComparison.Ordinal) => [$"{ex.Message} ({ex.InnerException.Message})"],
+        _ => [ex.Message],
     };
 
     private static ICoordinatorStore CreateStore(IServiceProvider provider)
@@ -152,7 +174,7 @@ public static class CoordinatorApplication
             StoreKind.Postgres => new PostgresCoordinatorStore(options.StoreConnection!, options.StoreSchema,
                 $"{options.NodeId}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}", options.LeaseMs,
                 provider.GetRequiredService<ILogger<PostgresCoordinatorStore>>()),
-            _ => new EmbeddedCoordinatorStore(options.DataDir, options.CompactionThresholdBytes, provider.GetRequiredService<ILogger<EmbeddedCoordinatorStore>>())
+            _ => new EmbeddedCoordinatorStore(CoordinatorDataDirectory.Resolve(options), options.CompactionThresholdBytes, provider.GetRequiredService<ILogger<EmbeddedCoordinatorStore>>())
             {
                 Metrics = provider.GetRequiredService<CoordinatorMetrics>(),
             },

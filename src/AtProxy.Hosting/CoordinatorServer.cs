@@ -34,7 +34,7 @@ public sealed partial class CoordinatorServer : IAsyncDisposable
         _options = options;
         DataDirectory = dataDirectory;
         _ownsDataDirectory = ownsDataDirectory;
-        Dll = options.CoordinatorDll ?? CoordinatorBinary.Find();
+        Dll = options.Executable ?? options.CoordinatorDll ?? CoordinatorBinary.Find();
     }
 
     /// <summary>The coordinator's address, e.g. http://127.0.0.1:41234 (the same after a restart).</summary>
@@ -49,7 +49,7 @@ public sealed partial class CoordinatorServer : IAsyncDisposable
     /// <summary>The data directory of the embedded store.</summary>
     public string DataDirectory { get; }
 
-    /// <summary>The DLL being run.</summary>
+    /// <summary>The DLL being run (or the program, when <see cref="CoordinatorServerOptions.Executable"/> is set).</summary>
     public string Dll { get; }
 
     /// <summary>The OS process id of the running coordinator.</summary>
@@ -140,13 +140,17 @@ public sealed partial class CoordinatorServer : IAsyncDisposable
     {
         List<string> arguments =
         [
-            Dll,
             "--urls", $"http://127.0.0.1:{_port.ToString(CultureInfo.InvariantCulture)}", // 0 the first time: the OS picks a free port
             "--store", _options.Store,
             "--data-dir", DataDirectory,
             "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
         ];
         arguments.AddRange(_options.Settings.Select(setting => $"--{setting.Key}={setting.Value}"));
+        arguments.AddRange(_options.Arguments);
+        if (_options.Executable is null)
+        {
+            arguments.Insert(0, Dll);
+        }
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             // The listening address is read from the host's own start-up line.
@@ -158,7 +162,7 @@ public sealed partial class CoordinatorServer : IAsyncDisposable
         }
 
         var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = ChildProcess.Start("coordinator", "dotnet", arguments, new ChildProcessOptions
+        var process = ChildProcess.Start("coordinator", _options.Executable ?? "dotnet", arguments, new ChildProcessOptions
         {
             Environment = environment,
             WorkingDirectory = DataDirectory,

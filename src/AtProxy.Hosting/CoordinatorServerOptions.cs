@@ -26,4 +26,13 @@ public class CoordinatorServerOptions
 
     /// <summary>The coordinator's DLL; null to find it (see <see cref="CoordinatorBinary.Find"/>).</summary>
     public string? CoordinatorDll { get; set; }
+
+    /// <summary>
+    /// A coordinator installed as a program of its own (the <c>atproxy-coordinator</c> .NET tool),
+    /// run directly instead of <c>dotnet</c> with <see cref="CoordinatorDll"/>; null for the DLL.
+    /// </summary>
+    public string? Executable { get; set; }
+
+    /// <summary>More command-line arguments, passed as they are after the ones the server sets (e.g. <c>--Coordinator:AdminToken</c>, <c>secret</c>).</summary>
+    public IList<string> Arguments { get; } = [];
 }

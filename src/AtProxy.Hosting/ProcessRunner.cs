@@ -21,9 +21,10 @@ public static class ProcessRunner
     /// <param name="arguments">Its arguments, passed as they are (no shell).</param>
     /// <param name="asServerUser">Run it as <see cref="ServerUser"/> when this process is root.</param>
     /// <param name="timeout">How long it may take; then it is killed and <see cref="TimeoutException"/> thrown.</param>
-    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, bool asServerUser, TimeSpan timeout)
+    /// <param name="workingDirectory">Where it runs; null for this process's working directory.</param>
+    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, bool asServerUser, TimeSpan timeout, string? workingDirectory = null)
     {
-        var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory ?? "" };
         if (asServerUser && IsRoot)
         {
             start.FileName = "runuser";

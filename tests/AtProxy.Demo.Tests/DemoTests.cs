@@ -7,6 +7,7 @@ namespace AtProxy.Demo.Tests;
 /// services as processes, the same failures injected. One after the other (one class), since each
 /// run already keeps two cores busy.
 /// </summary>
+[Collection(DemoRuns.Name)]
 public class DemoTests
 {
     [Fact]

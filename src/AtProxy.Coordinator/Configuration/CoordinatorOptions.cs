@@ -39,8 +39,12 @@ public sealed class CoordinatorOptions
     /// </summary>
     public int LeaseMs { get; set; } = 15_000;
 
-    /// <summary>The embedded store's directory; relative paths are resolved against the working directory.</summary>
-    public string DataDir { get; set; } = "data";
+    /// <summary>
+    /// The embedded store's directory; relative paths are resolved against the working directory.
+    /// Unset: <c>atproxy/coordinator/&lt;NodeId&gt;</c> under the user's local application data
+    /// (<c>~/.local/share</c> on Linux), never the working directory.
+    /// </summary>
+    public string? DataDir { get; set; }
 
     /// <summary>The timeout given to a transaction begun with <c>timeout_ms = 0</c>.</summary>
     public uint DefaultTimeoutMs { get; set; } = 60_000;

@@ -41,10 +41,6 @@ internal sealed class CoordinatorOptionsValidator : IValidateOptions<Coordinator
         {
             failures.Add($"Coordinator:LeaseMs must be at least 1000 (got {options.LeaseMs}).");
         }
-        if (options.Store == StoreKind.Embedded && string.IsNullOrWhiteSpace(options.DataDir))
-        {
-            failures.Add("Coordinator:DataDir (--data-dir) must name a directory for the embedded store.");
-        }
         if (options.MaxTimeoutMs is 0 or > CoordinatorOptions.ContractMaxTimeoutMs)
         {
             failures.Add($"Coordinator:MaxTimeoutMs must be 1..{CoordinatorOptions.ContractMaxTimeoutMs} (got {options.MaxTimeoutMs}).");

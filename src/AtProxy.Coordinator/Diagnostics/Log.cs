@@ -42,6 +42,12 @@ internal static partial class Log
     [LoggerMessage(111, LogLevel.Information, "Opened the PostgreSQL store ({Host}, schema {Schema} at version {Version}) as instance {InstanceId}")]
     public static partial void PostgresStoreOpened(ILogger logger, string host, string schema, int version, string instanceId);
 
+    [LoggerMessage(112, LogLevel.Information, "The embedded store's data directory is {Directory}")]
+    public static partial void DataDirectory(ILogger logger, string directory);
+
+    [LoggerMessage(113, LogLevel.Information, "Application calls: {Application}; admin calls: {Admin}")]
+    public static partial void CallProtection(ILogger logger, string application, string admin);
+
     // 2xx: transactions
     [LoggerMessage(200, LogLevel.Debug, "Begun {Xid} '{Name}' for {ApplicationId}, timeout {TimeoutMs} ms")]
     public static partial void Begun(ILogger logger, string xid, string name, string applicationId, uint timeoutMs);

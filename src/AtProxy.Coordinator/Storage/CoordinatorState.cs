@@ -65,6 +65,12 @@ internal sealed class CoordinatorState
     /// <summary>Raises the reservation once its record is durable (live; replay raises the counter instead).</summary>
     public void Reserve(long upTo) => RaiseTo(ref _reservedSequence, upTo);
 
+    /// <summary>
+    /// Lowers the reservation to <paramref name="last"/>, the last sequence handed out, at a clean
+    /// shutdown: a compaction after it then keeps the exact counter too.
+    /// </summary>
+    public void ReleaseReservation(long last) => Interlocked.Exchange(ref _reservedSequence, last);
+
     public long NextBranchId() => Interlocked.Increment(ref _lastBranchId);
 
     public GlobalSession? Find(string xid) => _sessions.GetValueOrDefault(xid);
@@ -94,6 +100,11 @@ internal sealed class CoordinatorState
                 break;
             case StoreRecord.KindOneofCase.SessionSnapshot:
                 ApplySnapshot(record.SessionSnapshot);
+                break;
+            case StoreRecord.KindOneofCase.Counters when record.Counters.ReservationReleased:
+                // Written at a clean shutdown after every begin: the exact last sequence, below the reservations before it.
+                Interlocked.Exchange(ref _lastSequence, record.Counters.LastTransactionSequence);
+                RaiseTo(ref _lastBranchId, record.Counters.LastBranchId);
                 break;
             case StoreRecord.KindOneofCase.Counters:
                 RaiseTo(ref _lastSequence, record.Counters.LastTransactionSequence);

@@ -14,10 +14,18 @@ namespace AtProxy.Coordinator.Storage;
 /// </summary>
 internal abstract class CoordinatorStoreBase : ICoordinatorStore
 {
-    /// <summary>How many transaction sequences one durable reservation covers.</summary>
-    internal const long SequenceReservation = 10_000;
+    /// <summary>
+    /// How far ahead of the last sequence handed out a durable reservation reaches. A crash can skip
+    /// at most this many XIDs; a clean shutdown skips none (see <see cref="ReleaseReservationAsync"/>).
+    /// The next block is reserved when half of this one is used, in the background, so a begin
+    /// waits for a reservation's flush only when begins outrun the disk.
+    /// </summary>
+    internal const long SequenceReservation = 100;
 
-    private readonly SemaphoreSlim _reserving = new(1, 1);
+    private readonly Lock _reservationGate = new();
+    private Task _latestReservation = Task.CompletedTask;
+    private long _reservationRequestedUpTo;
+    private long _reservations;
 
     protected CoordinatorState State { get; } = new();
 
@@ -214,11 +222,16 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
 
     public Task ReleaseClaimAsync(string xid) => Task.CompletedTask;
 
+    /// <summary>How many reservation records this store has written since it was opened (for tests).</summary>
+    internal long Reservations => Interlocked.Read(ref _reservations);
+
     public async Task BeginAsync(GlobalBegun begun)
     {
+        var reservation = ReservationCovering(begun.Sequence);
         if (begun.Sequence > State.ReservedTransactionSequence)
         {
-            await ReserveSequencesAsync(begun.Sequence);
+            // Not handed out before it is reserved durably: after a crash the counter resumes above it.
+            await reservation;
         }
         // Nothing depends on a begin alone: the transaction's first registration or decision is
         // written after it and waits for both, so the begin need not wait for a flush of its own.
@@ -246,23 +259,38 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
         return null;
     }
 
-    private async Task ReserveSequencesAsync(long sequence)
+    /// <summary>
+    /// The newest reservation asked for, after asking for the next block when fewer than half a
+    /// block of reserved sequences are left above <paramref name="sequence"/>. Reservations are
+    /// written in order, so once the newest is durable every earlier one is.
+    /// </summary>
+    private Task ReservationCovering(long sequence)
     {
-        await _reserving.WaitAsync();
-        try
+        lock (_reservationGate)
         {
-            if (sequence <= State.ReservedTransactionSequence)
+            if (sequence + SequenceReservation / 2 > _reservationRequestedUpTo)
             {
-                return;
+                var upTo = sequence + SequenceReservation;
+                _reservationRequestedUpTo = upTo;
+                Interlocked.Increment(ref _reservations);
+                _latestReservation = PersistAsync(
+                    new StoreRecord { Counters = new CountersSnapshot { LastTransactionSequence = upTo, LastBranchId = State.LastBranchId } },
+                    () => State.Reserve(upTo));
             }
-            var upTo = sequence + SequenceReservation;
-            await PersistAsync(new StoreRecord { Counters = new CountersSnapshot { LastTransactionSequence = upTo, LastBranchId = State.LastBranchId } },
-                () => State.Reserve(upTo));
+            return _latestReservation;
         }
-        finally
-        {
-            _reserving.Release();
-        }
+    }
+
+    /// <summary>
+    /// At a clean shutdown, once nothing can begin any more: records the last sequence actually
+    /// handed out, so the next start resumes right after it instead of above the reservation.
+    /// </summary>
+    protected Task ReleaseReservationAsync()
+    {
+        var last = State.LastTransactionSequence;
+        return PersistAsync(
+            new StoreRecord { Counters = new CountersSnapshot { LastTransactionSequence = last, LastBranchId = State.LastBranchId, ReservationReleased = true } },
+            () => State.ReleaseReservation(last));
     }
 
     public Task AppendAsync(StoreRecord record) => PersistAsync(record, () => State.Apply(record));

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AtProxy.Demo.Contracts;
 using AtProxy.Demo.Hosting;
 using AtProxy.Demo.Scenario.Locks;
+using Grpc.Core;
 using Spectre.Console;
 
 namespace AtProxy.Demo.Scenario;
@@ -50,7 +51,8 @@ internal static class DemoRun
             AnsiConsole.MarkupLine("[grey]Stopping the services, the coordinator and PostgreSQL...[/]");
             return options.UseAtProxy && !report.IsConsistent ? 1 : 0;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        // Ctrl+C cancels whatever was waiting; a gRPC call reports it as its own CANCELLED status.
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
         {
             AnsiConsole.MarkupLine("[yellow]Interrupted.[/] Everything the demo started was stopped and its files deleted.");
             return 130;

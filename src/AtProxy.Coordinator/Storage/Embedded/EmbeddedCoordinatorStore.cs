@@ -44,6 +44,9 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
 
     public override bool IsHealthy => _fault is null && _log is not null;
 
+    /// <summary>The data directory, as a full path.</summary>
+    public string DataDirectory => _directory;
+
     /// <summary>The current log file (for tests and diagnostics).</summary>
     public string? CurrentLogPath => _log?.Name;
 
@@ -295,6 +298,18 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
 
     public override async ValueTask DisposeAsync()
     {
+        if (_log is not null && _fault is null)
+        {
+            try
+            {
+                // The server has stopped: nothing begins any more, so the next start may resume right after the last XID.
+                await ReleaseReservationAsync().ConfigureAwait(false);
+            }
+            catch (StoreUnavailableException)
+            {
+                // The reservation stays: the next start resumes above it, which is safe.
+            }
+        }
         _queue.Complete();
         if (_writer is not null)
         {
