@@ -42,6 +42,12 @@ internal static partial class Log
     [LoggerMessage(111, LogLevel.Information, "Opened the PostgreSQL store ({Host}, schema {Schema} at version {Version}) as instance {InstanceId}")]
     public static partial void PostgresStoreOpened(ILogger logger, string host, string schema, int version, string instanceId);
 
+    [LoggerMessage(112, LogLevel.Warning, "The PostgreSQL store's notifications stopped; lock waits and phase-2 hand-offs poll until they listen again")]
+    public static partial void PostgresListenFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(113, LogLevel.Warning, "The PostgreSQL store's database has no LISTEN/NOTIFY ({Reason}); lock waits and phase-2 hand-offs poll")]
+    public static partial void PostgresListenUnsupported(ILogger logger, string reason);
+
     // 2xx: transactions
     [LoggerMessage(200, LogLevel.Debug, "Begun {Xid} '{Name}' for {ApplicationId}, timeout {TimeoutMs} ms")]
     public static partial void Begun(ILogger logger, string xid, string name, string applicationId, uint timeoutMs);

@@ -10,10 +10,13 @@ namespace AtProxy.Coordinator.Storage.Postgres;
 /// <summary>
 /// The shared store: every session, branch, transition and lock lives in PostgreSQL tables
 /// (<see cref="PostgresSchema"/>), the database is the only truth, and any number of
-/// coordinator instances work on it at once. A change holds the session's row
-/// (<see cref="PostgresSessionScope"/>); a branch's keys are acquired in one statement, all or
-/// none; phase 2 is claimed with a lease (owner and expiry on the session row, database clock)
-/// that a dead instance stops renewing, so another takes over once it expires.
+/// coordinator instances work on it at once. A change is made in a scope
+/// (<see cref="PostgresSessionScope"/>) and written by the group commit
+/// (<see cref="PostgresWriter"/>) only if nobody changed the transaction since it was read; a
+/// branch's keys are acquired in the group commit's one lock insert, all or none; phase 2 is
+/// claimed with a lease (owner and expiry on the session row, database clock) that a dead
+/// instance stops renewing, so another takes over once it expires. Released locks and phase-2
+/// attempts made due are announced over LISTEN/NOTIFY (<see cref="PostgresNotifications"/>).
 /// </summary>
 internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 {
@@ -32,6 +35,9 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     private readonly ILogger _logger;
     private readonly PostgresIdBlock _transactionIds;
     private readonly PostgresIdBlock _branchIds;
+    private readonly TransactionGates _gates = new();
+    private readonly PostgresNotifications _notifications;
+    private readonly PostgresWriter _writer;
     private volatile bool _open;
     private volatile bool _reachable = true;
 
@@ -48,8 +54,20 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         InstanceId = instanceId;
         _leaseMs = leaseMs;
         _logger = logger;
-        _transactionIds = new PostgresIdBlock(_dataSource, $"{schema}.transaction_seq");
-        _branchIds = new PostgresIdBlock(_dataSource, $"{schema}.branch_seq");
+        _transactionIds = new PostgresIdBlock(_dataSource, $"{schema}.transaction_seq", Statistics);
+        _branchIds = new PostgresIdBlock(_dataSource, $"{schema}.branch_seq", Statistics);
+        _notifications = new PostgresNotifications(_dataSource, schema, instanceId, logger);
+        _writer = new PostgresWriter(_dataSource, schema, _notifications, Statistics);
+    }
+
+    /// <summary>Round trips, statements and commits so far.</summary>
+    public PostgresStoreStatistics Statistics { get; } = new();
+
+    /// <summary>Another coordinator made a phase-2 attempt due now: sweep at once.</summary>
+    public event Action? PhaseTwoDue
+    {
+        add => _notifications.PhaseTwoDue += value;
+        remove => _notifications.PhaseTwoDue -= value;
     }
 
     public string Kind => "postgres";
@@ -73,6 +91,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
             throw new InvalidOperationException($"The PostgreSQL store could not be opened: {ex.Message}", ex);
         }
         _open = true;
+        _notifications.Start();
         Log.PostgresStoreOpened(_logger, _dataSource.ConnectionString.Split(';').FirstOrDefault(p => p.StartsWith("Host", StringComparison.OrdinalIgnoreCase)) ?? "", _schema, PostgresSchema.CurrentVersion, InstanceId);
     }
 
@@ -82,18 +101,18 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 
     public async Task BeginAsync(GlobalBegun begun)
     {
-        await using var command = _dataSource.CreateCommand($"""
+        var insert = new NpgsqlBatchCommand($"""
             INSERT INTO {_schema}.global_session (xid, sequence, name, application_id, begin_time_unix_ms, timeout_ms, status, last_update_unix_ms)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $5)
-            """);
-        command.Parameters.Add(new() { Value = begun.Xid });
-        command.Parameters.Add(new() { Value = begun.Sequence });
-        command.Parameters.Add(new() { Value = begun.Name });
-        command.Parameters.Add(new() { Value = begun.ApplicationId });
-        command.Parameters.Add(new() { Value = begun.BeginTimeUnixMs });
-        command.Parameters.Add(new() { Value = (long)begun.TimeoutMs });
-        command.Parameters.Add(new() { Value = (int)GlobalStatus.Begin });
-        await command.ExecuteNonQueryAsync();
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = begun.Xid }, new() { Value = begun.Sequence }, new() { Value = begun.Name }, new() { Value = begun.ApplicationId },
+                new() { Value = begun.BeginTimeUnixMs }, new() { Value = (long)begun.TimeoutMs }, new() { Value = (int)GlobalStatus.Begin },
+            },
+        };
+        await _writer.WriteAsync(new PostgresWrite { Xid = begun.Xid, IsBegin = true, Commands = [insert] });
     }
 
     public async Task<GlobalSession?> FindAsync(string xid)
@@ -108,6 +127,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
                 new NpgsqlBatchCommand($"SELECT {PostgresRows.TransitionColumns} FROM {_schema}.transition WHERE xid = $1 ORDER BY id") { Parameters = { new() { Value = xid } } },
             },
         };
+        Statistics.RoundTrip(batch.BatchCommands.Count);
         await using var reader = await batch.ExecuteReaderAsync();
         if (await PostgresRows.ReadSessionAsync(reader) is not { } session)
         {
@@ -126,6 +146,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         {
             Parameters = { new() { Value = xids.ToArray() } },
         };
+        Statistics.RoundTrip(1);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
@@ -135,7 +156,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     }
 
     public async Task<ISessionScope?> LockAsync(string xid, CancellationToken cancellationToken = default) =>
-        await PostgresSessionScope.OpenAsync(_dataSource, _schema, xid, cancellationToken);
+        await PostgresSessionScope.OpenAsync(_dataSource, _writer, _gates, Statistics, _schema, xid, cancellationToken);
 
     public async Task<IReadOnlyList<GlobalSession>> ListAsync(TransactionQuery query)
     {
@@ -194,12 +215,28 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         return new StoreCounts(byStatus, reader.GetInt64(0));
     }
 
-    // Every look is a query: a waiting lock check looks again at a database-friendly pace.
-    // Other coordinators release locks in the shared database: look again every 20 ms.
-    public Task WaitForReleaseAsync(LockKeyId key, TimeSpan atMost, CancellationToken cancellationToken) =>
-        Task.Delay(atMost < PollInterval ? atMost : PollInterval, CancellationToken.None);
-
+    // Without notifications every look is a query: look again every 20 ms. With them, a release
+    // anywhere wakes the waiter; the look every second only covers a notification lost with its connection.
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan ListeningSafetyNet = TimeSpan.FromSeconds(1);
+
+    public async Task WaitForReleaseAsync(LockKeyId key, TimeSpan atMost, CancellationToken cancellationToken)
+    {
+        if (!_notifications.IsListening)
+        {
+            await Task.Delay(atMost < PollInterval ? atMost : PollInterval, CancellationToken.None);
+            return;
+        }
+        // Taken before the look: a release committed after it completes this task.
+        var released = _notifications.NextLocksReleasedAsync();
+        if (await CheckLocksAsync([key], null) is null)
+        {
+            return; // released between the caller's check and now
+        }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        await Task.WhenAny(released, Task.Delay(atMost < ListeningSafetyNet ? atMost : ListeningSafetyNet, stop.Token));
+        await stop.CancelAsync();
+    }
 
     public async Task<LockConflictInfo?> CheckLocksAsync(LockKeyId[] keys, string? xid)
     {
@@ -215,6 +252,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         command.Parameters.Add(new() { Value = keys.Select(k => k.Table).ToArray() });
         command.Parameters.Add(new() { Value = keys.Select(k => k.PrimaryKey).ToArray() });
         command.Parameters.Add(new() { Value = (object?)xid ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        Statistics.RoundTrip(1);
         await using var reader = await command.ExecuteReaderAsync();
         var found = await PostgresRows.ReadLocksAsync(reader);
         return found.Count == 0 ? null : new LockConflictInfo(found[0].Key, found[0].Value);
@@ -287,6 +325,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         await using var command = _dataSource.CreateCommand(sql);
         command.Parameters.Add(new() { Value = nowUnixMs });
         var xids = new List<string>();
+        Statistics.RoundTrip(1);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
@@ -305,7 +344,23 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
             """);
         command.Parameters.Add(new() { Value = resourceIds.ToArray() });
         command.Parameters.Add(new() { Value = DoneBranchStatuses });
-        await command.ExecuteNonQueryAsync();
+        Statistics.RoundTrip(1);
+        if (await command.ExecuteNonQueryAsync() > 0)
+        {
+            await NotifyPhaseTwoDueAsync();
+        }
+    }
+
+    // The other coordinators sweep at once: whichever has the resource manager (or is free) takes it.
+    private async Task NotifyPhaseTwoDueAsync()
+    {
+        if (_notifications.CanNotify)
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync();
+            await using var batch = new NpgsqlBatch(connection) { BatchCommands = { _notifications.NotifyPhaseTwoDue() } };
+            Statistics.RoundTrip(1);
+            await batch.ExecuteNonQueryAsync();
+        }
     }
 
     public async Task PurgeEndedAsync(long lastUpdateBeforeUnixMs)
@@ -353,6 +408,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
                 },
             },
         };
+        Statistics.RoundTrip(batch.BatchCommands.Count);
         await using var reader = await batch.ExecuteReaderAsync();
         return await PostgresRows.ReadSessionAsync(reader);
     }
@@ -364,21 +420,41 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         command.Parameters.Add(new() { Value = xid });
         command.Parameters.Add(new() { Value = InstanceId });
         command.Parameters.Add(new() { Value = _leaseMs });
+        Statistics.RoundTrip(1);
         return await command.ExecuteNonQueryAsync() == 1;
     }
 
     public async Task ReleaseClaimAsync(string xid)
     {
-        await using var command = _dataSource.CreateCommand(
-            $"UPDATE {_schema}.global_session SET claim_owner = NULL, claim_expires_unix_ms = NULL WHERE xid = $1 AND claim_owner = $2");
-        command.Parameters.Add(new() { Value = xid });
-        command.Parameters.Add(new() { Value = InstanceId });
-        await command.ExecuteNonQueryAsync();
+        // One round trip: the release, and a wake-up of the other coordinators when the attempt it
+        // gave up is due already (this one is stopping, or its attempt stopped before the schedule).
+        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
+            UPDATE {_schema}.global_session SET claim_owner = NULL, claim_expires_unix_ms = NULL
+            WHERE xid = $1 AND claim_owner = $2
+            RETURNING next_attempt_unix_ms <= $3
+            """)
+        {
+            Parameters = { new() { Value = xid }, new() { Value = InstanceId }, new() { Value = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } },
+        });
+        Statistics.RoundTrip(1);
+        bool due;
+        await using (var reader = await batch.ExecuteReaderAsync())
+        {
+            due = await reader.ReadAsync() && reader.GetBoolean(0);
+        }
+        if (due)
+        {
+            await NotifyPhaseTwoDueAsync();
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
         _open = false;
+        await _writer.DisposeAsync();
+        await _notifications.DisposeAsync();
         await _dataSource.DisposeAsync();
     }
 }

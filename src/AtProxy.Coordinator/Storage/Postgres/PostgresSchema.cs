@@ -14,7 +14,7 @@ namespace AtProxy.Coordinator.Storage.Postgres;
 internal static class PostgresSchema
 {
     /// <summary>The schema version this coordinator writes and reads.</summary>
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     // Any constant, the same for every coordinator: serializes migrations.
     private const long MigrationLockId = 0x4154_5058_5443_0001;
@@ -47,6 +47,11 @@ internal static class PostgresSchema
             await ExecuteAsync(connection, transaction, Version1(schema), cancellationToken);
             await ExecuteAsync(connection, transaction, $"INSERT INTO {schema}.schema_version (version) VALUES (1)", cancellationToken);
         }
+        if (version < 2)
+        {
+            await ExecuteAsync(connection, transaction, Version2(schema), cancellationToken);
+            await ExecuteAsync(connection, transaction, $"INSERT INTO {schema}.schema_version (version) VALUES (2)", cancellationToken);
+        }
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -59,6 +64,12 @@ internal static class PostgresSchema
     /// <summary>The status numbers of a set, for SQL text (partial indexes need literals).</summary>
     public static string StatusList(Func<GlobalStatus, bool> rule) =>
         string.Join(", ", Enum.GetValues<GlobalStatus>().Where(rule).Select(s => ((int)s).ToString(CultureInfo.InvariantCulture)));
+
+    // A version per session row: a coordinator writes its change only if the row is still as it read
+    // it, instead of holding the row locked while it decides (see PostgresSessionScope).
+    private static string Version2(string s) => $"""
+        ALTER TABLE {s}.global_session ADD COLUMN version bigint NOT NULL DEFAULT 0;
+        """;
 
     private static string Version1(string s) => $"""
         -- Ids are handed out in blocks of 100 per coordinator: one round trip per 100 transactions.

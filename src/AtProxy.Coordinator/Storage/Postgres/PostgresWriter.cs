@@ -1,0 +1,393 @@
+using System.Threading.Channels;
+using AtProxy.Coordinator.Locking;
+using AtProxy.Protocol.V1;
+using Npgsql;
+
+namespace AtProxy.Coordinator.Storage.Postgres;
+
+/// <summary>
+/// The coordinator's group commit on the shared store: one loop takes every change waiting
+/// (<see cref="PostgresWrite"/>), writes them in one database transaction of two round trips,
+/// and only then completes their tasks, so no reply leaves before its change committed.
+/// <list type="number">
+/// <item>Round trip one: <c>BEGIN</c>; every registration's keys in one insert, in one key order for
+/// everyone (<c>ON CONFLICT DO NOTHING</c>); the changed sessions' rows locked in XID order; the keys
+/// that ended up with another transaction. Locks taken in one order by every writer: no deadlock
+/// between coordinators.</item>
+/// <item>Here: each change's condition is judged (its session's version unchanged, or still BEGIN for
+/// a registration; all its keys its own).</item>
+/// <item>Round trip two: the keys of refused registrations deleted, the statements of every accepted
+/// change, the versions bumped, the wake-ups (<c>pg_notify</c>, delivered at commit), <c>COMMIT</c>.</item>
+/// </list>
+/// A batch holds at most one change per transaction and one claim per key; the rest wait for the
+/// next batch, so each condition is judged alone.
+/// </summary>
+internal sealed class PostgresWriter : IAsyncDisposable
+{
+    private const int MaxBatch = 512;
+    private const int MaxBatchTries = 5;
+    private const int MaxRegistrationTries = 10;
+
+    private static readonly string[] RetryableStates = [PostgresErrorCodes.DeadlockDetected, PostgresErrorCodes.SerializationFailure];
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _schema;
+    private readonly PostgresNotifications _notifications;
+    private readonly PostgresStoreStatistics _statistics;
+    private readonly Channel<PostgresWrite> _queue = Channel.CreateUnbounded<PostgresWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly List<PostgresWrite> _carried = [];
+    private readonly Task _loop;
+    private NpgsqlConnection? _connection;
+
+    public PostgresWriter(NpgsqlDataSource dataSource, string schema, PostgresNotifications notifications, PostgresStoreStatistics statistics)
+    {
+        _dataSource = dataSource;
+        _schema = schema;
+        _notifications = notifications;
+        _statistics = statistics;
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>Queues the change; the task ends when it committed or was refused.</summary>
+    public Task<PostgresWriteOutcome> WriteAsync(PostgresWrite write)
+    {
+        if (!_queue.Writer.TryWrite(write))
+        {
+            write.Done.TrySetException(new StoreUnavailableException("The PostgreSQL store is closed: the change was not recorded."));
+        }
+        return write.Done.Task;
+    }
+
+    private async Task RunAsync()
+    {
+        var reader = _queue.Reader;
+        while (_carried.Count > 0 || await reader.WaitToReadAsync())
+        {
+            var batch = Take(reader);
+            await WriteWithRetriesAsync(batch);
+        }
+    }
+
+    private List<PostgresWrite> Take(ChannelReader<PostgresWrite> reader)
+    {
+        var batch = new List<PostgresWrite>();
+        var xids = new HashSet<string>(StringComparer.Ordinal);
+        var keys = new HashSet<LockKeyId>();
+        var carried = _carried.ToArray();
+        _carried.Clear();
+        foreach (var write in carried)
+        {
+            Add(write);
+        }
+        while (batch.Count < MaxBatch && reader.TryRead(out var write))
+        {
+            Add(write);
+        }
+        return batch;
+
+        void Add(PostgresWrite write)
+        {
+            var registration = write.Registration;
+            if (xids.Contains(write.Xid) || (registration is not null && registration.Keys.Any(keys.Contains)))
+            {
+                _carried.Add(write);
+                return;
+            }
+            xids.Add(write.Xid);
+            if (registration is not null)
+            {
+                keys.UnionWith(registration.Keys);
+            }
+            batch.Add(write);
+        }
+    }
+
+    private async Task WriteWithRetriesAsync(List<PostgresWrite> batch)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await WriteAsync(batch);
+                return;
+            }
+            catch (PostgresException ex) when (RetryableStates.Contains(ex.SqlState) && attempt < MaxBatchTries)
+            {
+                // Another writer's transaction and this one waited for each other: the database rolled this one back.
+                await RollBackQuietlyAsync();
+            }
+            catch (Exception ex)
+            {
+                await DropConnectionAsync();
+                var failure = new StoreUnavailableException($"The PostgreSQL store could not record the change: {ex.Message}", ex);
+                foreach (var write in batch)
+                {
+                    write.Done.TrySetException(failure);
+                }
+                return;
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<PostgresWrite> batch)
+    {
+        var connection = _connection ??= await _dataSource.OpenConnectionAsync();
+        var registrations = batch.Where(w => w.Registration is not null).ToList();
+        var changed = batch.Where(w => !w.IsBegin).Select(w => w.Xid).ToArray();
+
+        var sessions = new Dictionary<string, (long Version, GlobalStatus Status)>(StringComparer.Ordinal);
+        var problems = new Dictionary<PostgresWrite, LockConflictInfo?>();
+        await using (var first = new NpgsqlBatch(connection))
+        {
+            first.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+            if (registrations.Count > 0)
+            {
+                first.BatchCommands.Add(AcquireKeys(registrations));
+            }
+            if (changed.Length > 0)
+            {
+                first.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT xid, version, status FROM {_schema}.global_session WHERE xid = ANY($1) ORDER BY xid FOR UPDATE")
+                {
+                    Parameters = { new() { Value = changed } },
+                });
+            }
+            if (registrations.Count > 0)
+            {
+                first.BatchCommands.Add(KeysHeldElsewhere(registrations));
+            }
+            _statistics.RoundTrip(first.BatchCommands.Count);
+            await using var reader = await first.ExecuteReaderAsync();
+            if (changed.Length > 0)
+            {
+                while (await reader.ReadAsync())
+                {
+                    sessions[reader.GetString(0)] = (reader.GetInt64(1), (GlobalStatus)reader.GetInt32(2));
+                }
+                await reader.NextResultAsync();
+            }
+            if (registrations.Count > 0)
+            {
+                while (await reader.ReadAsync())
+                {
+                    var write = registrations[reader.GetInt32(0)];
+                    if (!problems.ContainsKey(write))
+                    {
+                        var key = new LockKeyId(write.Registration!.Record.ResourceId, reader.GetString(1), reader.GetString(2));
+                        // No holder: it let go between the insert and this look; the registration is tried again.
+                        problems[write] = reader.IsDBNull(3)
+                            ? null
+                            : new LockConflictInfo(key, new LockHolder(reader.GetString(3), reader.GetInt64(4), reader.GetString(5), reader.GetInt64(6)));
+                    }
+                }
+            }
+        }
+
+        var outcomes = new Dictionary<PostgresWrite, PostgresWriteOutcome>();
+        var accepted = new List<PostgresWrite>();
+        var again = new List<PostgresWrite>();
+        foreach (var write in batch)
+        {
+            if (Refusal(write, sessions) is { } refusal)
+            {
+                outcomes[write] = new PostgresWriteOutcome(false, Refusal: refusal);
+            }
+            else if (problems.TryGetValue(write, out var conflict))
+            {
+                if (conflict is not null)
+                {
+                    outcomes[write] = new PostgresWriteOutcome(false, Conflict: conflict);
+                }
+                else if (++write.Tries >= MaxRegistrationTries)
+                {
+                    outcomes[write] = new PostgresWriteOutcome(false, Refusal: $"its keys kept changing hands ({write.Tries} tries)");
+                }
+                else
+                {
+                    again.Add(write);
+                }
+            }
+            else
+            {
+                accepted.Add(write);
+            }
+        }
+
+        await using (var second = new NpgsqlBatch(connection))
+        {
+            var acceptedSet = accepted.ToHashSet();
+            if (accepted.Count == 0)
+            {
+                second.BatchCommands.Add(new NpgsqlBatchCommand("ROLLBACK")); // nothing to keep, refused keys included
+            }
+            else
+            {
+                var refusedRegistrations = registrations.Where(w => !acceptedSet.Contains(w)).ToArray();
+                if (refusedRegistrations.Length > 0)
+                {
+                    second.BatchCommands.Add(new NpgsqlBatchCommand($"""
+                        DELETE FROM {_schema}.global_lock l USING unnest($1::text[], $2::bigint[]) AS f(xid, branch_id)
+                        WHERE l.xid = f.xid AND l.branch_id = f.branch_id
+                        """)
+                    {
+                        Parameters =
+                        {
+                            new() { Value = refusedRegistrations.Select(w => w.Xid).ToArray() },
+                            new() { Value = refusedRegistrations.Select(w => w.Registration!.Record.BranchId).ToArray() },
+                        },
+                    });
+                }
+                foreach (var write in accepted)
+                {
+                    foreach (var command in write.Commands)
+                    {
+                        second.BatchCommands.Add(command);
+                    }
+                }
+                var bumped = accepted.Where(w => !w.IsBegin).Select(w => w.Xid).ToArray();
+                if (bumped.Length > 0)
+                {
+                    second.BatchCommands.Add(new NpgsqlBatchCommand($"UPDATE {_schema}.global_session SET version = version + 1 WHERE xid = ANY($1)")
+                    {
+                        Parameters = { new() { Value = bumped } },
+                    });
+                }
+                if (_notifications.CanNotify)
+                {
+                    if (accepted.Any(w => w.ReleasesLocks))
+                    {
+                        second.BatchCommands.Add(_notifications.NotifyLocksReleased());
+                    }
+                    if (accepted.Any(w => w.MakesPhaseTwoDue))
+                    {
+                        second.BatchCommands.Add(_notifications.NotifyPhaseTwoDue());
+                    }
+                }
+                second.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+            }
+            _statistics.RoundTrip(second.BatchCommands.Count);
+            try
+            {
+                await second.ExecuteNonQueryAsync();
+            }
+            finally
+            {
+                // The commands belong to their writes; a batch tried again adds them to a new one.
+                second.BatchCommands.Clear();
+            }
+        }
+        _statistics.Committed(accepted.Count);
+
+        if (accepted.Any(w => w.ReleasesLocks))
+        {
+            _notifications.SignalLocksReleased();
+        }
+        foreach (var write in accepted)
+        {
+            write.Done.TrySetResult(PostgresWriteOutcome.Committed);
+        }
+        foreach (var (write, outcome) in outcomes)
+        {
+            write.Done.TrySetResult(outcome);
+        }
+        _carried.AddRange(again);
+    }
+
+    private static string? Refusal(PostgresWrite write, Dictionary<string, (long Version, GlobalStatus Status)> sessions)
+    {
+        if (write.IsBegin)
+        {
+            return null;
+        }
+        if (!sessions.TryGetValue(write.Xid, out var session))
+        {
+            return "it is gone (ended and purged)";
+        }
+        if (write.ExpectedVersion is { } expected)
+        {
+            return session.Version == expected ? null : "another coordinator changed it at the same time";
+        }
+        return session.Status == GlobalStatus.Begin ? null : "its status changed at the same time";
+    }
+
+    // Keys held already (by anyone) are left alone and judged by the look that follows.
+    private NpgsqlBatchCommand AcquireKeys(List<PostgresWrite> registrations)
+    {
+        var keys = registrations.SelectMany(w => w.Registration!.Keys.Select(k => (Write: w, Key: k))).ToArray();
+        return new NpgsqlBatchCommand($"""
+            INSERT INTO {_schema}.global_lock (resource_id, table_name, primary_key, xid, branch_id, application_id, acquired_unix_ms)
+            SELECT r, t, p, x, b, a, at
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[]) AS k(r, t, p, x, b, a, at)
+            ORDER BY r, t, p
+            ON CONFLICT DO NOTHING
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = keys.Select(k => k.Key.ResourceId).ToArray() },
+                new() { Value = keys.Select(k => k.Key.Table).ToArray() },
+                new() { Value = keys.Select(k => k.Key.PrimaryKey).ToArray() },
+                new() { Value = keys.Select(k => k.Write.Xid).ToArray() },
+                new() { Value = keys.Select(k => k.Write.Registration!.Record.BranchId).ToArray() },
+                new() { Value = keys.Select(k => k.Write.Registration!.Record.ApplicationId).ToArray() },
+                new() { Value = keys.Select(k => k.Write.Registration!.Record.RegisteredUnixMs).ToArray() },
+            },
+        };
+    }
+
+    // A new snapshot: sees every holder that committed while the insert waited for it. A key of
+    // another branch of the same transaction is its own.
+    private NpgsqlBatchCommand KeysHeldElsewhere(List<PostgresWrite> registrations)
+    {
+        var keys = registrations.SelectMany((w, i) => w.Registration!.Keys.Select(k => (Index: i, Write: w, Key: k))).ToArray();
+        return new NpgsqlBatchCommand($"""
+            SELECT k.w, k.t, k.p, l.xid, l.branch_id, l.application_id, l.acquired_unix_ms
+            FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS k(w, r, t, p, x, o)
+            LEFT JOIN {_schema}.global_lock l ON l.resource_id = k.r AND l.table_name = k.t AND l.primary_key = k.p
+            WHERE l.xid IS DISTINCT FROM k.x
+            ORDER BY k.o
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = keys.Select(k => k.Index).ToArray() },
+                new() { Value = keys.Select(k => k.Key.ResourceId).ToArray() },
+                new() { Value = keys.Select(k => k.Key.Table).ToArray() },
+                new() { Value = keys.Select(k => k.Key.PrimaryKey).ToArray() },
+                new() { Value = keys.Select(k => k.Write.Xid).ToArray() },
+            },
+        };
+    }
+
+    private async Task RollBackQuietlyAsync()
+    {
+        try
+        {
+            if (_connection is not null)
+            {
+                await using var command = new NpgsqlCommand("ROLLBACK", _connection);
+                await command.ExecuteNonQueryAsync();
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            await DropConnectionAsync();
+        }
+    }
+
+    private async Task DropConnectionAsync()
+    {
+        if (_connection is { } connection)
+        {
+            _connection = null;
+            await connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>Stops taking changes, lets the queued ones be written, and closes the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop;
+        await DropConnectionAsync();
+    }
+}
