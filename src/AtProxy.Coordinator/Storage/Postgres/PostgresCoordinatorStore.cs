@@ -36,6 +36,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     private readonly PostgresIdBlock _transactionIds;
     private readonly PostgresIdBlock _branchIds;
     private readonly TransactionGates _gates = new();
+    private readonly PostgresSessionCache _cache = new();
     private readonly PostgresNotifications _notifications;
     private readonly PostgresWriter _writer;
     private volatile bool _open;
@@ -62,6 +63,12 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 
     /// <summary>Round trips, statements and commits so far.</summary>
     public PostgresStoreStatistics Statistics { get; } = new();
+
+    /// <summary>True while this coordinator listens for the other coordinators' wake-ups.</summary>
+    public bool IsListening => _notifications.IsListening;
+
+    /// <summary>Completes at the next release of global locks seen here (this coordinator's, or another's notification).</summary>
+    public Task NextLocksReleasedAsync() => _notifications.NextLocksReleasedAsync();
 
     /// <summary>Another coordinator made a phase-2 attempt due now: sweep at once.</summary>
     public event Action? PhaseTwoDue
@@ -101,18 +108,13 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 
     public async Task BeginAsync(GlobalBegun begun)
     {
-        var insert = new NpgsqlBatchCommand($"""
-            INSERT INTO {_schema}.global_session (xid, sequence, name, application_id, begin_time_unix_ms, timeout_ms, status, last_update_unix_ms)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $5)
-            """)
+        var outcome = await _writer.WriteAsync(new PostgresWrite { Xid = begun.Xid, Begun = begun });
+        if (!outcome.Written)
         {
-            Parameters =
-            {
-                new() { Value = begun.Xid }, new() { Value = begun.Sequence }, new() { Value = begun.Name }, new() { Value = begun.ApplicationId },
-                new() { Value = begun.BeginTimeUnixMs }, new() { Value = (long)begun.TimeoutMs }, new() { Value = (int)GlobalStatus.Begin },
-            },
-        };
-        await _writer.WriteAsync(new PostgresWrite { Xid = begun.Xid, IsBegin = true, Commands = [insert] });
+            throw new StoreUnavailableException($"{begun.Xid} was not recorded: {outcome.Refusal}");
+        }
+        // Its next scope here (the first registration, usually) starts from it without a read.
+        _cache.Put(new GlobalSession(begun.Xid, begun.Sequence, begun.Name, begun.ApplicationId, begun.BeginTimeUnixMs, begun.TimeoutMs), 0);
     }
 
     public async Task<GlobalSession?> FindAsync(string xid)
@@ -156,7 +158,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     }
 
     public async Task<ISessionScope?> LockAsync(string xid, CancellationToken cancellationToken = default) =>
-        await PostgresSessionScope.OpenAsync(_dataSource, _writer, _gates, Statistics, _schema, xid, cancellationToken);
+        await PostgresSessionScope.OpenAsync(_dataSource, _writer, _gates, _cache, Statistics, _schema, xid, cancellationToken);
 
     public async Task<IReadOnlyList<GlobalSession>> ListAsync(TransactionQuery query)
     {
@@ -338,9 +340,13 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     {
         await using var command = _dataSource.CreateCommand($"""
             UPDATE {_schema}.global_session g SET next_attempt_unix_ms = 0
-            WHERE g.status IN ({PhaseTwoStatuses}) AND g.next_attempt_unix_ms > 0
-              AND EXISTS (SELECT 1 FROM {_schema}.branch_session b
-                          WHERE b.xid = g.xid AND b.resource_id = ANY($1) AND NOT (b.status = ANY($2)))
+            FROM (SELECT s.xid FROM {_schema}.global_session s
+                  WHERE s.status IN ({PhaseTwoStatuses}) AND s.next_attempt_unix_ms > 0
+                    AND EXISTS (SELECT 1 FROM {_schema}.branch_session b
+                                WHERE b.xid = s.xid AND b.resource_id = ANY($1) AND NOT (b.status = ANY($2)))
+                  ORDER BY s.xid
+                  FOR UPDATE) w
+            WHERE g.xid = w.xid
             """);
         command.Parameters.Add(new() { Value = resourceIds.ToArray() });
         command.Parameters.Add(new() { Value = DoneBranchStatuses });
@@ -397,7 +403,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
                     SET claim_owner = $2, claim_expires_unix_ms = {DatabaseNowMs} + $3, attempts = attempts + 1
                     WHERE xid = $1 AND status IN ({PhaseTwoStatuses}) AND next_attempt_unix_ms <= $4
                       AND (claim_owner IS NULL OR claim_owner = $2 OR claim_expires_unix_ms < {DatabaseNowMs})
-                    RETURNING {PostgresRows.GlobalColumns}
+                    RETURNING {PostgresRows.GlobalColumns}, version
                     """)
                 {
                     Parameters = { new() { Value = xid }, new() { Value = InstanceId }, new() { Value = _leaseMs }, new() { Value = dueByUnixMs ?? long.MaxValue } },
@@ -410,7 +416,18 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         };
         Statistics.RoundTrip(batch.BatchCommands.Count);
         await using var reader = await batch.ExecuteReaderAsync();
-        return await PostgresRows.ReadSessionAsync(reader);
+        if (!await reader.ReadAsync())
+        {
+            return null;
+        }
+        var session = PostgresRows.ReadGlobal(reader);
+        var version = reader.GetInt64(PostgresRows.GlobalColumnCount);
+        await reader.NextResultAsync();
+        await PostgresRows.ReadBranchesAsync(reader, _ => session);
+        // The attempt's scopes here start from what the claim read (the claim leaves the version
+        // alone): whoever wrote the transaction last, this coordinator's cache is fresh again.
+        _cache.Put(session, version);
+        return session;
     }
 
     public async Task<bool> RenewClaimAsync(string xid)

@@ -22,29 +22,56 @@ internal sealed class PostgresSessionScope : ISessionScope
     private readonly string _schema;
     private readonly PostgresWriter _writer;
     private readonly IDisposable _gate;
-    private readonly List<NpgsqlBatchCommand> _pending = [];
+    private readonly PostgresSessionCache _cache;
+    private readonly List<NpgsqlBatchCommand> _commands = [];
     private long _version;
+    // What the database holds of the session (as of the read or the last write), to write only what changed.
+    private int _historyWritten;
+    private Dictionary<long, BranchValues> _branchesWritten;
+    private bool _changed;
+    private bool _scheduled;
+    private bool _releasesAllLocks;
+    // False once the database's version is not the one this session reflects: it is not cached again.
+    private bool _exact = true;
     private bool _releasesLocks;
     private bool _makesPhaseTwoDue;
     private bool _failed;
     private bool _disposed;
 
-    private PostgresSessionScope(string schema, PostgresWriter writer, IDisposable gate, GlobalSession session, long version)
+    private PostgresSessionScope(string schema, PostgresWriter writer, IDisposable gate, PostgresSessionCache cache, GlobalSession session, long version)
     {
         _schema = schema;
         _writer = writer;
         _gate = gate;
+        _cache = cache;
         Session = session;
         _version = version;
+        (_historyWritten, _branchesWritten) = Written(session);
+    }
+
+    private static (int History, Dictionary<long, BranchValues> Branches) Written(GlobalSession session)
+    {
+        lock (session)
+        {
+            return (session.HistoryUnsafe.Count, session.BranchesUnsafe.ToDictionary(b => b.BranchId, BranchValues.Of));
+        }
     }
 
     public GlobalSession Session { get; }
 
-    /// <summary>Holds the transaction in this coordinator and loads it with its branches; null (nothing held) when it does not exist.</summary>
+    /// <summary>
+    /// Holds the transaction in this coordinator and takes it as this coordinator last wrote it, or
+    /// loads it with its branches; null (nothing held) when it does not exist.
+    /// </summary>
     public static async Task<PostgresSessionScope?> OpenAsync(
-        NpgsqlDataSource dataSource, PostgresWriter writer, TransactionGates gates, PostgresStoreStatistics statistics, string schema, string xid, CancellationToken cancellationToken)
+        NpgsqlDataSource dataSource, PostgresWriter writer, TransactionGates gates, PostgresSessionCache cache, PostgresStoreStatistics statistics,
+        string schema, string xid, CancellationToken cancellationToken)
     {
         var gate = await gates.EnterAsync(xid, cancellationToken);
+        if (cache.TryTake(xid, out var cached, out var cachedVersion))
+        {
+            return new PostgresSessionScope(schema, writer, gate, cache, cached, cachedVersion);
+        }
         try
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -67,7 +94,7 @@ internal sealed class PostgresSessionScope : ISessionScope
             var version = reader.GetInt64(PostgresRows.GlobalColumnCount);
             await reader.NextResultAsync(cancellationToken);
             await PostgresRows.ReadBranchesAsync(reader, _ => session, cancellationToken);
-            return new PostgresSessionScope(schema, writer, gate, session, version);
+            return new PostgresSessionScope(schema, writer, gate, cache, session, version);
         }
         catch
         {
@@ -83,26 +110,7 @@ internal sealed class PostgresSessionScope : ISessionScope
             // Anything collected before is written first, under its own condition.
             await FlushAsync();
             var record = registration.Record;
-            var commands = new List<NpgsqlBatchCommand>
-            {
-                new($"""
-                    INSERT INTO {_schema}.branch_session (xid, branch_id, resource_id, application_id, registered_unix_ms, status, locks_held, registration)
-                    VALUES ($1, $2, $3, $4, $5, $6, true, $7)
-                    """)
-                {
-                    Parameters =
-                    {
-                        new() { Value = record.Xid }, new() { Value = record.BranchId }, new() { Value = record.ResourceId },
-                        new() { Value = record.ApplicationId }, new() { Value = record.RegisteredUnixMs }, new() { Value = (int)BranchStatus.Registered },
-                        new() { Value = record.ToByteArray() },
-                    },
-                },
-                new($"UPDATE {_schema}.global_session SET last_update_unix_ms = greatest(last_update_unix_ms, $2) WHERE xid = $1")
-                {
-                    Parameters = { new() { Value = record.Xid }, new() { Value = record.RegisteredUnixMs } },
-                },
-            };
-            var outcome = await _writer.WriteAsync(new PostgresWrite { Xid = Session.Xid, Registration = registration, Commands = commands });
+            var outcome = await _writer.WriteAsync(new PostgresWrite { Xid = Session.Xid, Registration = registration });
             if (outcome.Conflict is { } conflict)
             {
                 return conflict;
@@ -111,10 +119,13 @@ internal sealed class PostgresSessionScope : ISessionScope
             {
                 throw new StoreConflictException($"The branch of {Session.Xid} was not registered: {outcome.Refusal}. Nothing was recorded; ask again.");
             }
-            _version++;
+            // Registrations of other coordinators may have come between: then this view lacks them.
+            _exact &= outcome.Version == _version + 1;
+            _version = outcome.Version;
             lock (Session)
             {
-                SessionMutation.AddBranch(Session, record, registration.Keys, CoordinatorState.HolderOf(record));
+                var branch = SessionMutation.AddBranch(Session, record, registration.Keys, CoordinatorState.HolderOf(record));
+                _branchesWritten[branch.BranchId] = BranchValues.Of(branch);
             }
             return null;
         }
@@ -144,18 +155,13 @@ internal sealed class PostgresSessionScope : ISessionScope
         var session = Session;
         lock (session)
         {
-            var historyBefore = session.HistoryUnsafe.Count;
-            var before = session.BranchesUnsafe.ToDictionary(b => b.BranchId, b => (b.Status, b.LastError, b.LocksHeld, b.Forgotten));
-            var batch = new List<NpgsqlBatchCommand>();
             switch (record.KindCase)
             {
                 case StoreRecord.KindOneofCase.GlobalStatusChanged:
                     if (SessionMutation.ApplyGlobalStatusChanged(session, record.GlobalStatusChanged))
                     {
                         SessionMutation.LetGoAll(session);
-                        _releasesLocks = true;
-                        // Release by XID: one statement.
-                        batch.Add(new NpgsqlBatchCommand($"DELETE FROM {_schema}.global_lock WHERE xid = $1") { Parameters = { new() { Value = session.Xid } } });
+                        _releasesAllLocks = true; // by XID: one statement
                     }
                     break;
                 case StoreRecord.KindOneofCase.BranchStatusChanged:
@@ -163,61 +169,13 @@ internal sealed class PostgresSessionScope : ISessionScope
                     {
                         var others = SessionMutation.LetGo(session, released);
                         _releasesLocks = true;
-                        AddBranchRelease(batch, session, released, others);
+                        AddBranchRelease(_commands, session, released, others);
                     }
                     break;
                 default:
                     throw new InvalidOperationException($"A {record.KindCase} record cannot change an existing transaction.");
             }
-
-            // An ended transaction keeps no claim: nothing of it is left for another coordinator to take over.
-            batch.Insert(0, new NpgsqlBatchCommand($"""
-                UPDATE {_schema}.global_session SET status = $2, last_update_unix_ms = $3, timed_out = $4,
-                    claim_owner = CASE WHEN $5 THEN NULL ELSE claim_owner END,
-                    claim_expires_unix_ms = CASE WHEN $5 THEN NULL ELSE claim_expires_unix_ms END
-                WHERE xid = $1
-                """)
-            {
-                Parameters =
-                {
-                    new() { Value = session.Xid }, new() { Value = (int)session.Status }, new() { Value = session.LastUpdateUnixMs },
-                    new() { Value = session.TimedOut }, new() { Value = GlobalStatusRules.IsEnded(session.Status) },
-                },
-            });
-            for (var i = historyBefore; i < session.HistoryUnsafe.Count; i++)
-            {
-                var entry = session.HistoryUnsafe[i];
-                batch.Add(new NpgsqlBatchCommand(
-                    $"INSERT INTO {_schema}.transition (xid, at_unix_ms, from_status, to_status, reason, actor) VALUES ($1, $2, $3, $4, $5, $6)")
-                {
-                    Parameters =
-                    {
-                        new() { Value = session.Xid }, new() { Value = entry.AtUnixMs }, new() { Value = (int)entry.From },
-                        new() { Value = (int)entry.To }, new() { Value = entry.Reason }, new() { Value = entry.Actor },
-                    },
-                });
-            }
-            var changed = session.BranchesUnsafe.Where(b => before.TryGetValue(b.BranchId, out var was) && was != (b.Status, b.LastError, b.LocksHeld, b.Forgotten)).ToArray();
-            if (changed.Length > 0)
-            {
-                batch.Add(new NpgsqlBatchCommand($"""
-                    UPDATE {_schema}.branch_session b SET status = c.status, last_error = c.last_error, locks_held = c.locks_held, forgotten = c.forgotten
-                    FROM unnest($2::bigint[], $3::integer[], $4::text[], $5::boolean[], $6::boolean[]) AS c(branch_id, status, last_error, locks_held, forgotten)
-                    WHERE b.xid = $1 AND b.branch_id = c.branch_id
-                    """)
-                {
-                    Parameters =
-                    {
-                        new() { Value = session.Xid },
-                        new() { Value = changed.Select(b => b.BranchId).ToArray() },
-                        new() { Value = changed.Select(b => (int)b.Status).ToArray() },
-                        new() { Value = changed.Select(b => b.LastError).ToArray() },
-                        new() { Value = changed.Select(b => b.LocksHeld).ToArray() },
-                        new() { Value = changed.Select(b => b.Forgotten).ToArray() },
-                    },
-                });
-            }
-            _pending.AddRange(batch);
+            _changed = true;
         }
     }
 
@@ -255,44 +213,46 @@ internal sealed class PostgresSessionScope : ISessionScope
     {
         lock (Session)
         {
-            _pending.Add(new NpgsqlBatchCommand($"UPDATE {_schema}.global_session SET failures_in_a_row = $2, next_attempt_unix_ms = $3 WHERE xid = $1")
-            {
-                Parameters = { new() { Value = Session.Xid }, new() { Value = Session.FailuresInARow }, new() { Value = Session.NextAttemptUnixMs } },
-            });
+            _changed = _scheduled = true;
             // Due at once (a branch changed under an attempt, a person's retry): whichever coordinator sweeps first takes it.
             _makesPhaseTwoDue |= Session.NextAttemptUnixMs == 0;
         }
         return Task.CompletedTask;
     }
 
-    // Writes what was collected, if the session is still as it was read.
+    // Writes what changed since the read (or the last write), if the session is still as it was read.
     private async Task FlushAsync()
     {
         PostgresWrite write;
         lock (Session)
         {
-            if (_pending.Count == 0)
+            if (!_changed)
             {
                 return;
             }
+            var session = Session;
             write = new PostgresWrite
             {
-                Xid = Session.Xid,
+                Xid = session.Xid,
                 ExpectedVersion = _version,
-                Commands = [.. _pending],
-                ReleasesLocks = _releasesLocks,
+                Session = SessionValues.Of(session, _scheduled),
+                Branches = [.. session.BranchesUnsafe.Select(BranchValues.Of).Where(b => !_branchesWritten.TryGetValue(b.BranchId, out var was) || was != b)],
+                Transitions = session.HistoryUnsafe.Skip(_historyWritten).ToArray(),
+                ReleasesAllLocks = _releasesAllLocks,
+                Commands = [.. _commands],
+                ReleasesLocks = _releasesLocks || _releasesAllLocks,
                 MakesPhaseTwoDue = _makesPhaseTwoDue,
             };
-            _pending.Clear();
-            _releasesLocks = false;
-            _makesPhaseTwoDue = false;
+            _commands.Clear();
+            _changed = _scheduled = _releasesLocks = _releasesAllLocks = _makesPhaseTwoDue = false;
+            (_historyWritten, _branchesWritten) = (session.HistoryUnsafe.Count, session.BranchesUnsafe.ToDictionary(b => b.BranchId, BranchValues.Of));
         }
         var outcome = await _writer.WriteAsync(write);
         if (!outcome.Written)
         {
             throw new StoreConflictException($"The change of {Session.Xid} was not recorded: {outcome.Refusal}. Nothing was recorded; ask again.");
         }
-        _version++;
+        _version = outcome.Version;
     }
 
     /// <summary>Writes the changes (none after a failed call: nothing of the scope is written then) and lets the transaction go.</summary>
@@ -308,6 +268,10 @@ internal sealed class PostgresSessionScope : ISessionScope
             if (!_failed)
             {
                 await FlushAsync();
+                if (_exact)
+                {
+                    _cache.Put(Session, _version);
+                }
             }
         }
         finally

@@ -1,6 +1,8 @@
 using System.Threading.Channels;
 using AtProxy.Coordinator.Locking;
+using AtProxy.Coordinator.Sessions;
 using AtProxy.Protocol.V1;
+using Google.Protobuf;
 using Npgsql;
 
 namespace AtProxy.Coordinator.Storage.Postgres;
@@ -236,21 +238,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                         },
                     });
                 }
-                foreach (var write in accepted)
-                {
-                    foreach (var command in write.Commands)
-                    {
-                        second.BatchCommands.Add(command);
-                    }
-                }
-                var bumped = accepted.Where(w => !w.IsBegin).Select(w => w.Xid).ToArray();
-                if (bumped.Length > 0)
-                {
-                    second.BatchCommands.Add(new NpgsqlBatchCommand($"UPDATE {_schema}.global_session SET version = version + 1 WHERE xid = ANY($1)")
-                    {
-                        Parameters = { new() { Value = bumped } },
-                    });
-                }
+                AddRows(second, accepted);
                 if (_notifications.CanNotify)
                 {
                     if (accepted.Any(w => w.ReleasesLocks))
@@ -283,13 +271,157 @@ internal sealed class PostgresWriter : IAsyncDisposable
         }
         foreach (var write in accepted)
         {
-            write.Done.TrySetResult(PostgresWriteOutcome.Committed);
+            // The row was locked from the look to the commit: the bump made it exactly one more.
+            write.Done.TrySetResult(new PostgresWriteOutcome(true, Version: write.IsBegin ? 0 : sessions[write.Xid].Version + 1));
         }
         foreach (var (write, outcome) in outcomes)
         {
             write.Done.TrySetResult(outcome);
         }
         _carried.AddRange(again);
+    }
+
+    // The rows of every accepted change, one statement per kind of row. Every row belongs to a
+    // transaction whose session row this batch holds (or a new one): nothing here waits on another writer.
+    private void AddRows(NpgsqlBatch batch, List<PostgresWrite> accepted)
+    {
+        var begun = accepted.Where(w => w.Begun is not null).Select(w => w.Begun!).ToArray();
+        if (begun.Length > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
+                INSERT INTO {_schema}.global_session (xid, sequence, name, application_id, begin_time_unix_ms, timeout_ms, status, last_update_unix_ms)
+                SELECT x, q, n, a, b, t, {(int)GlobalStatus.Begin}, b
+                FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS s(x, q, n, a, b, t)
+                """)
+            {
+                Parameters =
+                {
+                    new() { Value = begun.Select(b => b.Xid).ToArray() },
+                    new() { Value = begun.Select(b => b.Sequence).ToArray() },
+                    new() { Value = begun.Select(b => b.Name).ToArray() },
+                    new() { Value = begun.Select(b => b.ApplicationId).ToArray() },
+                    new() { Value = begun.Select(b => b.BeginTimeUnixMs).ToArray() },
+                    new() { Value = begun.Select(b => (long)b.TimeoutMs).ToArray() },
+                },
+            });
+        }
+
+        var registered = accepted.Where(w => w.Registration is not null).Select(w => w.Registration!.Record).ToArray();
+        if (registered.Length > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
+                INSERT INTO {_schema}.branch_session (xid, branch_id, resource_id, application_id, registered_unix_ms, status, locks_held, registration)
+                SELECT x, b, r, a, t, {(int)BranchStatus.Registered}, true, g
+                FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bytea[]) AS n(x, b, r, a, t, g)
+                """)
+            {
+                Parameters =
+                {
+                    new() { Value = registered.Select(r => r.Xid).ToArray() },
+                    new() { Value = registered.Select(r => r.BranchId).ToArray() },
+                    new() { Value = registered.Select(r => r.ResourceId).ToArray() },
+                    new() { Value = registered.Select(r => r.ApplicationId).ToArray() },
+                    new() { Value = registered.Select(r => r.RegisteredUnixMs).ToArray() },
+                    new() { Value = registered.Select(r => r.ToByteArray()).ToArray() },
+                },
+            });
+        }
+
+        // Every changed session's version goes up by one: with its new values, or only touched (a registration).
+        var changed = accepted.Where(w => !w.IsBegin).ToArray();
+        if (changed.Length > 0)
+        {
+            var values = changed.Select(w => w.Session).ToArray();
+            var touched = changed.Select(w => w.Registration?.Record.RegisteredUnixMs ?? 0L).ToArray();
+            // An ended transaction keeps no claim: nothing of it is left for another coordinator to take over.
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
+                UPDATE {_schema}.global_session g SET
+                    version = g.version + 1,
+                    status = CASE WHEN c.has THEN c.status ELSE g.status END,
+                    last_update_unix_ms = greatest(g.last_update_unix_ms, c.last_update),
+                    timed_out = CASE WHEN c.has THEN c.timed_out ELSE g.timed_out END,
+                    failures_in_a_row = CASE WHEN c.scheduled THEN c.failures ELSE g.failures_in_a_row END,
+                    next_attempt_unix_ms = CASE WHEN c.scheduled THEN c.next_attempt ELSE g.next_attempt_unix_ms END,
+                    claim_owner = CASE WHEN c.ended THEN NULL ELSE g.claim_owner END,
+                    claim_expires_unix_ms = CASE WHEN c.ended THEN NULL ELSE g.claim_expires_unix_ms END
+                FROM unnest($1::text[], $2::boolean[], $3::integer[], $4::bigint[], $5::boolean[], $6::boolean[], $7::integer[], $8::bigint[], $9::boolean[])
+                    AS c(xid, has, status, last_update, timed_out, scheduled, failures, next_attempt, ended)
+                WHERE g.xid = c.xid
+                """)
+            {
+                Parameters =
+                {
+                    new() { Value = changed.Select(w => w.Xid).ToArray() },
+                    new() { Value = values.Select(v => v.HasValue).ToArray() },
+                    new() { Value = values.Select(v => (int)(v?.Status ?? 0)).ToArray() },
+                    new() { Value = values.Select((v, i) => v?.LastUpdateUnixMs ?? touched[i]).ToArray() },
+                    new() { Value = values.Select(v => v?.TimedOut ?? false).ToArray() },
+                    new() { Value = values.Select(v => v?.Scheduled ?? false).ToArray() },
+                    new() { Value = values.Select(v => v?.FailuresInARow ?? 0).ToArray() },
+                    new() { Value = values.Select(v => v?.NextAttemptUnixMs ?? 0L).ToArray() },
+                    new() { Value = values.Select(v => v is { } set && GlobalStatusRules.IsEnded(set.Status)).ToArray() },
+                },
+            });
+        }
+
+        var branches = accepted.SelectMany(w => w.Branches.Select(b => (w.Xid, Branch: b))).ToArray();
+        if (branches.Length > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
+                UPDATE {_schema}.branch_session b SET status = c.status, last_error = c.last_error, locks_held = c.locks_held, forgotten = c.forgotten
+                FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::text[], $5::boolean[], $6::boolean[])
+                    AS c(xid, branch_id, status, last_error, locks_held, forgotten)
+                WHERE b.xid = c.xid AND b.branch_id = c.branch_id
+                """)
+            {
+                Parameters =
+                {
+                    new() { Value = branches.Select(b => b.Xid).ToArray() },
+                    new() { Value = branches.Select(b => b.Branch.BranchId).ToArray() },
+                    new() { Value = branches.Select(b => (int)b.Branch.Status).ToArray() },
+                    new() { Value = branches.Select(b => b.Branch.LastError).ToArray() },
+                    new() { Value = branches.Select(b => b.Branch.LocksHeld).ToArray() },
+                    new() { Value = branches.Select(b => b.Branch.Forgotten).ToArray() },
+                },
+            });
+        }
+
+        var transitions = accepted.SelectMany(w => w.Transitions.Select(t => (w.Xid, Entry: t))).ToArray();
+        if (transitions.Length > 0)
+        {
+            // WITH ORDINALITY keeps each transaction's entries in their order (the identity column orders the history).
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
+                INSERT INTO {_schema}.transition (xid, at_unix_ms, from_status, to_status, reason, actor)
+                SELECT x, t, f, o, r, a
+                FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::integer[], $5::text[], $6::text[]) WITH ORDINALITY AS e(x, t, f, o, r, a, n)
+                ORDER BY n
+                """)
+            {
+                Parameters =
+                {
+                    new() { Value = transitions.Select(t => t.Xid).ToArray() },
+                    new() { Value = transitions.Select(t => t.Entry.AtUnixMs).ToArray() },
+                    new() { Value = transitions.Select(t => (int)t.Entry.From).ToArray() },
+                    new() { Value = transitions.Select(t => (int)t.Entry.To).ToArray() },
+                    new() { Value = transitions.Select(t => t.Entry.Reason).ToArray() },
+                    new() { Value = transitions.Select(t => t.Entry.Actor).ToArray() },
+                },
+            });
+        }
+
+        foreach (var write in accepted)
+        {
+            foreach (var command in write.Commands)
+            {
+                batch.BatchCommands.Add(command);
+            }
+        }
+
+        var releasing = accepted.Where(w => w.ReleasesAllLocks).Select(w => w.Xid).ToArray();
+        if (releasing.Length > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"DELETE FROM {_schema}.global_lock WHERE xid = ANY($1)") { Parameters = { new() { Value = releasing } } });
+        }
     }
 
     private static string? Refusal(PostgresWrite write, Dictionary<string, (long Version, GlobalStatus Status)> sessions)
