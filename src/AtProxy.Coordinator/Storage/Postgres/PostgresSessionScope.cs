@@ -203,7 +203,7 @@ internal sealed class PostgresSessionScope : ISessionScope
                 },
             });
         }
-        batch.Add(new NpgsqlBatchCommand($"DELETE FROM {_schema}.global_lock WHERE xid = $1 AND branch_id = $2")
+        batch.Add(new NpgsqlBatchCommand(PostgresLockAudit.Release(_schema, "WHERE l.xid = $1 AND l.branch_id = $2"))
         {
             Parameters = { new() { Value = session.Xid }, new() { Value = released.BranchId } },
         });

@@ -133,7 +133,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
 
     private async Task WriteAsync(List<PostgresWrite> batch)
     {
-        var connection = _connection ??= await _dataSource.OpenConnectionAsync();
+        var connection = _connection ??= await OpenAsync();
         var registrations = batch.Where(w => w.Registration is not null).ToList();
         var changed = batch.Where(w => !w.IsBegin).Select(w => w.Xid).ToArray();
 
@@ -226,10 +226,8 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 var refusedRegistrations = registrations.Where(w => !acceptedSet.Contains(w)).ToArray();
                 if (refusedRegistrations.Length > 0)
                 {
-                    second.BatchCommands.Add(new NpgsqlBatchCommand($"""
-                        DELETE FROM {_schema}.global_lock l USING unnest($1::text[], $2::bigint[]) AS f(xid, branch_id)
-                        WHERE l.xid = f.xid AND l.branch_id = f.branch_id
-                        """)
+                    second.BatchCommands.Add(new NpgsqlBatchCommand(PostgresLockAudit.Withdraw(_schema,
+                        "USING unnest($1::text[], $2::bigint[]) AS f(xid, branch_id) WHERE l.xid = f.xid AND l.branch_id = f.branch_id"))
                     {
                         Parameters =
                         {
@@ -420,7 +418,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
         var releasing = accepted.Where(w => w.ReleasesAllLocks).Select(w => w.Xid).ToArray();
         if (releasing.Length > 0)
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand($"DELETE FROM {_schema}.global_lock WHERE xid = ANY($1)") { Parameters = { new() { Value = releasing } } });
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresLockAudit.Release(_schema, "WHERE l.xid = ANY($1)")) { Parameters = { new() { Value = releasing } } });
         }
     }
 
@@ -445,13 +443,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
     private NpgsqlBatchCommand AcquireKeys(List<PostgresWrite> registrations)
     {
         var keys = registrations.SelectMany(w => w.Registration!.Keys.Select(k => (Write: w, Key: k))).ToArray();
-        return new NpgsqlBatchCommand($"""
-            INSERT INTO {_schema}.global_lock (resource_id, table_name, primary_key, xid, branch_id, application_id, acquired_unix_ms)
-            SELECT r, t, p, x, b, a, at
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[]) AS k(r, t, p, x, b, a, at)
-            ORDER BY r, t, p
-            ON CONFLICT DO NOTHING
-            """)
+        return new NpgsqlBatchCommand(PostgresLockAudit.Acquire(_schema))
         {
             Parameters =
             {
@@ -488,6 +480,25 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 new() { Value = keys.Select(k => k.Write.Xid).ToArray() },
             },
         };
+    }
+
+    // The lock and session tables churn: thousands of dead rows a second between two vacuums. A
+    // generic plan made while they were small scans them whole (an XID array looks like many rows);
+    // every statement here has an index to go by, so this connection never scans.
+    private async Task<NpgsqlConnection> OpenAsync()
+    {
+        var connection = await _dataSource.OpenConnectionAsync();
+        try
+        {
+            await using var command = new NpgsqlCommand("SET enable_seqscan = off", connection);
+            await command.ExecuteNonQueryAsync();
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
     }
 
     private async Task RollBackQuietlyAsync()
