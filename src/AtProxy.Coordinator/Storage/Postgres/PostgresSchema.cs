@@ -24,7 +24,14 @@ internal static class PostgresSchema
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({MigrationLockId.ToString(CultureInfo.InvariantCulture)})", cancellationToken);
+        // A PostgreSQL-compatible database without advisory locks migrates unserialized: start one coordinator first on a new schema.
+        await using (var hasAdvisoryLocks = new NpgsqlCommand("SELECT to_regprocedure('pg_advisory_xact_lock(bigint)') IS NOT NULL", connection, transaction))
+        {
+            if ((bool)(await hasAdvisoryLocks.ExecuteScalarAsync(cancellationToken))!)
+            {
+                await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({MigrationLockId.ToString(CultureInfo.InvariantCulture)})", cancellationToken);
+            }
+        }
         await ExecuteAsync(connection, transaction, $"""
             CREATE SCHEMA IF NOT EXISTS {schema};
             CREATE TABLE IF NOT EXISTS {schema}.schema_version (

@@ -492,13 +492,12 @@ internal sealed class PostgresWriter : IAsyncDisposable
         {
             await using var command = new NpgsqlCommand("SET enable_seqscan = off", connection);
             await command.ExecuteNonQueryAsync();
-            return connection;
         }
-        catch
+        catch (PostgresException)
         {
-            await connection.DisposeAsync();
-            throw;
+            // A PostgreSQL-compatible database without this planner setting plans its own way.
         }
+        return connection;
     }
 
     private async Task RollBackQuietlyAsync()
