@@ -12,7 +12,7 @@ namespace AtProxy.Coordinator.Storage.Postgres;
 /// (<see cref="PostgresSchema"/>), the database is the only truth, and any number of
 /// coordinator instances work on it at once. A change is made in a scope
 /// (<see cref="PostgresSessionScope"/>) and written by the group commit
-/// (<see cref="PostgresWriter"/>) only if nobody changed the transaction since it was read; a
+/// (<see cref="PostgresGroupCommit"/>) only if nobody changed the transaction since it was read; a
 /// branch's keys are acquired in the group commit's one lock insert, all or none; phase 2 is
 /// claimed with a lease (owner and expiry on the session row, database clock) that a dead
 /// instance stops renewing, so another takes over once it expires. Released locks and phase-2
@@ -38,7 +38,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     private readonly TransactionGates _gates = new();
     private readonly PostgresSessionCache _cache = new();
     private readonly PostgresNotifications _notifications;
-    private readonly PostgresWriter _writer;
+    private readonly PostgresGroupCommit _writer;
     private volatile bool _open;
     private volatile bool _reachable = true;
 
@@ -58,7 +58,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         _transactionIds = new PostgresIdBlock(_dataSource, $"{schema}.transaction_seq", Statistics);
         _branchIds = new PostgresIdBlock(_dataSource, $"{schema}.branch_seq", Statistics);
         _notifications = new PostgresNotifications(_dataSource, schema, instanceId, logger);
-        _writer = new PostgresWriter(_dataSource, schema, _notifications, Statistics);
+        _writer = new PostgresGroupCommit(_dataSource, schema, _notifications, Statistics);
     }
 
     /// <summary>Round trips, statements and commits so far.</summary>

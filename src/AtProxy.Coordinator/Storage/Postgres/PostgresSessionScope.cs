@@ -10,7 +10,7 @@ namespace AtProxy.Coordinator.Storage.Postgres;
 /// <summary>
 /// A transaction held by this coordinator (<see cref="TransactionGates"/>) and read with its
 /// version. Changes are applied to <see cref="Session"/> at once and collected; on dispose they
-/// go to the group commit (<see cref="PostgresWriter"/>) and are written only if the session's
+/// go to the group commit (<see cref="PostgresGroupCommit"/>) and are written only if the session's
 /// version is still the one read: a scope never overwrites what another coordinator changed
 /// meanwhile, and fails with <see cref="StoreConflictException"/> (nothing written) instead. A
 /// registration is written at once (its answer depends on the keys), under the weaker condition
@@ -20,7 +20,7 @@ namespace AtProxy.Coordinator.Storage.Postgres;
 internal sealed class PostgresSessionScope : ISessionScope
 {
     private readonly string _schema;
-    private readonly PostgresWriter _writer;
+    private readonly PostgresGroupCommit _writer;
     private readonly IDisposable _gate;
     private readonly PostgresSessionCache _cache;
     private readonly List<NpgsqlBatchCommand> _commands = [];
@@ -38,7 +38,7 @@ internal sealed class PostgresSessionScope : ISessionScope
     private bool _failed;
     private bool _disposed;
 
-    private PostgresSessionScope(string schema, PostgresWriter writer, IDisposable gate, PostgresSessionCache cache, GlobalSession session, long version)
+    private PostgresSessionScope(string schema, PostgresGroupCommit writer, IDisposable gate, PostgresSessionCache cache, GlobalSession session, long version)
     {
         _schema = schema;
         _writer = writer;
@@ -64,7 +64,7 @@ internal sealed class PostgresSessionScope : ISessionScope
     /// loads it with its branches; null (nothing held) when it does not exist.
     /// </summary>
     public static async Task<PostgresSessionScope?> OpenAsync(
-        NpgsqlDataSource dataSource, PostgresWriter writer, TransactionGates gates, PostgresSessionCache cache, PostgresStoreStatistics statistics,
+        NpgsqlDataSource dataSource, PostgresGroupCommit writer, TransactionGates gates, PostgresSessionCache cache, PostgresStoreStatistics statistics,
         string schema, string xid, CancellationToken cancellationToken)
     {
         var gate = await gates.EnterAsync(xid, cancellationToken);

@@ -8,21 +8,23 @@ using Npgsql;
 namespace AtProxy.Coordinator.Storage.Postgres;
 
 /// <summary>
-/// The coordinator's group commit on the shared store: one loop takes every change waiting
-/// (<see cref="PostgresWrite"/>), writes them in one database transaction of two round trips,
-/// and only then completes their tasks, so no reply leaves before its change committed.
+/// One lane of the coordinator's group commit on the shared store (<see cref="PostgresGroupCommit"/>):
+/// a loop that takes every change waiting (<see cref="PostgresWrite"/>), writes them in one
+/// database transaction of two round trips on its own connection, and only then completes their
+/// tasks, so no reply leaves before its change committed.
 /// <list type="number">
 /// <item>Round trip one: <c>BEGIN</c>; every registration's keys in one insert, in one key order for
 /// everyone (<c>ON CONFLICT DO NOTHING</c>); the changed sessions' rows locked in XID order; the keys
 /// that ended up with another transaction. Locks taken in one order by every writer: no deadlock
-/// between coordinators.</item>
+/// between lanes or coordinators.</item>
 /// <item>Here: each change's condition is judged (its session's version unchanged, or still BEGIN for
 /// a registration; all its keys its own).</item>
-/// <item>Round trip two: the keys of refused registrations deleted, the statements of every accepted
-/// change, the versions bumped, the wake-ups (<c>pg_notify</c>, delivered at commit), <c>COMMIT</c>.</item>
+/// <item>Round trip two: the keys of refused registrations taken back, the rows of every accepted
+/// change (one statement per table), the versions bumped, the wake-ups (<c>pg_notify</c>,
+/// delivered at commit), <c>COMMIT</c>.</item>
 /// </list>
 /// A batch holds at most one change per transaction and one claim per key; the rest wait for the
-/// next batch, so each condition is judged alone.
+/// lane's next batch, so each condition is judged alone.
 /// </summary>
 internal sealed class PostgresWriter : IAsyncDisposable
 {
@@ -36,13 +38,14 @@ internal sealed class PostgresWriter : IAsyncDisposable
     private readonly string _schema;
     private readonly PostgresNotifications _notifications;
     private readonly PostgresStoreStatistics _statistics;
-    private readonly Channel<PostgresWrite> _queue = Channel.CreateUnbounded<PostgresWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ChannelReader<PostgresWrite> _queue;
     private readonly List<PostgresWrite> _carried = [];
     private readonly Task _loop;
     private NpgsqlConnection? _connection;
 
-    public PostgresWriter(NpgsqlDataSource dataSource, string schema, PostgresNotifications notifications, PostgresStoreStatistics statistics)
+    public PostgresWriter(ChannelReader<PostgresWrite> queue, NpgsqlDataSource dataSource, string schema, PostgresNotifications notifications, PostgresStoreStatistics statistics)
     {
+        _queue = queue;
         _dataSource = dataSource;
         _schema = schema;
         _notifications = notifications;
@@ -50,19 +53,9 @@ internal sealed class PostgresWriter : IAsyncDisposable
         _loop = Task.Run(RunAsync);
     }
 
-    /// <summary>Queues the change; the task ends when it committed or was refused.</summary>
-    public Task<PostgresWriteOutcome> WriteAsync(PostgresWrite write)
-    {
-        if (!_queue.Writer.TryWrite(write))
-        {
-            write.Done.TrySetException(new StoreUnavailableException("The PostgreSQL store is closed: the change was not recorded."));
-        }
-        return write.Done.Task;
-    }
-
     private async Task RunAsync()
     {
-        var reader = _queue.Reader;
+        var reader = _queue;
         while (_carried.Count > 0 || await reader.WaitToReadAsync())
         {
             var batch = Take(reader);
@@ -525,10 +518,9 @@ internal sealed class PostgresWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops taking changes, lets the queued ones be written, and closes the connection.</summary>
+    /// <summary>Once the queue is completed: writes what it still holds, then closes the connection.</summary>
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
         await _loop;
         await DropConnectionAsync();
     }
