@@ -58,7 +58,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         _transactionIds = new PostgresIdBlock(_dataSource, $"{schema}.transaction_seq", Statistics);
         _branchIds = new PostgresIdBlock(_dataSource, $"{schema}.branch_seq", Statistics);
         _notifications = new PostgresNotifications(_dataSource, schema, instanceId, logger);
-        _writer = new PostgresGroupCommit(_dataSource, schema, _notifications, Statistics);
+        _writer = new PostgresGroupCommit(_dataSource, schema, instanceId, leaseMs, _notifications, Statistics);
     }
 
     /// <summary>Round trips, statements and commits so far.</summary>
@@ -392,6 +392,12 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 
     public async Task<GlobalSession?> ClaimPhaseTwoAsync(string xid, long? dueByUnixMs)
     {
+        // The decision this coordinator just wrote claimed the phase 2 with it (see PostgresWrite.ClaimsPhaseTwo).
+        if (dueByUnixMs is null && _cache.TryTakeClaim(xid, TimeSpan.FromMilliseconds(_leaseMs / 3.0), out var claimed))
+        {
+            claimed.Attempts++;
+            return claimed;
+        }
         // One round trip: the claim, and the branches (read after the claim, and ignored without it).
         await using var connection = await _dataSource.OpenConnectionAsync();
         await using var batch = new NpgsqlBatch(connection)

@@ -20,8 +20,9 @@ internal sealed class PostgresGroupCommit : IAsyncDisposable
     private readonly Channel<PostgresWrite> _queue = Channel.CreateUnbounded<PostgresWrite>();
     private readonly PostgresWriter[] _writers;
 
-    public PostgresGroupCommit(NpgsqlDataSource dataSource, string schema, PostgresNotifications notifications, PostgresStoreStatistics statistics) =>
-        _writers = [.. Enumerable.Range(0, Lanes).Select(_ => new PostgresWriter(_queue.Reader, dataSource, schema, notifications, statistics))];
+    public PostgresGroupCommit(
+        NpgsqlDataSource dataSource, string schema, string instanceId, long leaseMs, PostgresNotifications notifications, PostgresStoreStatistics statistics) =>
+        _writers = [.. Enumerable.Range(0, Lanes).Select(_ => new PostgresWriter(_queue.Reader, dataSource, schema, instanceId, leaseMs, notifications, statistics))];
 
     /// <summary>Queues the change; the task ends when it committed or was refused.</summary>
     public Task<PostgresWriteOutcome> WriteAsync(PostgresWrite write)

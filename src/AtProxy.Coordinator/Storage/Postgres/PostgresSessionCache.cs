@@ -17,7 +17,8 @@ internal sealed class PostgresSessionCache
 {
     private const int Capacity = 50_000;
 
-    private readonly Dictionary<string, (GlobalSession Session, long Version)> _sessions = new(StringComparer.Ordinal);
+    // ClaimedAt: when a write of this coordinator claimed the transaction's phase 2 (Environment.TickCount64), or null.
+    private readonly Dictionary<string, (GlobalSession Session, long Version, long? ClaimedAt)> _sessions = new(StringComparer.Ordinal);
 
     /// <summary>Takes the transaction's session out of the cache: the caller owns it until it puts it back.</summary>
     public bool TryTake(string xid, out GlobalSession session, out long version)
@@ -26,7 +27,7 @@ internal sealed class PostgresSessionCache
         {
             if (_sessions.Remove(xid, out var entry))
             {
-                (session, version) = entry;
+                (session, version, _) = entry;
                 return true;
             }
         }
@@ -35,8 +36,32 @@ internal sealed class PostgresSessionCache
         return false;
     }
 
-    /// <summary>Keeps <paramref name="session"/> as the database holds it at <paramref name="version"/>.</summary>
-    public void Put(GlobalSession session, long version)
+    /// <summary>
+    /// A copy of the transaction's session, when a write of this coordinator claimed its phase 2
+    /// less than <paramref name="within"/> ago (well inside the lease), for the attempt that
+    /// follows. Once: the claim is the attempt's from then on (renewed, released).
+    /// </summary>
+    public bool TryTakeClaim(string xid, TimeSpan within, out GlobalSession session)
+    {
+        lock (_sessions)
+        {
+            if (_sessions.TryGetValue(xid, out var entry) && entry.ClaimedAt is { } claimedAt
+                && Environment.TickCount64 - claimedAt < within.TotalMilliseconds)
+            {
+                _sessions[xid] = entry with { ClaimedAt = null };
+                session = Copy(entry.Session);
+                return true;
+            }
+        }
+        session = null!;
+        return false;
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="session"/> as the database holds it at <paramref name="version"/>;
+    /// <paramref name="claimedHere"/> when the write that made it so claimed its phase 2 for this coordinator.
+    /// </summary>
+    public void Put(GlobalSession session, long version, bool claimedHere = false)
     {
         if (GlobalStatusRules.IsEnded(session.Status))
         {
@@ -48,7 +73,7 @@ internal sealed class PostgresSessionCache
             {
                 _sessions.Clear();
             }
-            _sessions[session.Xid] = (Copy(session), version);
+            _sessions[session.Xid] = (Copy(session), version, claimedHere ? Environment.TickCount64 : null);
         }
     }
 

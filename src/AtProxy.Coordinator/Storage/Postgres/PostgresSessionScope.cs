@@ -31,6 +31,9 @@ internal sealed class PostgresSessionScope : ISessionScope
     private bool _changed;
     private bool _scheduled;
     private bool _releasesAllLocks;
+    // In phase 2 as read (or as last written): a write that moves it there claims the phase 2 here.
+    private bool _inPhaseTwo;
+    private bool _claimed;
     // False once the database's version is not the one this session reflects: it is not cached again.
     private bool _exact = true;
     private bool _releasesLocks;
@@ -47,6 +50,7 @@ internal sealed class PostgresSessionScope : ISessionScope
         Session = session;
         _version = version;
         (_historyWritten, _branchesWritten) = Written(session);
+        _inPhaseTwo = GlobalStatusRules.IsPhaseTwoInProgress(session.Status);
     }
 
     private static (int History, Dictionary<long, BranchValues> Branches) Written(GlobalSession session)
@@ -239,6 +243,7 @@ internal sealed class PostgresSessionScope : ISessionScope
                 Branches = [.. session.BranchesUnsafe.Select(BranchValues.Of).Where(b => !_branchesWritten.TryGetValue(b.BranchId, out var was) || was != b)],
                 Transitions = session.HistoryUnsafe.Skip(_historyWritten).ToArray(),
                 ReleasesAllLocks = _releasesAllLocks,
+                ClaimsPhaseTwo = GlobalStatusRules.IsPhaseTwoInProgress(session.Status) && !_inPhaseTwo,
                 Commands = [.. _commands],
                 ReleasesLocks = _releasesLocks || _releasesAllLocks,
                 MakesPhaseTwoDue = _makesPhaseTwoDue,
@@ -253,6 +258,8 @@ internal sealed class PostgresSessionScope : ISessionScope
             throw new StoreConflictException($"The change of {Session.Xid} was not recorded: {outcome.Refusal}. Nothing was recorded; ask again.");
         }
         _version = outcome.Version;
+        _claimed |= write.ClaimsPhaseTwo;
+        _inPhaseTwo = write.Session is { } written && GlobalStatusRules.IsPhaseTwoInProgress(written.Status);
     }
 
     /// <summary>Writes the changes (none after a failed call: nothing of the scope is written then) and lets the transaction go.</summary>
@@ -270,7 +277,7 @@ internal sealed class PostgresSessionScope : ISessionScope
                 await FlushAsync();
                 if (_exact)
                 {
-                    _cache.Put(Session, _version);
+                    _cache.Put(Session, _version, _claimed);
                 }
             }
         }

@@ -41,6 +41,12 @@ internal sealed class PostgresWrite
     /// <summary>History entries to add, in order.</summary>
     public IReadOnlyList<TransitionEntry> Transitions { get; init; } = [];
 
+    /// <summary>
+    /// The change moves the transaction into phase 2 (a decision, a resumption): this coordinator's
+    /// claim on its phase 2 is written with it, so the attempt that follows here starts without a claim of its own.
+    /// </summary>
+    public bool ClaimsPhaseTwo { get; init; }
+
     /// <summary>Every lock of the transaction is let go of (a decision, or its end).</summary>
     public bool ReleasesAllLocks { get; init; }
 

@@ -38,14 +38,20 @@ internal sealed class PostgresWriter : IAsyncDisposable
     private readonly string _schema;
     private readonly PostgresNotifications _notifications;
     private readonly PostgresStoreStatistics _statistics;
+    private readonly string _instanceId;
+    private readonly long _leaseMs;
     private readonly ChannelReader<PostgresWrite> _queue;
     private readonly List<PostgresWrite> _carried = [];
     private readonly Task _loop;
     private NpgsqlConnection? _connection;
 
-    public PostgresWriter(ChannelReader<PostgresWrite> queue, NpgsqlDataSource dataSource, string schema, PostgresNotifications notifications, PostgresStoreStatistics statistics)
+    public PostgresWriter(
+        ChannelReader<PostgresWrite> queue, NpgsqlDataSource dataSource, string schema, string instanceId, long leaseMs,
+        PostgresNotifications notifications, PostgresStoreStatistics statistics)
     {
         _queue = queue;
+        _instanceId = instanceId;
+        _leaseMs = leaseMs;
         _dataSource = dataSource;
         _schema = schema;
         _notifications = notifications;
@@ -333,10 +339,12 @@ internal sealed class PostgresWriter : IAsyncDisposable
                     timed_out = CASE WHEN c.has THEN c.timed_out ELSE g.timed_out END,
                     failures_in_a_row = CASE WHEN c.scheduled THEN c.failures ELSE g.failures_in_a_row END,
                     next_attempt_unix_ms = CASE WHEN c.scheduled THEN c.next_attempt ELSE g.next_attempt_unix_ms END,
-                    claim_owner = CASE WHEN c.ended THEN NULL ELSE g.claim_owner END,
-                    claim_expires_unix_ms = CASE WHEN c.ended THEN NULL ELSE g.claim_expires_unix_ms END
-                FROM unnest($1::text[], $2::boolean[], $3::integer[], $4::bigint[], $5::boolean[], $6::boolean[], $7::integer[], $8::bigint[], $9::boolean[])
-                    AS c(xid, has, status, last_update, timed_out, scheduled, failures, next_attempt, ended)
+                    claim_owner = CASE WHEN c.ended THEN NULL WHEN c.claim THEN $11 ELSE g.claim_owner END,
+                    claim_expires_unix_ms = CASE WHEN c.ended THEN NULL WHEN c.claim THEN (extract(epoch FROM clock_timestamp()) * 1000)::bigint + $12
+                                                 ELSE g.claim_expires_unix_ms END,
+                    attempts = CASE WHEN c.claim THEN g.attempts + 1 ELSE g.attempts END
+                FROM unnest($1::text[], $2::boolean[], $3::integer[], $4::bigint[], $5::boolean[], $6::boolean[], $7::integer[], $8::bigint[], $9::boolean[], $10::boolean[])
+                    AS c(xid, has, status, last_update, timed_out, scheduled, failures, next_attempt, ended, claim)
                 WHERE g.xid = c.xid
                 """)
             {
@@ -351,6 +359,9 @@ internal sealed class PostgresWriter : IAsyncDisposable
                     new() { Value = values.Select(v => v?.FailuresInARow ?? 0).ToArray() },
                     new() { Value = values.Select(v => v?.NextAttemptUnixMs ?? 0L).ToArray() },
                     new() { Value = values.Select(v => v is { } set && GlobalStatusRules.IsEnded(set.Status)).ToArray() },
+                    new() { Value = changed.Select(w => w.ClaimsPhaseTwo).ToArray() },
+                    new() { Value = _instanceId },
+                    new() { Value = _leaseMs },
                 },
             });
         }
