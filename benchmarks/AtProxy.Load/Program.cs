@@ -12,11 +12,13 @@ var workloads = new Option<string[]>("--workloads") { Description = "Workloads: 
 var breakdown = new Option<bool>("--breakdown") { Description = "Print where each mode's time goes: AtProxy and Npgsql spans per transaction." };
 var storeComparison = new Option<bool>("--coordinator-stores") { Description = "Also compare the coordinator's stores (embedded, postgres x1, postgres x3).", DefaultValueFactory = _ => true };
 var coordinatorClients = new Option<int>("--coordinator-clients") { Description = "Transactions in flight in the coordinator store comparison.", DefaultValueFactory = _ => 64 };
+var onlyStores = new Option<bool>("--only-coordinator-stores") { Description = "Run the coordinator store comparison alone (no modes, no workloads)." };
+var coordinatorDll = new Option<string?>("--coordinator-dll") { Description = "The store comparison's coordinators from this AtProxy.Coordinator.dll (another build), for before/after runs on one harness." };
 var output = new Option<string>("--output") { Description = "Where the report goes.", DefaultValueFactory = _ => Path.Combine("benchmarks", "results") };
 
 var root = new RootCommand("AtProxy load driver: AT vs PostgreSQL two-phase commit vs unprotected local transactions.")
 {
-    quick, clients, seconds, modes, workloads, breakdown, output, storeComparison, coordinatorClients,
+    quick, clients, seconds, modes, workloads, breakdown, output, storeComparison, coordinatorClients, onlyStores, coordinatorDll,
 };
 root.SetAction(async (parse, cancellationToken) =>
 {
@@ -31,6 +33,12 @@ root.SetAction(async (parse, cancellationToken) =>
         OutputDirectory: parse.GetValue(output)!,
         Quick: isQuick);
     var started = DateTimeOffset.UtcNow;
+    if (parse.GetValue(onlyStores))
+    {
+        await AtProxy.Load.CoordinatorStores.CoordinatorStoreComparison.RunAsync(parse.GetValue(coordinatorClients), settings.Duration, settings.OutputDirectory, started,
+            line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"), parse.GetValue(coordinatorDll));
+        return 0;
+    }
 
     AnsiConsole.MarkupLine($"[bold]Starting PostgreSQL and the coordinator[/] ({settings.Clients} clients, {settings.Duration.TotalSeconds:F0} s per run)");
     await using var environment = await LoadEnvironment.StartAsync(settings.Clients);
@@ -64,7 +72,7 @@ root.SetAction(async (parse, cancellationToken) =>
     if (parse.GetValue(storeComparison))
     {
         await AtProxy.Load.CoordinatorStores.CoordinatorStoreComparison.RunAsync(parse.GetValue(coordinatorClients), settings.Duration, settings.OutputDirectory, started,
-            line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"));
+            line => AnsiConsole.MarkupLineInterpolated($"[grey]{line}[/]"), parse.GetValue(coordinatorDll));
     }
     var (markdown, json) = LoadReport.Write(settings, results, started, environment.DatabaseDurability);
     AnsiConsole.WriteLine();

@@ -2,8 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using AtProxy.Hosting;
+using AtProxy.Load.Measurements;
 using AtProxy.Protocol.V1;
+using Dapper;
 using Grpc.Net.Client;
+using Npgsql;
 
 namespace AtProxy.Load.CoordinatorStores;
 
@@ -15,21 +18,25 @@ namespace AtProxy.Load.CoordinatorStores;
 /// the last transactions begun reached COMMITTED, so phase 2 is paid for. Clients go to the
 /// coordinators in turn. The CPU time of the coordinator processes and of the clients over the
 /// measured run is reported per transaction: on a machine whose cores everything shares, that,
-/// not the throughput alone, tells what a coordinator with cores of its own would sustain.
+/// not the throughput alone, tells what a coordinator with cores of its own would sustain. For the
+/// shared store, the requests PostgreSQL received (<see cref="PostgresRequests"/>: round trips,
+/// counted by the kernel, not by the coordinator) and the cluster's CPU are reported per transaction too.
 /// </summary>
 internal static class CoordinatorStoreComparison
 {
     private static readonly (string Store, int Instances)[] Configurations = [("embedded", 1), ("postgres", 1), ("postgres", 3)];
 
-    public static async Task<IReadOnlyList<StoreRunResult>> RunAsync(int clients, TimeSpan duration, string outputDirectory, DateTimeOffset started, Action<string> progress)
+    public static async Task<IReadOnlyList<StoreRunResult>> RunAsync(
+        int clients, TimeSpan duration, string outputDirectory, DateTimeOffset started, Action<string> progress, string? coordinatorDll = null)
     {
         await using var server = await PostgresInstance.StartAsync();
+        var postgres = await PostgresServerAsync(server);
         var results = new List<StoreRunResult>();
         foreach (var (store, instances) in Configurations)
         {
             progress($"coordinator store {store} x{instances}: starting");
             await using var database = await server.CreateDatabaseAsync("coordinator_store");
-            var result = await RunOneAsync(store, instances, database.ConnectionString, clients, duration);
+            var result = await RunOneAsync(store, instances, database.ConnectionString, clients, duration, postgres, coordinatorDll);
             results.Add(result);
             progress($"coordinator store {store} x{instances}: {result.ThroughputPerSecond:F0} global tx/s, p99 {result.P99Ms:F1} ms");
         }
@@ -37,7 +44,16 @@ internal static class CoordinatorStoreComparison
         return results;
     }
 
-    private static async Task<StoreRunResult> RunOneAsync(string store, int instances, string storeConnection, int clients, TimeSpan duration)
+    // The server's port (whose connections are counted) and postmaster (whose processes' CPU is).
+    private static async Task<(int Port, int? PostmasterPid)> PostgresServerAsync(PostgresInstance server)
+    {
+        await using var connection = new NpgsqlConnection(server.AdminConnectionString);
+        var backend = await connection.ExecuteScalarAsync<int>("SELECT pg_backend_pid()");
+        return (new NpgsqlConnectionStringBuilder(server.AdminConnectionString).Port, ProcessCpu.ParentOf(backend));
+    }
+
+    private static async Task<StoreRunResult> RunOneAsync(
+        string store, int instances, string storeConnection, int clients, TimeSpan duration, (int Port, int? PostmasterPid) postgres, string? coordinatorDll)
     {
         var coordinators = new List<CoordinatorServer>();
         var managers = new List<AcknowledgingResourceManager>();
@@ -45,7 +61,7 @@ internal static class CoordinatorStoreComparison
         {
             for (var i = 1; i <= instances; i++)
             {
-                var options = new CoordinatorServerOptions { Store = store };
+                var options = new CoordinatorServerOptions { Store = store, CoordinatorDll = coordinatorDll };
                 options.Settings["Coordinator:NodeId"] = $"tc-{i}";
                 options.Settings["Coordinator:EndedRetentionMs"] = "5000";
                 options.Settings["Logging:LogLevel:Default"] = "Warning";
@@ -67,15 +83,23 @@ internal static class CoordinatorStoreComparison
             var latencies = new List<double>();
             var coordinatorCpuBefore = CpuTimeOf(coordinators);
             var clientCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var postgresCpuBefore = postgres.PostmasterPid is { } pid ? ProcessCpu.OfPostgresCluster(pid) : null;
+            var requestsBefore = await PostgresRequests.ReceivedAsync(postgres.Port);
             var watch = Stopwatch.StartNew();
             var (count, lastXids) = await DriveAsync(coordinators, clients, duration, () => Interlocked.Increment(ref keys), latencies);
             await WaitCommittedAsync(coordinators[0].Channel, lastXids);
             watch.Stop();
             var coordinatorCpu = CpuTimeOf(coordinators) - coordinatorCpuBefore;
             var clientCpu = Process.GetCurrentProcess().TotalProcessorTime - clientCpuBefore;
+            var postgresCpu = postgres.PostmasterPid is { } postmaster && postgresCpuBefore is { } cpuBefore ? ProcessCpu.OfPostgresCluster(postmaster) - cpuBefore : null;
+            var requests = await PostgresRequests.ReceivedAsync(postgres.Port) - requestsBefore;
             latencies.Sort();
             var p99 = latencies.Count == 0 ? 0 : latencies[(int)Math.Min(latencies.Count - 1, Math.Ceiling(latencies.Count * 0.99) - 1)];
-            return new StoreRunResult(store, instances, clients, count, watch.Elapsed.TotalSeconds, p99, coordinatorCpu, clientCpu);
+            return new StoreRunResult(store, instances, clients, count, watch.Elapsed.TotalSeconds, p99, coordinatorCpu, clientCpu)
+            {
+                PostgresRequests = store == "postgres" ? requests : null,
+                PostgresCpu = store == "postgres" ? postgresCpu : null,
+            };
         }
         finally
         {
@@ -196,16 +220,20 @@ internal static class CoordinatorStoreComparison
             $"Whole global transactions (begin, 2 branches x 3 keys, commit, phase 2 done) per second, {duration.TotalSeconds:F0} s per configuration, " +
             $"{Environment.ProcessorCount} cores shared by PostgreSQL, every coordinator process and the clients.");
         report.AppendLine();
-        report.AppendLine("| store | coordinators | clients | transactions | global tx/s | p99 to commit answer (ms) | coordinator CPU per tx (µs) | client CPU per tx (µs) | tx/s per coordinator core |");
-        report.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        report.AppendLine("| store | coordinators | clients | transactions | global tx/s | p99 to commit answer (ms) | coordinator CPU per tx (µs) | client CPU per tx (µs) | tx/s per coordinator core | PostgreSQL round trips per tx | PostgreSQL CPU per tx (µs) |");
+        report.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in results)
         {
             report.AppendLine(CultureInfo.InvariantCulture,
                 $"| {r.Store} | {r.Instances} | {r.Clients} | {r.Transactions} | {r.ThroughputPerSecond:F0} | {r.P99Ms:F1} | " +
-                $"{r.CoordinatorCpuPerTransactionUs:F0} | {r.ClientCpuPerTransactionUs:F0} | {r.TransactionsPerCoordinatorCoreSecond:F0} |");
+                $"{r.CoordinatorCpuPerTransactionUs:F0} | {r.ClientCpuPerTransactionUs:F0} | {r.TransactionsPerCoordinatorCoreSecond:F0} | " +
+                $"{(r.PostgresRequestsPerTransaction is { } trips ? trips.ToString("F1", CultureInfo.InvariantCulture) : "–")} | " +
+                $"{(r.PostgresCpuPerTransactionUs is { } cpu ? cpu.ToString("F0", CultureInfo.InvariantCulture) : "–")} |");
         }
         report.AppendLine();
-        report.AppendLine("CPU is the processes' user and system time over the measured run; the last column is 1 s divided by the coordinator's CPU per transaction.");
+        report.AppendLine("CPU is the processes' user and system time over the measured run; tx/s per coordinator core is 1 s divided by the coordinator's CPU per transaction. " +
+            "PostgreSQL round trips are the requests the server received on its connections over the run (kernel TCP counts, every coordinator's background sweeps included), " +
+            "and its CPU is every process of the cluster's; both are for the shared store only.");
         var path = Path.Combine(outputDirectory, $"coordinator-stores-{started:yyyyMMdd-HHmmss}.md");
         File.WriteAllText(path, report.ToString());
         Console.WriteLine(report.ToString());

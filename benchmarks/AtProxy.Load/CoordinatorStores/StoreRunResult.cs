@@ -9,6 +9,16 @@ internal sealed record StoreRunResult(
 {
     public double ThroughputPerSecond => Transactions / Seconds;
 
+    /// <summary>Requests PostgreSQL received during the run (the shared store only; null otherwise or when not countable).</summary>
+    public long? PostgresRequests { get; init; }
+
+    /// <summary>The PostgreSQL cluster's CPU time during the run (the shared store only).</summary>
+    public TimeSpan? PostgresCpu { get; init; }
+
+    public double? PostgresRequestsPerTransaction => PostgresRequests is { } requests ? (double)requests / Math.Max(1, Transactions) : null;
+
+    public double? PostgresCpuPerTransactionUs => PostgresCpu is { } cpu ? cpu.TotalMicroseconds / Math.Max(1, Transactions) : null;
+
     public double CoordinatorCpuPerTransactionUs => CoordinatorCpu.TotalMicroseconds / Math.Max(1, Transactions);
 
     public double ClientCpuPerTransactionUs => ClientCpu.TotalMicroseconds / Math.Max(1, Transactions);

@@ -1,6 +1,7 @@
 using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.ResourceManagers;
 using AtProxy.Coordinator.Storage;
+using AtProxy.Coordinator.Storage.Postgres;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -39,6 +40,10 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
         _options = options.Value;
         _logger = logger;
         hub.ResourceConnected += OnResourceConnected;
+        if (store is PostgresCoordinatorStore shared)
+        {
+            shared.PhaseTwoDue += Wake; // another coordinator handed an attempt over
+        }
     }
 
     /// <summary>Runs a sweep soon instead of at the next interval.</summary>

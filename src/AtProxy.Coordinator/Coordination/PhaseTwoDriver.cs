@@ -109,6 +109,11 @@ internal sealed class PhaseTwoDriver(
         {
             // The claim expired and another coordinator took the transaction over.
         }
+        catch (StoreConflictException)
+        {
+            // Another coordinator changed the transaction meanwhile (nothing of this attempt's last change was written): look again now.
+            await ScheduleAfterCrashAsync(xid, again: true);
+        }
         catch (Exception ex)
         {
             Log.PhaseTwoAttemptCrashed(logger, ex, xid);
@@ -135,14 +140,14 @@ internal sealed class PhaseTwoDriver(
         }
     }
 
-    private async Task ScheduleAfterCrashAsync(string xid)
+    private async Task ScheduleAfterCrashAsync(string xid, bool again = false)
     {
         try
         {
             await using var scope = await store.LockAsync(xid);
             if (scope is not null)
             {
-                scope.Session.NextAttemptUnixMs = changes.NowUnixMs + RetryBackoff.DelayMs(_options, ++scope.Session.FailuresInARow);
+                scope.Session.NextAttemptUnixMs = again ? 0 : changes.NowUnixMs + RetryBackoff.DelayMs(_options, ++scope.Session.FailuresInARow);
                 await scope.SaveScheduleAsync();
             }
         }

@@ -48,6 +48,12 @@ internal static partial class Log
     [LoggerMessage(113, LogLevel.Information, "Application calls: {Application}; admin calls: {Admin}")]
     public static partial void CallProtection(ILogger logger, string application, string admin);
 
+    [LoggerMessage(114, LogLevel.Warning, "The PostgreSQL store's notifications stopped; lock waits and phase-2 hand-offs poll until they listen again")]
+    public static partial void PostgresListenFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(115, LogLevel.Warning, "The PostgreSQL store's database has no LISTEN/NOTIFY ({Reason}); lock waits and phase-2 hand-offs poll")]
+    public static partial void PostgresListenUnsupported(ILogger logger, string reason);
+
     // 2xx: transactions
     [LoggerMessage(200, LogLevel.Debug, "Begun {Xid} '{Name}' for {ApplicationId}, timeout {TimeoutMs} ms")]
     public static partial void Begun(ILogger logger, string xid, string name, string applicationId, uint timeoutMs);

@@ -4,23 +4,39 @@ using Grpc.Core.Interceptors;
 
 namespace AtProxy.Coordinator.Services;
 
-/// <summary>Answers UNAVAILABLE (retry elsewhere or later) when the store cannot record a change or its database cannot be reached, instead of UNKNOWN.</summary>
+/// <summary>
+/// Answers UNAVAILABLE (retry elsewhere or later) when the store cannot record a change or its
+/// database cannot be reached, instead of UNKNOWN. A call whose change lost a race with another
+/// coordinator on the same transaction (nothing of it was recorded) is run again here, on the new state.
+/// </summary>
 internal sealed class StoreErrorInterceptor : Interceptor
 {
+    private const int ConflictTries = 3;
+
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            return await continuation(request, context);
-        }
-        catch (StoreUnavailableException ex)
-        {
-            throw CoordinatorErrors.StoreUnavailable(ex);
-        }
-        catch (Npgsql.NpgsqlException ex)
-        {
-            // The shared store's database is unreachable or refused the change: nothing was recorded.
-            throw CoordinatorErrors.StoreUnavailable(ex);
+            try
+            {
+                return await continuation(request, context);
+            }
+            catch (StoreConflictException) when (attempt < ConflictTries && !context.CancellationToken.IsCancellationRequested)
+            {
+            }
+            catch (StoreConflictException ex)
+            {
+                throw CoordinatorErrors.StoreUnavailable(ex);
+            }
+            catch (StoreUnavailableException ex)
+            {
+                throw CoordinatorErrors.StoreUnavailable(ex);
+            }
+            catch (Npgsql.NpgsqlException ex)
+            {
+                // The shared store's database is unreachable or refused the change: nothing was recorded.
+                throw CoordinatorErrors.StoreUnavailable(ex);
+            }
         }
     }
 }

@@ -7,9 +7,11 @@ namespace AtProxy.Coordinator.Storage;
 /// <summary>
 /// Where the coordinator's state lives: global sessions, their branches, their history and the
 /// global row locks. Every change is made inside an <see cref="ISessionScope"/>, which holds the
-/// transaction exclusively (against every coordinator instance sharing the store) and makes each
-/// change durable before the caller acts on it. Lock acquisition is atomic inside the store:
-/// the embedded store acquires in its lock table, the PostgreSQL store in one statement.
+/// transaction exclusively in this coordinator, never lets a change be written over another
+/// coordinator's change made meanwhile (a shared store refuses it whole with
+/// <see cref="StoreConflictException"/>), and makes each change durable before the caller acts
+/// on it. Lock acquisition is atomic inside the store: the embedded store acquires in its lock
+/// table, the PostgreSQL store in its group commit's one insert.
 /// </summary>
 internal interface ICoordinatorStore : IAsyncDisposable
 {
@@ -69,7 +71,8 @@ internal interface ICoordinatorStore : IAsyncDisposable
 
     /// <summary>
     /// Waits until <paramref name="key"/> may have been released, at most <paramref name="atMost"/>:
-    /// an in-process lock table signals the release itself; a shared store polls.
+    /// an in-process lock table signals the release itself; a shared store is told by a
+    /// notification from whichever coordinator released it, or polls where the database has none.
     /// </summary>
     Task WaitForReleaseAsync(LockKeyId key, TimeSpan atMost, CancellationToken cancellationToken);
 

@@ -6,9 +6,11 @@ namespace AtProxy.Coordinator.Storage;
 
 /// <summary>
 /// One transaction held exclusively: the status checked through <see cref="Session"/> cannot
-/// change under the caller, and every change made through the scope is durable before the
-/// scope is disposed (the embedded store: before each call returns; the PostgreSQL store: in
-/// one database transaction committed on dispose).
+/// change under the caller in this coordinator, and a change another coordinator sharing the
+/// store made meanwhile makes the scope's write fail whole (<see cref="StoreConflictException"/>)
+/// rather than be overwritten. Every change made through the scope is durable before the scope
+/// is disposed (the embedded store: before each call returns; the PostgreSQL store: in its
+/// group commit, on dispose, or at once for a registration).
 /// </summary>
 internal interface ISessionScope : IAsyncDisposable
 {

@@ -10,10 +10,13 @@ namespace AtProxy.Coordinator.Storage.Postgres;
 /// <summary>
 /// The shared store: every session, branch, transition and lock lives in PostgreSQL tables
 /// (<see cref="PostgresSchema"/>), the database is the only truth, and any number of
-/// coordinator instances work on it at once. A change holds the session's row
-/// (<see cref="PostgresSessionScope"/>); a branch's keys are acquired in one statement, all or
-/// none; phase 2 is claimed with a lease (owner and expiry on the session row, database clock)
-/// that a dead instance stops renewing, so another takes over once it expires.
+/// coordinator instances work on it at once. A change is made in a scope
+/// (<see cref="PostgresSessionScope"/>) and written by the group commit
+/// (<see cref="PostgresGroupCommit"/>) only if nobody changed the transaction since it was read; a
+/// branch's keys are acquired in the group commit's one lock insert, all or none; phase 2 is
+/// claimed with a lease (owner and expiry on the session row, database clock) that a dead
+/// instance stops renewing, so another takes over once it expires. Released locks and phase-2
+/// attempts made due are announced over LISTEN/NOTIFY (<see cref="PostgresNotifications"/>).
 /// </summary>
 internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 {
@@ -32,6 +35,10 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     private readonly ILogger _logger;
     private readonly PostgresIdBlock _transactionIds;
     private readonly PostgresIdBlock _branchIds;
+    private readonly TransactionGates _gates = new();
+    private readonly PostgresSessionCache _cache = new();
+    private readonly PostgresNotifications _notifications;
+    private readonly PostgresGroupCommit _writer;
     private volatile bool _open;
     private volatile bool _reachable = true;
 
@@ -48,8 +55,26 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         InstanceId = instanceId;
         _leaseMs = leaseMs;
         _logger = logger;
-        _transactionIds = new PostgresIdBlock(_dataSource, $"{schema}.transaction_seq");
-        _branchIds = new PostgresIdBlock(_dataSource, $"{schema}.branch_seq");
+        _transactionIds = new PostgresIdBlock(_dataSource, $"{schema}.transaction_seq", Statistics);
+        _branchIds = new PostgresIdBlock(_dataSource, $"{schema}.branch_seq", Statistics);
+        _notifications = new PostgresNotifications(_dataSource, schema, instanceId, logger);
+        _writer = new PostgresGroupCommit(_dataSource, schema, instanceId, leaseMs, _notifications, Statistics);
+    }
+
+    /// <summary>Round trips, statements and commits so far.</summary>
+    public PostgresStoreStatistics Statistics { get; } = new();
+
+    /// <summary>True while this coordinator listens for the other coordinators' wake-ups.</summary>
+    public bool IsListening => _notifications.IsListening;
+
+    /// <summary>Completes at the next release of global locks seen here (this coordinator's, or another's notification).</summary>
+    public Task NextLocksReleasedAsync() => _notifications.NextLocksReleasedAsync();
+
+    /// <summary>Another coordinator made a phase-2 attempt due now: sweep at once.</summary>
+    public event Action? PhaseTwoDue
+    {
+        add => _notifications.PhaseTwoDue += value;
+        remove => _notifications.PhaseTwoDue -= value;
     }
 
     public string Kind => "postgres";
@@ -73,6 +98,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
             throw new InvalidOperationException($"The PostgreSQL store could not be opened: {ex.Message}", ex);
         }
         _open = true;
+        _notifications.Start();
         Log.PostgresStoreOpened(_logger, _dataSource.ConnectionString.Split(';').FirstOrDefault(p => p.StartsWith("Host", StringComparison.OrdinalIgnoreCase)) ?? "", _schema, PostgresSchema.CurrentVersion, InstanceId);
     }
 
@@ -82,18 +108,13 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 
     public async Task BeginAsync(GlobalBegun begun)
     {
-        await using var command = _dataSource.CreateCommand($"""
-            INSERT INTO {_schema}.global_session (xid, sequence, name, application_id, begin_time_unix_ms, timeout_ms, status, last_update_unix_ms)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $5)
-            """);
-        command.Parameters.Add(new() { Value = begun.Xid });
-        command.Parameters.Add(new() { Value = begun.Sequence });
-        command.Parameters.Add(new() { Value = begun.Name });
-        command.Parameters.Add(new() { Value = begun.ApplicationId });
-        command.Parameters.Add(new() { Value = begun.BeginTimeUnixMs });
-        command.Parameters.Add(new() { Value = (long)begun.TimeoutMs });
-        command.Parameters.Add(new() { Value = (int)GlobalStatus.Begin });
-        await command.ExecuteNonQueryAsync();
+        var outcome = await _writer.WriteAsync(new PostgresWrite { Xid = begun.Xid, Begun = begun });
+        if (!outcome.Written)
+        {
+            throw new StoreUnavailableException($"{begun.Xid} was not recorded: {outcome.Refusal}");
+        }
+        // Its next scope here (the first registration, usually) starts from it without a read.
+        _cache.Put(new GlobalSession(begun.Xid, begun.Sequence, begun.Name, begun.ApplicationId, begun.BeginTimeUnixMs, begun.TimeoutMs), 0);
     }
 
     public async Task<GlobalSession?> FindAsync(string xid)
@@ -108,6 +129,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
                 new NpgsqlBatchCommand($"SELECT {PostgresRows.TransitionColumns} FROM {_schema}.transition WHERE xid = $1 ORDER BY id") { Parameters = { new() { Value = xid } } },
             },
         };
+        Statistics.RoundTrip(batch.BatchCommands.Count);
         await using var reader = await batch.ExecuteReaderAsync();
         if (await PostgresRows.ReadSessionAsync(reader) is not { } session)
         {
@@ -126,6 +148,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         {
             Parameters = { new() { Value = xids.ToArray() } },
         };
+        Statistics.RoundTrip(1);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
@@ -135,7 +158,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     }
 
     public async Task<ISessionScope?> LockAsync(string xid, CancellationToken cancellationToken = default) =>
-        await PostgresSessionScope.OpenAsync(_dataSource, _schema, xid, cancellationToken);
+        await PostgresSessionScope.OpenAsync(_dataSource, _writer, _gates, _cache, Statistics, _schema, xid, cancellationToken);
 
     public async Task<IReadOnlyList<GlobalSession>> ListAsync(TransactionQuery query)
     {
@@ -194,12 +217,28 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         return new StoreCounts(byStatus, reader.GetInt64(0));
     }
 
-    // Every look is a query: a waiting lock check looks again at a database-friendly pace.
-    // Other coordinators release locks in the shared database: look again every 20 ms.
-    public Task WaitForReleaseAsync(LockKeyId key, TimeSpan atMost, CancellationToken cancellationToken) =>
-        Task.Delay(atMost < PollInterval ? atMost : PollInterval, CancellationToken.None);
-
+    // Without notifications every look is a query: look again every 20 ms. With them, a release
+    // anywhere wakes the waiter; the look every second only covers a notification lost with its connection.
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan ListeningSafetyNet = TimeSpan.FromSeconds(1);
+
+    public async Task WaitForReleaseAsync(LockKeyId key, TimeSpan atMost, CancellationToken cancellationToken)
+    {
+        if (!_notifications.IsListening)
+        {
+            await Task.Delay(atMost < PollInterval ? atMost : PollInterval, CancellationToken.None);
+            return;
+        }
+        // Taken before the look: a release committed after it completes this task.
+        var released = _notifications.NextLocksReleasedAsync();
+        if (await CheckLocksAsync([key], null) is null)
+        {
+            return; // released between the caller's check and now
+        }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        await Task.WhenAny(released, Task.Delay(atMost < ListeningSafetyNet ? atMost : ListeningSafetyNet, stop.Token));
+        await stop.CancelAsync();
+    }
 
     public async Task<LockConflictInfo?> CheckLocksAsync(LockKeyId[] keys, string? xid)
     {
@@ -215,6 +254,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         command.Parameters.Add(new() { Value = keys.Select(k => k.Table).ToArray() });
         command.Parameters.Add(new() { Value = keys.Select(k => k.PrimaryKey).ToArray() });
         command.Parameters.Add(new() { Value = (object?)xid ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        Statistics.RoundTrip(1);
         await using var reader = await command.ExecuteReaderAsync();
         var found = await PostgresRows.ReadLocksAsync(reader);
         return found.Count == 0 ? null : new LockConflictInfo(found[0].Key, found[0].Value);
@@ -287,6 +327,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         await using var command = _dataSource.CreateCommand(sql);
         command.Parameters.Add(new() { Value = nowUnixMs });
         var xids = new List<string>();
+        Statistics.RoundTrip(1);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
@@ -299,13 +340,33 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     {
         await using var command = _dataSource.CreateCommand($"""
             UPDATE {_schema}.global_session g SET next_attempt_unix_ms = 0
-            WHERE g.status IN ({PhaseTwoStatuses}) AND g.next_attempt_unix_ms > 0
-              AND EXISTS (SELECT 1 FROM {_schema}.branch_session b
-                          WHERE b.xid = g.xid AND b.resource_id = ANY($1) AND NOT (b.status = ANY($2)))
+            FROM (SELECT s.xid FROM {_schema}.global_session s
+                  WHERE s.status IN ({PhaseTwoStatuses}) AND s.next_attempt_unix_ms > 0
+                    AND EXISTS (SELECT 1 FROM {_schema}.branch_session b
+                                WHERE b.xid = s.xid AND b.resource_id = ANY($1) AND NOT (b.status = ANY($2)))
+                  ORDER BY s.xid
+                  FOR UPDATE) w
+            WHERE g.xid = w.xid
             """);
         command.Parameters.Add(new() { Value = resourceIds.ToArray() });
         command.Parameters.Add(new() { Value = DoneBranchStatuses });
-        await command.ExecuteNonQueryAsync();
+        Statistics.RoundTrip(1);
+        if (await command.ExecuteNonQueryAsync() > 0)
+        {
+            await NotifyPhaseTwoDueAsync();
+        }
+    }
+
+    // The other coordinators sweep at once: whichever has the resource manager (or is free) takes it.
+    private async Task NotifyPhaseTwoDueAsync()
+    {
+        if (_notifications.CanNotify)
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync();
+            await using var batch = new NpgsqlBatch(connection) { BatchCommands = { _notifications.NotifyPhaseTwoDue() } };
+            Statistics.RoundTrip(1);
+            await batch.ExecuteNonQueryAsync();
+        }
     }
 
     public async Task PurgeEndedAsync(long lastUpdateBeforeUnixMs)
@@ -331,6 +392,12 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 
     public async Task<GlobalSession?> ClaimPhaseTwoAsync(string xid, long? dueByUnixMs)
     {
+        // The decision this coordinator just wrote claimed the phase 2 with it (see PostgresWrite.ClaimsPhaseTwo).
+        if (dueByUnixMs is null && _cache.TryTakeClaim(xid, TimeSpan.FromMilliseconds(_leaseMs / 3.0), out var claimed))
+        {
+            claimed.Attempts++;
+            return claimed;
+        }
         // One round trip: the claim, and the branches (read after the claim, and ignored without it).
         await using var connection = await _dataSource.OpenConnectionAsync();
         await using var batch = new NpgsqlBatch(connection)
@@ -342,7 +409,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
                     SET claim_owner = $2, claim_expires_unix_ms = {DatabaseNowMs} + $3, attempts = attempts + 1
                     WHERE xid = $1 AND status IN ({PhaseTwoStatuses}) AND next_attempt_unix_ms <= $4
                       AND (claim_owner IS NULL OR claim_owner = $2 OR claim_expires_unix_ms < {DatabaseNowMs})
-                    RETURNING {PostgresRows.GlobalColumns}
+                    RETURNING {PostgresRows.GlobalColumns}, version
                     """)
                 {
                     Parameters = { new() { Value = xid }, new() { Value = InstanceId }, new() { Value = _leaseMs }, new() { Value = dueByUnixMs ?? long.MaxValue } },
@@ -353,8 +420,20 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
                 },
             },
         };
+        Statistics.RoundTrip(batch.BatchCommands.Count);
         await using var reader = await batch.ExecuteReaderAsync();
-        return await PostgresRows.ReadSessionAsync(reader);
+        if (!await reader.ReadAsync())
+        {
+            return null;
+        }
+        var session = PostgresRows.ReadGlobal(reader);
+        var version = reader.GetInt64(PostgresRows.GlobalColumnCount);
+        await reader.NextResultAsync();
+        await PostgresRows.ReadBranchesAsync(reader, _ => session);
+        // The attempt's scopes here start from what the claim read (the claim leaves the version
+        // alone): whoever wrote the transaction last, this coordinator's cache is fresh again.
+        _cache.Put(session, version);
+        return session;
     }
 
     public async Task<bool> RenewClaimAsync(string xid)
@@ -364,21 +443,41 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         command.Parameters.Add(new() { Value = xid });
         command.Parameters.Add(new() { Value = InstanceId });
         command.Parameters.Add(new() { Value = _leaseMs });
+        Statistics.RoundTrip(1);
         return await command.ExecuteNonQueryAsync() == 1;
     }
 
     public async Task ReleaseClaimAsync(string xid)
     {
-        await using var command = _dataSource.CreateCommand(
-            $"UPDATE {_schema}.global_session SET claim_owner = NULL, claim_expires_unix_ms = NULL WHERE xid = $1 AND claim_owner = $2");
-        command.Parameters.Add(new() { Value = xid });
-        command.Parameters.Add(new() { Value = InstanceId });
-        await command.ExecuteNonQueryAsync();
+        // One round trip: the release, and a wake-up of the other coordinators when the attempt it
+        // gave up is due already (this one is stopping, or its attempt stopped before the schedule).
+        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
+            UPDATE {_schema}.global_session SET claim_owner = NULL, claim_expires_unix_ms = NULL
+            WHERE xid = $1 AND claim_owner = $2
+            RETURNING next_attempt_unix_ms <= $3
+            """)
+        {
+            Parameters = { new() { Value = xid }, new() { Value = InstanceId }, new() { Value = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } },
+        });
+        Statistics.RoundTrip(1);
+        bool due;
+        await using (var reader = await batch.ExecuteReaderAsync())
+        {
+            due = await reader.ReadAsync() && reader.GetBoolean(0);
+        }
+        if (due)
+        {
+            await NotifyPhaseTwoDueAsync();
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
         _open = false;
+        await _writer.DisposeAsync();
+        await _notifications.DisposeAsync();
         await _dataSource.DisposeAsync();
     }
 }

@@ -8,7 +8,7 @@ namespace AtProxy.Coordinator.Storage.Postgres;
 /// <c>nextval</c> reserves a block for this coordinator, whose ids are then handed out in
 /// memory. Unique across coordinators; ascending within one; a block left unused is skipped.
 /// </summary>
-internal sealed class PostgresIdBlock(NpgsqlDataSource dataSource, string sequence)
+internal sealed class PostgresIdBlock(NpgsqlDataSource dataSource, string sequence, PostgresStoreStatistics statistics)
 {
     /// <summary>The sequence's increment, set by the schema.</summary>
     public const int BlockSize = 100;
@@ -25,6 +25,7 @@ internal sealed class PostgresIdBlock(NpgsqlDataSource dataSource, string sequen
             if (_next >= _end)
             {
                 await using var command = dataSource.CreateCommand($"SELECT nextval('{sequence}')");
+                statistics.RoundTrip(1);
                 var start = Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
                 _next = start;
                 _end = start + BlockSize;

@@ -24,7 +24,14 @@ internal static class PostgresSchema
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({MigrationLockId.ToString(CultureInfo.InvariantCulture)})", cancellationToken);
+        // A PostgreSQL-compatible database without advisory locks migrates unserialized: start one coordinator first on a new schema.
+        await using (var hasAdvisoryLocks = new NpgsqlCommand("SELECT to_regprocedure('pg_advisory_xact_lock(bigint)') IS NOT NULL", connection, transaction))
+        {
+            if ((bool)(await hasAdvisoryLocks.ExecuteScalarAsync(cancellationToken))!)
+            {
+                await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({MigrationLockId.ToString(CultureInfo.InvariantCulture)})", cancellationToken);
+            }
+        }
         await ExecuteAsync(connection, transaction, $"""
             CREATE SCHEMA IF NOT EXISTS {schema};
             CREATE TABLE IF NOT EXISTS {schema}.schema_version (
@@ -65,12 +72,23 @@ internal static class PostgresSchema
     public static string StatusList(Func<GlobalStatus, bool> rule) =>
         string.Join(", ", Enum.GetValues<GlobalStatus>().Where(rule).Select(s => ((int)s).ToString(CultureInfo.InvariantCulture)));
 
-    // The retry budget's start (GlobalSession.PhaseTwoSinceUnixMs); a transaction already in phase 2
-    // or stopped counts from its last update.
+    // Version 2:
+    // - The retry budget's start (GlobalSession.PhaseTwoSinceUnixMs); a transaction already in phase 2
+    //   or stopped counts from its last update.
+    // - A version per session row: a coordinator writes its change only if the row is still as it read
+    //   it, instead of holding the row locked while it decides (see PostgresSessionScope). The grant
+    //   audit is written by the statements that grant and release (one per batch, see PostgresWriter
+    //   and PostgresLockAudit) instead of by triggers, whose join over the transition table cost more
+    //   than the rest of the batch.
     private static string Version2(string s) => $"""
         ALTER TABLE {s}.global_session ADD COLUMN phase_two_since_unix_ms bigint NOT NULL DEFAULT 0;
         UPDATE {s}.global_session SET phase_two_since_unix_ms = last_update_unix_ms
             WHERE status IN ({StatusList(st => GlobalStatusRules.IsPhaseTwoInProgress(st) || GlobalStatusRules.IsStopped(st))});
+        ALTER TABLE {s}.global_session ADD COLUMN version bigint NOT NULL DEFAULT 0;
+        DROP TRIGGER global_lock_granted ON {s}.global_lock;
+        DROP TRIGGER global_lock_released ON {s}.global_lock;
+        DROP FUNCTION {s}.record_lock_grants();
+        DROP FUNCTION {s}.record_lock_releases();
         """;
 
     private static string Version1(string s) => $"""

@@ -8,210 +8,155 @@ using Npgsql;
 namespace AtProxy.Coordinator.Storage.Postgres;
 
 /// <summary>
-/// A transaction held through its global session row (<c>SELECT ... FOR UPDATE</c>) in one
-/// database transaction: every coordinator sharing the store waits for it. Changes are written
-/// in that transaction and committed when the scope is disposed; a scope whose write failed is
-/// rolled back instead, so the database never holds half a change.
+/// A transaction held by this coordinator (<see cref="TransactionGates"/>) and read with its
+/// version. Changes are applied to <see cref="Session"/> at once and collected; on dispose they
+/// go to the group commit (<see cref="PostgresGroupCommit"/>) and are written only if the session's
+/// version is still the one read: a scope never overwrites what another coordinator changed
+/// meanwhile, and fails with <see cref="StoreConflictException"/> (nothing written) instead. A
+/// registration is written at once (its answer depends on the keys), under the weaker condition
+/// that the transaction is still BEGIN, so registrations of one transaction on several
+/// coordinators do not refuse each other.
 /// </summary>
 internal sealed class PostgresSessionScope : ISessionScope
 {
-    private const int MaxRegistrationTries = 10;
     private readonly string _schema;
-    private readonly NpgsqlConnection _connection;
-    private readonly NpgsqlTransaction _transaction;
-    private readonly SemaphoreSlim _serial = new(1, 1);
+    private readonly PostgresGroupCommit _writer;
+    private readonly IDisposable _gate;
+    private readonly PostgresSessionCache _cache;
+    private readonly List<NpgsqlBatchCommand> _commands = [];
+    private long _version;
+    // What the database holds of the session (as of the read or the last write), to write only what changed.
+    private int _historyWritten;
+    private Dictionary<long, BranchValues> _branchesWritten;
+    private bool _changed;
+    private bool _scheduled;
+    private bool _releasesAllLocks;
+    // In phase 2 as read (or as last written): a write that moves it there claims the phase 2 here.
+    private bool _inPhaseTwo;
+    private bool _claimed;
+    // False once the database's version is not the one this session reflects: it is not cached again.
+    private bool _exact = true;
+    private bool _releasesLocks;
+    private bool _makesPhaseTwoDue;
     private bool _failed;
     private bool _disposed;
 
-    private PostgresSessionScope(string schema, NpgsqlConnection connection, NpgsqlTransaction transaction, GlobalSession session)
+    private PostgresSessionScope(string schema, PostgresGroupCommit writer, IDisposable gate, PostgresSessionCache cache, GlobalSession session, long version)
     {
         _schema = schema;
-        _connection = connection;
-        _transaction = transaction;
+        _writer = writer;
+        _gate = gate;
+        _cache = cache;
         Session = session;
+        _version = version;
+        (_historyWritten, _branchesWritten) = Written(session);
+        _inPhaseTwo = GlobalStatusRules.IsPhaseTwoInProgress(session.Status);
+    }
+
+    private static (int History, Dictionary<long, BranchValues> Branches) Written(GlobalSession session)
+    {
+        lock (session)
+        {
+            return (session.HistoryUnsafe.Count, session.BranchesUnsafe.ToDictionary(b => b.BranchId, BranchValues.Of));
+        }
     }
 
     public GlobalSession Session { get; }
 
-    /// <summary>Locks the session's row and loads it with its branches; null (nothing held) when it does not exist.</summary>
-    public static async Task<PostgresSessionScope?> OpenAsync(NpgsqlDataSource dataSource, string schema, string xid, CancellationToken cancellationToken)
+    /// <summary>
+    /// Holds the transaction in this coordinator and takes it as this coordinator last wrote it, or
+    /// loads it with its branches; null (nothing held) when it does not exist.
+    /// </summary>
+    public static async Task<PostgresSessionScope?> OpenAsync(
+        NpgsqlDataSource dataSource, PostgresGroupCommit writer, TransactionGates gates, PostgresSessionCache cache, PostgresStoreStatistics statistics,
+        string schema, string xid, CancellationToken cancellationToken)
     {
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        NpgsqlTransaction? transaction = null;
+        var gate = await gates.EnterAsync(xid, cancellationToken);
+        if (cache.TryTake(xid, out var cached, out var cachedVersion))
+        {
+            return new PostgresSessionScope(schema, writer, gate, cache, cached, cachedVersion);
+        }
         try
         {
-            transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using var batch = new NpgsqlBatch(connection, transaction)
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var batch = new NpgsqlBatch(connection)
             {
                 BatchCommands =
                 {
-                    new NpgsqlBatchCommand($"SELECT {PostgresRows.GlobalColumns} FROM {schema}.global_session WHERE xid = $1 FOR UPDATE") { Parameters = { new() { Value = xid } } },
+                    new NpgsqlBatchCommand($"SELECT {PostgresRows.GlobalColumns}, version FROM {schema}.global_session WHERE xid = $1") { Parameters = { new() { Value = xid } } },
                     new NpgsqlBatchCommand($"SELECT {PostgresRows.BranchColumns} FROM {schema}.branch_session WHERE xid = $1 ORDER BY branch_id") { Parameters = { new() { Value = xid } } },
                 },
             };
-            GlobalSession? session;
-            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+            statistics.RoundTrip(batch.BatchCommands.Count);
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
             {
-                session = await PostgresRows.ReadSessionAsync(reader, cancellationToken);
-            }
-            if (session is null)
-            {
-                await transaction.RollbackAsync(CancellationToken.None);
-                await transaction.DisposeAsync();
-                await connection.DisposeAsync();
+                gate.Dispose();
                 return null;
             }
-            return new PostgresSessionScope(schema, connection, transaction, session);
+            var session = PostgresRows.ReadGlobal(reader);
+            var version = reader.GetInt64(PostgresRows.GlobalColumnCount);
+            await reader.NextResultAsync(cancellationToken);
+            await PostgresRows.ReadBranchesAsync(reader, _ => session, cancellationToken);
+            return new PostgresSessionScope(schema, writer, gate, cache, session, version);
         }
         catch
         {
-            if (transaction is not null)
-            {
-                await transaction.DisposeAsync();
-            }
-            await connection.DisposeAsync();
+            gate.Dispose();
             throw;
         }
     }
 
     public async Task<LockConflictInfo?> RegisterBranchAsync(BranchRegistration registration)
     {
-        await _serial.WaitAsync();
         try
         {
+            // Anything collected before is written first, under its own condition.
+            await FlushAsync();
             var record = registration.Record;
-            var keys = registration.Keys;
-            var tables = keys.Select(k => k.Table).ToArray();
-            var primaryKeys = keys.Select(k => k.PrimaryKey).ToArray();
-            for (var attempt = 1; ; attempt++)
+            var outcome = await _writer.WriteAsync(new PostgresWrite { Xid = Session.Xid, Registration = registration });
+            if (outcome.Conflict is { } conflict)
             {
-                await using var batch = new NpgsqlBatch(_connection, _transaction)
-                {
-                    BatchCommands =
-                    {
-                        new NpgsqlBatchCommand("SAVEPOINT register_branch"),
-                        new NpgsqlBatchCommand($"""
-                            INSERT INTO {_schema}.branch_session (xid, branch_id, resource_id, application_id, registered_unix_ms, status, locks_held, registration)
-                            VALUES ($1, $2, $3, $4, $5, $6, true, $7)
-                            """)
-                        {
-                            Parameters =
-                            {
-                                new() { Value = record.Xid }, new() { Value = record.BranchId }, new() { Value = record.ResourceId },
-                                new() { Value = record.ApplicationId }, new() { Value = record.RegisteredUnixMs }, new() { Value = (int)BranchStatus.Registered },
-                                new() { Value = record.ToByteArray() },
-                            },
-                        },
-                        new NpgsqlBatchCommand($"UPDATE {_schema}.global_session SET last_update_unix_ms = greatest(last_update_unix_ms, $2) WHERE xid = $1")
-                        {
-                            Parameters = { new() { Value = record.Xid }, new() { Value = record.RegisteredUnixMs } },
-                        },
-                        // All keys in one statement, in one order for everyone (no deadlock between two branches);
-                        // keys held already (by anyone) are left alone and checked by the next statement.
-                        new NpgsqlBatchCommand($"""
-                            INSERT INTO {_schema}.global_lock (resource_id, table_name, primary_key, xid, branch_id, application_id, acquired_unix_ms)
-                            SELECT $1, k.t, k.p, $4, $5, $6, $7 FROM unnest($2::text[], $3::text[]) AS k(t, p)
-                            ORDER BY k.t, k.p
-                            ON CONFLICT DO NOTHING
-                            """)
-                        {
-                            Parameters =
-                            {
-                                new() { Value = record.ResourceId }, new() { Value = tables }, new() { Value = primaryKeys },
-                                new() { Value = record.Xid }, new() { Value = record.BranchId }, new() { Value = record.ApplicationId },
-                                new() { Value = record.RegisteredUnixMs },
-                            },
-                        },
-                        // A new snapshot: sees every holder that committed while the insert waited for it.
-                        new NpgsqlBatchCommand($"""
-                            SELECT k.t, k.p, l.xid, l.branch_id, l.application_id, l.acquired_unix_ms
-                            FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(t, p, o)
-                            LEFT JOIN {_schema}.global_lock l ON l.resource_id = $1 AND l.table_name = k.t AND l.primary_key = k.p
-                            WHERE l.xid IS DISTINCT FROM $4
-                            ORDER BY k.o
-                            LIMIT 1
-                            """)
-                        {
-                            Parameters = { new() { Value = record.ResourceId }, new() { Value = tables }, new() { Value = primaryKeys }, new() { Value = record.Xid } },
-                        },
-                    },
-                };
-                LockConflictInfo? conflict = null;
-                var missing = false;
-                try
-                {
-                    await using var reader = await batch.ExecuteReaderAsync();
-                    if (await reader.ReadAsync())
-                    {
-                        var key = new LockKeyId(record.ResourceId, reader.GetString(0), reader.GetString(1));
-                        if (reader.IsDBNull(2))
-                        {
-                            missing = true; // its holder let go between the two statements: try again
-                        }
-                        else
-                        {
-                            conflict = new LockConflictInfo(key, new LockHolder(reader.GetString(2), reader.GetInt64(3), reader.GetString(4), reader.GetInt64(5)));
-                        }
-                    }
-                }
-                catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < MaxRegistrationTries)
-                {
-                    missing = true;
-                }
-                if (conflict is null && !missing)
-                {
-                    lock (Session)
-                    {
-                        SessionMutation.AddBranch(Session, record, keys, CoordinatorState.HolderOf(record));
-                    }
-                    return null;
-                }
-                await ExecuteAsync("ROLLBACK TO SAVEPOINT register_branch");
-                if (conflict is not null)
-                {
-                    return conflict;
-                }
-                if (attempt >= MaxRegistrationTries)
-                {
-                    throw new StoreUnavailableException($"Could not register a branch of {record.Xid}: its keys kept changing hands ({attempt} tries).");
-                }
+                return conflict;
             }
+            if (!outcome.Written)
+            {
+                throw new StoreConflictException($"The branch of {Session.Xid} was not registered: {outcome.Refusal}. Nothing was recorded; ask again.");
+            }
+            // Registrations of other coordinators may have come between: then this view lacks them.
+            _exact &= outcome.Version == _version + 1;
+            _version = outcome.Version;
+            lock (Session)
+            {
+                var branch = SessionMutation.AddBranch(Session, record, registration.Keys, CoordinatorState.HolderOf(record));
+                _branchesWritten[branch.BranchId] = BranchValues.Of(branch);
+            }
+            return null;
         }
         catch
         {
             _failed = true;
             throw;
         }
-        finally
-        {
-            _serial.Release();
-        }
     }
 
-    public async Task AppendAsync(StoreRecord record)
+    public Task AppendAsync(StoreRecord record)
     {
-        await _serial.WaitAsync();
         try
         {
-            await AppendCoreAsync(record);
+            AppendCore(record);
+            return Task.CompletedTask;
         }
         catch
         {
             _failed = true;
             throw;
         }
-        finally
-        {
-            _serial.Release();
-        }
     }
 
-    private async Task AppendCoreAsync(StoreRecord record)
+    private void AppendCore(StoreRecord record)
     {
         var session = Session;
-        var historyBefore = session.HistoryUnsafe.Count;
-        var before = session.BranchesUnsafe.ToDictionary(b => b.BranchId, b => (b.Status, b.LastError, b.LocksHeld, b.Forgotten));
-        await using var batch = new NpgsqlBatch(_connection, _transaction);
         lock (session)
         {
             switch (record.KindCase)
@@ -220,81 +165,31 @@ internal sealed class PostgresSessionScope : ISessionScope
                     if (SessionMutation.ApplyGlobalStatusChanged(session, record.GlobalStatusChanged))
                     {
                         SessionMutation.LetGoAll(session);
-                        // Release by XID: one statement.
-                        batch.BatchCommands.Add(new NpgsqlBatchCommand($"DELETE FROM {_schema}.global_lock WHERE xid = $1") { Parameters = { new() { Value = session.Xid } } });
+                        _releasesAllLocks = true; // by XID: one statement
                     }
                     break;
                 case StoreRecord.KindOneofCase.BranchStatusChanged:
                     if (SessionMutation.ApplyBranchStatusChanged(session, record.BranchStatusChanged) is { } released)
                     {
                         var others = SessionMutation.LetGo(session, released);
-                        AddBranchRelease(batch, session, released, others);
+                        _releasesLocks = true;
+                        AddBranchRelease(_commands, session, released, others);
                     }
                     break;
                 default:
                     throw new InvalidOperationException($"A {record.KindCase} record cannot change an existing transaction.");
             }
-
-            // An ended transaction keeps no claim: nothing of it is left for another coordinator to take over.
-            batch.BatchCommands.Insert(0, new NpgsqlBatchCommand($"""
-                UPDATE {_schema}.global_session SET status = $2, last_update_unix_ms = $3, timed_out = $4,
-                    claim_owner = CASE WHEN $5 THEN NULL ELSE claim_owner END,
-                    claim_expires_unix_ms = CASE WHEN $5 THEN NULL ELSE claim_expires_unix_ms END,
-                    phase_two_since_unix_ms = $6
-                WHERE xid = $1
-                """)
-            {
-                Parameters =
-                {
-                    new() { Value = session.Xid }, new() { Value = (int)session.Status }, new() { Value = session.LastUpdateUnixMs },
-                    new() { Value = session.TimedOut }, new() { Value = GlobalStatusRules.IsEnded(session.Status) },
-                    new() { Value = session.PhaseTwoSinceUnixMs },
-                },
-            });
-            for (var i = historyBefore; i < session.HistoryUnsafe.Count; i++)
-            {
-                var entry = session.HistoryUnsafe[i];
-                batch.BatchCommands.Add(new NpgsqlBatchCommand(
-                    $"INSERT INTO {_schema}.transition (xid, at_unix_ms, from_status, to_status, reason, actor) VALUES ($1, $2, $3, $4, $5, $6)")
-                {
-                    Parameters =
-                    {
-                        new() { Value = session.Xid }, new() { Value = entry.AtUnixMs }, new() { Value = (int)entry.From },
-                        new() { Value = (int)entry.To }, new() { Value = entry.Reason }, new() { Value = entry.Actor },
-                    },
-                });
-            }
-            var changed = session.BranchesUnsafe.Where(b => before.TryGetValue(b.BranchId, out var was) && was != (b.Status, b.LastError, b.LocksHeld, b.Forgotten)).ToArray();
-            if (changed.Length > 0)
-            {
-                batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
-                    UPDATE {_schema}.branch_session b SET status = c.status, last_error = c.last_error, locks_held = c.locks_held, forgotten = c.forgotten
-                    FROM unnest($2::bigint[], $3::integer[], $4::text[], $5::boolean[], $6::boolean[]) AS c(branch_id, status, last_error, locks_held, forgotten)
-                    WHERE b.xid = $1 AND b.branch_id = c.branch_id
-                    """)
-                {
-                    Parameters =
-                    {
-                        new() { Value = session.Xid },
-                        new() { Value = changed.Select(b => b.BranchId).ToArray() },
-                        new() { Value = changed.Select(b => (int)b.Status).ToArray() },
-                        new() { Value = changed.Select(b => b.LastError).ToArray() },
-                        new() { Value = changed.Select(b => b.LocksHeld).ToArray() },
-                        new() { Value = changed.Select(b => b.Forgotten).ToArray() },
-                    },
-                });
-            }
+            _changed = true;
         }
-        await batch.ExecuteNonQueryAsync();
     }
 
     // Keys another live branch of the transaction also registered pass to that branch; the rest are released.
-    private void AddBranchRelease(NpgsqlBatch batch, GlobalSession session, BranchSession released, Dictionary<LockKeyId, LockHolder>? others)
+    private void AddBranchRelease(List<NpgsqlBatchCommand> batch, GlobalSession session, BranchSession released, Dictionary<LockKeyId, LockHolder>? others)
     {
         var handed = released.LockKeys.Where(k => others?.ContainsKey(k) == true).Select(k => (Key: k, Holder: others![k])).ToArray();
         if (handed.Length > 0)
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
+            batch.Add(new NpgsqlBatchCommand($"""
                 UPDATE {_schema}.global_lock l SET branch_id = h.branch_id, application_id = h.application_id, acquired_unix_ms = h.acquired
                 FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bigint[]) AS h(resource_id, table_name, primary_key, branch_id, application_id, acquired)
                 WHERE l.xid = $1 AND l.branch_id = $2 AND l.resource_id = h.resource_id AND l.table_name = h.table_name AND l.primary_key = h.primary_key
@@ -312,42 +207,62 @@ internal sealed class PostgresSessionScope : ISessionScope
                 },
             });
         }
-        batch.BatchCommands.Add(new NpgsqlBatchCommand($"DELETE FROM {_schema}.global_lock WHERE xid = $1 AND branch_id = $2")
+        batch.Add(new NpgsqlBatchCommand(PostgresLockAudit.Release(_schema, "WHERE l.xid = $1 AND l.branch_id = $2"))
         {
             Parameters = { new() { Value = session.Xid }, new() { Value = released.BranchId } },
         });
     }
 
-    public async Task SaveScheduleAsync()
+    public Task SaveScheduleAsync()
     {
-        await _serial.WaitAsync();
-        try
+        lock (Session)
         {
-            await using var command = new NpgsqlCommand(
-                $"UPDATE {_schema}.global_session SET failures_in_a_row = $2, next_attempt_unix_ms = $3 WHERE xid = $1", _connection, _transaction)
+            _changed = _scheduled = true;
+            // Due at once (a branch changed under an attempt, a person's retry): whichever coordinator sweeps first takes it.
+            _makesPhaseTwoDue |= Session.NextAttemptUnixMs == 0;
+        }
+        return Task.CompletedTask;
+    }
+
+    // Writes what changed since the read (or the last write), if the session is still as it was read.
+    private async Task FlushAsync()
+    {
+        PostgresWrite write;
+        lock (Session)
+        {
+            if (!_changed)
             {
-                Parameters = { new() { Value = Session.Xid }, new() { Value = Session.FailuresInARow }, new() { Value = Session.NextAttemptUnixMs } },
+                return;
+            }
+            var session = Session;
+            write = new PostgresWrite
+            {
+                Xid = session.Xid,
+                ExpectedVersion = _version,
+                Session = SessionValues.Of(session, _scheduled),
+                Branches = [.. session.BranchesUnsafe.Select(BranchValues.Of).Where(b => !_branchesWritten.TryGetValue(b.BranchId, out var was) || was != b)],
+                Transitions = session.HistoryUnsafe.Skip(_historyWritten).ToArray(),
+                ReleasesAllLocks = _releasesAllLocks,
+                ClaimsPhaseTwo = GlobalStatusRules.IsPhaseTwoInProgress(session.Status) && !_inPhaseTwo,
+                Commands = [.. _commands],
+                ReleasesLocks = _releasesLocks || _releasesAllLocks,
+                MakesPhaseTwoDue = _makesPhaseTwoDue,
             };
-            await command.ExecuteNonQueryAsync();
+            _commands.Clear();
+            _changed = _scheduled = _releasesLocks = _releasesAllLocks = _makesPhaseTwoDue = false;
+            (_historyWritten, _branchesWritten) = (session.HistoryUnsafe.Count, session.BranchesUnsafe.ToDictionary(b => b.BranchId, BranchValues.Of));
         }
-        catch
+        var outcome = await _writer.WriteAsync(write);
+        if (!outcome.Written)
         {
-            _failed = true;
-            throw;
+            throw new StoreConflictException($"The change of {Session.Xid} was not recorded: {outcome.Refusal}. Nothing was recorded; ask again.");
         }
-        finally
-        {
-            _serial.Release();
-        }
+        _version = outcome.Version;
+        _claimed |= write.ClaimsPhaseTwo;
+        _inPhaseTwo = write.Session is { } written && GlobalStatusRules.IsPhaseTwoInProgress(written.Status);
     }
 
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, _connection, _transaction);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    /// <summary>Commits the changes (rolls back after a failed write) and lets the transaction go.</summary>
+    /// <summary>Writes the changes (none after a failed call: nothing of the scope is written then) and lets the transaction go.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
@@ -357,28 +272,18 @@ internal sealed class PostgresSessionScope : ISessionScope
         _disposed = true;
         try
         {
-            if (_failed)
+            if (!_failed)
             {
-                await _transaction.RollbackAsync(CancellationToken.None);
+                await FlushAsync();
+                if (_exact)
+                {
+                    _cache.Put(Session, _version, _claimed);
+                }
             }
-            else
-            {
-                await _transaction.CommitAsync(CancellationToken.None);
-            }
-        }
-        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException && !_failed)
-        {
-            throw new StoreUnavailableException($"The change of {Session.Xid} could not be committed to the PostgreSQL store: {ex.Message}", ex);
-        }
-        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
-        {
-            // Rolling back a broken connection: the server rolls back by itself.
         }
         finally
         {
-            await _transaction.DisposeAsync();
-            await _connection.DisposeAsync();
-            _serial.Dispose();
+            _gate.Dispose();
         }
     }
 }

@@ -1,0 +1,38 @@
+namespace AtProxy.Coordinator.Storage.Postgres;
+
+/// <summary>
+/// What the shared store asked of its database: round trips, statements, and changes committed.
+/// Published on the coordinator's meter, so a load run can tell what one global transaction costs.
+/// </summary>
+internal sealed class PostgresStoreStatistics
+{
+    private long _roundTrips;
+    private long _statements;
+    private long _commits;
+    private long _changes;
+
+    public long RoundTrips => Interlocked.Read(ref _roundTrips);
+
+    public long Statements => Interlocked.Read(ref _statements);
+
+    /// <summary>Database transactions committed by the writer (one per batch).</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+
+    /// <summary>Changes (scopes, begins) those commits held.</summary>
+    public long Changes => Interlocked.Read(ref _changes);
+
+    public void RoundTrip(int statements)
+    {
+        Interlocked.Increment(ref _roundTrips);
+        Interlocked.Add(ref _statements, statements);
+    }
+
+    public void Committed(int changes)
+    {
+        if (changes > 0)
+        {
+            Interlocked.Increment(ref _commits);
+            Interlocked.Add(ref _changes, changes);
+        }
+    }
+}
