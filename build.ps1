@@ -12,6 +12,9 @@
     build        compile the solution (warnings are errors)
     test         build, then run every test against a real PostgreSQL and print the totals
     demo         run the order/inventory demo
+    chaos        run the fault campaign: -Runs N runs (default 10) from -Seed S (default: a new
+                 one, printed); each kills a service or coordinator at a protocol point or at a
+                 random moment, restarts it and checks consistency; exits non-zero on a violation
     bench        run the load driver that compares AtProxy with local and XA transactions
                  (-Quick for a short run); the report goes to benchmarks/results/
     coordinator  run the coordinator server; arguments after -- go to it
@@ -23,7 +26,7 @@
 [CmdletBinding(PositionalBinding = $false)]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'bench', 'coordinator', 'clean')]
+    [ValidateSet('build', 'test', 'demo', 'chaos', 'bench', 'coordinator', 'clean')]
     [string] $Target = 'build',
 
     [ValidateSet('Release', 'Debug')]
@@ -32,7 +35,12 @@ param(
     # bench: a short run (a few seconds per mode and workload) instead of the full one.
     [switch] $Quick,
 
-    # Passed through to the program a target runs (demo, bench, coordinator).
+    # chaos: how many runs, and the first run's seed (run i uses Seed + i; replays a run).
+    [ValidateRange(1, [int]::MaxValue)]
+    [int] $Runs = 10,
+    [Nullable[int]] $Seed,
+
+    # Passed through to the program a target runs (demo, chaos, bench, coordinator).
     [Parameter(ValueFromRemainingArguments = $true)]
     [string[]] $Rest = @()
 )
@@ -154,7 +162,14 @@ function Invoke-Program([string] $RelativeProject, [string] $What) {
 switch ($Target) {
     'build' { Invoke-Build }
     'test' { Invoke-Tests }
-    'demo' { Invoke-Program 'src/AtProxy.Demo' 'demo' }
+    'demo' {
+        if ($PSBoundParameters.ContainsKey('Seed')) { $Rest = @('--seed', "$Seed") + $Rest }
+        Invoke-Program 'src/AtProxy.Demo' 'demo'
+    }
+    'chaos' {
+        $Rest = @('chaos', '--runs', "$Runs") + $(if ($null -ne $Seed) { @('--seed', "$Seed") } else { @() }) + $Rest
+        Invoke-Program 'src/AtProxy.Demo' 'fault campaign'
+    }
     'bench' {
         if ($Quick) { $Rest = @('--quick') + $Rest }
         Invoke-Program 'benchmarks/AtProxy.Load' 'load benchmark'
