@@ -22,6 +22,13 @@ internal sealed class ChaosEnvironment : IAsyncDisposable
     /// <summary>How many coordinators share the PostgreSQL store.</summary>
     private const int SharedStoreCoordinators = 3;
 
+    /// <summary>
+    /// Undo rows a killed service could not delete after a phase-2 commit are purged once this old:
+    /// longer than any phase 1 of the run can stall (the transactions time out after
+    /// <see cref="DemoTimings.OrderTimeout"/>), short enough to be gone within the run's wait.
+    /// </summary>
+    private static readonly TimeSpan UndoLogRetention = TimeSpan.FromSeconds(8);
+
     private readonly EphemeralPostgres _postgres;
     private readonly List<string> _databases = [];
     private readonly List<CoordinatorServer> _coordinators = [];
@@ -120,13 +127,6 @@ internal sealed class ChaosEnvironment : IAsyncDisposable
         Processes.Add(ChaosProcess.Of(_inventory!, FaultTarget.InventoryService));
         await WaitForResourceManagersAsync(cancellationToken);
     }
-
-    /// <summary>
-    /// Undo rows a killed service could not delete after a phase-2 commit are purged once this old:
-    /// longer than any phase 1 of the run can stall (the transactions time out after
-    /// <see cref="DemoTimings.OrderTimeout"/>), short enough to be gone within the run's wait.
-    /// </summary>
-    private static readonly TimeSpan UndoLogRetention = TimeSpan.FromSeconds(8);
 
     private static CoordinatorServerOptions EmbeddedStore()
     {
