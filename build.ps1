@@ -12,6 +12,9 @@
     build        compile the solution (warnings are errors)
     test         build, then run every test against a real PostgreSQL and print the totals
     demo         run the order/inventory demo
+    chaos        run the fault campaign: -Runs N runs (default 10) from -Seed S (default: a new
+                 one, printed); each kills a service or coordinator at a protocol point or at a
+                 random moment, restarts it and checks consistency; exits non-zero on a violation
     bench        run the load driver that compares AtProxy with local and XA transactions
                  (-Quick for a short run); the report goes to benchmarks/results/
     coordinator  run the coordinator server (e.g. --urls http://127.0.0.1:8091 --Coordinator:AdminToken=...)
@@ -39,7 +42,7 @@
 [CmdletBinding(PositionalBinding = $false)]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'bench', 'coordinator', 'pack', 'clean')]
+    [ValidateSet('build', 'test', 'demo', 'chaos', 'bench', 'coordinator', 'pack', 'clean')]
     [string] $Target = 'build',
 
     [ValidateSet('Release', 'Debug')]
@@ -55,7 +58,12 @@ param(
     [string] $PackageVersion,
     [string] $PackageOutput,
 
-    # Passed through to the program a target runs (demo, bench, coordinator).
+    # chaos: how many runs, and the first run's seed (run i uses Seed + i; replays a run).
+    [ValidateRange(1, [int]::MaxValue)]
+    [int] $Runs = 10,
+    [Nullable[int]] $Seed,
+
+    # Passed through to the program a target runs (demo, chaos, bench, coordinator).
     [Parameter(ValueFromRemainingArguments = $true)]
     [string[]] $Rest = @()
 )
@@ -253,7 +261,15 @@ function Invoke-Pack {
 switch ($Target) {
     'build' { Invoke-Build }
     'test' { Invoke-Tests }
-    'demo' { Invoke-Program 'src/AtProxy.Demo' 'demo' }
+    'demo' {
+        # -Seed is this script's own parameter (chaos takes it too), so it is handed on by name.
+        $leading = if ($PSBoundParameters.ContainsKey('Seed')) { @('--seed', "$Seed") } else { @() }
+        Invoke-Program 'src/AtProxy.Demo' 'demo' $leading
+    }
+    'chaos' {
+        $leading = @('chaos', '--runs', "$Runs") + $(if ($null -ne $Seed) { @('--seed', "$Seed") } else { @() })
+        Invoke-Program 'src/AtProxy.Demo' 'fault campaign' $leading
+    }
     'bench' {
         $leading = if ($Quick) { @('--quick') } else { @() }
         Invoke-Program 'benchmarks/AtProxy.Load' 'load benchmark' $leading

@@ -9,7 +9,9 @@ internal static class DemoProcess
 {
     public sealed record Result(int ExitCode, string Output, JsonElement Report);
 
-    public static async Task<Result> RunAsync(params string[] arguments)
+    public static Task<Result> RunAsync(params string[] arguments) => RunAsync(TimeSpan.FromMinutes(3), arguments);
+
+    public static async Task<Result> RunAsync(TimeSpan limit, params string[] arguments)
     {
         var report = Path.Combine(Path.GetTempPath(), $"atproxy-demo-test-{Guid.NewGuid():N}.json");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -25,7 +27,7 @@ internal static class DemoProcess
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        using var timeout = new CancellationTokenSource(limit);
         try
         {
             await process.WaitForExitAsync(timeout.Token);
@@ -33,7 +35,7 @@ internal static class DemoProcess
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"The demo did not finish within 3 minutes:\n{output}");
+            throw new TimeoutException($"The demo did not finish within {limit.TotalMinutes:0} minutes:\n{output}");
         }
         process.WaitForExit();
         try

@@ -189,6 +189,7 @@ internal sealed class PhaseTwoDriver(
                 continue;
             }
             var outcome = await hub.SendAsync(action, session.Xid, branch.BranchId, branch.ResourceId, branch.ResourceIdentity, timeout, stopping);
+            CrashPoints.Reach(CrashPoints.RollbackCommandSent);
             stopping.ThrowIfCancellationRequested();
             switch (outcome.Verdict)
             {
@@ -215,6 +216,7 @@ internal sealed class PhaseTwoDriver(
     {
         var pending = branches.Where(b => !BranchStatusRules.IsDone(b.Status)).ToArray();
         var outcomes = await Task.WhenAll(pending.Select(b => hub.SendAsync(BranchAction.Commit, session.Xid, b.BranchId, b.ResourceId, b.ResourceIdentity, timeout, stopping)));
+        CrashPoints.Reach(CrashPoints.CommitCommandsSent);
         stopping.ThrowIfCancellationRequested();
         if (outcomes.All(o => o.Verdict == BranchCommandVerdict.Succeeded))
         {

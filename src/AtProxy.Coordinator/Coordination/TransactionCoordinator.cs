@@ -184,6 +184,7 @@ internal sealed class TransactionCoordinator(
                 await changes.ChangeStatusAsync(scope, reached);
             }
         }
+        CrashPoints.Reach(CrashPoints.CommitDecided);
         if (reached != GlobalStatus.TimeoutRollbacking)
         {
             metrics.Committed(Stopwatch.GetElapsedTime(started).TotalMilliseconds);

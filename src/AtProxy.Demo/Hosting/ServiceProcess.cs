@@ -23,6 +23,12 @@ internal sealed class ServiceProcess : IAsyncDisposable
     /// <summary>The service's HTTP address.</summary>
     public Uri Address => _settings.Address;
 
+    /// <summary>True once the current instance has ended (killed, or died by itself).</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The current instance's last lines of output.</summary>
+    public string OutputTail => _process.OutputTail;
+
     /// <summary>The OS process id of the current instance.</summary>
     public int ProcessId => _process.Id;
 
@@ -30,9 +36,12 @@ internal sealed class ServiceProcess : IAsyncDisposable
     public string Name => _process.Name;
 
     /// <summary>Starts the service and waits until it answers <c>/health</c>.</summary>
-    public static async Task<ServiceProcess> StartAsync(ServiceSettings settings, CancellationToken cancellationToken)
+    /// <param name="settings">What to run.</param>
+    /// <param name="cancellationToken">Stops the wait.</param>
+    /// <param name="environment">Environment variables for this instance only (not for one started by <see cref="RestartAsync"/>).</param>
+    public static async Task<ServiceProcess> StartAsync(ServiceSettings settings, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var service = new ServiceProcess(settings, Launch(settings));
+        var service = new ServiceProcess(settings, Launch(settings, environment));
         try
         {
             await service.WaitUntilHealthyAsync(cancellationToken);
@@ -52,20 +61,21 @@ internal sealed class ServiceProcess : IAsyncDisposable
     public async Task RestartAsync(CancellationToken cancellationToken)
     {
         await _process.DisposeAsync();
-        _process = Launch(_settings);
+        _process = Launch(_settings, null);
         await WaitUntilHealthyAsync(cancellationToken);
     }
 
     /// <summary>Stops the service.</summary>
     public ValueTask DisposeAsync() => _process.DisposeAsync();
 
-    private static ChildProcess Launch(ServiceSettings settings)
+    private static ChildProcess Launch(ServiceSettings settings, IReadOnlyDictionary<string, string>? environment)
     {
         var demo = typeof(ServiceProcess).Assembly.Location;
         var arguments = new List<string> { demo, "service" };
         arguments.AddRange(settings.ToArguments());
         arguments.AddRange(["--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture)]);
-        return ChildProcess.Start(settings.Role == ServiceRole.Orders ? "order service" : "inventory service", "dotnet", arguments);
+        return ChildProcess.Start(settings.Role == ServiceRole.Orders ? "order service" : "inventory service", "dotnet", arguments,
+            new ChildProcessOptions { Environment = environment ?? new Dictionary<string, string>(StringComparer.Ordinal) });
     }
 
     private async Task WaitUntilHealthyAsync(CancellationToken cancellationToken)

@@ -3,7 +3,6 @@ using AtProxy.Demo.Hosting;
 using AtProxy.Demo.Services;
 using AtProxy.Hosting;
 using AtProxy.Protocol.V1;
-using Dapper;
 using Npgsql;
 using Spectre.Console;
 
@@ -74,11 +73,7 @@ internal sealed class DemoEnvironment : IAsyncDisposable
             await _postgres.CreateDatabaseAsync("inventory");
             OrdersConnectionString = ConnectionString(_postgres, "orders");
             InventoryConnectionString = ConnectionString(_postgres, "inventory");
-            await ExecuteAsync(OrdersConnectionString, Catalog.OrdersSchema);
-            await ExecuteAsync(InventoryConnectionString, Catalog.InventorySchema);
-            await using var inventory = new NpgsqlConnection(InventoryConnectionString);
-            await inventory.ExecuteAsync("INSERT INTO stock (sku, count) VALUES (@sku, @count)",
-                Catalog.Skus.Select(sku => new { sku, count = Catalog.InitialStock }));
+            await Catalog.CreateAsync(OrdersConnectionString, InventoryConnectionString);
             return true;
         }, _ => $"orders (table orders), inventory (table stock: {Catalog.Skus.Count} SKUs x {Catalog.InitialStock})");
 
@@ -174,12 +169,6 @@ internal sealed class DemoEnvironment : IAsyncDisposable
         var started = await start();
         AnsiConsole.MarkupLine($"  [green]started[/] {what,-18} {Markup.Escape(describe(started))}");
         return started;
-    }
-
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.ExecuteAsync(sql);
     }
 
     /// <summary>Stops the services, the coordinator and PostgreSQL, and deletes the run's directory.</summary>

@@ -70,6 +70,12 @@ public static class ServiceHost
             {
                 o.Coordinator = coordinator;
                 o.ApplicationId = settings.ApplicationId;
+                o.AdditionalCoordinators = [.. settings.AdditionalCoordinators];
+                if (settings.UndoLogRetention is { } retention)
+                {
+                    o.UndoLogRetention = retention;
+                    o.UndoPurgeInterval = TimeSpan.FromSeconds(1);
+                }
             });
             services.AddAtProxyDataSource(settings.ResourceId, _ => NpgsqlDataSource.Create(settings.ConnectionString));
             services.AddSingleton<DbDataSource>(sp => sp.GetRequiredService<AtDbDataSource>());

@@ -10,6 +10,15 @@ namespace AtProxy.Demo.Services;
 /// <param name="Inventory">The inventory service's address (the order service calls it).</param>
 public sealed record ServiceSettings(ServiceRole Role, int Port, string ConnectionString, Uri? Coordinator, Uri? Inventory)
 {
+    /// <summary>Further coordinators sharing the first one's store (<see cref="AtProxy.AtProxyOptions.AdditionalCoordinators"/>).</summary>
+    public IReadOnlyList<Uri> AdditionalCoordinators { get; init; } = [];
+
+    /// <summary>
+    /// The undo log's retention, purged every second; null for AtProxy's defaults. The fault campaign
+    /// shortens it so undo rows a killed service could not delete are gone within its wait.
+    /// </summary>
+    public TimeSpan? UndoLogRetention { get; init; }
+
     /// <summary>The service's HTTP address.</summary>
     public Uri Address => new($"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}");
 
@@ -37,6 +46,16 @@ public sealed record ServiceSettings(ServiceRole Role, int Port, string Connecti
         {
             yield return "--inventory";
             yield return Inventory.ToString();
+        }
+        foreach (var additional in AdditionalCoordinators)
+        {
+            yield return "--additional-coordinator";
+            yield return additional.ToString();
+        }
+        if (UndoLogRetention is { } retention)
+        {
+            yield return "--undo-retention-ms";
+            yield return ((long)retention.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
         }
     }
 }

@@ -38,6 +38,7 @@ internal sealed class BranchCommitter(
                 // A GlobalLock scope wrote no undo row for the COMMIT to go with.
                 await branch.Transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
+            CrashPoints.Reach(CrashPoints.AfterLocalCommit);
         }
         catch (Exception ex)
         {
@@ -102,6 +103,7 @@ internal sealed class BranchCommitter(
                 register?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
             }
             outstanding.Add(branch.Resource, xid, branchId.Value);
+            CrashPoints.Reach(CrashPoints.AfterBranchRegistered);
             activity?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
             if (AfterBranchRegistered is { } hook)
             {

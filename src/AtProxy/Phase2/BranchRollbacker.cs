@@ -80,6 +80,7 @@ internal sealed class BranchRollbacker(ILogger logger)
                 }
             }
             await resource.UndoLog.DeleteAsync(connection, transaction, xid, branchId, cancellationToken).ConfigureAwait(false);
+            Diagnostics.CrashPoints.Reach(Diagnostics.CrashPoints.RollbackBeforeCommit);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             _recent.Restored(DatabaseOf(resource), xid, branchId);
             return new Outcome(BranchStatus.PhaseTwoRollbacked, "");

@@ -80,6 +80,7 @@ internal sealed class ResourceUndoDeletes(Resource resource)
             try
             {
                 await Resource.EnsureUndoLogAsync(stopping).ConfigureAwait(false);
+                CrashPoints.Reach(CrashPoints.BeforeUndoDelete);
                 var connection = await Resource.OpenConnectionAsync(stopping).ConfigureAwait(false);
                 await using (connection.ConfigureAwait(false))
                 {

@@ -248,6 +248,7 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
         }
         File.Move(tempPath, finalPath);
         DirectorySync.Flush(_directory);
+        Diagnostics.CrashPoints.Reach(Diagnostics.CrashPoints.CompactionSwitched);
 
         var oldPath = _log!.Name;
         var oldLength = _log.Length;
