@@ -13,7 +13,7 @@ internal static class PostgresRows
         "xid, sequence, name, application_id, begin_time_unix_ms, timeout_ms, status, last_update_unix_ms, timed_out, attempts, failures_in_a_row, next_attempt_unix_ms, phase_two_since_unix_ms";
 
     /// <summary>How many columns <see cref="GlobalColumns"/> has: a column selected after them is at this index.</summary>
-    public const int GlobalColumnCount = 12;
+    public static readonly int GlobalColumnCount = GlobalColumns.Split(',').Length;
 
     public const string BranchColumns =
         "xid, branch_id, resource_id, application_id, registered_unix_ms, status, last_error, locks_held, forgotten, registration";
