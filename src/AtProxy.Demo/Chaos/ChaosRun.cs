@@ -19,17 +19,26 @@ internal static class ChaosRun
 
     private static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(500);
 
+    private const int SetUpAttempts = 3;
+
     public static async Task<RunResult> ExecuteAsync(EphemeralPostgres postgres, RunPlan plan, int concurrency, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        ChaosEnvironment environment;
-        try
+        ChaosEnvironment? environment = null;
+        for (var attempt = 1; environment is null; attempt++)
         {
-            environment = await ChaosEnvironment.StartAsync(postgres, plan, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            return new RunResult(plan, false, 0, 0, 0, 0, [], clock.Elapsed, $"setting up failed: {ex.Message}");
+            try
+            {
+                environment = await ChaosEnvironment.StartAsync(postgres, plan, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A free port taken by another process before a service bound it, on a shared machine: set up again.
+                if (attempt == SetUpAttempts)
+                {
+                    return new RunResult(plan, false, 0, 0, 0, 0, [], clock.Elapsed, $"setting up failed {SetUpAttempts} times, last: {ex.Message}");
+                }
+            }
         }
         await using (environment)
         {
