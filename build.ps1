@@ -115,7 +115,8 @@ function Get-TestTotals([string] $ResultsDirectory) {
 function Write-FailedTests([string] $ResultsDirectory) {
     foreach ($file in Get-ChildItem -Path $ResultsDirectory -Filter *.trx -Recurse) {
         [xml] $trx = Get-Content -Raw -LiteralPath $file.FullName
-        foreach ($result in @($trx.TestRun.Results.UnitTestResult)) {
+        # A run whose filter matched nothing has no Results element.
+        foreach ($result in @($trx.SelectNodes("//*[local-name()='UnitTestResult']"))) {
             if ($null -eq $result -or $result.outcome -ne 'Failed') { continue }
             Write-Host "Failed: $($result.testName) ($($result.duration))" -ForegroundColor Red
             $message = "$($result.Output.ErrorInfo.Message)"
