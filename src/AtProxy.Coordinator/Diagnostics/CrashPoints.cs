@@ -24,7 +24,14 @@ internal static class CrashPoints
     /// <summary>A compaction of the embedded store wrote its new generation; the old one is not deleted yet.</summary>
     public const string CompactionSwitched = "coordinator.compaction-switched";
 
-    private static readonly CrashPointSwitch? Armed = CrashPointSwitch.FromEnvironment("coordinator.", [CommitDecided, CommitCommandsSent, RollbackCommandSent, CompactionSwitched]);
+    /// <summary>
+    /// A batch of the shared PostgreSQL store committed; none of the calls whose changes it holds
+    /// has been answered (their callers retry elsewhere, and must find them done exactly once).
+    /// </summary>
+    public const string StoreBatchCommitted = "coordinator.store-batch-committed";
+
+    private static readonly CrashPointSwitch? Armed = CrashPointSwitch.FromEnvironment(
+        "coordinator.", [CommitDecided, CommitCommandsSent, RollbackCommandSent, CompactionSwitched, StoreBatchCommitted]);
     private static readonly bool Enabled = Armed is not null;
 
     /// <summary>Kills the process here when this is the armed point, reached for the n-th time.</summary>

@@ -24,15 +24,16 @@ internal sealed record RunPlan(int Seed, StoreKind Store, FaultPoint Fault, Faul
     {
         var random = new Random(seed);
         var store = (seed & 1) == 0 ? StoreKind.Embedded : StoreKind.Postgres;
-        var candidates = points.Where(p => store == StoreKind.Embedded || !p.EmbeddedStoreOnly).ToList();
+        var candidates = points.Where(p => p.Reaches(store)).ToList();
         if (candidates.Count == 0)
         {
-            candidates = [.. points]; // only embedded-store points asked for: run them on it
-            store = StoreKind.Embedded;
+            // Only the other store's points asked for: run them on it.
+            store = store == StoreKind.Embedded ? StoreKind.Postgres : StoreKind.Embedded;
+            candidates = [.. points.Where(p => p.Reaches(store))];
         }
         var fault = candidates[(int)((uint)seed / 2 % (uint)candidates.Count)];
         var target = fault.Targets[random.Next(fault.Targets.Count)];
-        var hit = random.Next(1, fault.MaxHit + 1);
+        var hit = random.Next(fault.MinHit, fault.MaxHit + 1);
         var killAtOrder = random.Next(1, Math.Max(2, orders * 3 / 4 + 1));
         var planned = Enumerable.Range(0, orders).Select(_ => ChaosOrder.Random(random, HotSkus)).ToList();
         return new RunPlan(seed, store, fault, target, hit, killAtOrder, planned);

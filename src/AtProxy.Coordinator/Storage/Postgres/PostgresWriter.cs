@@ -261,6 +261,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
             }
         }
         _statistics.Committed(accepted.Count);
+        Diagnostics.CrashPoints.Reach(Diagnostics.CrashPoints.StoreBatchCommitted);
 
         if (accepted.Any(w => w.ReleasesLocks))
         {
