@@ -34,4 +34,22 @@ public class ChaosTests
         Assert.True(runs.Sum(r => r.GetProperty("rolledBack").GetInt32()) > 0, run.Output);
         Assert.Contains("fault point", run.Output);
     }
+
+    [Fact]
+    public async Task The_coordinator_killed_after_a_shared_store_batch_committed_unanswered_leaves_everything_consistent()
+    {
+        // Seed 3 runs the shared store with three coordinators; the one the services call first dies
+        // once a batch is durable and before any of its callers heard back, well into the run.
+        var run = await DemoProcess.RunAsync(TimeSpan.FromMinutes(4),
+            "chaos", "--runs", "1", "--seed", "3", "--orders", "60", "--points", "coordinator.store-batch-committed");
+
+        Assert.True(run.ExitCode == 0, $"The campaign exited with {run.ExitCode}:\n{run.Output}");
+        var result = Assert.Single(run.Report.GetProperty("runResults").EnumerateArray());
+        Assert.Equal("Postgres/coordinator.store-batch-committed", $"{result.GetProperty("store").GetString()}/{result.GetProperty("point").GetString()}");
+        Assert.True(result.GetProperty("fired").GetBoolean(), $"The fault did not strike:\n{run.Output}");
+        Assert.Empty(result.GetProperty("violations").EnumerateArray());
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("error").ValueKind);
+        Assert.Equal(60, result.GetProperty("transactions").GetInt32());
+        Assert.Equal(0, result.GetProperty("failed").GetInt32());
+    }
 }
