@@ -85,6 +85,11 @@ public class UndoThroughCoordinatorTests(CliEnvironment env)
         Assert.Contains($"could not get the undo images of branch {registered.BranchId} of '{begun.Xid}'", shown.StandardError);
         Assert.Contains("No resource manager for 'nowhere-db' is connected", shown.StandardError);
 
+        // Undo images are row data: like every admin call, they need the admin token.
+        var anonymous = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => new Admin.AdminClient(env.Coordinator.Channel)
+            .GetBranchUndoAsync(new GetBranchUndoRequest { Xid = begun.Xid, BranchId = registered.BranchId }).ResponseAsync);
+        Assert.Equal(Grpc.Core.StatusCode.Unauthenticated, anonymous.StatusCode);
+
         await env.Admin.ForceRollbackAsync(new InterveneRequest { Xid = begun.Xid, Reason = "test over" });
         await env.Admin.ForgetBranchAsync(new ForgetBranchRequest { Xid = begun.Xid, BranchId = registered.BranchId, Reason = "nothing was written" });
         await env.WaitForStatusAsync(begun.Xid, GlobalStatus.Finished);
