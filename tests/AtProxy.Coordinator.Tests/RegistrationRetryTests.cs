@@ -20,7 +20,8 @@ public class RegistrationRetryTests
         var tm = new TransactionManager.TransactionManagerClient(coordinator.Channel);
         var rm = new ResourceManager.ResourceManagerClient(coordinator.Channel);
         var admin = new Protocol.V1.Admin.AdminClient(coordinator.Channel);
-        var xid = await tm.BeginAsync();
+        // Long enough that a loaded machine's kill and restart cannot time it out before the rollback it ends with.
+        var xid = await tm.BeginAsync(timeoutMs: 300_000);
 
         var first = await rm.RegisterBranchAsync(Registration(xid, "first", "public.t:1", "public.t:2"));
         var again = await rm.RegisterBranchAsync(Registration(xid, "first", "public.t:1", "public.t:2"));
