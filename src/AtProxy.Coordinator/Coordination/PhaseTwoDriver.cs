@@ -234,7 +234,11 @@ internal sealed class PhaseTwoDriver(
         return false;
     }
 
-    // Records a branch outcome unless someone else changed the transaction meanwhile.
+    // Records a branch's rollback unless someone else changed the transaction meanwhile. It releases
+    // nothing, and losing it in a crash only sends the branch its rollback again, which the resource
+    // manager answers without touching data (its undo row is gone): so it is made durable with the
+    // transaction's next change (the next branch's, or the final status, whose flush the caller waits
+    // for) instead of costing each branch a flush of its own on the rolled-back rows' lock hold.
     private async Task<bool> RecordBranchAsync(string xid, GlobalStatus expected, BranchSession sent, BranchCommandOutcome outcome)
     {
         await using var scope = await store.LockAsync(xid);
@@ -250,7 +254,7 @@ internal sealed class PhaseTwoDriver(
         }
         if (branch.Status != outcome.Status || branch.LastError != outcome.Message)
         {
-            await changes.ChangeBranchAsync(scope, branch, outcome.Status, outcome.Message);
+            await changes.ChangeBranchAsync(scope, branch, outcome.Status, outcome.Message, durableWithNext: true);
         }
         return true;
     }
