@@ -13,7 +13,7 @@ namespace AtProxy.Coordinator.Coordination;
 
 /// <summary>
 /// Drives phase 2 of a decided transaction: every branch not yet done gets its command
-/// (commit in registration order, rollback in reverse), each answer is recorded, and the
+/// (commit all at once; rollback in reverse order on each database, the databases at once), each answer is recorded, and the
 /// transaction ends when all are done. A retryable failure stops the attempt, moves the
 /// transaction to its retrying status and schedules the next attempt with back-off, until the
 /// retry budget of its direction runs out (<see cref="CoordinatorOptions.MaxCommitRetryMs"/>,
@@ -172,7 +172,6 @@ internal sealed class PhaseTwoDriver(
             return false;
         }
         var commit = GlobalStatusRules.IsCommitDirection(status);
-        var action = commit ? BranchAction.Commit : BranchAction.Rollback;
         var timeout = TimeSpan.FromMilliseconds(_options.BranchCommandTimeoutMs);
 
         if (commit)
@@ -180,34 +179,56 @@ internal sealed class PhaseTwoDriver(
             return await CommitBranchesAsync(session, status, branches, timeout, stopping);
         }
 
-        // Rollback: one branch after the other, newest first, each recorded as it is done.
-        for (var i = branches.Length - 1; i >= 0; i--)
+        // Rollback: the branches on one database one after the other, newest first (a later branch
+        // may have written rows an earlier one wrote too, so their restores must run in reverse);
+        // different databases at once, since the transaction's locks wait for the slowest of them.
+        var lanes = branches.Where(b => !BranchStatusRules.IsDone(b.Status)).Reverse().GroupBy(DatabaseOf).ToArray();
+        var ends = await Task.WhenAll(lanes.Select(lane => RollbackLaneAsync(session, status, lane, timeout, stopping)));
+        if (ends.Any(end => end.Abandoned))
         {
-            var branch = branches[i];
-            if (BranchStatusRules.IsDone(branch.Status))
-            {
-                continue;
-            }
-            var outcome = await hub.SendAsync(action, session.Xid, branch.BranchId, branch.ResourceId, branch.ResourceIdentity, timeout, stopping);
+            return false;
+        }
+        var failures = ends.Where(end => end.Failure is not null).Select(end => end.Failure!.Value).ToList();
+        if (failures.Count == 0)
+        {
+            return await CompleteAsync(session, status, []);
+        }
+        if (failures.Any(f => f.Outcome.Verdict == BranchCommandVerdict.Unretryable))
+        {
+            await StopAsync(session.Xid, status, failures, commit: false);
+        }
+        else
+        {
+            await ScheduleRetryAsync(session.Xid, status, failures);
+        }
+        return false;
+    }
+
+    // The database a branch wrote: its identity, which two resource ids over one database share.
+    // Branches of older clients (no identity) are all taken as one database, one after the other.
+    private static string DatabaseOf(BranchSession branch) => branch.ResourceIdentity;
+
+    /// <summary>How one database's rollbacks ended: all done, stopped at a failed branch, or abandoned (the transaction changed meanwhile).</summary>
+    private readonly record struct LaneEnd(bool Abandoned, (BranchSession Branch, BranchCommandOutcome Outcome)? Failure);
+
+    // One database's branches, newest first, each recorded as it is done; stops at the first that fails.
+    private async Task<LaneEnd> RollbackLaneAsync(GlobalSession session, GlobalStatus status, IEnumerable<BranchSession> lane, TimeSpan timeout, CancellationToken stopping)
+    {
+        foreach (var branch in lane)
+        {
+            var outcome = await hub.SendAsync(BranchAction.Rollback, session.Xid, branch.BranchId, branch.ResourceId, branch.ResourceIdentity, timeout, stopping);
             CrashPoints.Reach(CrashPoints.RollbackCommandSent);
             stopping.ThrowIfCancellationRequested();
-            switch (outcome.Verdict)
+            if (outcome.Verdict != BranchCommandVerdict.Succeeded)
             {
-                case BranchCommandVerdict.Succeeded:
-                    if (!await RecordBranchAsync(session.Xid, status, branch, outcome))
-                    {
-                        return false;
-                    }
-                    break;
-                case BranchCommandVerdict.Retryable:
-                    await ScheduleRetryAsync(session.Xid, status, [(branch, outcome)]);
-                    return false;
-                default:
-                    await StopAsync(session.Xid, status, [(branch, outcome)], commit: false);
-                    return false;
+                return new LaneEnd(Abandoned: false, (branch, outcome));
+            }
+            if (!await RecordBranchAsync(session.Xid, status, branch, outcome))
+            {
+                return new LaneEnd(Abandoned: true, null);
             }
         }
-        return await CompleteAsync(session, status, []);
+        return new LaneEnd(Abandoned: false, null);
     }
 
     // Commit: the order does not matter and the locks are gone already, so every branch is
@@ -234,7 +255,11 @@ internal sealed class PhaseTwoDriver(
         return false;
     }
 
-    // Records a branch outcome unless someone else changed the transaction meanwhile.
+    // Records a branch's rollback unless someone else changed the transaction meanwhile. It releases
+    // nothing, and losing it in a crash only sends the branch its rollback again, which the resource
+    // manager answers without touching data (its undo row is gone): so it is made durable with the
+    // transaction's next change (the next branch's, or the final status, whose flush the caller waits
+    // for) instead of costing each branch a flush of its own on the rolled-back rows' lock hold.
     private async Task<bool> RecordBranchAsync(string xid, GlobalStatus expected, BranchSession sent, BranchCommandOutcome outcome)
     {
         await using var scope = await store.LockAsync(xid);
@@ -250,7 +275,7 @@ internal sealed class PhaseTwoDriver(
         }
         if (branch.Status != outcome.Status || branch.LastError != outcome.Message)
         {
-            await changes.ChangeBranchAsync(scope, branch, outcome.Status, outcome.Message);
+            await changes.ChangeBranchAsync(scope, branch, outcome.Status, outcome.Message, durableWithNext: true);
         }
         return true;
     }

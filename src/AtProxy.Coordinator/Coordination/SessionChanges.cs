@@ -29,11 +29,15 @@ internal sealed class SessionChanges(TimeProvider time)
         });
     }
 
-    public Task ChangeBranchAsync(ISessionScope scope, BranchSession branch, BranchStatus status, string error) =>
-        scope.AppendAsync(new StoreRecord
+    /// <summary>Records a branch's new status; with <paramref name="durableWithNext"/>, without waiting for its flush (<see cref="ISessionScope.AppendWithNextAsync"/>).</summary>
+    public Task ChangeBranchAsync(ISessionScope scope, BranchSession branch, BranchStatus status, string error, bool durableWithNext = false)
+    {
+        var record = new StoreRecord
         {
             BranchStatusChanged = new BranchStatusChanged { Xid = scope.Session.Xid, BranchId = branch.BranchId, Status = status, Error = error, AtUnixMs = NowUnixMs },
-        });
+        };
+        return durableWithNext ? scope.AppendWithNextAsync(record) : scope.AppendAsync(record);
+    }
 
     /// <summary>Marks a branch done by a person's decision; its locks are released.</summary>
     public Task ForgetBranchAsync(ISessionScope scope, BranchSession branch, BranchStatus doneStatus, string reason, string actor) =>

@@ -295,6 +295,9 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
 
     public Task AppendAsync(StoreRecord record) => PersistAsync(record, () => State.Apply(record));
 
+    /// <summary>Applies <paramref name="record"/> at once; it is made durable with the next records, without waiting for it.</summary>
+    public Task AppendWithNextAsync(StoreRecord record) => PersistWithNextAsync(record, () => State.Apply(record));
+
     /// <summary>Forgets an ended transaction after its retention (no durable record is needed).</summary>
     public Task PurgeAsync(string xid)
     {

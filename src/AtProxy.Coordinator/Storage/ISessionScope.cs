@@ -27,6 +27,14 @@ internal interface ISessionScope : IAsyncDisposable
     /// <summary>Records a change of the transaction (status, branch status) and applies it to <see cref="Session"/>.</summary>
     Task AppendAsync(StoreRecord record);
 
+    /// <summary>
+    /// Records a change that recovery can do without (it would only repeat an idempotent step) and
+    /// applies it to <see cref="Session"/> at once; it becomes durable with the transaction's next
+    /// change, which is written after it, without waiting for a flush of its own. A store that writes
+    /// a scope's changes together anyway makes no difference.
+    /// </summary>
+    Task AppendWithNextAsync(StoreRecord record) => AppendAsync(record);
+
     /// <summary>Makes the phase-2 schedule set on <see cref="Session"/> (next attempt, failures in a row) visible to every instance.</summary>
     Task SaveScheduleAsync();
 }

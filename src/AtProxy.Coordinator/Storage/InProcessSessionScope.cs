@@ -15,6 +15,8 @@ internal sealed class InProcessSessionScope(CoordinatorStoreBase store, GlobalSe
 
     public Task AppendAsync(StoreRecord record) => store.AppendAsync(record);
 
+    public Task AppendWithNextAsync(StoreRecord record) => store.AppendWithNextAsync(record);
+
     // The schedule lives on the session itself; only this process reads it.
     public Task SaveScheduleAsync() => Task.CompletedTask;
 

@@ -17,7 +17,7 @@ internal static class CrashPoints
     /// <summary>The local COMMIT is done; the caller has not been answered.</summary>
     public const string AfterLocalCommit = "proxy.after-local-commit";
 
-    /// <summary>A phase-2 rollback restored the rows and deleted the undo row; its COMMIT is still to come.</summary>
+    /// <summary>A phase-2 rollback restored the rows in its local transaction; the undo row's delete and the COMMIT (one round trip) are still to come.</summary>
     public const string RollbackBeforeCommit = "proxy.rollback-before-commit";
 
     /// <summary>A phase-2 commit was acknowledged; the background delete of its undo rows is about to run.</summary>

@@ -15,6 +15,8 @@ namespace AtProxy.Phase2;
 /// </summary>
 internal sealed class BranchRollbacker(ILogger logger)
 {
+    private static readonly string PinSettings = CanonicalText.PinSettingsSql(lockTimeout: "5s");
+
     private readonly RecentRollbacks _recent = new();
 
     /// <summary>The outcome to report to the coordinator.</summary>
@@ -30,10 +32,9 @@ internal sealed class BranchRollbacker(ILogger logger)
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using var transactionDisposal = transaction.ConfigureAwait(false);
             // A phase-1 transaction still holding the rows must not make the rollback hang; retry later instead.
-            // Values are parsed back under the settings they were printed in (see CanonicalText).
-            await connection.RunAsync(transaction, CanonicalText.PinSettingsSql(lockTimeout: "5s"), cancellationToken).ConfigureAwait(false);
-
-            var row = await resource.UndoLog.LoadForUpdateAsync(connection, transaction, xid, branchId, cancellationToken).ConfigureAwait(false);
+            // Values are parsed back under the settings they were printed in (see CanonicalText). The
+            // settings go in the undo row's round trip.
+            var row = await resource.UndoLog.LoadForUpdateAsync(connection, transaction, xid, branchId, PinSettings, cancellationToken).ConfigureAwait(false);
             if (row is null && _recent.WasRestored(DatabaseOf(resource), xid, branchId))
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -42,8 +43,7 @@ internal sealed class BranchRollbacker(ILogger logger)
             if (row is null)
             {
                 // Phase 1 has not committed (yet): leave a marker so a late local commit of this branch fails.
-                await resource.UndoLog.InsertAsync(connection, transaction, xid, branchId, [], UndoLogTables.MarkerContext, UndoLogStatus.GlobalFinished, commit: false, cancellationToken).ConfigureAwait(false);
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                await resource.UndoLog.InsertAsync(connection, transaction, xid, branchId, [], UndoLogTables.MarkerContext, UndoLogStatus.GlobalFinished, commit: true, cancellationToken).ConfigureAwait(false);
                 return new Outcome(BranchStatus.PhaseTwoRollbacked, "no undo records: global-finished marker written");
             }
             if (row.Value.Status == UndoLogStatus.Committed)
@@ -79,9 +79,8 @@ internal sealed class BranchRollbacker(ILogger logger)
                     return new Outcome(BranchStatus.PhaseTwoRollbackFailedUnretryable, dirty);
                 }
             }
-            await resource.UndoLog.DeleteAsync(connection, transaction, xid, branchId, cancellationToken).ConfigureAwait(false);
             Diagnostics.CrashPoints.Reach(Diagnostics.CrashPoints.RollbackBeforeCommit);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            await resource.UndoLog.DeleteAndCommitAsync(connection, transaction, xid, branchId, cancellationToken).ConfigureAwait(false);
             _recent.Restored(DatabaseOf(resource), xid, branchId);
             return new Outcome(BranchStatus.PhaseTwoRollbacked, "");
         }

@@ -144,24 +144,41 @@ internal sealed class UndoLogTable
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The branch's undo row locked for the rollback, or null when there is none.</summary>
-    public Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadForUpdateAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, CancellationToken cancellationToken) =>
-        LoadAsync(connection, transaction, xid, branchId, forUpdate: true, cancellationToken);
+    /// <summary>
+    /// The branch's undo row locked for the rollback, or null when there is none; <paramref name="first"/>
+    /// (a statement whose result is not read, e.g. the rollback's settings) runs before it in the same round trip.
+    /// </summary>
+    public Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadForUpdateAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId,
+        string? first, CancellationToken cancellationToken) =>
+        LoadAsync(connection, transaction, xid, branchId, first, forUpdate: true, cancellationToken);
 
     /// <summary>The branch's undo row, read without locking it (to show it), or null when there is none.</summary>
     public Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> ReadAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, CancellationToken cancellationToken) =>
-        LoadAsync(connection, transaction, xid, branchId, forUpdate: false, cancellationToken);
+        LoadAsync(connection, transaction, xid, branchId, first: null, forUpdate: false, cancellationToken);
 
-    private async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, bool forUpdate, CancellationToken cancellationToken)
+    private async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId,
+        string? first, bool forUpdate, CancellationToken cancellationToken)
     {
-        var select = connection.CreateCommand();
-        await using var selectDisposal = select.ConfigureAwait(false);
-        select.Transaction = transaction;
+        var batch = connection.CreateBatch();
+        await using var batchDisposal = batch.ConfigureAwait(false);
+        batch.Transaction = transaction;
+        if (first is not null)
+        {
+            var leading = batch.CreateBatchCommand();
+            leading.CommandText = first;
+            batch.BatchCommands.Add(leading);
+        }
+        var select = batch.CreateBatchCommand();
         select.CommandText = $"SELECT {RollbackInfo}, {Context}, {LogStatus} FROM {QualifiedName} WHERE {Xid} = @x AND {BranchId} = @b" + (forUpdate ? " FOR UPDATE" : "");
         AddParameter(select, "x", xid);
         AddParameter(select, "b", branchId);
-        var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        batch.BatchCommands.Add(select);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var readerDisposal = reader.ConfigureAwait(false);
+        if (first is not null)
+        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        }
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             return null;
@@ -169,15 +186,25 @@ internal sealed class UndoLogTable
         return ((byte[])reader.GetValue(0), reader.GetString(1), (UndoLogStatus)reader.GetInt32(2));
     }
 
-    public async Task<int> DeleteAsync(DbConnection connection, DbTransaction? transaction, string xid, long branchId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes the branch's undo row in <paramref name="transaction"/> and commits it in the same round
+    /// trip (the COMMIT is skipped by the server when the delete fails, which leaves the transaction to
+    /// be rolled back).
+    /// </summary>
+    public async Task DeleteAndCommitAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, CancellationToken cancellationToken)
     {
-        var delete = connection.CreateCommand();
-        await using var deleteDisposal = delete.ConfigureAwait(false);
-        delete.Transaction = transaction;
+        var batch = connection.CreateBatch();
+        await using var batchDisposal = batch.ConfigureAwait(false);
+        batch.Transaction = transaction;
+        var delete = batch.CreateBatchCommand();
         delete.CommandText = $"DELETE FROM {QualifiedName} WHERE {Xid} = @x AND {BranchId} = @b";
         AddParameter(delete, "x", xid);
         AddParameter(delete, "b", branchId);
-        return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        batch.BatchCommands.Add(delete);
+        var commit = batch.CreateBatchCommand();
+        commit.CommandText = "COMMIT";
+        batch.BatchCommands.Add(commit);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Deletes the undo rows of many committed branches in one statement.</summary>

@@ -264,6 +264,40 @@ public sealed class EmbeddedStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task AppendWithNext_branch_outcomes_apply_at_once_and_are_durable_with_the_final_status()
+    {
+        string xid;
+        long first, second;
+        var copy = Path.Combine(_directory, "copy");
+        await using (var store = await OpenAsync())
+        {
+            xid = await BeginAsync(store);
+            first = await RegisterAsync(store, xid, "1");
+            second = await RegisterAsync(store, xid, "2");
+            await ChangeStatusAsync(store, xid, GlobalStatus.Begin, GlobalStatus.Rollbacking);
+
+            // A phase-2 rollback records each branch without waiting for its flush, newest first.
+            await store.AppendWithNextAsync(BranchRolledBack(xid, second));
+            Assert.Equal(BranchStatus.PhaseTwoRollbacked, store.Find(xid)!.FindBranch(second)!.Status);
+            Assert.Equal(2, store.LocksHeld); // a branch's rollback lets go of nothing
+            await store.AppendWithNextAsync(BranchRolledBack(xid, first));
+            await ChangeStatusAsync(store, xid, GlobalStatus.Rollbacking, GlobalStatus.Rollbacked);
+            // What a crash right now would leave on disk: the final status waited for its flush.
+            CopyLogsTo(copy);
+        }
+
+        await using var crashed = new EmbeddedCoordinatorStore(copy, 64L * 1024 * 1024, NullLogger<EmbeddedCoordinatorStore>.Instance);
+        await crashed.OpenAsync(CancellationToken.None);
+        var session = crashed.Find(xid)!;
+        Assert.Equal(GlobalStatus.Rollbacked, session.Status);
+        Assert.All(session.Branches(), branch => Assert.Equal(BranchStatus.PhaseTwoRollbacked, branch.Status));
+        Assert.Equal(0, crashed.LocksHeld);
+    }
+
+    private static StoreRecord BranchRolledBack(string xid, long branchId) =>
+        new() { BranchStatusChanged = new BranchStatusChanged { Xid = xid, BranchId = branchId, Status = BranchStatus.PhaseTwoRollbacked, AtUnixMs = 4_000 } };
+
+    [Fact]
     public async Task Begin_returns_before_its_flush_but_its_xid_is_never_handed_out_again()
     {
         string answered;
