@@ -3,6 +3,7 @@ using AtProxy.Coordinator.Alerts;
 using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.Coordination;
 using AtProxy.Coordinator.Diagnostics;
+using AtProxy.Coordinator.OperatorConsole;
 using AtProxy.Coordinator.ResourceManagers;
 using AtProxy.Coordinator.Security;
 using AtProxy.Coordinator.Services;
@@ -34,6 +35,7 @@ public static class CoordinatorApplication
         ["--store-connection"] = "Coordinator:StoreConnection",
         ["--node-id"] = "Coordinator:NodeId",
         ["--parent-pid"] = "Coordinator:ParentProcessId",
+        ["--admin-urls"] = "Coordinator:AdminUrls",
     };
 
     /// <summary>
@@ -100,6 +102,7 @@ public static class CoordinatorApplication
         services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
 
         configure?.Invoke(builder);
+        AdminEndpoint.Add(builder);
         // A setting that is misspelt or meant for another version would otherwise be ignored in silence.
         if (CoordinatorSettingsCheck.Problems(builder.Configuration) is { Count: > 0 } settingProblems)
         {
@@ -111,6 +114,7 @@ public static class CoordinatorApplication
         app.MapGrpcService<ResourceManagerService>();
         app.MapGrpcService<AdminService>();
         app.MapGrpcHealthChecksService();
+        AdminEndpoint.Map(app);
         return app;
     }
 
@@ -130,6 +134,10 @@ public static class CoordinatorApplication
             Log.DataDirectory(logger, embedded.DataDirectory);
         }
         Log.CallProtection(logger, CallProtection.Application(options), CallProtection.Admin(options));
+        if (!string.IsNullOrWhiteSpace(options.AdminUrls))
+        {
+            Log.AdminEndpoint(logger, options.AdminUrls, CallProtection.AdminEndpoint(options));
+        }
     }
 
     /// <summary>Runs the coordinator until it is stopped; returns the process exit code.</summary>

@@ -121,6 +121,15 @@ public sealed class CoordinatorOptions
     public string? AdminToken { get; set; }
 
     /// <summary>
+    /// Where the admin endpoint listens (HTTP/1.1): the operator console, <c>/metrics</c> and
+    /// <c>/healthz</c>; several URLs are separated by ';', each with an explicit port other than the
+    /// gRPC port (<c>--admin-urls http://127.0.0.1:8092</c>). Empty: no admin endpoint. Without an
+    /// admin token (<see cref="AdminToken"/>, else <see cref="ApplicationToken"/>) only loopback
+    /// addresses are accepted: anyone who reaches the endpoint can intervene.
+    /// </summary>
+    public string? AdminUrls { get; set; }
+
+    /// <summary>
     /// When set, the coordinator stops once the process with this id has exited (a test host
     /// that started it and died must not leave it running).
     /// </summary>
