@@ -84,11 +84,13 @@ internal sealed class AdminOperations(
     public async Task<GlobalStatus> RetryAsync(InterveneRequest request, string actor)
     {
         RequestValidation.RequireReason(request.Reason);
+        ExpectedStatus.Validate(request.ExpectedStatus);
         GlobalStatus reached;
         await using (var scope = await LockAsync(request.Xid))
         {
             var session = scope.Session;
             var status = session.Status;
+            ExpectedStatus.Require(session, request.ExpectedStatus, "retry");
             if (!GlobalStatusRules.IsRetrying(status) && !GlobalStatusRules.IsStopped(status))
             {
                 throw CoordinatorErrors.FailedPrecondition(
@@ -104,11 +106,13 @@ internal sealed class AdminOperations(
     public async Task<GlobalStatus> ForceRollbackAsync(InterveneRequest request, string actor)
     {
         RequestValidation.RequireReason(request.Reason);
+        ExpectedStatus.Validate(request.ExpectedStatus);
         GlobalStatus reached;
         await using (var scope = await LockAsync(request.Xid))
         {
             var session = scope.Session;
             var status = session.Status;
+            ExpectedStatus.Require(session, request.ExpectedStatus, "roll back");
             if (status == GlobalStatus.Begin)
             {
                 await changes.ChangeStatusAsync(scope, GlobalStatus.Rollbacking, request.Reason, actor);
@@ -132,11 +136,13 @@ internal sealed class AdminOperations(
     public async Task<GlobalStatus> ForceCommitAsync(InterveneRequest request, string actor)
     {
         RequestValidation.RequireReason(request.Reason);
+        ExpectedStatus.Validate(request.ExpectedStatus);
         GlobalStatus reached;
         await using (var scope = await LockAsync(request.Xid))
         {
             var session = scope.Session;
             var status = session.Status;
+            ExpectedStatus.Require(session, request.ExpectedStatus, "commit");
             if (status == GlobalStatus.Begin)
             {
                 var needsPhaseTwo = session.Branches().Any(b => !BranchStatusRules.IsDone(b.Status));
@@ -161,12 +167,14 @@ internal sealed class AdminOperations(
     public async Task<GlobalStatus> ForgetBranchAsync(ForgetBranchRequest request, string actor)
     {
         RequestValidation.RequireReason(request.Reason);
+        ExpectedStatus.Validate(request.ExpectedStatus);
         GlobalStatus reached;
         await using (var scope = await LockAsync(request.Xid))
         {
             var session = scope.Session;
             var branch = session.FindBranch(request.BranchId) ?? throw CoordinatorErrors.UnknownBranch(request.Xid, request.BranchId);
             var status = session.Status;
+            ExpectedStatus.Require(session, request.ExpectedStatus, $"forget branch {branch.BranchId} of");
             if (BranchStatusRules.IsDone(branch.Status) || GlobalStatusRules.IsEnded(status))
             {
                 throw CoordinatorErrors.FailedPrecondition($"Branch {branch.BranchId} of '{session.Xid}' is done already ({branch.Status}).");
