@@ -27,6 +27,22 @@ internal static class CoordinatorErrors
 
     public static RpcException FailedPrecondition(string message) => new(new Status(StatusCode.FailedPrecondition, message));
 
+    public static RpcException NoResourceManager(string resourceId, string coordinatorId) =>
+        new(new Status(StatusCode.Unavailable,
+            $"No resource manager for '{resourceId}' is connected to this coordinator ({coordinatorId}). Start an application that wraps '{resourceId}', " +
+            "or, when several coordinators share the store, ask the coordinator it is connected to (atproxy status lists each one's)."));
+
+    public static RpcException ResourceManagerLost(string resourceId, string instanceId) =>
+        new(new Status(StatusCode.Unavailable, $"The resource manager {instanceId} for '{resourceId}' disconnected before it answered; ask again."));
+
+    public static RpcException UndoImagesUnreadable(string resourceId, string instanceId, string error) =>
+        new(new Status(StatusCode.Unavailable, $"The resource manager ({instanceId}) for '{resourceId}' could not read the undo images: {error}"));
+
+    public static RpcException ResourceManagerSilent(string resourceId, TimeSpan waited) =>
+        new(new Status(StatusCode.DeadlineExceeded,
+            $"The resource manager for '{resourceId}' did not answer within {waited.TotalMilliseconds:0} ms; it may be busy, or older than this coordinator " +
+            "and not know the undo-images request (upgrade its AtProxy package)."));
+
     public static RpcException StoreUnavailable(Exception inner) =>
         new(new Status(StatusCode.Unavailable, $"The coordinator cannot record changes: {inner.Message}", inner));
 }

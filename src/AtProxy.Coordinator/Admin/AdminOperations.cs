@@ -227,6 +227,45 @@ internal sealed class AdminOperations(
         return response;
     }
 
+    /// <summary>The longest a resource manager is waited for with undo images, whatever the caller's deadline.</summary>
+    public static readonly TimeSpan UndoImagesWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// One branch's undo images, asked of a resource manager connected for the branch's resource over
+    /// its stream (this coordinator holds no database credentials): NOT_FOUND for an unknown
+    /// transaction or branch, UNAVAILABLE when no resource manager for the resource is connected here
+    /// or it could not read them, DEADLINE_EXCEEDED when it does not answer within
+    /// <see cref="UndoImagesWait"/> or before <paramref name="cancellationToken"/>.
+    /// </summary>
+    public async Task<GetBranchUndoResponse> GetBranchUndoAsync(GetBranchUndoRequest request, CancellationToken cancellationToken)
+    {
+        RequestValidation.RequireXid(request.Xid);
+        if (request.BranchId <= 0)
+        {
+            throw CoordinatorErrors.InvalidArgument($"branch_id must be a positive branch id (got {request.BranchId}).");
+        }
+        var session = await store.FindAsync(request.Xid) ?? throw CoordinatorErrors.UnknownTransaction(request.Xid);
+        var branch = session.FindBranch(request.BranchId) ?? throw CoordinatorErrors.UnknownBranch(request.Xid, request.BranchId);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        wait.CancelAfter(UndoImagesWait);
+        var ask = new UndoImagesRequest
+        {
+            Xid = session.Xid,
+            BranchId = branch.BranchId,
+            ResourceId = branch.ResourceId,
+            ResourceIdentity = branch.ResourceIdentity,
+        };
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            return await hub.RequestUndoImagesAsync(ask, options.Value.NodeId, wait.Token);
+        }
+        catch (OperationCanceledException) when (wait.IsCancellationRequested)
+        {
+            throw CoordinatorErrors.ResourceManagerSilent(branch.ResourceId, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        }
+    }
+
     public ListAlertsResponse ListAlerts()
     {
         var response = new ListAlertsResponse();

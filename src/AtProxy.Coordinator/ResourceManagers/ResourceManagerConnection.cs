@@ -8,11 +8,13 @@ namespace AtProxy.Coordinator.ResourceManagers;
 /// <summary>
 /// One subscribed resource manager stream. Commands are queued to a single writer (a gRPC
 /// stream allows one write at a time); results are matched to their command by correlation id.
+/// Undo-image requests share the queue and the correlation ids, and are answered in any order.
 /// </summary>
 internal sealed class ResourceManagerConnection
 {
     private readonly Channel<CoordinatorMessage> _outbox = Channel.CreateUnbounded<CoordinatorMessage>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<long, TaskCompletionSource<BranchCommandResult>> _pending = new();
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<UndoImagesResult>> _pendingUndoImages = new();
     private long _lastCorrelationId;
     private volatile bool _closed;
 
@@ -71,6 +73,32 @@ internal sealed class ResourceManagerConnection
     }
 
     /// <summary>
+    /// Asks for a branch's undo images and waits for the answer until <paramref name="cancellationToken"/>.
+    /// Throws <see cref="ResourceManagerDisconnectedException"/> as soon as the stream is lost.
+    /// </summary>
+    public async Task<UndoImagesResult> RequestUndoImagesAsync(UndoImagesRequest request, CancellationToken cancellationToken)
+    {
+        var correlationId = Interlocked.Increment(ref _lastCorrelationId);
+        var answer = new TaskCompletionSource<UndoImagesResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pendingUndoImages[correlationId] = answer;
+        try
+        {
+            var message = new CoordinatorMessage { UndoImages = request.Clone() };
+            message.UndoImages.CorrelationId = correlationId;
+            // Registered before the check: a Close() that runs meanwhile either sees it or is seen here.
+            if (_closed || !_outbox.Writer.TryWrite(message))
+            {
+                throw new ResourceManagerDisconnectedException();
+            }
+            return await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _pendingUndoImages.TryRemove(correlationId, out _);
+        }
+    }
+
+    /// <summary>
     /// Writes queued commands to the stream until it closes. Commands queued behind the one being
     /// written go out in the same flush: under load, many transactions reach phase 2 at once.
     /// </summary>
@@ -95,7 +123,14 @@ internal sealed class ResourceManagerConnection
     public bool Complete(BranchCommandResult result) =>
         _pending.TryRemove(result.CorrelationId, out var waiting) && waiting.TrySetResult(result);
 
-    /// <summary>Stops the writer and fails every command still waiting, so phase 2 retries them.</summary>
+    /// <summary>Completes the undo-image request the result answers; false when none is waiting (late or unknown).</summary>
+    public bool Complete(UndoImagesResult result) =>
+        _pendingUndoImages.TryRemove(result.CorrelationId, out var waiting) && waiting.TrySetResult(result);
+
+    /// <summary>
+    /// Stops the writer and fails every command still waiting, so phase 2 retries them, and every
+    /// undo-image request, so its caller hears at once that the resource manager is gone.
+    /// </summary>
     public void Close()
     {
         _closed = true;
@@ -107,7 +142,15 @@ internal sealed class ResourceManagerConnection
                 waiting.TrySetException(new ResourceManagerDisconnectedException());
             }
         }
+        foreach (var (id, waiting) in _pendingUndoImages)
+        {
+            if (_pendingUndoImages.TryRemove(id, out _))
+            {
+                waiting.TrySetException(new ResourceManagerDisconnectedException());
+            }
+        }
     }
 
-    private sealed class ResourceManagerDisconnectedException : Exception;
+    /// <summary>The stream was lost before the resource manager answered.</summary>
+    internal sealed class ResourceManagerDisconnectedException : Exception;
 }

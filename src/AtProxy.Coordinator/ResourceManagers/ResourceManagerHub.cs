@@ -62,4 +62,45 @@ internal sealed class ResourceManagerHub
         }
         return outcome;
     }
+
+    /// <summary>
+    /// Asks one connected instance of the branch's resource for the branch's undo images and waits for
+    /// them until <paramref name="cancellationToken"/>. Instances that serve the id over another database
+    /// are passed over. UNAVAILABLE, naming the resource, when none is connected here, when the stream
+    /// is lost before the answer, or when the resource manager could not read them.
+    /// </summary>
+    public async Task<GetBranchUndoResponse> RequestUndoImagesAsync(UndoImagesRequest request, string coordinatorId, CancellationToken cancellationToken)
+    {
+        if (!_byResource.TryGetValue(request.ResourceId, out var list) || list.IsDefaultOrEmpty)
+        {
+            throw CoordinatorErrors.NoResourceManager(request.ResourceId, coordinatorId);
+        }
+        var turn = (int)((ulong)Interlocked.Increment(ref _turn) % (ulong)list.Length);
+        UndoImagesResult? refused = null;
+        for (var next = 0; next < list.Length; next++)
+        {
+            var connection = list[(turn + next) % list.Length];
+            UndoImagesResult result;
+            try
+            {
+                result = await connection.RequestUndoImagesAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ResourceManagerConnection.ResourceManagerDisconnectedException)
+            {
+                throw CoordinatorErrors.ResourceManagerLost(request.ResourceId, connection.InstanceId);
+            }
+            if (result.IdentityMismatch)
+            {
+                refused = result;
+                continue;
+            }
+            if (result.Images is null || result.Error.Length > 0)
+            {
+                throw CoordinatorErrors.UndoImagesUnreadable(request.ResourceId, connection.InstanceId, result.Error);
+            }
+            result.Images.ResourceId = request.ResourceId;
+            return result.Images;
+        }
+        throw CoordinatorErrors.UndoImagesUnreadable(request.ResourceId, "every connected instance", refused!.Error);
+    }
 }

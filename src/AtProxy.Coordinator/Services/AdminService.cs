@@ -32,6 +32,13 @@ internal sealed class AdminService(AdminOperations operations) : Protocol.V1.Adm
     public override Task<GetCoordinatorStatusResponse> GetCoordinatorStatus(GetCoordinatorStatusRequest request, ServerCallContext context) =>
         operations.GetCoordinatorStatusAsync();
 
+    public override async Task<GetBranchUndoResponse> GetBranchUndo(GetBranchUndoRequest request, ServerCallContext context)
+    {
+        // Ends a little before the caller's deadline, so the caller hears why (see AnswerInTime).
+        using var inTime = new AnswerInTime(context);
+        return await operations.GetBranchUndoAsync(request, inTime.WaitEnds);
+    }
+
     public override Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context) =>
         Task.FromResult(operations.ListAlerts());
 }

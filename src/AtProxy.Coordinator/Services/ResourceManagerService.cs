@@ -61,13 +61,16 @@ internal sealed class ResourceManagerService(
             while (await requestStream.MoveNext(stop.Token))
             {
                 var message = requestStream.Current;
-                if (message.KindCase != ResourceManagerMessage.KindOneofCase.Result)
+                var expected = message.KindCase switch
                 {
-                    throw CoordinatorErrors.InvalidArgument($"Only BranchCommandResult may follow Subscribe on the stream, not {message.KindCase}.");
-                }
-                if (!connection.Complete(message.Result))
+                    ResourceManagerMessage.KindOneofCase.Result => connection.Complete(message.Result),
+                    ResourceManagerMessage.KindOneofCase.UndoImages => connection.Complete(message.UndoImages),
+                    _ => throw CoordinatorErrors.InvalidArgument(
+                        $"Only BranchCommandResult and UndoImagesResult may follow Subscribe on the stream, not {message.KindCase}."),
+                };
+                if (!expected)
                 {
-                    Log.UnexpectedResult(logger, connection.InstanceId, message.Result.CorrelationId);
+                    Log.UnexpectedResult(logger, connection.InstanceId, message.Result?.CorrelationId ?? message.UndoImages.CorrelationId);
                 }
             }
         }

@@ -15,9 +15,13 @@ internal static class ResourceIdentityCheck
     public readonly record struct Refusal(string Message, bool IdentityMismatch);
 
     /// <summary>Null when the command may run here.</summary>
-    public static async Task<Refusal?> RefusalAsync(Resource resource, BranchCommand command, CancellationToken cancellationToken)
+    public static Task<Refusal?> RefusalAsync(Resource resource, BranchCommand command, CancellationToken cancellationToken) =>
+        RefusalAsync(resource, command.ResourceIdentity, command.Xid, command.BranchId, cancellationToken);
+
+    /// <summary>Null when the branch registered with <paramref name="resourceIdentity"/> may be read or run here.</summary>
+    public static async Task<Refusal?> RefusalAsync(Resource resource, string resourceIdentity, string xid, long branchId, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(command.ResourceIdentity))
+        if (string.IsNullOrEmpty(resourceIdentity))
         {
             return null; // registered by an older client: nothing to compare
         }
@@ -30,12 +34,12 @@ internal static class ResourceIdentityCheck
             return new Refusal($"could not read the identity of resource {resource.Id}'s database: {ex.Message}", IdentityMismatch: false);
         }
         var here = resource.Identity!;
-        if (string.Equals(here.Id, command.ResourceIdentity, StringComparison.OrdinalIgnoreCase))
+        if (string.Equals(here.Id, resourceIdentity, StringComparison.OrdinalIgnoreCase))
         {
             return null;
         }
         return new Refusal($"resource {resource.Id} in this process is database {here.Database} schema {here.Schema} (identity {here.Id}), " +
-            $"but branch {command.BranchId} of {command.Xid} was registered on identity {command.ResourceIdentity}; " +
+            $"but branch {branchId} of {xid} was registered on identity {resourceIdentity}; " +
             "a process wrapping the right database must run phase 2", IdentityMismatch: true);
     }
 }

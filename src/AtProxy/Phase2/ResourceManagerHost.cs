@@ -56,6 +56,12 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
 
     private int _connected;
 
+    /// <summary>Undo images read at once, at most: each holds a connection of the application's pool.</summary>
+    private readonly SemaphoreSlim _undoReads = new(2, 2);
+
+    /// <summary>The longest an undo-images read may take (the coordinator waits at most 10 s).</summary>
+    private static readonly TimeSpan UndoReadTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a stream being replaced waits for its commands in hand to be answered.</summary>
     private static readonly TimeSpan InHandGrace = TimeSpan.FromSeconds(10);
 
@@ -190,6 +196,11 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
                     case CoordinatorMessage.KindOneofCase.Command:
                         inHand.Track(HandleAsync(message.Command, call.RequestStream, writeLock, cancellationToken));
                         break;
+                    case CoordinatorMessage.KindOneofCase.UndoImages:
+                        // Off the reading loop, so a slow read never holds up the commands behind it. Not kept
+                        // in hand: a lost answer only fails the operator's call, which may be asked again.
+                        _ = Task.Run(() => AnswerUndoImagesAsync(message.UndoImages, call.RequestStream, writeLock, cancellationToken), CancellationToken.None);
+                        break;
                 }
             }
         }
@@ -252,6 +263,65 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         catch (Exception ex) when (ex is RpcException or InvalidOperationException or OperationCanceledException)
         {
             // The stream broke; the coordinator resends the command on a new one.
+        }
+    }
+
+    private async Task AnswerUndoImagesAsync(UndoImagesRequest request, IClientStreamWriter<ResourceManagerMessage> writer, SemaphoreSlim writeLock, CancellationToken cancellationToken)
+    {
+        var result = new UndoImagesResult { CorrelationId = request.CorrelationId };
+        try
+        {
+            await _undoReads.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                using var inTime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                inTime.CancelAfter(UndoReadTimeout);
+                var resource = _resources.Find(request.ResourceId);
+                if (resource is not { IsServed: true })
+                {
+                    result.Error = $"resource {request.ResourceId} is not served by this process";
+                }
+                else if (await ResourceIdentityCheck.RefusalAsync(resource, request.ResourceIdentity, request.Xid, request.BranchId, inTime.Token).ConfigureAwait(false) is { } refusal)
+                {
+                    result.Error = refusal.Message;
+                    result.IdentityMismatch = refusal.IdentityMismatch;
+                }
+                else
+                {
+                    result.Images = await UndoImagesReader.ReadAsync(resource, request.Xid, request.BranchId, inTime.Token).ConfigureAwait(false);
+                    result.Images.InstanceId = InstanceId;
+                }
+            }
+            finally
+            {
+                _undoReads.Release();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return; // the stream is ending; the coordinator fails the call itself
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "Reading the undo images of branch {BranchId} of {Xid} on {Resource} failed", request.BranchId, request.Xid, request.ResourceId);
+            result.Images = null;
+            result.Error = ex is OperationCanceledException ? $"reading the undo images took longer than {UndoReadTimeout.TotalSeconds:0} s" : ex.Message;
+        }
+        try
+        {
+            await writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await writer.WriteAsync(new ResourceManagerMessage { UndoImages = result }, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                writeLock.Release();
+            }
+        }
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException or OperationCanceledException)
+        {
+            // The stream broke; the coordinator fails the waiting call.
         }
     }
 

@@ -12,7 +12,7 @@ internal static class RowImage
 
     public static UndoValue Value(string? text) => text is null ? Null : new UndoValue { Text = text };
 
-    public static string? Text(UndoValue value) => value.ValueCase == UndoValue.ValueOneofCase.Text ? value.Text : null;
+    public static string? Text(UndoValue value) => UndoValueComparison.TextOf(value);
 
     /// <summary>The row whose record text (see <see cref="CanonicalText"/>) is in column <paramref name="ordinal"/>.</summary>
     public static UndoRow ReadRecord(DbDataReader reader, int ordinal, int count)
@@ -40,16 +40,7 @@ internal static class RowImage
         return row;
     }
 
-    public static bool SameValues(UndoRow left, UndoRow right, IReadOnlyList<UndoColumn> columns)
-    {
-        for (var i = 0; i < columns.Count; i++)
-        {
-            if (!Equals(Text(left.Values[i]), Text(right.Values[i])) ||
-                left.Values[i].ValueCase != right.Values[i].ValueCase)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    /// <summary>Rollback's dirty-write comparison, the one <see cref="UndoValueComparison"/> owns.</summary>
+    public static bool SameValues(UndoRow left, UndoRow right, IReadOnlyList<UndoColumn> columns) =>
+        UndoValueComparison.SameRow(left, right, columns.Count);
 }

@@ -145,12 +145,19 @@ internal sealed class UndoLogTable
     }
 
     /// <summary>The branch's undo row locked for the rollback, or null when there is none.</summary>
-    public async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadForUpdateAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, CancellationToken cancellationToken)
+    public Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadForUpdateAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, CancellationToken cancellationToken) =>
+        LoadAsync(connection, transaction, xid, branchId, forUpdate: true, cancellationToken);
+
+    /// <summary>The branch's undo row, read without locking it (to show it), or null when there is none.</summary>
+    public Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> ReadAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, CancellationToken cancellationToken) =>
+        LoadAsync(connection, transaction, xid, branchId, forUpdate: false, cancellationToken);
+
+    private async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, bool forUpdate, CancellationToken cancellationToken)
     {
         var select = connection.CreateCommand();
         await using var selectDisposal = select.ConfigureAwait(false);
         select.Transaction = transaction;
-        select.CommandText = $"SELECT {RollbackInfo}, {Context}, {LogStatus} FROM {QualifiedName} WHERE {Xid} = @x AND {BranchId} = @b FOR UPDATE";
+        select.CommandText = $"SELECT {RollbackInfo}, {Context}, {LogStatus} FROM {QualifiedName} WHERE {Xid} = @x AND {BranchId} = @b" + (forUpdate ? " FOR UPDATE" : "");
         AddParameter(select, "x", xid);
         AddParameter(select, "b", branchId);
         var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

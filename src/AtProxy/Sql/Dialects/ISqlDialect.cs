@@ -61,6 +61,12 @@ internal interface ISqlDialect
     /// </summary>
     GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys, ImageForm form = ImageForm.Canonical);
 
+    /// <summary>
+    /// The rows with these keys as the dirty-write check reads them, without locking them: what an
+    /// operator is shown next to a branch's undo images.
+    /// </summary>
+    GeneratedSql BuildCurrentRows(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys, ImageForm form = ImageForm.Canonical);
+
     /// <summary>Undo of an insert: delete the row by its key.</summary>
     GeneratedSql BuildDeleteRow(TableMetadata table, UndoRow row);
 

@@ -214,6 +214,10 @@ internal sealed class PostgresDialect(string functionSchema) : ISqlDialect
     public GeneratedSql BuildDirtyCheck(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys, ImageForm form = ImageForm.Canonical) =>
         SelectByKeys(table, keys, form, forUpdate: true);
 
+    /// <inheritdoc />
+    public GeneratedSql BuildCurrentRows(TableMetadata table, IReadOnlyList<IReadOnlyList<string>> keys, ImageForm form = ImageForm.Canonical) =>
+        SelectByKeys(table, keys, form, forUpdate: false);
+
     // One text array per key column: one plan and no parameter limit for any number of rows. A
     // single scalar key compares with = ANY, which the planner answers from the key's index; a
     // composite (or array-typed) key unnests the arrays together, each element cast on its own so
