@@ -102,8 +102,9 @@ public sealed class ConsoleBrowser : IDisposable
             _ = element.TagName;
             return false;
         }
-        catch (StaleElementReferenceException)
+        catch (WebDriverException)
         {
+            // Stale, or (chromium's words for the same) a node that no longer belongs to the document.
             return true;
         }
     }
