@@ -85,7 +85,9 @@ public static class CoordinatorApplication
         services.AddHostedService(provider => provider.GetRequiredService<AlertDispatcher>());
         services.AddSingleton<CoordinatorAlerts>();
         services.AddHostedService<AlertMonitor>();
+        services.AddSingleton<BranchFailureCounts>();
         services.AddSingleton<PhaseTwoDriver>();
+        services.AddSingleton<PhaseTwoWaits>();
         services.AddSingleton<TransactionCoordinator>();
         services.AddSingleton<AdminOperations>();
         services.AddSingleton<CoordinatorBackgroundService>();

@@ -103,11 +103,15 @@ internal sealed class Intervention
         var status = (await call(admin, reason, expected, cancellationToken)).Status;
         if (!parseResult.GetValue(Wait))
         {
-            InterventionView.Render(context.Output, action, xid, branchId, reason, status);
+            var remains = branchId is { } forgotten
+                ? WhatRemains.AfterForget((await admin.GetTransactionAsync(xid, cancellationToken)).Transaction, forgotten)
+                : null;
+            InterventionView.Render(context.Output, action, xid, branchId, reason, status, remains);
             return ExitCodes.Success;
         }
 
-        var settled = await PhaseTwoWait.UntilSettledAsync(admin, xid, parseResult.GetValue(WaitTimeout), cancellationToken);
+        var settled = await PhaseTwoWait.UntilSettledAsync(admin, xid, parseResult.GetValue(WaitTimeout),
+            transaction => InterventionView.RenderProgress(context.Output, transaction), cancellationToken);
         InterventionView.Render(context.Output, action, xid, branchId, reason, settled.Status);
         if (PhaseTwoWait.EndedWell(settled.Status))
         {

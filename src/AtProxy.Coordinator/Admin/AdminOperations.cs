@@ -25,6 +25,8 @@ internal sealed class AdminOperations(
     CoordinatorIdentity identity,
     CoordinatorAlerts alerts,
     ActiveAlerts activeAlerts,
+    PhaseTwoWaits waits,
+    BranchFailureCounts failureCounts,
     IOptions<CoordinatorOptions> options,
     ILogger<AdminOperations> logger)
 {
@@ -305,6 +307,7 @@ internal sealed class AdminOperations(
         if (GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
         {
             alerts.Resumed(session.Xid);
+            failureCounts.Forget(session.Xid, session.Branches().Select(b => b.BranchId));
             session.FailuresInARow = 0;
             session.NextAttemptUnixMs = 0;
             await scope.SaveScheduleAsync();
@@ -328,11 +331,12 @@ internal sealed class AdminOperations(
         return await store.LockAsync(xid) ?? throw CoordinatorErrors.UnknownTransaction(xid);
     }
 
-    private static GlobalTransactionInfo ToInfo(GlobalSession session)
+    private GlobalTransactionInfo ToInfo(GlobalSession session)
     {
+        GlobalTransactionInfo info;
         lock (session)
         {
-            var info = new GlobalTransactionInfo
+            info = new GlobalTransactionInfo
             {
                 Xid = session.Xid,
                 Name = session.Name,
@@ -356,8 +360,9 @@ internal sealed class AdminOperations(
                     LastError = branch.LastError,
                 });
             }
-            return info;
         }
+        waits.Describe(session, info, changes.NowUnixMs);
+        return info;
     }
 
     private static LockInfo ToLockInfo(LockKeyId key, LockHolder holder) => new()
