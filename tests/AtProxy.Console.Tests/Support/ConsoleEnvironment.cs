@@ -63,19 +63,6 @@ public sealed class ConsoleEnvironment() : TwoDatabaseEnvironment("console_", Cl
         return Task.CompletedTask;
     }
 
-    public async Task<int> StockCountAsync(string sku)
-    {
-        await using var connection = new NpgsqlConnection(InventoryConnectionString);
-        return await connection.ExecuteScalarAsync<int>("SELECT count FROM stock WHERE sku = @sku", new { sku });
-    }
-
-    /// <summary>Writes a row without AtProxy, as a person or another program would.</summary>
-    public async Task SetStockBehindTheProxyAsync(string sku, int count)
-    {
-        await using var connection = new NpgsqlConnection(InventoryConnectionString);
-        await connection.ExecuteAsync("UPDATE stock SET count = @count WHERE sku = @sku", new { sku, count });
-    }
-
     /// <summary>
     /// A global transaction that took <paramref name="sku"/> from 100 to 90 and is still open (BEGIN),
     /// after someone set the row to 12345 outside it: its rollback will stop at the dirty write.

@@ -51,13 +51,8 @@ internal sealed class InterveneModel : ConsolePage
 
     public async Task<IActionResult> OnPostReviewAsync()
     {
-        if (!await LoadAsync())
+        if (!await LoadAsync() || !HasReason())
         {
-            return Page();
-        }
-        if (string.IsNullOrWhiteSpace(Reason))
-        {
-            Error = "A reason is required: it is recorded with the intervention.";
             return Page();
         }
         Reason = Reason.Trim();
@@ -68,13 +63,8 @@ internal sealed class InterveneModel : ConsolePage
 
     public async Task<IActionResult> OnPostConfirmAsync()
     {
-        if (!await LoadAsync())
+        if (!await LoadAsync() || !HasReason())
         {
-            return Page();
-        }
-        if (string.IsNullOrWhiteSpace(Reason))
-        {
-            Error = "A reason is required: it is recorded with the intervention.";
             return Page();
         }
         var xid = Shown!.Transaction.Xid;
@@ -99,6 +89,17 @@ internal sealed class InterveneModel : ConsolePage
             await LoadAsync();
             return Page();
         }
+    }
+
+    [System.Diagnostics.CodeAnalysis.MemberNotNullWhen(true, nameof(Reason))]
+    private bool HasReason()
+    {
+        if (string.IsNullOrWhiteSpace(Reason))
+        {
+            Error = "A reason is required: it is recorded with the intervention.";
+            return false;
+        }
+        return true;
     }
 
     private async Task<bool> LoadAsync()

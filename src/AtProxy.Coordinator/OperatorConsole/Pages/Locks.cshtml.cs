@@ -1,6 +1,5 @@
 using AtProxy.Protocol.V1;
 using Grpc.Core;
-using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Mvc;
 
 namespace AtProxy.Coordinator.OperatorConsole.Pages;
@@ -54,16 +53,6 @@ internal sealed class LocksModel : ConsolePage
     }
 
     /// <summary>This list with the same filters, at another page.</summary>
-    public string LinkTo(string? pageToken)
-    {
-        var query = new QueryBuilder();
-        foreach (var (name, value) in new[] { ("resource", Resource), ("table", Table), ("keyPrefix", KeyPrefix), ("xid", Xid), ("pageToken", pageToken) })
-        {
-            if (!string.IsNullOrEmpty(value))
-            {
-                query.Add(name, value);
-            }
-        }
-        return "/locks" + query.ToQueryString();
-    }
+    public string LinkTo(string? pageToken) =>
+        PageLink.To("/locks", ("resource", Resource), ("table", Table), ("keyPrefix", KeyPrefix), ("xid", Xid), ("pageToken", pageToken));
 }

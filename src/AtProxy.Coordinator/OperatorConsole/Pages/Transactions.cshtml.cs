@@ -1,6 +1,5 @@
 using AtProxy.Protocol.V1;
 using Grpc.Core;
-using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Mvc;
 
 namespace AtProxy.Coordinator.OperatorConsole.Pages;
@@ -63,22 +62,7 @@ internal sealed class TransactionsModel : ConsolePage
     }
 
     /// <summary>This list with the same filters, at another page.</summary>
-    public string LinkTo(string? pageToken)
-    {
-        var query = new QueryBuilder();
-        Add(query, "status", Status);
-        Add(query, "name", Name);
-        Add(query, "application", Application);
-        Add(query, "olderThanMinutes", OlderThanMinutes?.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Add(query, "pageToken", pageToken);
-        return "/transactions" + query.ToQueryString();
-    }
-
-    private static void Add(QueryBuilder query, string name, string? value)
-    {
-        if (!string.IsNullOrEmpty(value))
-        {
-            query.Add(name, value);
-        }
-    }
+    public string LinkTo(string? pageToken) => PageLink.To("/transactions",
+        ("status", Status), ("name", Name), ("application", Application),
+        ("olderThanMinutes", OlderThanMinutes?.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("pageToken", pageToken));
 }
