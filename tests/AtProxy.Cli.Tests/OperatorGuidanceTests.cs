@@ -50,6 +50,21 @@ public class OperatorGuidanceTests(CliEnvironment env)
         var forget = await env.Cli.RunAsync("branch", "forget", xid, branch, "--reason", "kept the outside write", "--yes", "--expect-status", "rollback-failed");
         Assert.True(forget.ExitCode == 0, forget.ToString());
         Assert.Contains($"branch {branch} is forgotten; the transaction is FINISHED: nothing remains to do.", forget.StandardOutput);
+
+        // The audit has the forget (and not the refused retry), with who, why and the statuses.
+        var audit = await env.Cli.RunAsync("audit", "list", "--xid", xid, "--json");
+        Assert.True(audit.ExitCode == 0, audit.ToString());
+        var entry = Assert.Single(audit.Json().GetProperty("interventions").EnumerateArray());
+        Assert.Equal(("forget_branch", CliEnvironment.OperatorName, "kept the outside write", "ROLLBACK_FAILED", "FINISHED", branch),
+            (entry.GetProperty("action").GetString(), entry.GetProperty("actor").GetString(), entry.GetProperty("reason").GetString(),
+             entry.GetProperty("statusBefore").GetString(), entry.GetProperty("statusAfter").GetString(),
+             entry.GetProperty("branchId").GetInt64().ToString(CultureInfo.InvariantCulture)));
+        var table = await env.Cli.RunAsync("audit", "list");
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("forget_branch", table.StandardOutput);
+        Assert.Contains(xid, table.StandardOutput);
+        var bad = await env.Cli.RunAsync("audit", "list", "--xid", "no colon");
+        Assert.Equal(2, bad.ExitCode);
     }
 
     [Fact]

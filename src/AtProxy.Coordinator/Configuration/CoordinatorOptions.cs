@@ -105,6 +105,12 @@ public sealed class CoordinatorOptions
     /// <summary>How long an ended transaction stays visible (status, admin) before it is purged.</summary>
     public int EndedRetentionMs { get; set; } = 60_000;
 
+    /// <summary>
+    /// How long an intervention stays in the audit (<c>ListInterventions</c>, <c>atproxy audit list</c>),
+    /// independent of its transaction's retention. Default 90 days.
+    /// </summary>
+    public long InterventionRetentionMs { get; set; } = 90L * 24 * 60 * 60 * 1000;
+
     /// <summary>The embedded log is compacted once it grows past this size (and past four times the last snapshot).</summary>
     public long CompactionThresholdBytes { get; set; } = 64L * 1024 * 1024;
 

@@ -80,6 +80,10 @@ internal sealed class CoordinatorOptionsValidator : IValidateOptions<Coordinator
         {
             failures.Add($"Coordinator:EndedRetentionMs must not be negative (got {options.EndedRetentionMs}).");
         }
+        if (options.InterventionRetentionMs <= 0)
+        {
+            failures.Add($"Coordinator:InterventionRetentionMs must be positive (got {options.InterventionRetentionMs}).");
+        }
         if (options.CompactionThresholdBytes < 4096)
         {
             failures.Add($"Coordinator:CompactionThresholdBytes must be at least 4096 (got {options.CompactionThresholdBytes}).");

@@ -17,6 +17,7 @@ namespace AtProxy.Coordinator.Coordination;
 internal sealed class CoordinatorBackgroundService : BackgroundService
 {
     private readonly ICoordinatorStore _store;
+    private long _interventionsExpiredUnixMs;
     private readonly TransactionCoordinator _coordinator;
     private readonly PhaseTwoDriver _driver;
     private readonly SessionChanges _changes;
@@ -106,6 +107,19 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
         catch (Exception ex)
         {
             Log.PurgeFailed(_logger, ex, "(ended transactions)");
+        }
+        // The audit is kept for days: a look once a minute is plenty (more often only for a shorter retention).
+        if (now - _interventionsExpiredUnixMs >= Math.Min(60_000, _options.InterventionRetentionMs))
+        {
+            _interventionsExpiredUnixMs = now;
+            try
+            {
+                await _store.ExpireInterventionsAsync(now - _options.InterventionRetentionMs);
+            }
+            catch (Exception ex)
+            {
+                Log.PurgeFailed(_logger, ex, "(intervention audit)");
+            }
         }
     }
 

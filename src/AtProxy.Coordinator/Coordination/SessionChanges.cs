@@ -15,7 +15,12 @@ internal sealed class SessionChanges(TimeProvider time)
     public long NowUnixMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Moves the transaction to <paramref name="to"/>; the same status records an intervention only.</summary>
-    public Task ChangeStatusAsync(ISessionScope scope, GlobalStatus to, string reason = "", string actor = TransitionEntry.CoordinatorActor)
+    /// <param name="scope">Holds the transaction.</param>
+    /// <param name="to">The new status.</param>
+    /// <param name="reason">Why (empty for automatic transitions).</param>
+    /// <param name="actor">Who: the coordinator, an application or a person.</param>
+    /// <param name="intervention">A person's intervention: its audit entry, written in the same record.</param>
+    public Task ChangeStatusAsync(ISessionScope scope, GlobalStatus to, string reason = "", string actor = TransitionEntry.CoordinatorActor, Intervention? intervention = null)
     {
         var session = scope.Session;
         var from = session.Status;
@@ -25,7 +30,10 @@ internal sealed class SessionChanges(TimeProvider time)
         }
         return scope.AppendAsync(new StoreRecord
         {
-            GlobalStatusChanged = new GlobalStatusChanged { Xid = session.Xid, From = from, To = to, AtUnixMs = NowUnixMs, Reason = reason, Actor = actor },
+            GlobalStatusChanged = new GlobalStatusChanged
+            {
+                Xid = session.Xid, From = from, To = to, AtUnixMs = NowUnixMs, Reason = reason, Actor = actor, Intervention = intervention,
+            },
         });
     }
 
@@ -36,13 +44,13 @@ internal sealed class SessionChanges(TimeProvider time)
         });
 
     /// <summary>Marks a branch done by a person's decision; its locks are released.</summary>
-    public Task ForgetBranchAsync(ISessionScope scope, BranchSession branch, BranchStatus doneStatus, string reason, string actor) =>
+    public Task ForgetBranchAsync(ISessionScope scope, BranchSession branch, BranchStatus doneStatus, string reason, string actor, Intervention intervention) =>
         scope.AppendAsync(new StoreRecord
         {
             BranchStatusChanged = new BranchStatusChanged
             {
                 Xid = scope.Session.Xid, BranchId = branch.BranchId, Status = doneStatus, Error = branch.LastError, AtUnixMs = NowUnixMs,
-                Forgotten = true, Reason = reason, Actor = actor,
+                Forgotten = true, Reason = reason, Actor = actor, Intervention = intervention,
             },
         });
 }

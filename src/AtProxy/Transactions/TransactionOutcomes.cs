@@ -48,19 +48,19 @@ internal sealed class TransactionOutcomes(CoordinatorClient coordinator, ILogger
     /// Asks for rollback; returns the status the coordinator reports (a rollback still under way
     /// when the call ends is answered as such). Every request that fails is logged with its XID.
     /// </summary>
-    public async Task<GlobalTransactionStatus> RollbackAsync(string xid, CancellationToken cancellationToken)
+    public async Task<GlobalTransactionStatus> RollbackAsync(string xid, string reason, CancellationToken cancellationToken)
     {
         GlobalTransactionStatus status;
         try
         {
-            status = await coordinator.RollbackAsync(xid, cancellationToken).ConfigureAwait(false);
+            status = await coordinator.RollbackAsync(xid, reason, cancellationToken).ConfigureAwait(false);
         }
         catch (CoordinatorUnavailableException unanswered)
         {
             var known = await LookUpAsync(xid, cancellationToken).ConfigureAwait(false);
             if (known == GlobalTransactionStatus.Begin)
             {
-                status = await RetryOrGiveUpAsync(xid, "rollback", () => coordinator.RollbackAsync(xid, cancellationToken)).ConfigureAwait(false);
+                status = await RetryOrGiveUpAsync(xid, "rollback", () => coordinator.RollbackAsync(xid, reason, cancellationToken)).ConfigureAwait(false);
             }
             else if (known is { } looked)
             {

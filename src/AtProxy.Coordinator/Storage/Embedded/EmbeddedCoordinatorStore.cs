@@ -232,16 +232,21 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
             var buffer = new ArrayBufferWriter<byte>(64 * 1024);
             // The reservation too: a sequence answered but not yet in a flushed record must never come back.
             var sequence = Math.Max(State.LastTransactionSequence, State.ReservedTransactionSequence);
-            LogFormat.Write(new StoreRecord { Counters = new CountersSnapshot { LastTransactionSequence = sequence, LastBranchId = State.LastBranchId } }, buffer);
+            LogFormat.Write(new StoreRecord
+            {
+                Counters = new CountersSnapshot { LastTransactionSequence = sequence, LastBranchId = State.LastBranchId, LastInterventionId = State.Interventions.LastId },
+            }, buffer);
             foreach (var session in State.Sessions)
             {
                 LogFormat.Write(CoordinatorState.SnapshotOf(session), buffer);
                 sessions++;
-                if (buffer.WrittenCount > 1 << 20)
-                {
-                    file.Write(buffer.WrittenSpan);
-                    buffer.ResetWrittenCount();
-                }
+                WriteOutFull(file, buffer);
+            }
+            // The audit outlives the transactions it names: its entries are carried on by themselves.
+            foreach (var intervention in State.Interventions.Snapshot())
+            {
+                LogFormat.Write(new StoreRecord { Intervention = intervention }, buffer);
+                WriteOutFull(file, buffer);
             }
             file.Write(buffer.WrittenSpan);
             file.Flush(flushToDisk: true);
@@ -260,6 +265,15 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
         DirectorySync.Flush(_directory);
         Compactions++;
         Log.Compacted(_logger, oldLength, _log.Length, sessions, (DateTime.UtcNow - started).TotalMilliseconds);
+    }
+
+    private static void WriteOutFull(FileStream file, ArrayBufferWriter<byte> buffer)
+    {
+        if (buffer.WrittenCount > 1 << 20)
+        {
+            file.Write(buffer.WrittenSpan);
+            buffer.ResetWrittenCount();
+        }
     }
 
     private static void Fail(List<PendingWrite> batch, Exception fault)

@@ -140,6 +140,18 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         return session;
     }
 
+    public Task<IReadOnlyList<Intervention>> ListInterventionsAsync(string xid, long beforeId, int limit)
+    {
+        Statistics.RoundTrip(1);
+        return PostgresInterventions.ListAsync(_dataSource, _schema, xid, beforeId, limit);
+    }
+
+    public Task ExpireInterventionsAsync(long atUnixMs)
+    {
+        Statistics.RoundTrip(1);
+        return PostgresInterventions.ExpireAsync(_dataSource, _schema, atUnixMs);
+    }
+
     public async Task<IReadOnlyDictionary<string, GlobalStatus>> FindStatusesAsync(IReadOnlyCollection<string> xids)
     {
         var found = new Dictionary<string, GlobalStatus>(StringComparer.Ordinal);
