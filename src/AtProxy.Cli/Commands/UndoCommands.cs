@@ -6,22 +6,28 @@ using AtProxy.Cli.Undo;
 
 namespace AtProxy.Cli.Commands;
 
-/// <summary><c>atproxy undo list|show</c>: the undo log of one resource database, read directly.</summary>
+/// <summary>
+/// <c>atproxy undo list|show</c>: the undo log of one resource database, read directly with <c>--db</c>;
+/// <c>show</c> without <c>--db</c> asks the coordinator, whose resource managers read it (no database credentials needed).
+/// </summary>
 internal static class UndoCommands
 {
     private const int ShowLimit = 10_000;
 
-    public static Command Create() => new("undo", "The undo log (atproxy_undo_log) of one resource database, read directly.")
+    public static Command Create() => new("undo", "The undo log (atproxy_undo_log) of one resource database: read directly with --db, or through the coordinator.")
     {
         List(),
         Show(),
     };
 
-    private static Option<string> DbOption() => new("--db")
+    private static Option<string> DbOption(bool required = true) => new("--db")
     {
-        Description = "The resource database's connection string (Host=...;Database=...;Username=...).",
+        Description = required
+            ? "The resource database's connection string (Host=...;Database=...;Username=...)."
+            : "Read the resource database directly with this connection string (Host=...;Database=...;Username=...). " +
+              "Without it the coordinator asks the branch's resource manager, so no database credentials are needed.",
         HelpName = "CONNSTR",
-        Required = true,
+        Required = required,
     };
 
     private static Option<string?> SchemaOption() => new("--schema")
@@ -57,7 +63,7 @@ internal static class UndoCommands
 
     private static Command Show()
     {
-        var db = DbOption();
+        var db = DbOption(required: false);
         var schema = SchemaOption();
         var xid = new Argument<string>("XID") { Description = "The global transaction, e.g. tc:42." };
         var branch = new Argument<long?>("BRANCH")
@@ -71,16 +77,28 @@ internal static class UndoCommands
             Description = "Do not read the rows as their tables hold them now (by default they are shown, and columns that differ from the after image are marked).",
         };
         var command = new Command("show",
-            "Show the undo records of a transaction: per row, the before, after and current values side by side, changed and dirty columns marked.")
+            "Show the undo records of a transaction: per row, the before, after and current values side by side, changed and dirty columns marked. " +
+            "Without --db, the coordinator asks each branch's resource manager for them.")
         {
             db, schema, xid, branch, noCurrent,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var context = CliContext.From(parseResult);
-            var reader = new UndoLogReader(parseResult.GetRequiredValue(db), parseResult.GetValue(schema));
             var target = parseResult.GetRequiredValue(xid);
             var branchId = parseResult.GetValue(branch);
+            if (parseResult.GetValue(db) is not { } connectionString)
+            {
+                if (parseResult.GetValue(schema) is not null)
+                {
+                    throw CliFailure.Usage("--schema applies to --db only: without --db the resource manager reads its own undo log.");
+                }
+                using var coordinator = context.ConnectToCoordinator();
+                var images = await CoordinatorUndoReader.ReadAsync(coordinator, target, branchId, cancellationToken);
+                UndoViews.RenderImages(context.Output, images, showCurrent: !parseResult.GetValue(noCurrent));
+                return ExitCodes.Success;
+            }
+            var reader = new UndoLogReader(connectionString, parseResult.GetValue(schema));
             var rows = await reader.ReadDetailAsync(target, branchId, ShowLimit, readCurrent: !parseResult.GetValue(noCurrent), cancellationToken);
             if (rows.Count == 0)
             {

@@ -61,6 +61,26 @@ internal sealed class AdminConnection : IDisposable
     public Task<InterveneResponse> ForgetBranchAsync(ForgetBranchRequest request, CancellationToken cancellationToken) =>
         CallAsync(options => _admin.ForgetBranchAsync(request, options), cancellationToken);
 
+    /// <summary>
+    /// One branch's undo images, read by its resource manager. UNAVAILABLE and DEADLINE_EXCEEDED that the
+    /// coordinator answers (no transport failure under them) concern the resource manager: the message says which.
+    /// </summary>
+    public async Task<GetBranchUndoResponse> GetBranchUndoAsync(GetBranchUndoRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _admin.GetBranchUndoAsync(request, new CallOptions(_headers, DateTime.UtcNow + CallTimeout, cancellationToken));
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && ex.InnerException is null)
+        {
+            throw CliFailure.Unreachable($"The coordinator at {Address} could not get the undo images of branch {request.BranchId} of '{request.Xid}': {ex.Status.Detail}", ex);
+        }
+        catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+        {
+            throw AdminErrors.From(ex, Address);
+        }
+    }
+
     /// <summary>The status of many transactions (the transaction manager's call, which the admin token may make).</summary>
     public Task<GetStatusesResponse> GetStatusesAsync(IEnumerable<string> xids, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using AtProxy.Cli.Undo;
+using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
 using Spectre.Console;
 
@@ -34,6 +35,19 @@ internal sealed record UndoRecordJson(
 internal sealed record UndoDetailJson(
     string Xid, long BranchId, string Status, string Context, DateTimeOffset CreatedAt, DateTimeOffset ModifiedAt, string? Error, IReadOnlyList<UndoRecordJson> Records,
     string Transaction, string? TransactionStatus, string TransactionDetail, string Advice);
+
+/// <summary>
+/// One row of a branch's undo images from its resource manager, as JSON: as <see cref="UndoRowJson"/>, with the
+/// table, the operation ("insert", "update", "delete") and whether anything in the row is dirty.
+/// </summary>
+internal sealed record UndoImageRowJson(
+    string Table, string Operation, IReadOnlyDictionary<string, string?> Key, IReadOnlyDictionary<string, string?>? Before, IReadOnlyDictionary<string, string?>? After,
+    IReadOnlyList<string> Changed, IReadOnlyDictionary<string, string?>? Current, string? CurrentState, IReadOnlyList<string> Dirty, bool RowDirty);
+
+/// <summary>One branch's undo images from its resource manager, as JSON (<c>atproxy undo show XID</c> without <c>--db</c>).</summary>
+internal sealed record UndoImagesJson(
+    string Xid, long BranchId, string ResourceId, string InstanceId, bool UndoFound, bool Truncated,
+    string Transaction, string? TransactionStatus, string TransactionDetail, IReadOnlyList<UndoImageRowJson> Rows);
 
 /// <summary>The undo log of a resource database, as tables or JSON.</summary>
 internal static class UndoViews
@@ -111,11 +125,66 @@ internal static class UndoViews
                 {
                     // A line of its own, not the table's title: a title wraps at the table's width.
                     console.Write(new Text(Heading(change) + Environment.NewLine, new Style(decoration: Decoration.Bold)));
-                    console.Write(RowTable(change));
+                    console.Write(RowTable(change.Image, change.Columns, NowOf(change)));
                 }
             }
         }
-        console.WriteLine("before = what rollback restores; after = what phase 1 wrote; now = the row today; * = changed by the statement; ! = now differs from after (a dirty write).");
+        console.WriteLine(Legend);
+    }
+
+    private const string Legend =
+        "before = what rollback restores; after = what phase 1 wrote; now = the row today; * = changed by the statement; ! = now differs from after (a dirty write).";
+
+    /// <summary>Undo images the resource managers read, through the coordinator: the same row tables, without the column types.</summary>
+    public static void RenderImages(CliOutput output, IReadOnlyList<BranchImages> branches, bool showCurrent)
+    {
+        if (output.IsJson)
+        {
+            output.WriteJson(branches.Select(b => ToJson(b, showCurrent)).ToList());
+            return;
+        }
+        var console = output.Console;
+        foreach (var branch in branches)
+        {
+            var images = branch.Images;
+            console.Write(new Rule(
+                $"[bold]{Markup.Escape(branch.Xid)}[/] branch {branch.Branch.BranchId} · {Markup.Escape(images.ResourceId)} · transaction {Markup.Escape(branch.Outcome.Text)} · read by {Markup.Escape(images.InstanceId)}").LeftJustified());
+            if (!images.UndoFound)
+            {
+                console.WriteLine("No undo record for this branch in its database: its phase 1 never committed locally, or phase 2 already removed it.");
+                continue;
+            }
+            string? group = null;
+            foreach (var row in images.Rows)
+            {
+                var heading = $"{row.Operation.ToUpperInvariant()} {row.Table}";
+                if (heading != group)
+                {
+                    group = heading;
+                    console.WriteLine($"{heading}: {images.Rows.Count(r => $"{r.Operation.ToUpperInvariant()} {r.Table}" == heading)} row(s)");
+                }
+                console.Write(new Text(Heading(row, branch.Outcome, showCurrent) + Environment.NewLine, new Style(decoration: Decoration.Bold)));
+                console.Write(RowTable(row, columns: null, showCurrent ? NowColumn.Shown : NowColumn.Hidden));
+            }
+            if (images.Truncated)
+            {
+                console.Write(new Text($"Only the first {images.Rows.Count} rows are shown: a resource manager answers with at most 1,000 rows (3 MiB). Read the rest with --db.{Environment.NewLine}", new Style(Color.Yellow)));
+            }
+        }
+        console.WriteLine(Legend);
+    }
+
+    private static string Heading(UndoRowImage row, TransactionOutcome outcome, bool showCurrent)
+    {
+        var keyColumns = row.Cells.Where(c => c.PrimaryKey).Select(c => c.Column).ToList();
+        var key = string.Join(", ", keyColumns.Select((name, i) => $"{name}={RowChange.Display(i < row.PrimaryKey.Count ? row.PrimaryKey[i] : null)}"));
+        var state = row.Operation switch
+        {
+            "insert" => " (inserted: rollback deletes it)",
+            "delete" => " (deleted: rollback inserts it again)",
+            _ => "",
+        };
+        return showCurrent ? $"{key}{state} · now {RowState.Describe(row, outcome)}" : key + state;
     }
 
     private static string Heading(RowChange change)
@@ -129,57 +198,69 @@ internal static class UndoViews
         return change.CurrentState is { } now ? $"{change.KeyText}{state} · now {now}" : change.KeyText + state;
     }
 
-    private static Table RowTable(RowChange change)
+    // How a row table's "now" column shows: not at all, unreadable, or the values read.
+    private enum NowColumn
     {
-        var table = new Table().Border(TableBorder.Rounded).AddColumns("column", "type", "before", "after");
-        var showCurrent = change.Current is not null;
-        if (showCurrent)
+        Hidden,
+        Unreadable,
+        Shown,
+    }
+
+    private static NowColumn NowOf(RowChange change) =>
+        change.Current is null ? NowColumn.Hidden : change.Current.Error is not null ? NowColumn.Unreadable : NowColumn.Shown;
+
+    // One table per row, the same whether the CLI read the database or the resource manager did:
+    // column (and type, when known), before, after, now, changed, dirty.
+    private static Table RowTable(UndoRowImage image, IReadOnlyList<UndoColumn>? columns, NowColumn now)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("column");
+        if (columns is not null)
+        {
+            table.AddColumn("type");
+        }
+        table.AddColumns("before", "after");
+        if (now != NowColumn.Hidden)
         {
             table.AddColumn("now");
         }
         table.AddColumn("changed");
-        if (showCurrent)
+        if (now != NowColumn.Hidden)
         {
             table.AddColumn("dirty");
         }
-        for (var i = 0; i < change.Columns.Count; i++)
+        for (var i = 0; i < image.Cells.Count; i++)
         {
-            var column = change.Columns[i];
-            var changed = change.Changed[i];
-            var dirty = change.IsDirty(i);
-            var cells = new List<Spectre.Console.Rendering.IRenderable>
+            var cell = image.Cells[i];
+            var cells = new List<Spectre.Console.Rendering.IRenderable> { new Text(cell.Column, cell.Changed ? ChangedStyle : Style.Plain) };
+            if (columns is not null)
             {
-                new Text(column.Name, changed ? ChangedStyle : Style.Plain),
-                new Text(column.Generated ? $"{column.DataType} (generated)" : column.DataType, new Style(Color.Grey)),
-                Cell(change.Before, i, changed),
-                Cell(change.After, i, changed),
-            };
-            if (showCurrent)
-            {
-                cells.Add(change.Current!.Error is not null ? new Text("?", NullStyle)
-                    : change.Current.Values is not { } values ? new Text("-", new Style(Color.Grey))
-                    : values[i] is { } value ? new Text(value, dirty ? DirtyStyle : Style.Plain)
-                    : new Text("NULL", dirty ? DirtyStyle : NullStyle));
+                cells.Add(new Text(columns[i].Generated ? $"{columns[i].DataType} (generated)" : columns[i].DataType, new Style(Color.Grey)));
             }
-            cells.Add(new Text(changed ? "*" : "", ChangedStyle));
-            if (showCurrent)
+            cells.Add(Cell(cell.Before, cell.Changed ? ChangedStyle : Style.Plain));
+            cells.Add(Cell(cell.After, cell.Changed ? ChangedStyle : Style.Plain));
+            if (now == NowColumn.Unreadable)
             {
-                cells.Add(new Text(dirty ? "!" : "", DirtyStyle));
+                cells.Add(new Text("?", NullStyle));
+            }
+            else if (now == NowColumn.Shown)
+            {
+                cells.Add(image.ExistsNow ? Cell(cell.Current, cell.Dirty ? DirtyStyle : Style.Plain, cell.Dirty ? DirtyStyle : NullStyle) : new Text("-", new Style(Color.Grey)));
+            }
+            cells.Add(new Text(cell.Changed ? "*" : "", ChangedStyle));
+            if (now != NowColumn.Hidden)
+            {
+                cells.Add(new Text(cell.Dirty ? "!" : "", DirtyStyle));
             }
             table.AddRow(cells);
         }
         return table;
     }
 
-    private static Text Cell(UndoRow? row, int column, bool changed)
-    {
-        if (row is null)
-        {
-            return new Text("-", new Style(Color.Grey));
-        }
-        var value = RowChange.Value(row, column);
-        return value is null ? new Text("NULL", NullStyle) : new Text(value, changed ? ChangedStyle : Style.Plain);
-    }
+    // "-" when the image does not exist (an inserted row's before), NULL for SQL NULL, else the text.
+    private static Text Cell(UndoValue? value, Style style, Style? nullStyle = null) =>
+        value is null ? new Text("-", new Style(Color.Grey))
+        : UndoValueComparison.TextOf(value) is { } text ? new Text(text, style)
+        : new Text("NULL", nullStyle ?? NullStyle);
 
     private static UndoDetailJson ToJson(UndoDetail detail)
     {
@@ -203,6 +284,25 @@ internal static class UndoViews
         OutcomeKind.Committed => new Style(Color.Green),
         _ => Style.Plain,
     };
+
+    private static UndoImagesJson ToJson(BranchImages branch, bool showCurrent)
+    {
+        static Dictionary<string, string?>? Values(UndoRowImage row, Func<UndoCell, UndoValue?> value) =>
+            row.Cells.Any(c => value(c) is null) ? null : row.Cells.ToDictionary(c => c.Column, c => UndoValueComparison.TextOf(value(c)), StringComparer.Ordinal);
+        var images = branch.Images;
+        return new UndoImagesJson(
+            branch.Xid, branch.Branch.BranchId, images.ResourceId, images.InstanceId, images.UndoFound, images.Truncated,
+            branch.Outcome.Token, StatusName(branch.Outcome), branch.Outcome.Text,
+            [.. images.Rows.Select(row => new UndoImageRowJson(
+                row.Table, row.Operation,
+                row.Cells.Where(c => c.PrimaryKey).Select((c, i) => (c.Column, Value: i < row.PrimaryKey.Count ? row.PrimaryKey[i] : null)).ToDictionary(p => p.Column, p => p.Value, StringComparer.Ordinal),
+                Values(row, c => c.Before), Values(row, c => c.After),
+                [.. row.Cells.Where(c => c.Changed).Select(c => c.Column)],
+                showCurrent && row.ExistsNow ? Values(row, c => c.Current) : null,
+                showCurrent ? RowState.Describe(row, branch.Outcome) : null,
+                [.. row.Cells.Where(c => showCurrent && c.Dirty).Select(c => c.Column)],
+                showCurrent && row.Dirty))]);
+    }
 
     private static UndoRowJson ToJson(RowChange change)
     {
