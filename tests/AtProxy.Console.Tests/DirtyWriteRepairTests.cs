@@ -69,6 +69,12 @@ public class DirtyWriteRepairTests(ConsoleEnvironment env)
         Assert.Contains("count set back to 90", browser.Find("#history").Text);
         Assert.Contains($"console:{ConsoleEnvironment.OperatorName}", browser.Find("#history").Text);
         Assert.NotNull(browser.Find("#no-locks"));
+        var recorded = browser.Find("table.interventions").Text;
+        Assert.Contains($"console:{ConsoleEnvironment.OperatorName} retry", recorded);
+        Assert.Contains("ROLLBACK_FAILED →", recorded);
+        Assert.Contains("count set back to 90", recorded);
+        browser.Open("/interventions");
+        Assert.Contains(xid, browser.Find("table.interventions").Text);
 
         Assert.Equal(100, await env.StockCountAsync(sku));
         Assert.Empty(await env.LocksAsync(xid));

@@ -44,6 +44,8 @@ public class InterventionGuardTests(ConsoleEnvironment env)
         Assert.Equal(GlobalStatus.RollbackFailed, after.Transaction.Status);
         Assert.Equal(before.History.Count, after.History.Count);
         Assert.DoesNotContain(after.History, h => h.Actor.StartsWith("console", StringComparison.Ordinal));
+        var audit = await env.Admin.ListInterventionsAsync(new ListInterventionsRequest { Xid = xid });
+        Assert.Equal("second operator", Assert.Single(audit.Interventions).Reason);
         Assert.Equal(12345, await env.StockCountAsync(sku));
 
         await RepairAndFinishAsync(sku, xid);
