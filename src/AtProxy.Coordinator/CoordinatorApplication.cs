@@ -75,6 +75,7 @@ public static class CoordinatorApplication
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ICoordinatorStore>(CreateStore);
         services.AddSingleton<CoordinatorMetrics>();
+        services.AddSingleton<CoordinatorGauges>();
         services.AddSingleton<CoordinatorIdentity>();
         services.AddSingleton<ResourceManagerHub>();
         services.AddSingleton<SessionChanges>();
@@ -183,7 +184,10 @@ public static class CoordinatorApplication
             StoreKind.Memory => new InMemoryCoordinatorStore { Metrics = provider.GetRequiredService<CoordinatorMetrics>() },
             StoreKind.Postgres => new PostgresCoordinatorStore(options.StoreConnection!, options.StoreSchema,
                 $"{options.NodeId}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}", options.LeaseMs,
-                provider.GetRequiredService<ILogger<PostgresCoordinatorStore>>()),
+                provider.GetRequiredService<ILogger<PostgresCoordinatorStore>>())
+            {
+                Metrics = provider.GetRequiredService<CoordinatorMetrics>(),
+            },
             _ => new EmbeddedCoordinatorStore(CoordinatorDataDirectory.Resolve(options), options.CompactionThresholdBytes, provider.GetRequiredService<ILogger<EmbeddedCoordinatorStore>>())
             {
                 Metrics = provider.GetRequiredService<CoordinatorMetrics>(),

@@ -106,7 +106,7 @@ public class InterventionAuditTests
             }
             await Eventually.TrueAsync(async () => !(await coordinator.Admin.ListTransactionsAsync(new ListTransactionsRequest())).Transactions.Any(t => t.Xid == xid),
                 null, $"{xid} to be purged");
-            if (coordinator.StoreInstance is Storage.Embedded.EmbeddedCoordinatorStore embedded)
+            if (coordinator.StoreInstance is global::AtProxy.Coordinator.Storage.Embedded.EmbeddedCoordinatorStore embedded)
             {
                 Assert.True(embedded.Compactions > 0, "the log was compacted after the intervention");
             }

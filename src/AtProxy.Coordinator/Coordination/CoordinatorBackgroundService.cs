@@ -1,3 +1,4 @@
+using AtProxy.Coordinator.Diagnostics;
 using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.ResourceManagers;
 using AtProxy.Coordinator.Storage;
@@ -31,9 +32,12 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
         PhaseTwoDriver driver,
         SessionChanges changes,
         ResourceManagerHub hub,
+        CoordinatorGauges gauges,
         IOptions<CoordinatorOptions> options,
         ILogger<CoordinatorBackgroundService> logger)
     {
+        // Taken here so the gauges exist from the start (nothing else asks for them).
+        _ = gauges;
         _store = store;
         _coordinator = coordinator;
         _driver = driver;

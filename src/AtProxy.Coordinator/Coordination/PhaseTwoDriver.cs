@@ -95,6 +95,7 @@ internal sealed class PhaseTwoDriver(
         {
             return; // not in phase 2, not due any more, or another coordinator is driving it
         }
+        metrics.PhaseTwoAttempt();
         using var claimLost = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var renewal = store.IsShared ? new ClaimRenewal(store, xid, TimeSpan.FromMilliseconds(_options.LeaseMs / 3.0), claimLost) : null;
         var ended = false;

@@ -1,3 +1,4 @@
+using AtProxy.Coordinator.Diagnostics;
 using AtProxy.Coordinator.Sessions;
 using AtProxy.Coordinator.Storage;
 using AtProxy.Coordinator.Storage.Records;
@@ -10,7 +11,7 @@ namespace AtProxy.Coordinator.Coordination;
 /// when a method returns, the change is applied to the scope's session and will be durable
 /// before the scope is released.
 /// </summary>
-internal sealed class SessionChanges(TimeProvider time)
+internal sealed class SessionChanges(TimeProvider time, CoordinatorMetrics metrics)
 {
     public long NowUnixMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -28,13 +29,20 @@ internal sealed class SessionChanges(TimeProvider time)
         {
             throw new InvalidOperationException($"Illegal transition of {session.Xid}: {StatusNames.Of(from)} → {StatusNames.Of(to)}.");
         }
-        return scope.AppendAsync(new StoreRecord
+        var written = scope.AppendAsync(new StoreRecord
         {
             GlobalStatusChanged = new GlobalStatusChanged
             {
                 Xid = session.Xid, From = from, To = to, AtUnixMs = NowUnixMs, Reason = reason, Actor = actor, Intervention = intervention,
             },
         });
+        return GlobalStatusRules.IsEnded(to) && !GlobalStatusRules.IsEnded(from) ? CountEndAsync(written, to, session.Name) : written;
+    }
+
+    private async Task CountEndAsync(Task written, GlobalStatus status, string name)
+    {
+        await written;
+        metrics.Ended(status, name);
     }
 
     public Task ChangeBranchAsync(ISessionScope scope, BranchSession branch, BranchStatus status, string error) =>

@@ -152,6 +152,7 @@ internal sealed class TransactionCoordinator(
                 await store.WaitForReleaseAsync(conflict.Key, remaining, callEnds);
                 conflict = await store.CheckLocksAsync(keys, xid);
             }
+            metrics.LockWaited(waited.Elapsed, acquirable: conflict is null);
         }
         return conflict is null
             ? new CheckLocksResponse { Lockable = true }
@@ -187,7 +188,7 @@ internal sealed class TransactionCoordinator(
         CrashPoints.Reach(CrashPoints.CommitDecided);
         if (reached != GlobalStatus.TimeoutRollbacking)
         {
-            metrics.Committed(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            metrics.Committed(Stopwatch.GetElapsedTime(started));
             Log.CommitDecided(logger, xid, StatusNames.Of(reached));
         }
         if (GlobalStatusRules.IsPhaseTwoInProgress(reached))

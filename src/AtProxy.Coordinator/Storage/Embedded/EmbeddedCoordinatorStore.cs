@@ -174,8 +174,10 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
             }
             try
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 _log!.Write(_buffer.WrittenSpan);
                 _log.Flush(flushToDisk: true);
+                Metrics?.StoreWritten(Kind, started);
                 Interlocked.Increment(ref _flushes);
                 Interlocked.Add(ref _recordsWritten, batch.Count);
             }

@@ -61,6 +61,13 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         _writer = new PostgresGroupCommit(_dataSource, schema, instanceId, leaseMs, _notifications, Statistics);
     }
 
+    /// <summary>Where the writer records how long each batch took to commit (optional).</summary>
+    public Diagnostics.CoordinatorMetrics? Metrics
+    {
+        get => Statistics.Metrics;
+        init => Statistics.Metrics = value;
+    }
+
     /// <summary>Round trips, statements and commits so far.</summary>
     public PostgresStoreStatistics Statistics { get; } = new();
 
