@@ -54,6 +54,8 @@ public class InterventionAuditTests
         });
         await Task.WhenAll(stuck.Select((xid, i) => coordinator.Admin.ForceRollbackAsync(
             new InterveneRequest { Xid = xid, Reason = $"cancel order {i}", ExpectedStatus = GlobalStatus.Begin }, Operator(i % 2 == 0 ? "alice" : "bob")).ResponseAsync));
+        // Each first attempt finds no resource manager: ROLLBACK_RETRYING, which a person may retry.
+        await Task.WhenAll(stuck.Select(xid => coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.RollbackRetrying)));
         await Task.WhenAll(stuck.Select((xid, i) => coordinator.Admin.RetryAsync(
             new InterveneRequest { Xid = xid, Reason = $"retry order {i}" }, Operator("carol")).ResponseAsync));
         await traffic.CancelAsync();
