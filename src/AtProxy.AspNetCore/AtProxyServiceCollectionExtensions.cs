@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Data.Common;
 using Grpc.Net.ClientFactory;
 using Microsoft.AspNetCore.Builder;
@@ -41,7 +42,7 @@ public static class AtProxyServiceCollectionExtensions
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AtProxyOptions>, AtProxyOptionsValidator>());
         services.AddOptions<AtProxyOptions>().ValidateOnStart();
-        services.TryAddSingleton(sp => AtProxyClient.Create(sp.GetRequiredService<IOptions<AtProxyOptions>>().Value, sp.GetService<ILoggerFactory>()));
+        services.TryAddSingleton(sp => AtProxyClient.Create(sp.GetRequiredService<IOptions<AtProxyOptions>>().Value, sp.GetService<ILoggerFactory>(), sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<AtProxyDataSourceRegistry>();
         services.TryAddTransient<AtProxyXidHandler>();
         services.TryAddSingleton<AtProxyGrpcClientInterceptor>();

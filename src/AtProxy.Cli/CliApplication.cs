@@ -16,6 +16,7 @@ internal static class CliApplication
         root.Add(UndoCommands.Create());
         root.Add(StatusCommand.Create());
         root.Add(AlertsCommands.Create());
+        root.Add(AuditCommands.Create());
         return root;
     }
 

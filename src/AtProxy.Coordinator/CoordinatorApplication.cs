@@ -3,6 +3,7 @@ using AtProxy.Coordinator.Alerts;
 using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.Coordination;
 using AtProxy.Coordinator.Diagnostics;
+using AtProxy.Coordinator.OperatorConsole;
 using AtProxy.Coordinator.ResourceManagers;
 using AtProxy.Coordinator.Security;
 using AtProxy.Coordinator.Services;
@@ -34,6 +35,7 @@ public static class CoordinatorApplication
         ["--store-connection"] = "Coordinator:StoreConnection",
         ["--node-id"] = "Coordinator:NodeId",
         ["--parent-pid"] = "Coordinator:ParentProcessId",
+        ["--admin-urls"] = "Coordinator:AdminUrls",
     };
 
     /// <summary>
@@ -73,6 +75,7 @@ public static class CoordinatorApplication
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ICoordinatorStore>(CreateStore);
         services.AddSingleton<CoordinatorMetrics>();
+        services.AddSingleton<CoordinatorGauges>();
         services.AddSingleton<CoordinatorIdentity>();
         services.AddSingleton<ResourceManagerHub>();
         services.AddSingleton<SessionChanges>();
@@ -83,7 +86,9 @@ public static class CoordinatorApplication
         services.AddHostedService(provider => provider.GetRequiredService<AlertDispatcher>());
         services.AddSingleton<CoordinatorAlerts>();
         services.AddHostedService<AlertMonitor>();
+        services.AddSingleton<BranchFailureCounts>();
         services.AddSingleton<PhaseTwoDriver>();
+        services.AddSingleton<PhaseTwoWaits>();
         services.AddSingleton<TransactionCoordinator>();
         services.AddSingleton<AdminOperations>();
         services.AddSingleton<CoordinatorBackgroundService>();
@@ -100,6 +105,7 @@ public static class CoordinatorApplication
         services.AddGrpcHealthChecks().AddCheck<StoreHealthCheck>("store");
 
         configure?.Invoke(builder);
+        AdminEndpoint.Add(builder);
         // A setting that is misspelt or meant for another version would otherwise be ignored in silence.
         if (CoordinatorSettingsCheck.Problems(builder.Configuration) is { Count: > 0 } settingProblems)
         {
@@ -111,6 +117,7 @@ public static class CoordinatorApplication
         app.MapGrpcService<ResourceManagerService>();
         app.MapGrpcService<AdminService>();
         app.MapGrpcHealthChecksService();
+        AdminEndpoint.Map(app);
         return app;
     }
 
@@ -130,6 +137,10 @@ public static class CoordinatorApplication
             Log.DataDirectory(logger, embedded.DataDirectory);
         }
         Log.CallProtection(logger, CallProtection.Application(options), CallProtection.Admin(options));
+        if (!string.IsNullOrWhiteSpace(options.AdminUrls))
+        {
+            Log.AdminEndpoint(logger, options.AdminUrls, CallProtection.AdminEndpoint(options));
+        }
     }
 
     /// <summary>Runs the coordinator until it is stopped; returns the process exit code.</summary>
@@ -173,7 +184,10 @@ public static class CoordinatorApplication
             StoreKind.Memory => new InMemoryCoordinatorStore { Metrics = provider.GetRequiredService<CoordinatorMetrics>() },
             StoreKind.Postgres => new PostgresCoordinatorStore(options.StoreConnection!, options.StoreSchema,
                 $"{options.NodeId}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}", options.LeaseMs,
-                provider.GetRequiredService<ILogger<PostgresCoordinatorStore>>()),
+                provider.GetRequiredService<ILogger<PostgresCoordinatorStore>>())
+            {
+                Metrics = provider.GetRequiredService<CoordinatorMetrics>(),
+            },
             _ => new EmbeddedCoordinatorStore(CoordinatorDataDirectory.Resolve(options), options.CompactionThresholdBytes, provider.GetRequiredService<ILogger<EmbeddedCoordinatorStore>>())
             {
                 Metrics = provider.GetRequiredService<CoordinatorMetrics>(),

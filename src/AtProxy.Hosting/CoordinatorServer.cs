@@ -169,9 +169,11 @@ public sealed partial class CoordinatorServer : IAsyncDisposable
             OnOutputLine = line =>
             {
                 Remember(line);
-                if (ListeningLine().Match(line) is { Success: true } match)
+                // The admin endpoint (Coordinator:AdminUrls) listens too; its port is not the gRPC port.
+                if (ListeningLine().Match(line) is { Success: true } match &&
+                    int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) is var port && !AdminPorts().Contains(port))
                 {
-                    listening.TrySetResult(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture));
+                    listening.TrySetResult(port);
                 }
             },
         });
@@ -243,6 +245,11 @@ public sealed partial class CoordinatorServer : IAsyncDisposable
             }
         }
     }
+
+    private HashSet<int> AdminPorts() =>
+        _options.Settings.TryGetValue("Coordinator:AdminUrls", out var urls)
+            ? [.. urls.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(u => Uri.TryCreate(u.Trim(), UriKind.Absolute, out var url) ? url.Port : -1)]
+            : [];
 
     [GeneratedRegex(@"Now listening on: http://127\.0\.0\.1:(\d+)")]
     private static partial Regex ListeningLine();

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Data.Common;
 using System.Diagnostics;
 using AtProxy.Coordination;
@@ -18,9 +19,9 @@ namespace AtProxy;
 /// </summary>
 public sealed class AtProxyClient : IAsyncDisposable
 {
-    private AtProxyClient(AtProxyOptions options, ILoggerFactory loggerFactory)
+    private AtProxyClient(AtProxyOptions options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory)
     {
-        Runtime = new AtProxyRuntime(options, loggerFactory);
+        Runtime = new AtProxyRuntime(options, loggerFactory, meterFactory);
     }
 
     /// <summary>Creates a client; it connects lazily and opens its phase-2 streams when a resource is wrapped.</summary>
@@ -28,7 +29,22 @@ public sealed class AtProxyClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        return new AtProxyClient(options, loggerFactory ?? NullLoggerFactory.Instance);
+        return new AtProxyClient(options, loggerFactory ?? NullLoggerFactory.Instance, meterFactory: null);
+    }
+
+    /// <summary>
+    /// Creates a client whose instruments (meter "AtProxy") are created through
+    /// <paramref name="meterFactory"/>, as dependency injection does (<c>services.AddAtProxy</c>);
+    /// without one they live on one meter shared by the process.
+    /// </summary>
+    /// <param name="options">The settings.</param>
+    /// <param name="loggerFactory">Where the client logs; none when null.</param>
+    /// <param name="meterFactory">Where the client's meter comes from; the process's shared meter when null.</param>
+    public static AtProxyClient Create(AtProxyOptions options, ILoggerFactory? loggerFactory, IMeterFactory? meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return new AtProxyClient(options, loggerFactory ?? NullLoggerFactory.Instance, meterFactory);
     }
 
     /// <summary>The settings in force.</summary>

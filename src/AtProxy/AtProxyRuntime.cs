@@ -1,3 +1,5 @@
+using AtProxy.Diagnostics;
+using System.Diagnostics.Metrics;
 using AtProxy.Transactions;
 using AtProxy.Coordination;
 using AtProxy.Phase1;
@@ -16,23 +18,27 @@ namespace AtProxy;
 /// </summary>
 internal sealed class AtProxyRuntime : IAsyncDisposable
 {
-    public AtProxyRuntime(AtProxyOptions options, ILoggerFactory loggerFactory)
+    public AtProxyRuntime(AtProxyOptions options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory = null)
     {
         Options = options;
         LoggerFactory = loggerFactory;
+        Metrics = new AtProxyMetrics(meterFactory);
         Coordinator = new CoordinatorClient(options);
-        Outcomes = new TransactionOutcomes(Coordinator, loggerFactory.CreateLogger("AtProxy.GlobalTransaction"));
+        Outcomes = new TransactionOutcomes(Coordinator, Metrics, loggerFactory.CreateLogger("AtProxy.GlobalTransaction"));
         Resources = new ResourceRegistry(options);
         var resourceManagerLogger = loggerFactory.CreateLogger("AtProxy.ResourceManager");
-        ResourceManager = new ResourceManagerHost(options, Coordinator, Resources, resourceManagerLogger);
+        ResourceManager = new ResourceManagerHost(options, Coordinator, Resources, Metrics, resourceManagerLogger);
         Settling = new PhaseTwoSettling(ResourceManager.Outstanding, ResourceManager.UndoDeletion, Coordinator, resourceManagerLogger);
-        Locks = new GlobalLockGate(Coordinator, options);
-        Committer = new BranchCommitter(Coordinator, Locks, ResourceManager.Outstanding, options, loggerFactory.CreateLogger("AtProxy.Phase1"));
+        Locks = new GlobalLockGate(Coordinator, options, Metrics);
+        Committer = new BranchCommitter(Coordinator, Locks, ResourceManager.Outstanding, options, Metrics, loggerFactory.CreateLogger("AtProxy.Phase1"));
         Phase1 = new Phase1Gateway(this);
     }
 
     /// <summary>The settings in force.</summary>
     public AtProxyOptions Options { get; }
+
+    /// <summary>The proxy's instruments (meter "AtProxy").</summary>
+    public AtProxyMetrics Metrics { get; }
 
     public ILoggerFactory LoggerFactory { get; }
 

@@ -77,7 +77,32 @@ public sealed class GlobalTransaction : IAsyncDisposable
     /// <see cref="GlobalTransactionOutcomeUnknownException"/> when no coordinator answered (the
     /// coordinator then rolls it back when its timeout passes).
     /// </summary>
-    public async Task RollbackAsync(CancellationToken cancellationToken = default)
+    public Task RollbackAsync(CancellationToken cancellationToken = default) =>
+        RollbackCoreAsync(RollbackReason.ByTheApplication, cancellationToken);
+
+    /// <summary>
+    /// Rolls the global transaction back, as <see cref="RollbackAsync(CancellationToken)"/>, and
+    /// records <paramref name="reason"/> in its history with this application as the actor (cut to
+    /// 1024 characters), so a person reading <c>atproxy tx show</c> sees why.
+    /// </summary>
+    /// <param name="reason">Why the application rolls back.</param>
+    /// <param name="cancellationToken">Stops waiting for the coordinator's answer.</param>
+    public Task RollbackAsync(string reason, CancellationToken cancellationToken = default) =>
+        RollbackCoreAsync(RollbackReason.Limit(reason), cancellationToken);
+
+    /// <summary>
+    /// Rolls the global transaction back because of <paramref name="cause"/>, as
+    /// <see cref="RollbackAsync(CancellationToken)"/>; its type and message are the recorded reason.
+    /// </summary>
+    /// <param name="cause">The failure that made the application give up.</param>
+    /// <param name="cancellationToken">Stops waiting for the coordinator's answer.</param>
+    public Task RollbackAsync(Exception cause, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cause);
+        return RollbackCoreAsync(RollbackReason.Of(cause), cancellationToken);
+    }
+
+    private async Task RollbackCoreAsync(string reason, CancellationToken cancellationToken)
     {
         if (!IsOriginator)
         {
@@ -86,7 +111,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
         EnsureNotEnded("roll back");
         Interlocked.Exchange(ref _ended, 1);
         using var activity = AtProxyTelemetry.Start("atproxy.rollback", Xid, ActivityKind.Client);
-        Status = await _outcomes.RollbackAsync(Xid, cancellationToken).ConfigureAwait(false);
+        Status = await _outcomes.RollbackAsync(Xid, reason, cancellationToken).ConfigureAwait(false);
         activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
         if (Status is GlobalTransactionStatus.RollbackFailed or GlobalTransactionStatus.RollbackRetryTimeout)
         {
@@ -109,7 +134,7 @@ public sealed class GlobalTransaction : IAsyncDisposable
             if (IsOriginator && Interlocked.Exchange(ref _ended, 1) == 0)
             {
                 using var activity = AtProxyTelemetry.Start("atproxy.rollback", Xid, ActivityKind.Client);
-                Status = await _outcomes.RollbackAsync(Xid, CancellationToken.None).ConfigureAwait(false);
+                Status = await _outcomes.RollbackAsync(Xid, RollbackReason.DisposedWithoutCommit, CancellationToken.None).ConfigureAwait(false);
                 activity?.SetTag(AtProxyTelemetry.StatusTag, Status.ToString());
             }
         }

@@ -88,7 +88,8 @@ public class AdminTests
         Assert.Equal(0, details.TimeoutLeftMs);
         Assert.Equal([(GlobalStatus.Begin, GlobalStatus.Rollbacking), (GlobalStatus.Rollbacking, GlobalStatus.RollbackRetrying)],
             details.History.Select(h => (h.From, h.To)));
-        Assert.All(details.History, h => Assert.Equal("coordinator", h.Actor));
+        Assert.Equal(["application:orders", "coordinator"], details.History.Select(h => h.Actor));
+        Assert.Equal("rolled back by the application", details.History[0].Reason);
         Assert.Contains("No resource manager", details.History[1].Reason);
         Assert.True(details.Transaction.Attempts >= 1);
 

@@ -25,6 +25,11 @@ public class StartupSettingsTests
     [InlineData("serve", "unexpected argument 'serve'")]
     [InlineData("--Coordinator:AdminToken", "--Coordinator:AdminToken has no value.")]
     [InlineData("--Coordinator:AdminToken --store memory", "--Coordinator:AdminToken has no value (the word after it, --store, is a setting of its own).")]
+    [InlineData("--admin-urls http://0.0.0.0:18093", "Coordinator:AdminUrls (--admin-urls): 'http://0.0.0.0:18093/' is not a loopback address, and no admin token is set")]
+    [InlineData("--admin-urls 127.0.0.1:18093", "Coordinator:AdminUrls (--admin-urls): '127.0.0.1:18093' is not an absolute http or https URL")]
+    [InlineData("--admin-urls http://127.0.0.1", "Coordinator:AdminUrls (--admin-urls): 'http://127.0.0.1' must name its port")]
+    [InlineData("--admin-urls http://127.0.0.1:0", "Coordinator:AdminUrls (--admin-urls): 'http://127.0.0.1:0' must name its port")]
+    [InlineData("--admin-urls http://127.0.0.1:18093/console", "Coordinator:AdminUrls (--admin-urls): 'http://127.0.0.1:18093/console' must have no path")]
     public async Task Start_with_an_unknown_argument_or_a_malformed_value_exits_2_with_one_line_naming_it(string arguments, string expected)
     {
         var result = await RunCoordinatorAsync(arguments.Split(' '));
@@ -102,6 +107,29 @@ public class StartupSettingsTests
         var admin = new Protocol.V1.Admin.AdminClient(coordinator.Channel.Intercept(m => { m.Add("authorization", "Bearer s3cret"); return m; }));
         Assert.Equal("memory", (await admin.GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest())).StoreKind);
         Assert.Contains("Application calls: open, no token required (set Coordinator:ApplicationToken to require one); admin calls: protected by Coordinator:AdminToken", coordinator.Output);
+    }
+
+    [Fact]
+    public async Task Admin_endpoint_on_the_grpc_port_is_refused_naming_the_port()
+    {
+        var port = FreePort.Find().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var result = await RunCoordinatorAsync(["--urls", $"http://127.0.0.1:{port}", "--admin-urls", $"http://127.0.0.1:{port}"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"Coordinator:AdminUrls (--admin-urls) uses port {port}, which the gRPC endpoint (--urls http://127.0.0.1:{port}) uses too", result.Output);
+    }
+
+    [Fact]
+    public async Task Admin_endpoint_beyond_loopback_is_accepted_once_an_admin_token_protects_it()
+    {
+        var port = FreePort.Find();
+        var options = new CoordinatorProcessOptions { Store = "memory" };
+        options.Settings["Coordinator:AdminToken"] = "s3cret";
+        options.Settings["Coordinator:AdminUrls"] = $"http://0.0.0.0:{port}";
+        await using var coordinator = await CoordinatorProcess.StartAsync(options);
+
+        Assert.Contains($"Admin endpoint (console, /metrics, /healthz) on http://0.0.0.0:{port}: sign-in or a bearer token required", coordinator.Output);
+        Assert.DoesNotContain("s3cret", coordinator.Output);
     }
 
     [Fact]

@@ -58,7 +58,7 @@ public class SuspensionTests(OrderInventoryEnvironment env) : IClassFixture<Orde
         const string sku = "late-joiner";
         await env.SeedStockAsync([sku], 100);
         await using var gtx = await env.Client.BeginAsync("late", TimeSpan.FromSeconds(30));
-        await env.Client.Runtime.Coordinator.RollbackAsync(gtx.Xid, CancellationToken.None);
+        await env.Client.Runtime.Coordinator.RollbackAsync(gtx.Xid, "rolled back behind the block", CancellationToken.None);
 
         await using var inventory = await env.Inventory.OpenConnectionAsync();
         await Assert.ThrowsAsync<GlobalTransactionException>(() => inventory.ExecuteAsync("UPDATE stock SET count = 0 WHERE sku = @sku", new { sku }));

@@ -170,6 +170,27 @@ public abstract class TwoDatabaseEnvironment : IAsyncLifetime
         }
     }
 
+    /// <summary>The <c>count</c> of one row of the seed problem's <c>stock</c> table, read without AtProxy.</summary>
+    public async Task<int> StockCountAsync(string sku)
+    {
+        await using var connection = new NpgsqlConnection(InventoryConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count FROM stock WHERE sku = $1", connection);
+        command.Parameters.Add(new() { Value = sku });
+        return (int)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Sets the <c>count</c> of one <c>stock</c> row without AtProxy, as a person or another program would.</summary>
+    public async Task SetStockBehindTheProxyAsync(string sku, int count)
+    {
+        await using var connection = new NpgsqlConnection(InventoryConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("UPDATE stock SET count = $1 WHERE sku = $2", connection);
+        command.Parameters.Add(new() { Value = count });
+        command.Parameters.Add(new() { Value = sku });
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>
     /// The seed invariant, for the seed problem's tables <c>orders (sku, ...)</c> and <c>stock (sku, count, sold)</c>:
     /// per SKU, stock + sold = <paramref name="initial"/> and one order per sale; and as many orders as committed.

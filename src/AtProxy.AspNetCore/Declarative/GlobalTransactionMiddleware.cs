@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.ExceptionServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -131,7 +132,7 @@ internal sealed class GlobalTransactionMiddleware(RequestDelegate next, AtProxyC
             catch (Exception hookFailure)
             {
                 hooks.Context.Exception = hookFailure;
-                await RollbackAsync(transaction, hooks, failure).ConfigureAwait(false);
+                await RollbackAsync(transaction, hooks, failure, hookFailure).ConfigureAwait(false);
                 throw;
             }
             try
@@ -145,15 +146,20 @@ internal sealed class GlobalTransactionMiddleware(RequestDelegate next, AtProxyC
             await hooks.RunAfterDecisionAsync((h, c) => h.AfterCommitAsync(c), "after-commit").ConfigureAwait(false);
             return;
         }
-        await RollbackAsync(transaction, hooks, failure).ConfigureAwait(false);
+        await RollbackAsync(transaction, hooks, failure, failure).ConfigureAwait(false);
     }
 
-    private async Task RollbackAsync(GlobalTransaction transaction, GlobalTransactionHooks hooks, Exception? failure)
+    // cause: what made it roll back (the endpoint's exception or a hook's), recorded as the reason;
+    // null when the response status did.
+    private async Task RollbackAsync(GlobalTransaction transaction, GlobalTransactionHooks hooks, Exception? failure, Exception? cause)
     {
         try
         {
             await hooks.RunAfterDecisionAsync((h, c) => h.BeforeRollbackAsync(c), "before-rollback").ConfigureAwait(false);
-            await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            await (cause is not null
+                ? transaction.RollbackAsync(cause, CancellationToken.None)
+                : transaction.RollbackAsync(
+                    string.Create(CultureInfo.InvariantCulture, $"the endpoint answered {hooks.Context.HttpContext.Response.StatusCode}"), CancellationToken.None)).ConfigureAwait(false);
             hooks.Context.Status = transaction.Status;
         }
         catch (Exception ex) when (failure is not null)

@@ -26,7 +26,7 @@ internal static class BranchCommands
             var target = parseResult.GetRequiredValue(xid);
             var branchId = parseResult.GetValue(branch);
             return intervention.RunAsync(parseResult, "forget", target, branchId,
-                (admin, why, ct) => admin.ForgetBranchAsync(new Protocol.V1.ForgetBranchRequest { Xid = target, BranchId = branchId, Reason = why }, ct),
+                (admin, why, expected, ct) => admin.ForgetBranchAsync(new Protocol.V1.ForgetBranchRequest { Xid = target, BranchId = branchId, Reason = why, ExpectedStatus = expected }, ct),
                 cancellationToken);
         });
         return new Command("branch", "One branch of a global transaction.") { forget };

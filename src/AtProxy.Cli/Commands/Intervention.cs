@@ -48,11 +48,28 @@ internal sealed class Intervention
         },
     };
 
+    public Option<GlobalStatus?> ExpectStatus { get; } = new("--expect-status")
+    {
+        Description = $"Refuse (and change nothing) unless the transaction is in this status now, e.g. rollback-failed. Without it the status shown in the confirmation is expected. One of: {StatusParser.Names}.",
+        HelpName = "STATUS",
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (StatusParser.TryParse(text, out var status))
+            {
+                return status;
+            }
+            result.AddError($"'{text}' is not a transaction status; use one of: {StatusParser.Names}.");
+            return null;
+        },
+    };
+
     public static Argument<string> XidArgument() => new("XID") { Description = "The global transaction, e.g. tc:42." };
 
     public void AddTo(Command command)
     {
         command.Add(Reason);
+        command.Add(ExpectStatus);
         command.Add(Yes);
         command.Add(Wait);
         command.Add(WaitTimeout);
@@ -60,14 +77,21 @@ internal sealed class Intervention
 
     public async Task<int> RunAsync(
         ParseResult parseResult, string action, string xid, long? branchId,
-        Func<AdminConnection, string, CancellationToken, Task<InterveneResponse>> call, CancellationToken cancellationToken)
+        Func<AdminConnection, string, GlobalStatus, CancellationToken, Task<InterveneResponse>> call, CancellationToken cancellationToken)
     {
         var reason = RequireReason(parseResult.GetValue(Reason));
         var context = CliContext.From(parseResult);
         using var admin = context.ConnectToCoordinator();
+        // The coordinator refuses the call unless the transaction is still in the status the person
+        // (or the script) saw: the one shown in the question, or the one --expect-status names.
+        var expected = parseResult.GetValue(ExpectStatus) ?? GlobalStatus.Unspecified;
         if (!parseResult.GetValue(Yes))
         {
             var current = (await admin.GetTransactionAsync(xid, cancellationToken)).Transaction;
+            if (expected == GlobalStatus.Unspecified)
+            {
+                expected = current.Status;
+            }
             var target = branchId is { } id ? $"branch {Formats.Number(id)} of {xid}" : xid;
             var question = $"{action} {target} ({Formats.EnumName(current.Status)}, {current.Branches.Count} branch(es), " +
                 $"{current.Branches.Sum(b => b.LockCount)} lock(s)) because \"{reason}\"?";
@@ -76,14 +100,18 @@ internal sealed class Intervention
                 throw CliFailure.Refused("Not confirmed; nothing was changed. Answer 'y', or pass --yes to skip the question.");
             }
         }
-        var status = (await call(admin, reason, cancellationToken)).Status;
+        var status = (await call(admin, reason, expected, cancellationToken)).Status;
         if (!parseResult.GetValue(Wait))
         {
-            InterventionView.Render(context.Output, action, xid, branchId, reason, status);
+            var remains = branchId is { } forgotten
+                ? WhatRemains.AfterForget((await admin.GetTransactionAsync(xid, cancellationToken)).Transaction, forgotten)
+                : null;
+            InterventionView.Render(context.Output, action, xid, branchId, reason, status, remains);
             return ExitCodes.Success;
         }
 
-        var settled = await PhaseTwoWait.UntilSettledAsync(admin, xid, parseResult.GetValue(WaitTimeout), cancellationToken);
+        var settled = await PhaseTwoWait.UntilSettledAsync(admin, xid, parseResult.GetValue(WaitTimeout),
+            transaction => InterventionView.RenderProgress(context.Output, transaction), cancellationToken);
         InterventionView.Render(context.Output, action, xid, branchId, reason, settled.Status);
         if (PhaseTwoWait.EndedWell(settled.Status))
         {

@@ -119,7 +119,7 @@ internal static class TransactionCommands
         {
             var target = parseResult.GetRequiredValue(xid);
             return intervention.RunAsync(parseResult, action, target, branchId: null,
-                (admin, why, ct) => call(admin, new InterveneRequest { Xid = target, Reason = why }, ct), cancellationToken);
+                (admin, why, expected, ct) => call(admin, new InterveneRequest { Xid = target, Reason = why, ExpectedStatus = expected }, ct), cancellationToken);
         });
         return command;
     }

@@ -55,6 +55,9 @@ internal sealed class AdminConnection : IDisposable
     public Task<ListAlertsResponse> ListAlertsAsync(CancellationToken cancellationToken) =>
         CallAsync(options => _admin.ListAlertsAsync(new ListAlertsRequest(), options), cancellationToken);
 
+    public Task<ListInterventionsResponse> ListInterventionsAsync(ListInterventionsRequest request, CancellationToken cancellationToken) =>
+        CallAsync(options => _admin.ListInterventionsAsync(request, options), cancellationToken);
+
     public Task<InterveneResponse> ForgetBranchAsync(ForgetBranchRequest request, CancellationToken cancellationToken) =>
         CallAsync(options => _admin.ForgetBranchAsync(request, options), cancellationToken);
 

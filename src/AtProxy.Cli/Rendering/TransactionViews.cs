@@ -6,12 +6,13 @@ namespace AtProxy.Cli.Rendering;
 
 /// <summary>A branch as JSON.</summary>
 internal sealed record BranchJson(
-    long BranchId, string ResourceId, string ApplicationId, string Status, DateTimeOffset RegisteredAt, int LockCount, string? LastError);
+    long BranchId, string ResourceId, string ApplicationId, string Status, DateTimeOffset RegisteredAt, int LockCount, string? LastError,
+    int FailedAttempts, DateTimeOffset? NextAttemptAt, string? WaitingFor);
 
 /// <summary>A global transaction as JSON.</summary>
 internal sealed record TransactionJson(
     string Xid, string Name, string ApplicationId, string Status, DateTimeOffset BeganAt, long AgeMs, long TimeoutMs,
-    DateTimeOffset LastUpdateAt, int Attempts, IReadOnlyList<BranchJson> Branches);
+    DateTimeOffset LastUpdateAt, int Attempts, IReadOnlyList<BranchJson> Branches, string? WaitingFor);
 
 /// <summary>A page of transactions as JSON; <c>nextPageToken</c> is null on the last page.</summary>
 internal sealed record TransactionsPageJson(IReadOnlyList<TransactionJson> Transactions, string? NextPageToken);
@@ -30,7 +31,9 @@ internal static class TransactionViews
         t.TimeoutMs, Formats.FromUnixMs(t.LastUpdateUnixMs), t.Attempts,
         [.. t.Branches.Select(b => new BranchJson(
             b.BranchId, b.ResourceId, b.ApplicationId, Formats.EnumName(b.Status), Formats.FromUnixMs(b.RegisteredUnixMs), b.LockCount,
-            b.LastError.Length == 0 ? null : b.LastError))]);
+            b.LastError.Length == 0 ? null : b.LastError, b.FailedAttempts,
+            b.NextAttemptUnixMs == 0 ? null : Formats.FromUnixMs(b.NextAttemptUnixMs), b.WaitingFor.Length == 0 ? null : b.WaitingFor))],
+        t.WaitingFor.Length == 0 ? null : t.WaitingFor);
 
     public static void RenderList(CliOutput output, IReadOnlyList<GlobalTransactionInfo> transactions, string? nextPageToken, DateTimeOffset now)
     {
@@ -84,16 +87,18 @@ internal static class TransactionViews
         AddField(summary, "timeout left", new Text(t.Status == GlobalStatus.Begin ? Formats.Duration(detail.TimeoutLeftMs) : "- (decided)"));
         AddField(summary, "last update", new Text(Formats.Timestamp(t.LastUpdateUnixMs)));
         AddField(summary, "phase-2 attempts", new Text(Formats.Number(t.Attempts)));
+        AddField(summary, "waiting for", new Text(t.WaitingFor.Length > 0 ? t.WaitingFor : "nothing", t.WaitingFor.Length > 0 ? new Style(Color.Yellow) : Style.Plain));
         console.Write(summary);
         console.WriteLine();
 
         var branches = new Table().Border(TableBorder.Rounded).Title("branches")
-            .AddColumns("branch", "resource", "application", "status", "locks", "registered", "last error");
+            .AddColumns("branch", "resource", "application", "status", "locks", "registered", "failed attempts", "waiting for", "last error");
         foreach (var b in t.Branches)
         {
             branches.AddRow(
                 new Text(Formats.Number(b.BranchId)), new Text(b.ResourceId), new Text(b.ApplicationId), StatusStyles.Branch(b.Status),
                 new Text(Formats.Number(b.LockCount)), new Text(Formats.Timestamp(b.RegisteredUnixMs)),
+                new Text(Formats.Number(b.FailedAttempts)), new Text(b.WaitingFor),
                 new Text(b.LastError, b.LastError.Length > 0 ? new Style(Color.Red) : Style.Plain));
         }
         if (t.Branches.Count == 0)

@@ -25,6 +25,8 @@ internal sealed class AdminOperations(
     CoordinatorIdentity identity,
     CoordinatorAlerts alerts,
     ActiveAlerts activeAlerts,
+    PhaseTwoWaits waits,
+    BranchFailureCounts failureCounts,
     IOptions<CoordinatorOptions> options,
     ILogger<AdminOperations> logger)
 {
@@ -84,17 +86,20 @@ internal sealed class AdminOperations(
     public async Task<GlobalStatus> RetryAsync(InterveneRequest request, string actor)
     {
         RequestValidation.RequireReason(request.Reason);
+        ExpectedStatus.Validate(request.ExpectedStatus);
         GlobalStatus reached;
         await using (var scope = await LockAsync(request.Xid))
         {
             var session = scope.Session;
             var status = session.Status;
+            ExpectedStatus.Require(session, request.ExpectedStatus, "retry");
             if (!GlobalStatusRules.IsRetrying(status) && !GlobalStatusRules.IsStopped(status))
             {
                 throw CoordinatorErrors.FailedPrecondition(
                     $"Cannot retry '{session.Xid}': it is {StatusNames.Of(status)}; only a transaction in a retrying or failed status can be retried (stopped after a failure or a retry timeout).");
             }
-            await changes.ChangeStatusAsync(scope, ResumedStatusOf(session), request.Reason, actor);
+            var resumed = ResumedStatusOf(session);
+            await changes.ChangeStatusAsync(scope, resumed, request.Reason, actor, Audit("retry", session, 0, request.Reason, actor, resumed));
             Log.Intervention(logger, "retry", session.Xid, actor, request.Reason);
             reached = await ResumeAsync(scope);
         }
@@ -104,18 +109,22 @@ internal sealed class AdminOperations(
     public async Task<GlobalStatus> ForceRollbackAsync(InterveneRequest request, string actor)
     {
         RequestValidation.RequireReason(request.Reason);
+        ExpectedStatus.Validate(request.ExpectedStatus);
         GlobalStatus reached;
         await using (var scope = await LockAsync(request.Xid))
         {
             var session = scope.Session;
             var status = session.Status;
+            ExpectedStatus.Require(session, request.ExpectedStatus, "roll back");
             if (status == GlobalStatus.Begin)
             {
-                await changes.ChangeStatusAsync(scope, GlobalStatus.Rollbacking, request.Reason, actor);
+                await changes.ChangeStatusAsync(scope, GlobalStatus.Rollbacking, request.Reason, actor,
+                    Audit("force_rollback", session, 0, request.Reason, actor, GlobalStatus.Rollbacking));
             }
             else if (GlobalStatusRules.IsRollbackDirection(status) && !GlobalStatusRules.IsEnded(status))
             {
-                await changes.ChangeStatusAsync(scope, ResumedStatusOf(session), request.Reason, actor);
+                var resumed = ResumedStatusOf(session);
+                await changes.ChangeStatusAsync(scope, resumed, request.Reason, actor, Audit("force_rollback", session, 0, request.Reason, actor, resumed));
             }
             else
             {
@@ -132,19 +141,23 @@ internal sealed class AdminOperations(
     public async Task<GlobalStatus> ForceCommitAsync(InterveneRequest request, string actor)
     {
         RequestValidation.RequireReason(request.Reason);
+        ExpectedStatus.Validate(request.ExpectedStatus);
         GlobalStatus reached;
         await using (var scope = await LockAsync(request.Xid))
         {
             var session = scope.Session;
             var status = session.Status;
+            ExpectedStatus.Require(session, request.ExpectedStatus, "commit");
             if (status == GlobalStatus.Begin)
             {
                 var needsPhaseTwo = session.Branches().Any(b => !BranchStatusRules.IsDone(b.Status));
-                await changes.ChangeStatusAsync(scope, needsPhaseTwo ? GlobalStatus.AsyncCommitting : GlobalStatus.Committed, request.Reason, actor);
+                var decided = needsPhaseTwo ? GlobalStatus.AsyncCommitting : GlobalStatus.Committed;
+                await changes.ChangeStatusAsync(scope, decided, request.Reason, actor, Audit("force_commit", session, 0, request.Reason, actor, decided));
             }
             else if (GlobalStatusRules.IsCommitDirection(status) && !GlobalStatusRules.IsEnded(status))
             {
-                await changes.ChangeStatusAsync(scope, ResumedStatusOf(session), request.Reason, actor);
+                var resumed = ResumedStatusOf(session);
+                await changes.ChangeStatusAsync(scope, resumed, request.Reason, actor, Audit("force_commit", session, 0, request.Reason, actor, resumed));
             }
             else
             {
@@ -161,12 +174,14 @@ internal sealed class AdminOperations(
     public async Task<GlobalStatus> ForgetBranchAsync(ForgetBranchRequest request, string actor)
     {
         RequestValidation.RequireReason(request.Reason);
+        ExpectedStatus.Validate(request.ExpectedStatus);
         GlobalStatus reached;
         await using (var scope = await LockAsync(request.Xid))
         {
             var session = scope.Session;
             var branch = session.FindBranch(request.BranchId) ?? throw CoordinatorErrors.UnknownBranch(request.Xid, request.BranchId);
             var status = session.Status;
+            ExpectedStatus.Require(session, request.ExpectedStatus, $"forget branch {branch.BranchId} of");
             if (BranchStatusRules.IsDone(branch.Status) || GlobalStatusRules.IsEnded(status))
             {
                 throw CoordinatorErrors.FailedPrecondition($"Branch {branch.BranchId} of '{session.Xid}' is done already ({branch.Status}).");
@@ -177,7 +192,10 @@ internal sealed class AdminOperations(
                     $"Cannot forget branch {branch.BranchId}: '{session.Xid}' is still BEGIN; decide it first (commit or rollback), so the branch has a phase 2 to skip.");
             }
             var done = GlobalStatusRules.IsCommitDirection(status) ? BranchStatus.PhaseTwoCommitted : BranchStatus.PhaseTwoRollbacked;
-            await changes.ForgetBranchAsync(scope, branch, done, request.Reason, actor);
+            // The audit entry goes with the forget itself; the status it names is the one the forget leaves.
+            var finishes = GlobalStatusRules.IsStopped(status) && session.Branches().All(b => b.BranchId == branch.BranchId || BranchStatusRules.IsDone(b.Status));
+            await changes.ForgetBranchAsync(scope, branch, done, request.Reason, actor,
+                Audit("forget_branch", session, branch.BranchId, request.Reason, actor, finishes ? GlobalStatus.Finished : status));
             Log.Intervention(logger, $"forget-branch {branch.BranchId}", session.Xid, actor, request.Reason);
 
             // A stopped transaction whose last undone branch was forgotten has nothing left to wait for.
@@ -281,6 +299,42 @@ internal sealed class AdminOperations(
         return response;
     }
 
+    public async Task<ListInterventionsResponse> ListInterventionsAsync(ListInterventionsRequest request)
+    {
+        var pageSize = PageToken.PageSize(request.PageSize);
+        if (request.Xid.Length > 0)
+        {
+            RequestValidation.RequireXid(request.Xid);
+        }
+        var before = long.MaxValue;
+        if (PageToken.Decode(request.PageToken, 1) is { } token && !long.TryParse(token[0], CultureInfo.InvariantCulture, out before))
+        {
+            throw CoordinatorErrors.InvalidArgument("page_token is not a token this coordinator issued.");
+        }
+        var page = await store.ListInterventionsAsync(request.Xid, before, pageSize + 1);
+        var response = new ListInterventionsResponse();
+        response.Interventions.Add(page.Take(pageSize));
+        if (page.Count > pageSize)
+        {
+            response.NextPageToken = PageToken.Encode(page[pageSize - 1].Id.ToString(CultureInfo.InvariantCulture));
+        }
+        return response;
+    }
+
+    // The audit entry of an intervention, written by the store in the same record as the change it makes.
+    private Intervention Audit(string action, GlobalSession session, long branchId, string reason, string actor, GlobalStatus after) => new()
+    {
+        AtUnixMs = changes.NowUnixMs,
+        Actor = actor,
+        Action = action,
+        Xid = session.Xid,
+        BranchId = branchId,
+        Reason = reason,
+        StatusBefore = session.Status,
+        StatusAfter = after,
+        CoordinatorId = options.Value.NodeId,
+    };
+
     // Where a retried or resumed transaction goes: its retrying status, which phase 2 picks up at once.
     private static GlobalStatus ResumedStatusOf(GlobalSession session) => session.Status switch
     {
@@ -297,6 +351,7 @@ internal sealed class AdminOperations(
         if (GlobalStatusRules.IsPhaseTwoInProgress(session.Status))
         {
             alerts.Resumed(session.Xid);
+            failureCounts.Forget(session.Xid, session.Branches().Select(b => b.BranchId));
             session.FailuresInARow = 0;
             session.NextAttemptUnixMs = 0;
             await scope.SaveScheduleAsync();
@@ -320,11 +375,12 @@ internal sealed class AdminOperations(
         return await store.LockAsync(xid) ?? throw CoordinatorErrors.UnknownTransaction(xid);
     }
 
-    private static GlobalTransactionInfo ToInfo(GlobalSession session)
+    private GlobalTransactionInfo ToInfo(GlobalSession session)
     {
+        GlobalTransactionInfo info;
         lock (session)
         {
-            var info = new GlobalTransactionInfo
+            info = new GlobalTransactionInfo
             {
                 Xid = session.Xid,
                 Name = session.Name,
@@ -348,8 +404,9 @@ internal sealed class AdminOperations(
                     LastError = branch.LastError,
                 });
             }
-            return info;
         }
+        waits.Describe(session, info, changes.NowUnixMs);
+        return info;
     }
 
     private static LockInfo ToLockInfo(LockKeyId key, LockHolder holder) => new()

@@ -105,6 +105,12 @@ public sealed class CoordinatorOptions
     /// <summary>How long an ended transaction stays visible (status, admin) before it is purged.</summary>
     public int EndedRetentionMs { get; set; } = 60_000;
 
+    /// <summary>
+    /// How long an intervention stays in the audit (<c>ListInterventions</c>, <c>atproxy audit list</c>),
+    /// independent of its transaction's retention. Default 90 days.
+    /// </summary>
+    public long InterventionRetentionMs { get; set; } = 90L * 24 * 60 * 60 * 1000;
+
     /// <summary>The embedded log is compacted once it grows past this size (and past four times the last snapshot).</summary>
     public long CompactionThresholdBytes { get; set; } = 64L * 1024 * 1024;
 
@@ -119,6 +125,15 @@ public sealed class CoordinatorOptions
     /// token if one is set, and nothing otherwise.
     /// </summary>
     public string? AdminToken { get; set; }
+
+    /// <summary>
+    /// Where the admin endpoint listens (HTTP/1.1): the operator console, <c>/metrics</c> and
+    /// <c>/healthz</c>; several URLs are separated by ';', each with an explicit port other than the
+    /// gRPC port (<c>--admin-urls http://127.0.0.1:8092</c>). Empty: no admin endpoint. Without an
+    /// admin token (<see cref="AdminToken"/>, else <see cref="ApplicationToken"/>) only loopback
+    /// addresses are accepted: anyone who reaches the endpoint can intervene.
+    /// </summary>
+    public string? AdminUrls { get; set; }
 
     /// <summary>
     /// When set, the coordinator stops once the process with this id has exited (a test host

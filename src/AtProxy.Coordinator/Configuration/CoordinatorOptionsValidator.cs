@@ -1,3 +1,4 @@
+using AtProxy.Coordinator.Security;
 using Microsoft.Extensions.Options;
 
 namespace AtProxy.Coordinator.Configuration;
@@ -79,6 +80,10 @@ internal sealed class CoordinatorOptionsValidator : IValidateOptions<Coordinator
         {
             failures.Add($"Coordinator:EndedRetentionMs must not be negative (got {options.EndedRetentionMs}).");
         }
+        if (options.InterventionRetentionMs <= 0)
+        {
+            failures.Add($"Coordinator:InterventionRetentionMs must be positive (got {options.InterventionRetentionMs}).");
+        }
         if (options.CompactionThresholdBytes < 4096)
         {
             failures.Add($"Coordinator:CompactionThresholdBytes must be at least 4096 (got {options.CompactionThresholdBytes}).");
@@ -87,7 +92,20 @@ internal sealed class CoordinatorOptionsValidator : IValidateOptions<Coordinator
         {
             failures.Add("Coordinator:AdminToken must differ from Coordinator:ApplicationToken.");
         }
+        ValidateAdminUrls(failures, options);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateAdminUrls(List<string> failures, CoordinatorOptions options)
+    {
+        var adminUrls = AdminUrlList.Parse(options.AdminUrls);
+        failures.AddRange(adminUrls.Problems);
+        // Without a token anyone who reaches the endpoint can intervene; on loopback that is only this machine.
+        if (AdminCredential.Of(options) is null && adminUrls.Urls.FirstOrDefault(u => !AdminUrlList.IsLoopback(u)) is { } exposed)
+        {
+            failures.Add($"Coordinator:AdminUrls (--admin-urls): '{exposed}' is not a loopback address, and no admin token is set; " +
+                "set Coordinator:AdminToken to serve the console beyond this machine, or listen on 127.0.0.1.");
+        }
     }
 
     private static string? StoreConnectionProblem(string connectionString)

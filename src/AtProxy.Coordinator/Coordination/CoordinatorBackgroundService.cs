@@ -1,3 +1,4 @@
+using AtProxy.Coordinator.Diagnostics;
 using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.ResourceManagers;
 using AtProxy.Coordinator.Storage;
@@ -17,6 +18,7 @@ namespace AtProxy.Coordinator.Coordination;
 internal sealed class CoordinatorBackgroundService : BackgroundService
 {
     private readonly ICoordinatorStore _store;
+    private long _interventionsExpiredUnixMs;
     private readonly TransactionCoordinator _coordinator;
     private readonly PhaseTwoDriver _driver;
     private readonly SessionChanges _changes;
@@ -30,9 +32,12 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
         PhaseTwoDriver driver,
         SessionChanges changes,
         ResourceManagerHub hub,
+        CoordinatorGauges gauges,
         IOptions<CoordinatorOptions> options,
         ILogger<CoordinatorBackgroundService> logger)
     {
+        // Taken here so the gauges exist from the start (nothing else asks for them).
+        _ = gauges;
         _store = store;
         _coordinator = coordinator;
         _driver = driver;
@@ -106,6 +111,19 @@ internal sealed class CoordinatorBackgroundService : BackgroundService
         catch (Exception ex)
         {
             Log.PurgeFailed(_logger, ex, "(ended transactions)");
+        }
+        // The audit is kept for days: a look once a minute is plenty (more often only for a shorter retention).
+        if (now - _interventionsExpiredUnixMs >= Math.Min(60_000, _options.InterventionRetentionMs))
+        {
+            _interventionsExpiredUnixMs = now;
+            try
+            {
+                await _store.ExpireInterventionsAsync(now - _options.InterventionRetentionMs);
+            }
+            catch (Exception ex)
+            {
+                Log.PurgeFailed(_logger, ex, "(intervention audit)");
+            }
         }
     }
 

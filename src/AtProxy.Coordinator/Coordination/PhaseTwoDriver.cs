@@ -30,6 +30,7 @@ internal sealed class PhaseTwoDriver(
     IOptions<CoordinatorOptions> options,
     CoordinatorMetrics metrics,
     CoordinatorAlerts alerts,
+    BranchFailureCounts failureCounts,
     IHostApplicationLifetime lifetime,
     ILogger<PhaseTwoDriver> logger)
 {
@@ -94,6 +95,7 @@ internal sealed class PhaseTwoDriver(
         {
             return; // not in phase 2, not due any more, or another coordinator is driving it
         }
+        metrics.PhaseTwoAttempt();
         using var claimLost = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var renewal = store.IsShared ? new ClaimRenewal(store, xid, TimeSpan.FromMilliseconds(_options.LeaseMs / 3.0), claimLost) : null;
         var ended = false;
@@ -358,6 +360,10 @@ internal sealed class PhaseTwoDriver(
         var writes = new List<Task>(results.Count);
         foreach (var (sent, outcome) in results)
         {
+            if (outcome.Verdict != BranchCommandVerdict.Succeeded)
+            {
+                failureCounts.Failed(scope.Session.Xid, sent.BranchId);
+            }
             var branch = scope.Session.FindBranch(sent.BranchId);
             if (branch is not null && !branch.Forgotten && (branch.Status != outcome.Status || branch.LastError != outcome.Message))
             {
@@ -387,6 +393,7 @@ internal sealed class PhaseTwoDriver(
         var ended = branches.Any(b => b.Forgotten) ? GlobalStatus.Finished : GlobalStatusRules.CompletedStatusOf(expected);
         await changes.ChangeStatusAsync(scope, ended, ended == GlobalStatus.Finished ? "phase 2 done; a person forgot at least one branch" : "");
         alerts.ForgetFailures(session.Xid);
+        failureCounts.Forget(session.Xid, branches.Select(b => b.BranchId));
         Log.PhaseTwoCompleted(logger, session.Xid, StatusNames.Of(ended), branches.Length, attempted.Attempts);
         return true;
     }

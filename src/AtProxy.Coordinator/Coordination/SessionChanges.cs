@@ -1,3 +1,4 @@
+using AtProxy.Coordinator.Diagnostics;
 using AtProxy.Coordinator.Sessions;
 using AtProxy.Coordinator.Storage;
 using AtProxy.Coordinator.Storage.Records;
@@ -10,12 +11,17 @@ namespace AtProxy.Coordinator.Coordination;
 /// when a method returns, the change is applied to the scope's session and will be durable
 /// before the scope is released.
 /// </summary>
-internal sealed class SessionChanges(TimeProvider time)
+internal sealed class SessionChanges(TimeProvider time, CoordinatorMetrics metrics)
 {
     public long NowUnixMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Moves the transaction to <paramref name="to"/>; the same status records an intervention only.</summary>
-    public Task ChangeStatusAsync(ISessionScope scope, GlobalStatus to, string reason = "", string actor = TransitionEntry.CoordinatorActor)
+    /// <param name="scope">Holds the transaction.</param>
+    /// <param name="to">The new status.</param>
+    /// <param name="reason">Why (empty for automatic transitions).</param>
+    /// <param name="actor">Who: the coordinator, an application or a person.</param>
+    /// <param name="intervention">A person's intervention: its audit entry, written in the same record.</param>
+    public Task ChangeStatusAsync(ISessionScope scope, GlobalStatus to, string reason = "", string actor = TransitionEntry.CoordinatorActor, Intervention? intervention = null)
     {
         var session = scope.Session;
         var from = session.Status;
@@ -23,10 +29,20 @@ internal sealed class SessionChanges(TimeProvider time)
         {
             throw new InvalidOperationException($"Illegal transition of {session.Xid}: {StatusNames.Of(from)} → {StatusNames.Of(to)}.");
         }
-        return scope.AppendAsync(new StoreRecord
+        var written = scope.AppendAsync(new StoreRecord
         {
-            GlobalStatusChanged = new GlobalStatusChanged { Xid = session.Xid, From = from, To = to, AtUnixMs = NowUnixMs, Reason = reason, Actor = actor },
+            GlobalStatusChanged = new GlobalStatusChanged
+            {
+                Xid = session.Xid, From = from, To = to, AtUnixMs = NowUnixMs, Reason = reason, Actor = actor, Intervention = intervention,
+            },
         });
+        return GlobalStatusRules.IsEnded(to) && !GlobalStatusRules.IsEnded(from) ? CountEndAsync(written, to, session.Name) : written;
+    }
+
+    private async Task CountEndAsync(Task written, GlobalStatus status, string name)
+    {
+        await written;
+        metrics.Ended(status, name);
     }
 
     /// <summary>Records a branch's new status; with <paramref name="durableWithNext"/>, without waiting for its flush (<see cref="ISessionScope.AppendWithNextAsync"/>).</summary>
@@ -40,13 +56,13 @@ internal sealed class SessionChanges(TimeProvider time)
     }
 
     /// <summary>Marks a branch done by a person's decision; its locks are released.</summary>
-    public Task ForgetBranchAsync(ISessionScope scope, BranchSession branch, BranchStatus doneStatus, string reason, string actor) =>
+    public Task ForgetBranchAsync(ISessionScope scope, BranchSession branch, BranchStatus doneStatus, string reason, string actor, Intervention intervention) =>
         scope.AppendAsync(new StoreRecord
         {
             BranchStatusChanged = new BranchStatusChanged
             {
                 Xid = scope.Session.Xid, BranchId = branch.BranchId, Status = doneStatus, Error = branch.LastError, AtUnixMs = NowUnixMs,
-                Forgotten = true, Reason = reason, Actor = actor,
+                Forgotten = true, Reason = reason, Actor = actor, Intervention = intervention,
             },
         });
 }

@@ -152,6 +152,7 @@ internal sealed class TransactionCoordinator(
                 await store.WaitForReleaseAsync(conflict.Key, remaining, callEnds);
                 conflict = await store.CheckLocksAsync(keys, xid);
             }
+            metrics.LockWaited(waited.Elapsed, acquirable: conflict is null);
         }
         return conflict is null
             ? new CheckLocksResponse { Lockable = true }
@@ -187,7 +188,7 @@ internal sealed class TransactionCoordinator(
         CrashPoints.Reach(CrashPoints.CommitDecided);
         if (reached != GlobalStatus.TimeoutRollbacking)
         {
-            metrics.Committed(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            metrics.Committed(Stopwatch.GetElapsedTime(started));
             Log.CommitDecided(logger, xid, StatusNames.Of(reached));
         }
         if (GlobalStatusRules.IsPhaseTwoInProgress(reached))
@@ -197,16 +198,21 @@ internal sealed class TransactionCoordinator(
         return reached;
     }
 
-    public async Task<GlobalStatus> RollbackAsync(string xid, CancellationToken callEnds)
+    /// <param name="xid">The transaction.</param>
+    /// <param name="reason">The application's reason (empty: none given), recorded with the application as the actor.</param>
+    /// <param name="callEnds">When the caller stops waiting.</param>
+    public async Task<GlobalStatus> RollbackAsync(string xid, string reason, CancellationToken callEnds)
     {
         RequestValidation.RequireXid(xid);
+        RequestValidation.RequireId(reason, "reason", required: false, maxLength: RequestValidation.MaxReasonLength);
         GlobalSession held;
         await using (var scope = await LockAsync(xid, callEnds))
         {
             var session = scope.Session;
             if (session.Status == GlobalStatus.Begin)
             {
-                await changes.ChangeStatusAsync(scope, GlobalStatus.Rollbacking);
+                await changes.ChangeStatusAsync(scope, GlobalStatus.Rollbacking,
+                    reason.Length > 0 ? reason : TransitionEntry.ApplicationRollbackReason, TransitionEntry.ApplicationActor(session.ApplicationId));
                 metrics.RolledBack("application");
                 Log.RollbackDecided(logger, xid);
             }
@@ -295,7 +301,7 @@ internal sealed class TransactionCoordinator(
             {
                 return;
             }
-            await changes.ChangeStatusAsync(scope, GlobalStatus.TimeoutRollbacking, $"not decided within its timeout of {session.TimeoutMs} ms");
+            await changes.ChangeStatusAsync(scope, GlobalStatus.TimeoutRollbacking, $"timed out after {session.TimeoutMs} ms");
             metrics.RolledBack("timeout");
             Log.TimedOut(logger, session.Xid, session.TimeoutMs);
         }

@@ -127,4 +127,14 @@ internal static partial class Log
 
     [LoggerMessage(501, LogLevel.Warning, "Refused a call to {Method} from {Peer}: {Why}")]
     public static partial void Unauthenticated(ILogger logger, string method, string peer, string why);
+
+    // 51x: the admin endpoint (operator console)
+    [LoggerMessage(510, LogLevel.Warning, "Refused a console sign-in from {Peer}: wrong admin token")]
+    public static partial void ConsoleSignInRefused(ILogger logger, string peer);
+
+    [LoggerMessage(511, LogLevel.Information, "{Actor} signed in to the console from {Peer}")]
+    public static partial void ConsoleSignedIn(ILogger logger, string actor, string peer);
+
+    [LoggerMessage(512, LogLevel.Information, "Admin endpoint (console, /metrics, /healthz) on {Urls}: {Protection}")]
+    public static partial void AdminEndpoint(ILogger logger, string urls, string protection);
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using AtProxy.Coordinator.Diagnostics;
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using AtProxy.Protocol.V1;
@@ -9,7 +11,7 @@ namespace AtProxy.Coordinator.ResourceManagers;
 /// of its connected instances in turn; with none connected it fails as retryable, and the
 /// transaction is tried again as soon as one subscribes (<see cref="ResourceConnected"/>).
 /// </summary>
-internal sealed class ResourceManagerHub
+internal sealed class ResourceManagerHub(CoordinatorMetrics metrics)
 {
     private readonly ConcurrentDictionary<string, ImmutableArray<ResourceManagerConnection>> _byResource = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<ResourceManagerConnection, byte> _all = new();
@@ -55,11 +57,13 @@ internal sealed class ResourceManagerHub
             return BranchCommandOutcome.Retry(action, $"No resource manager for '{resourceId}' is connected; waiting for one.") with { NoResourceManager = true };
         }
         var turn = (int)((ulong)Interlocked.Increment(ref _turn) % (ulong)list.Length);
+        var started = Stopwatch.GetTimestamp();
         var outcome = await list[turn].SendAsync(action, xid, branchId, resourceId, resourceIdentity, timeout, cancellationToken).ConfigureAwait(false);
         for (var next = 1; next < list.Length && outcome.IdentityMismatch; next++)
         {
             outcome = await list[(turn + next) % list.Length].SendAsync(action, xid, branchId, resourceId, resourceIdentity, timeout, cancellationToken).ConfigureAwait(false);
         }
+        metrics.BranchCommand(action, outcome.Verdict, started);
         return outcome;
     }
 

@@ -18,4 +18,9 @@ internal static class CallProtection
         !string.IsNullOrEmpty(options.AdminToken) ? "protected by Coordinator:AdminToken"
         : !string.IsNullOrEmpty(options.ApplicationToken) ? "protected by Coordinator:ApplicationToken (no Coordinator:AdminToken set)"
         : "open, no token required (set Coordinator:AdminToken to require one)";
+
+    public static string AdminEndpoint(CoordinatorOptions options) =>
+        AdminCredential.Of(options) is null
+            ? "open on loopback, anyone on this machine can intervene (set Coordinator:AdminToken to require sign-in)"
+            : "sign-in or a bearer token required (the admin token); /healthz open";
 }

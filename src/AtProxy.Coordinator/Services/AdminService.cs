@@ -41,4 +41,7 @@ internal sealed class AdminService(AdminOperations operations) : Protocol.V1.Adm
 
     public override Task<ListAlertsResponse> ListAlerts(ListAlertsRequest request, ServerCallContext context) =>
         Task.FromResult(operations.ListAlerts());
+
+    public override Task<ListInterventionsResponse> ListInterventions(ListInterventionsRequest request, ServerCallContext context) =>
+        operations.ListInterventionsAsync(request);
 }

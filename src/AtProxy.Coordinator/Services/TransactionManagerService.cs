@@ -15,7 +15,7 @@ internal sealed class TransactionManagerService(TransactionCoordinator coordinat
     public override async Task<RollbackResponse> Rollback(RollbackRequest request, ServerCallContext context)
     {
         using var inTime = new AnswerInTime(context);
-        return new() { Status = await coordinator.RollbackAsync(request.Xid, inTime.WaitEnds) };
+        return new() { Status = await coordinator.RollbackAsync(request.Xid, request.Reason, inTime.WaitEnds) };
     }
 
     public override async Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context) =>

@@ -29,6 +29,9 @@ internal sealed class CoordinatorState
 
     public LockTable Locks { get; } = new();
 
+    /// <summary>The interventions recorded, kept for their own retention.</summary>
+    public InterventionAudit Interventions { get; } = new();
+
     /// <summary>Where the time a branch held its locks is recorded when they are let go of; none when null.</summary>
     public CoordinatorMetrics? Metrics { get; set; }
 
@@ -94,9 +97,14 @@ internal sealed class CoordinatorState
                 break;
             case StoreRecord.KindOneofCase.BranchStatusChanged:
                 ApplyBranchStatusChanged(record.BranchStatusChanged);
+                AddIntervention(record.BranchStatusChanged.Intervention);
                 break;
             case StoreRecord.KindOneofCase.GlobalStatusChanged:
                 ApplyGlobalStatusChanged(record.GlobalStatusChanged);
+                AddIntervention(record.GlobalStatusChanged.Intervention);
+                break;
+            case StoreRecord.KindOneofCase.Intervention:
+                AddIntervention(record.Intervention);
                 break;
             case StoreRecord.KindOneofCase.SessionSnapshot:
                 ApplySnapshot(record.SessionSnapshot);
@@ -105,13 +113,23 @@ internal sealed class CoordinatorState
                 // Written at a clean shutdown after every begin: the exact last sequence, below the reservations before it.
                 Interlocked.Exchange(ref _lastSequence, record.Counters.LastTransactionSequence);
                 RaiseTo(ref _lastBranchId, record.Counters.LastBranchId);
+                Interventions.RaiseLastId(record.Counters.LastInterventionId);
                 break;
             case StoreRecord.KindOneofCase.Counters:
                 RaiseTo(ref _lastSequence, record.Counters.LastTransactionSequence);
                 RaiseTo(ref _lastBranchId, record.Counters.LastBranchId);
+                Interventions.RaiseLastId(record.Counters.LastInterventionId);
                 break;
             default:
                 throw new InvalidDataException($"Unknown store record kind {record.KindCase}.");
+        }
+    }
+
+    private void AddIntervention(Intervention? entry)
+    {
+        if (entry is not null)
+        {
+            Interventions.Add(entry);
         }
     }
 

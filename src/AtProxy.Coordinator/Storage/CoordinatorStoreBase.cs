@@ -293,7 +293,26 @@ internal abstract class CoordinatorStoreBase : ICoordinatorStore
             () => State.ReleaseReservation(last));
     }
 
-    public Task AppendAsync(StoreRecord record) => PersistAsync(record, () => State.Apply(record));
+    public Task AppendAsync(StoreRecord record)
+    {
+        // An intervention's audit entry gets its id here, so the durable record carries it.
+        var intervention = record.GlobalStatusChanged?.Intervention ?? record.BranchStatusChanged?.Intervention;
+        if (intervention is { Id: 0 })
+        {
+            intervention.Id = State.Interventions.NextId();
+        }
+        return PersistAsync(record, () => State.Apply(record));
+    }
+
+    public Task<IReadOnlyList<Intervention>> ListInterventionsAsync(string xid, long beforeId, int limit) =>
+        Task.FromResult<IReadOnlyList<Intervention>>(State.Interventions.List(xid, beforeId, limit));
+
+    // Memory at once; the log drops them at its next compaction.
+    public Task ExpireInterventionsAsync(long atUnixMs)
+    {
+        State.Interventions.ExpireBefore(atUnixMs);
+        return Task.CompletedTask;
+    }
 
     /// <summary>Applies <paramref name="record"/> at once; it is made durable with the next records, without waiting for it.</summary>
     public Task AppendWithNextAsync(StoreRecord record) => PersistWithNextAsync(record, () => State.Apply(record));

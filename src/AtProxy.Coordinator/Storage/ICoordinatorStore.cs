@@ -91,6 +91,15 @@ internal interface ICoordinatorStore : IAsyncDisposable
     /// <summary>Makes transactions waiting for one of <paramref name="resourceIds"/> due at once.</summary>
     Task WakeWaitingForAsync(IReadOnlyList<string> resourceIds);
 
+    /// <summary>
+    /// Intervention audit entries, newest first: those with an id below <paramref name="beforeId"/>,
+    /// of <paramref name="xid"/> when it is not empty, at most <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<Protocol.V1.Intervention>> ListInterventionsAsync(string xid, long beforeId, int limit);
+
+    /// <summary>Drops audit entries made before <paramref name="atUnixMs"/> (their retention passed).</summary>
+    Task ExpireInterventionsAsync(long atUnixMs);
+
     /// <summary>Forgets ended transactions last changed before <paramref name="lastUpdateBeforeUnixMs"/>.</summary>
     Task PurgeEndedAsync(long lastUpdateBeforeUnixMs);
 

@@ -66,10 +66,13 @@ internal sealed class CoordinatorClient : IAsyncDisposable
         return (GlobalTransactionStatus)response.Status;
     }
 
-    public async Task<GlobalTransactionStatus> RollbackAsync(string xid, CancellationToken cancellationToken)
+    /// <param name="xid">The global transaction.</param>
+    /// <param name="reason">Why (at most 1024 characters), recorded with the application as the actor.</param>
+    /// <param name="cancellationToken">Stops the call.</param>
+    public async Task<GlobalTransactionStatus> RollbackAsync(string xid, string reason, CancellationToken cancellationToken)
     {
         var response = await CallAsync($"roll back {xid}", (channel, call) =>
-            new TransactionManager.TransactionManagerClient(channel).RollbackAsync(new RollbackRequest { Xid = xid }, call), cancellationToken, xid).ConfigureAwait(false);
+            new TransactionManager.TransactionManagerClient(channel).RollbackAsync(new RollbackRequest { Xid = xid, Reason = reason }, call), cancellationToken, xid).ConfigureAwait(false);
         return (GlobalTransactionStatus)response.Status;
     }
 

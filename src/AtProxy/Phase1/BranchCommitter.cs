@@ -18,7 +18,7 @@ namespace AtProxy.Phase1;
 /// waits for it.
 /// </summary>
 internal sealed class BranchCommitter(
-    CoordinatorClient coordinator, GlobalLockGate locks, OutstandingBranches outstanding, AtProxyOptions options, ILogger logger)
+    CoordinatorClient coordinator, GlobalLockGate locks, OutstandingBranches outstanding, AtProxyOptions options, AtProxyMetrics metrics, ILogger logger)
 {
     /// <summary>Runs between branch registration and the undo insert; lets tests widen that window.</summary>
     internal Func<string, long, Task>? AfterBranchRegistered { get; set; }
@@ -99,7 +99,9 @@ internal sealed class BranchCommitter(
                     RequestId = Guid.NewGuid().ToString("N"),
                 };
                 request.LockKeys.AddRange(keys);
+                var registering = Stopwatch.GetTimestamp();
                 branchId = await locks.RegisterAsync(request, retries, cancellationToken).ConfigureAwait(false);
+                metrics.BranchRegistered(branch.Resource.Id, registering);
                 register?.SetTag(AtProxyTelemetry.BranchIdTag, branchId);
             }
             outstanding.Add(branch.Resource, xid, branchId.Value);
@@ -114,6 +116,7 @@ internal sealed class BranchCommitter(
             var (bytes, context) = UndoLogCodec.Encode(log, options.UndoCompressionThreshold);
             await branch.Resource.UndoLog.InsertAsync(branch.Connection, branch.Transaction, xid, branchId.Value, bytes, context, UndoLogStatus.Normal, commitWithUndo, cancellationToken)
                 .ConfigureAwait(false);
+            metrics.UndoWritten(branch.Resource.Id, bytes.Length);
             return branchId;
         }
         catch (Exception ex)

@@ -1,3 +1,5 @@
+using AtProxy.Diagnostics;
+using System.Diagnostics;
 using AtProxy.Coordination;
 using AtProxy.Protocol.V1;
 using AtProxy.Transactions;
@@ -10,7 +12,7 @@ namespace AtProxy.Phase1;
 /// retry loop here, which waits (<see cref="LockBackoff"/>) while another global transaction holds a
 /// key and builds the one conflict exception when the retries run out.
 /// </summary>
-internal sealed class GlobalLockGate(CoordinatorClient coordinator, AtProxyOptions options)
+internal sealed class GlobalLockGate(CoordinatorClient coordinator, AtProxyOptions options, AtProxyMetrics metrics)
 {
     /// <summary>The end of a conflict message at local commit.</summary>
     public const string NothingCommitted = "Nothing was committed; retry later.";
@@ -40,12 +42,21 @@ internal sealed class GlobalLockGate(CoordinatorClient coordinator, AtProxyOptio
         Func<CancellationToken, Task<(T Result, LockConflict? Conflict)>> attempt, CancellationToken cancellationToken, bool holdsWrittenRows = false)
     {
         var backoff = new LockBackoff(coordinator, options, resourceId, owner.Xid);
+        long waitingSince = 0;
         for (var tries = 0; ; tries++)
         {
             var (result, conflict) = await attempt(cancellationToken).ConfigureAwait(false);
             if (conflict is null)
             {
+                if (waitingSince != 0)
+                {
+                    metrics.LockWaited(resourceId, waitingSince, acquired: true);
+                }
                 return result;
+            }
+            if (waitingSince == 0)
+            {
+                waitingSince = Stopwatch.GetTimestamp();
             }
             if (holdsWrittenRows && conflict.HolderRollingBack)
             {
@@ -55,6 +66,11 @@ internal sealed class GlobalLockGate(CoordinatorClient coordinator, AtProxyOptio
             }
             if (tries >= retries)
             {
+                if (tries > 0)
+                {
+                    // Only a wait is measured: a caller that asked for no retries (it waits its own way) did not wait here.
+                    metrics.LockWaited(resourceId, waitingSince, acquired: false);
+                }
                 throw Conflict(conflict, gaveUp);
             }
             await backoff.WaitAsync(conflict, cancellationToken).ConfigureAwait(false);

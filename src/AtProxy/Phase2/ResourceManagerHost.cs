@@ -23,11 +23,13 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = [];
     private readonly BranchRollbacker _rollbacker;
+    private readonly AtProxyMetrics _metrics;
     private CancellationTokenSource _resubscribe = new();
     private int _started;
 
-    public ResourceManagerHost(AtProxyOptions options, CoordinatorClient coordinator, ResourceRegistry resources, ILogger logger)
+    public ResourceManagerHost(AtProxyOptions options, CoordinatorClient coordinator, ResourceRegistry resources, AtProxyMetrics metrics, ILogger logger)
     {
+        _metrics = metrics;
         _options = options;
         _coordinator = coordinator;
         _resources = resources;
@@ -239,7 +241,14 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         }
         else
         {
+            var rollingBack = Stopwatch.GetTimestamp();
             var outcome = await _rollbacker.RollbackAsync(resource, command.Xid, command.BranchId, cancellationToken).ConfigureAwait(false);
+            _metrics.RolledBack(resource.Id, outcome.Status switch
+            {
+                BranchStatus.PhaseTwoRollbacked => "rolled_back",
+                BranchStatus.PhaseTwoRollbackFailedUnretryable => "unretryable",
+                _ => "retryable",
+            }, rollingBack);
             result.Status = outcome.Status;
             result.Message = outcome.Message;
         }

@@ -1,3 +1,4 @@
+using AtProxy.Diagnostics;
 using AtProxy.Coordination;
 using Microsoft.Extensions.Logging;
 
@@ -10,7 +11,7 @@ namespace AtProxy.Transactions;
 /// <see cref="GlobalTransactionOutcomeUnknownException"/> saying what is known. Both requests are
 /// safe to repeat: the coordinator answers a decided transaction with its status.
 /// </summary>
-internal sealed class TransactionOutcomes(CoordinatorClient coordinator, ILogger logger)
+internal sealed class TransactionOutcomes(CoordinatorClient coordinator, AtProxyMetrics metrics, ILogger logger)
 {
     /// <summary>How long the lookup after an unanswered request keeps trying.</summary>
     private static readonly TimeSpan LookupBudget = TimeSpan.FromSeconds(3);
@@ -18,7 +19,34 @@ internal sealed class TransactionOutcomes(CoordinatorClient coordinator, ILogger
     public CoordinatorClient Coordinator => coordinator;
 
     /// <summary>Asks for commit; returns the status the coordinator reports for the transaction.</summary>
-    public async Task<GlobalTransactionStatus> CommitAsync(string xid, CancellationToken cancellationToken)
+    public Task<GlobalTransactionStatus> CommitAsync(string xid, CancellationToken cancellationToken) =>
+        CountedAsync("commit", CommitCoreAsync(xid, cancellationToken));
+
+    /// <summary>As <see cref="RollbackCoreAsync"/>, counted by outcome.</summary>
+    public Task<GlobalTransactionStatus> RollbackAsync(string xid, string reason, CancellationToken cancellationToken) =>
+        CountedAsync("rollback", RollbackCoreAsync(xid, reason, cancellationToken));
+
+    private async Task<GlobalTransactionStatus> CountedAsync(string request, Task<GlobalTransactionStatus> call)
+    {
+        try
+        {
+            var status = await call.ConfigureAwait(false);
+            metrics.Requested(request, status.ToString());
+            return status;
+        }
+        catch (GlobalTransactionOutcomeUnknownException)
+        {
+            metrics.Requested(request, "unknown");
+            throw;
+        }
+        catch (AtProxyException)
+        {
+            metrics.Requested(request, "refused");
+            throw;
+        }
+    }
+
+    private async Task<GlobalTransactionStatus> CommitCoreAsync(string xid, CancellationToken cancellationToken)
     {
         try
         {
@@ -48,19 +76,19 @@ internal sealed class TransactionOutcomes(CoordinatorClient coordinator, ILogger
     /// Asks for rollback; returns the status the coordinator reports (a rollback still under way
     /// when the call ends is answered as such). Every request that fails is logged with its XID.
     /// </summary>
-    public async Task<GlobalTransactionStatus> RollbackAsync(string xid, CancellationToken cancellationToken)
+    private async Task<GlobalTransactionStatus> RollbackCoreAsync(string xid, string reason, CancellationToken cancellationToken)
     {
         GlobalTransactionStatus status;
         try
         {
-            status = await coordinator.RollbackAsync(xid, cancellationToken).ConfigureAwait(false);
+            status = await coordinator.RollbackAsync(xid, reason, cancellationToken).ConfigureAwait(false);
         }
         catch (CoordinatorUnavailableException unanswered)
         {
             var known = await LookUpAsync(xid, cancellationToken).ConfigureAwait(false);
             if (known == GlobalTransactionStatus.Begin)
             {
-                status = await RetryOrGiveUpAsync(xid, "rollback", () => coordinator.RollbackAsync(xid, cancellationToken)).ConfigureAwait(false);
+                status = await RetryOrGiveUpAsync(xid, "rollback", () => coordinator.RollbackAsync(xid, reason, cancellationToken)).ConfigureAwait(false);
             }
             else if (known is { } looked)
             {

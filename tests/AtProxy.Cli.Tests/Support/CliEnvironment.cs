@@ -61,19 +61,6 @@ public sealed class CliEnvironment() : TwoDatabaseEnvironment("cli_", ClientAppl
             "INSERT INTO stock (sku, count) VALUES (@sku, @count) ON CONFLICT (sku) DO UPDATE SET count = EXCLUDED.count, sold = 0, note = NULL", new { sku, count });
     }
 
-    public async Task<int> StockCountAsync(string sku)
-    {
-        await using var connection = new NpgsqlConnection(InventoryConnectionString);
-        return await connection.ExecuteScalarAsync<int>("SELECT count FROM stock WHERE sku = @sku", new { sku });
-    }
-
-    /// <summary>Writes a row without AtProxy, as a person or another program would.</summary>
-    public async Task SetStockBehindTheProxyAsync(string sku, int count)
-    {
-        await using var connection = new NpgsqlConnection(InventoryConnectionString);
-        await connection.ExecuteAsync("UPDATE stock SET count = @count WHERE sku = @sku", new { sku, count });
-    }
-
     /// <summary>
     /// A global transaction stopped in ROLLBACK_FAILED by a dirty write: it took <paramref name="sku"/>
     /// from 100 to 90, someone set it to 12345 outside the transaction, and the rollback refused to

@@ -68,12 +68,6 @@ public sealed class RetryTimeoutEnvironment() : TwoDatabaseEnvironment("p2end_",
         await connection.ExecuteAsync("INSERT INTO stock (sku, count) VALUES (@sku, @count)", new { sku, count });
     }
 
-    public async Task<int> StockCountAsync(string sku)
-    {
-        await using var connection = new NpgsqlConnection(InventoryConnectionString);
-        return await connection.ExecuteScalarAsync<int>("SELECT count FROM stock WHERE sku = @sku", new { sku });
-    }
-
     /// <summary>The undo rows of one transaction in the inventory database.</summary>
     public async Task<long> UndoRowsOfAsync(string xid)
     {

@@ -174,8 +174,10 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
             }
             try
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 _log!.Write(_buffer.WrittenSpan);
                 _log.Flush(flushToDisk: true);
+                Metrics?.StoreWritten(Kind, started);
                 Interlocked.Increment(ref _flushes);
                 Interlocked.Add(ref _recordsWritten, batch.Count);
             }
@@ -232,16 +234,21 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
             var buffer = new ArrayBufferWriter<byte>(64 * 1024);
             // The reservation too: a sequence answered but not yet in a flushed record must never come back.
             var sequence = Math.Max(State.LastTransactionSequence, State.ReservedTransactionSequence);
-            LogFormat.Write(new StoreRecord { Counters = new CountersSnapshot { LastTransactionSequence = sequence, LastBranchId = State.LastBranchId } }, buffer);
+            LogFormat.Write(new StoreRecord
+            {
+                Counters = new CountersSnapshot { LastTransactionSequence = sequence, LastBranchId = State.LastBranchId, LastInterventionId = State.Interventions.LastId },
+            }, buffer);
             foreach (var session in State.Sessions)
             {
                 LogFormat.Write(CoordinatorState.SnapshotOf(session), buffer);
                 sessions++;
-                if (buffer.WrittenCount > 1 << 20)
-                {
-                    file.Write(buffer.WrittenSpan);
-                    buffer.ResetWrittenCount();
-                }
+                WriteOutFull(file, buffer);
+            }
+            // The audit outlives the transactions it names: its entries are carried on by themselves.
+            foreach (var intervention in State.Interventions.Snapshot())
+            {
+                LogFormat.Write(new StoreRecord { Intervention = intervention }, buffer);
+                WriteOutFull(file, buffer);
             }
             file.Write(buffer.WrittenSpan);
             file.Flush(flushToDisk: true);
@@ -260,6 +267,15 @@ internal sealed class EmbeddedCoordinatorStore : CoordinatorStoreBase
         DirectorySync.Flush(_directory);
         Compactions++;
         Log.Compacted(_logger, oldLength, _log.Length, sessions, (DateTime.UtcNow - started).TotalMilliseconds);
+    }
+
+    private static void WriteOutFull(FileStream file, ArrayBufferWriter<byte> buffer)
+    {
+        if (buffer.WrittenCount > 1 << 20)
+        {
+            file.Write(buffer.WrittenSpan);
+            buffer.ResetWrittenCount();
+        }
     }
 
     private static void Fail(List<PendingWrite> batch, Exception fault)

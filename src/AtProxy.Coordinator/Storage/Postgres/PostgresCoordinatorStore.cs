@@ -61,6 +61,13 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         _writer = new PostgresGroupCommit(_dataSource, schema, instanceId, leaseMs, _notifications, Statistics);
     }
 
+    /// <summary>Where the writer records how long each batch took to commit (optional).</summary>
+    public Diagnostics.CoordinatorMetrics? Metrics
+    {
+        get => Statistics.Metrics;
+        init => Statistics.Metrics = value;
+    }
+
     /// <summary>Round trips, statements and commits so far.</summary>
     public PostgresStoreStatistics Statistics { get; } = new();
 
@@ -138,6 +145,18 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         await reader.NextResultAsync();
         await PostgresRows.ReadTransitionsAsync(reader, session);
         return session;
+    }
+
+    public Task<IReadOnlyList<Intervention>> ListInterventionsAsync(string xid, long beforeId, int limit)
+    {
+        Statistics.RoundTrip(1);
+        return PostgresInterventions.ListAsync(_dataSource, _schema, xid, beforeId, limit);
+    }
+
+    public Task ExpireInterventionsAsync(long atUnixMs)
+    {
+        Statistics.RoundTrip(1);
+        return PostgresInterventions.ExpireAsync(_dataSource, _schema, atUnixMs);
     }
 
     public async Task<IReadOnlyDictionary<string, GlobalStatus>> FindStatusesAsync(IReadOnlyCollection<string> xids)

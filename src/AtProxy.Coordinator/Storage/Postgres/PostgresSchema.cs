@@ -14,7 +14,7 @@ namespace AtProxy.Coordinator.Storage.Postgres;
 internal static class PostgresSchema
 {
     /// <summary>The schema version this coordinator writes and reads.</summary>
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     // Any constant, the same for every coordinator: serializes migrations.
     private const long MigrationLockId = 0x4154_5058_5443_0001;
@@ -59,6 +59,11 @@ internal static class PostgresSchema
             await ExecuteAsync(connection, transaction, Version2(schema), cancellationToken);
             await ExecuteAsync(connection, transaction, $"INSERT INTO {schema}.schema_version (version) VALUES (2)", cancellationToken);
         }
+        if (version < 3)
+        {
+            await ExecuteAsync(connection, transaction, Version3(schema), cancellationToken);
+            await ExecuteAsync(connection, transaction, $"INSERT INTO {schema}.schema_version (version) VALUES (3)", cancellationToken);
+        }
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -71,6 +76,24 @@ internal static class PostgresSchema
     /// <summary>The status numbers of a set, for SQL text (partial indexes need literals).</summary>
     public static string StatusList(Func<GlobalStatus, bool> rule) =>
         string.Join(", ", Enum.GetValues<GlobalStatus>().Where(rule).Select(s => ((int)s).ToString(CultureInfo.InvariantCulture)));
+
+    // Version 3: the intervention audit. Not tied to global_session (no foreign key): an entry
+    // outlives its transaction's purge and goes only by its own retention (at_unix_ms).
+    private static string Version3(string s) => $"""
+        CREATE TABLE {s}.intervention (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at_unix_ms bigint NOT NULL,
+            actor text NOT NULL,
+            action text NOT NULL,
+            xid text NOT NULL,
+            branch_id bigint NOT NULL,
+            reason text NOT NULL,
+            status_before integer NOT NULL,
+            status_after integer NOT NULL,
+            coordinator_id text NOT NULL);
+        CREATE INDEX intervention_xid ON {s}.intervention (xid, id);
+        CREATE INDEX intervention_at ON {s}.intervention (at_unix_ms);
+        """;
 
     // Version 2:
     // - The retry budget's start (GlobalSession.PhaseTwoSinceUnixMs); a transaction already in phase 2

@@ -179,6 +179,11 @@ internal sealed class PostgresSessionScope : ISessionScope
                 default:
                     throw new InvalidOperationException($"A {record.KindCase} record cannot change an existing transaction.");
             }
+            if ((record.GlobalStatusChanged?.Intervention ?? record.BranchStatusChanged?.Intervention) is { } intervention)
+            {
+                // In the change's own database transaction: the audit entry is there exactly when the change is.
+                _commands.Add(PostgresInterventions.Insert(_schema, intervention));
+            }
             _changed = true;
         }
     }

@@ -11,6 +11,9 @@ internal sealed class PostgresStoreStatistics
     private long _commits;
     private long _changes;
 
+    /// <summary>Where each batch's write time is recorded; none when null.</summary>
+    public Diagnostics.CoordinatorMetrics? Metrics { get; set; }
+
     public long RoundTrips => Interlocked.Read(ref _roundTrips);
 
     public long Statements => Interlocked.Read(ref _statements);

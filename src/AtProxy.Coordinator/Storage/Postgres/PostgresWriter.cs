@@ -109,7 +109,9 @@ internal sealed class PostgresWriter : IAsyncDisposable
         {
             try
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 await WriteAsync(batch);
+                _statistics.Metrics?.StoreWritten("postgres", started);
                 return;
             }
             catch (PostgresException ex) when (RetryableStates.Contains(ex.SqlState) && attempt < MaxBatchTries)

@@ -1,0 +1,3 @@
+using AtProxy.Testing;
+
+[assembly: TestFramework(AtProxyTestFramework.TypeName, AtProxyTestFramework.AssemblyName)]
