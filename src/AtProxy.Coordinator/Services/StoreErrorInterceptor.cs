@@ -11,32 +11,20 @@ namespace AtProxy.Coordinator.Services;
 /// </summary>
 internal sealed class StoreErrorInterceptor : Interceptor
 {
-    private const int ConflictTries = 3;
-
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                return await continuation(request, context);
-            }
-            catch (StoreConflictException) when (attempt < ConflictTries && !context.CancellationToken.IsCancellationRequested)
-            {
-            }
-            catch (StoreConflictException ex)
-            {
-                throw CoordinatorErrors.StoreUnavailable(ex);
-            }
-            catch (StoreUnavailableException ex)
-            {
-                throw CoordinatorErrors.StoreUnavailable(ex);
-            }
-            catch (Npgsql.NpgsqlException ex)
-            {
-                // The shared store's database is unreachable or refused the change: nothing was recorded.
-                throw CoordinatorErrors.StoreUnavailable(ex);
-            }
+            return await StoreConflictRerun.RunAsync(() => continuation(request, context), context.CancellationToken);
+        }
+        catch (StoreUnavailableException ex)
+        {
+            throw CoordinatorErrors.StoreUnavailable(ex);
+        }
+        catch (Npgsql.NpgsqlException ex)
+        {
+            // The shared store's database is unreachable or refused the change: nothing was recorded.
+            throw CoordinatorErrors.StoreUnavailable(ex);
         }
     }
 }

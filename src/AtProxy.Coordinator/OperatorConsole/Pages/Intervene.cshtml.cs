@@ -1,3 +1,4 @@
+using AtProxy.Coordinator.Storage;
 using AtProxy.Protocol.V1;
 using Grpc.Core;
 using Microsoft.AspNetCore.Mvc;
@@ -71,13 +72,15 @@ internal sealed class InterveneModel : ConsolePage
         var reason = Reason.Trim();
         try
         {
-            var reached = Kind switch
+            // On the shared store another coordinator may change the transaction while this one judges
+            // the intervention: it is judged again on the new state (the status guard then speaks).
+            var reached = await StoreConflictRerun.RunAsync(() => Kind switch
             {
-                InterventionKind.Retry => await Admin.RetryAsync(new InterveneRequest { Xid = xid, Reason = reason, ExpectedStatus = ExpectedStatus }, Actor),
-                InterventionKind.ForceRollback => await Admin.ForceRollbackAsync(new InterveneRequest { Xid = xid, Reason = reason, ExpectedStatus = ExpectedStatus }, Actor),
-                InterventionKind.ForceCommit => await Admin.ForceCommitAsync(new InterveneRequest { Xid = xid, Reason = reason, ExpectedStatus = ExpectedStatus }, Actor),
-                _ => await Admin.ForgetBranchAsync(new ForgetBranchRequest { Xid = xid, BranchId = Branch, Reason = reason, ExpectedStatus = ExpectedStatus }, Actor),
-            };
+                InterventionKind.Retry => Admin.RetryAsync(new InterveneRequest { Xid = xid, Reason = reason, ExpectedStatus = ExpectedStatus }, Actor),
+                InterventionKind.ForceRollback => Admin.ForceRollbackAsync(new InterveneRequest { Xid = xid, Reason = reason, ExpectedStatus = ExpectedStatus }, Actor),
+                InterventionKind.ForceCommit => Admin.ForceCommitAsync(new InterveneRequest { Xid = xid, Reason = reason, ExpectedStatus = ExpectedStatus }, Actor),
+                _ => Admin.ForgetBranchAsync(new ForgetBranchRequest { Xid = xid, BranchId = Branch, Reason = reason, ExpectedStatus = ExpectedStatus }, Actor),
+            }, HttpContext.RequestAborted);
             Message = $"{InterventionKindNames.Label(Kind!.Value)} done by {Actor}: {xid} is now {ConsoleFormat.Status(reached)}.";
             return Redirect($"/transaction?xid={Uri.EscapeDataString(xid)}");
         }
@@ -86,6 +89,13 @@ internal sealed class InterveneModel : ConsolePage
             // Nothing changed; the page shows the transaction as it is now, next to what the operator saw.
             Error = $"Refused, nothing was changed: {ex.Status.Detail}";
             Response.StatusCode = StatusCodes.Status409Conflict;
+            await LoadAsync();
+            return Page();
+        }
+        catch (Exception ex) when (ex is StoreUnavailableException or Npgsql.NpgsqlException)
+        {
+            Error = $"The coordinator could not record the intervention; nothing was changed. Try again: {ex.Message}";
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             await LoadAsync();
             return Page();
         }
