@@ -105,13 +105,15 @@ internal sealed class CoordinatorLockHolds(int coordinatorPid, string resourceId
         _session = null;
     }
 
-    // quantiles: "0.5=1.23;0.95=4.5;0.99=7.8"; count when the runtime publishes it.
+    // quantiles: "0.5=1.23;0.95=4.5;0.99=7.8" in the instrument's unit (seconds, or ms from older
+    // coordinators); count when the runtime publishes it.
     private static LockHoldTimes Parse(TraceEvent e)
     {
+        var toMs = e.PayloadByName("unit") as string == "s" ? 1000.0 : 1.0;
         var quantiles = (e.PayloadByName("quantiles") as string ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries)
             .Select(pair => pair.Split('='))
             .ToDictionary(pair => pair[0], pair => double.Parse(pair[1], CultureInfo.InvariantCulture), StringComparer.Ordinal);
         var count = e.PayloadNames.Contains("count") ? Convert.ToInt64(e.PayloadByName("count"), CultureInfo.InvariantCulture) : -1;
-        return new LockHoldTimes(count, quantiles.GetValueOrDefault("0.5"), quantiles.GetValueOrDefault("0.99"));
+        return new LockHoldTimes(count, quantiles.GetValueOrDefault("0.5") * toMs, quantiles.GetValueOrDefault("0.99") * toMs);
     }
 }
