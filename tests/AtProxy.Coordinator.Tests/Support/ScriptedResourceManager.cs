@@ -75,7 +75,18 @@ public sealed class ScriptedResourceManager : IAsyncDisposable
         var manager = new ScriptedResourceManager(call, instanceId);
         var subscribe = new Subscribe { ApplicationId = applicationId, InstanceId = instanceId };
         subscribe.ResourceIds.Add(resourceIds);
-        await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe });
+        try
+        {
+            await call.RequestStream.WriteAsync(new ResourceManagerMessage { Subscribe = subscribe });
+        }
+        catch (RpcException)
+        {
+            // The coordinator can refuse the call (e.g. unauthenticated) and close it while the
+            // message is still being sent; the write then fails as cancelled, and the coordinator's
+            // own status is in the response.
+            await call.ResponseStream.MoveNext();
+            throw;
+        }
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         if (!await call.ResponseStream.MoveNext(timeout.Token) || call.ResponseStream.Current.KindCase != CoordinatorMessage.KindOneofCase.Subscribed)
         {
