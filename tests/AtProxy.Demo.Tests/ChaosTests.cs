@@ -9,6 +9,7 @@ namespace AtProxy.Demo.Tests;
 /// with three coordinators; the coordinator killed right after a durable commit decision, on the
 /// embedded store.
 /// </summary>
+[Collection(DemoRuns.Name)]
 public class ChaosTests
 {
     [Fact]
