@@ -12,6 +12,7 @@ internal sealed class BuildScript : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private int _group;
 
     private BuildScript(Process process) => _process = process;
 
@@ -29,6 +30,8 @@ internal sealed class BuildScript : IDisposable
 
     public static BuildScript Start(params string[] arguments)
     {
+        // --wait: when setsid must fork (it was started as a group leader), it waits for the script and
+        // returns its exit code, instead of exiting at once with 0.
         var start = new ProcessStartInfo("setsid")
         {
             RedirectStandardOutput = true,
@@ -36,7 +39,9 @@ internal sealed class BuildScript : IDisposable
             UseShellExecute = false,
             WorkingDirectory = RepositoryRoot(),
         };
-        foreach (var argument in (string[])["dotnet", "pwsh", "./build.ps1", .. arguments])
+        // env --default-signal=INT: a terminal's program takes Ctrl+C, even when this test runs under a
+        // parent that ignores SIGINT (a shell's background job), which its children would inherit.
+        foreach (var argument in (string[])["--wait", "env", "--default-signal=INT", "dotnet", "pwsh", "./build.ps1", .. arguments])
         {
             start.ArgumentList.Add(argument);
         }
@@ -54,7 +59,7 @@ internal sealed class BuildScript : IDisposable
     public void Interrupt()
     {
         // setsid runs the script as the leader of a new group: the group's id is its process id.
-        using var kill = Process.Start("kill", ["-INT", "--", $"-{_process.Id}"]);
+        using var kill = Process.Start("kill", ["-INT", "--", $"-{ScriptGroup()}"]);
         kill.WaitForExit();
         Assert.Equal(0, kill.ExitCode);
     }
@@ -80,8 +85,26 @@ internal sealed class BuildScript : IDisposable
     public IReadOnlyList<int> ProcessesLeftInGroup() =>
         Directory.EnumerateDirectories("/proc")
             .Select(dir => int.TryParse(Path.GetFileName(dir), out var pid) ? pid : 0)
-            .Where(pid => pid > 0 && GroupOf(pid) == _process.Id)
+            .Where(pid => pid > 0 && GroupOf(pid) == _group)
             .ToList();
+
+    // The script's own process group: setsid's when it ran the script itself, else that of the child
+    // it forked to lead a new session.
+    private int ScriptGroup()
+    {
+        if (_group == 0)
+        {
+            _group = Stat(_process.Id).Group == _process.Id
+                ? _process.Id
+                : Directory.EnumerateDirectories("/proc")
+                    .Select(dir => int.TryParse(Path.GetFileName(dir), out var pid) ? pid : 0)
+                    .Where(pid => pid > 0 && Stat(pid).Parent == _process.Id)
+                    .Select(pid => Stat(pid).Group)
+                    .FirstOrDefault(group => group > 0);
+            Assert.True(_group > 0, $"build.ps1's process group was not found under setsid (pid {_process.Id}).");
+        }
+        return _group;
+    }
 
     public void Dispose()
     {
@@ -92,18 +115,20 @@ internal sealed class BuildScript : IDisposable
         _process.Dispose();
     }
 
-    private static int GroupOf(int pid)
+    private static int GroupOf(int pid) => Stat(pid).Group;
+
+    private static (int Parent, int Group) Stat(int pid)
     {
         try
         {
             // /proc/<pid>/stat: "pid (comm) state ppid pgrp ...", comm may contain spaces.
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture);
+            return (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture));
         }
         catch (IOException)
         {
-            return 0;
+            return (0, 0);
         }
     }
 
