@@ -35,38 +35,67 @@ internal sealed class PhaseTwoDriver(
     ILogger<PhaseTwoDriver> logger)
 {
     private readonly CoordinatorOptions _options = options.Value;
-    private readonly Dictionary<string, Task> _runs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Run> _runs = new(StringComparer.Ordinal);
+
+    // One transaction's attempts in this process. Again is set by a kick that arrived while an
+    // attempt ran: that attempt may have read the transaction before the change that kicked
+    // (an operator's retry while the attempt that stopped it was still letting its claim go),
+    // so one more attempt follows it instead of leaving the work to the next sweep.
+    private sealed class Run
+    {
+        public readonly TaskCompletionSource Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public bool Again;
+    }
 
     /// <summary>Starts an attempt unless one is running here; returns the running attempt.</summary>
     /// <param name="xid">The transaction.</param>
-    /// <param name="dueByUnixMs">Set by the background loop: see <see cref="ICoordinatorStore.ClaimPhaseTwoAsync"/>.</param>
+    /// <param name="dueByUnixMs">Set by the background loop: see <see cref="ICoordinatorStore.ClaimPhaseTwoAsync"/>.
+    /// Without it (a decision or an operator's change just made) an attempt already running here is followed by another.</param>
     public Task RunAsync(string xid, long? dueByUnixMs = null)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Run run;
         lock (_runs)
         {
             if (_runs.TryGetValue(xid, out var running))
             {
-                return running;
+                running.Again |= dueByUnixMs is null;
+                return running.Done.Task;
             }
-            _runs[xid] = done.Task;
+            run = new Run();
+            _runs[xid] = run;
         }
         _ = Task.Run(async () =>
         {
             try
             {
-                await AttemptAsync(xid, dueByUnixMs);
+                while (true)
+                {
+                    await AttemptAsync(xid, dueByUnixMs);
+                    lock (_runs)
+                    {
+                        if (!run.Again || lifetime.ApplicationStopping.IsCancellationRequested)
+                        {
+                            _runs.Remove(xid);
+                            break;
+                        }
+                        run.Again = false;
+                        dueByUnixMs = null;
+                    }
+                }
             }
             finally
             {
                 lock (_runs)
                 {
-                    _runs.Remove(xid);
+                    if (_runs.TryGetValue(xid, out var current) && current == run)
+                    {
+                        _runs.Remove(xid);
+                    }
                 }
-                done.SetResult();
+                run.Done.SetResult();
             }
         });
-        return done.Task;
+        return run.Done.Task;
     }
 
     /// <summary>True while an attempt for the transaction is running in this process.</summary>

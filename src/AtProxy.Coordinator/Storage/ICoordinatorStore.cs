@@ -85,7 +85,10 @@ internal interface ICoordinatorStore : IAsyncDisposable
     /// <summary>Transactions still BEGIN whose timeout passed at <paramref name="nowUnixMs"/>.</summary>
     Task<IReadOnlyList<string>> FindTimedOutAsync(long nowUnixMs);
 
-    /// <summary>Transactions in phase 2 whose next attempt is due and that no live instance has claimed.</summary>
+    /// <summary>
+    /// Transactions in phase 2 whose next attempt is due and that no other live instance has claimed
+    /// (this instance's own claims are listed: the caller skips those it is running).
+    /// </summary>
     Task<IReadOnlyList<string>> FindDuePhaseTwoAsync(long nowUnixMs);
 
     /// <summary>Makes transactions waiting for one of <paramref name="resourceIds"/> due at once.</summary>

@@ -333,18 +333,25 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         }
     }
 
+    // A claim of this coordinator's own is listed too: the sweep starts no attempt where one runs
+    // here, and a claim with none running (a decision's claim whose attempt was never started) is
+    // not worth waiting a lease out for.
     public Task<IReadOnlyList<string>> FindDuePhaseTwoAsync(long nowUnixMs) => XidsAsync($"""
         SELECT xid FROM {_schema}.global_session
         WHERE status IN ({PhaseTwoStatuses}) AND next_attempt_unix_ms <= $1
-          AND (claim_owner IS NULL OR claim_expires_unix_ms < {DatabaseNowMs})
+          AND (claim_owner IS NULL OR claim_owner = $2 OR claim_expires_unix_ms < {DatabaseNowMs})
         ORDER BY next_attempt_unix_ms
         LIMIT {SweepBatch}
-        """, nowUnixMs);
+        """, nowUnixMs, InstanceId);
 
-    private async Task<IReadOnlyList<string>> XidsAsync(string sql, long nowUnixMs)
+    private async Task<IReadOnlyList<string>> XidsAsync(string sql, long nowUnixMs, string? instanceId = null)
     {
         await using var command = _dataSource.CreateCommand(sql);
         command.Parameters.Add(new() { Value = nowUnixMs });
+        if (instanceId is not null)
+        {
+            command.Parameters.Add(new() { Value = instanceId });
+        }
         var xids = new List<string>();
         Statistics.RoundTrip(1);
         await using var reader = await command.ExecuteReaderAsync();
