@@ -135,6 +135,9 @@ internal static partial class Log
     [LoggerMessage(511, LogLevel.Information, "{Actor} signed in to the console from {Peer}")]
     public static partial void ConsoleSignedIn(ILogger logger, string actor, string peer);
 
+    [LoggerMessage(513, LogLevel.Warning, "Refused an admin token check from {Peer}: too many wrong tokens, refused for {Seconds} s more")]
+    public static partial void AdminTokenThrottled(ILogger logger, string peer, int seconds);
+
     [LoggerMessage(512, LogLevel.Information, "Admin endpoint (console, /metrics, /healthz) on {Urls}: {Protection}")]
     public static partial void AdminEndpoint(ILogger logger, string urls, string protection);
 }

@@ -13,7 +13,7 @@ namespace AtProxy.Coordinator.OperatorConsole.Pages;
 /// Exchanges the admin token for the console's cookie, which holds the operator's name and never
 /// the token. The token travels in the form body only, never in a URL, and is never logged.
 /// </summary>
-internal sealed class SignInModel(IOptions<CoordinatorOptions> options, ILogger<SignInModel> logger) : ConsolePage
+internal sealed class SignInModel(IOptions<CoordinatorOptions> options, AdminTokenThrottle throttle, ILogger<SignInModel> logger) : ConsolePage
 {
     public string? Error { get; private set; }
 
@@ -30,10 +30,21 @@ internal sealed class SignInModel(IOptions<CoordinatorOptions> options, ILogger<
         {
             return LocalRedirect("/");
         }
+        var address = HttpContext.Connection.RemoteIpAddress;
+        if (throttle.RefusedFor(address) is { } wait)
+        {
+            var seconds = (int)Math.Ceiling(wait.TotalSeconds);
+            Log.AdminTokenThrottled(logger, address?.ToString() ?? "?", seconds);
+            Error = $"Too many wrong admin tokens from this address: try again in {seconds} s.";
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Page();
+        }
         if (string.IsNullOrEmpty(token) ||
             !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(expected)))
         {
-            Log.ConsoleSignInRefused(logger, HttpContext.Connection.RemoteIpAddress?.ToString() ?? "?");
+            throttle.Failed(address);
+            Log.ConsoleSignInRefused(logger, address?.ToString() ?? "?");
             Error = "That is not this coordinator's admin token.";
             Response.StatusCode = StatusCodes.Status401Unauthorized;
             return Page();
