@@ -120,6 +120,17 @@ public class StartupSettingsTests
     }
 
     [Fact]
+    public async Task Admin_endpoint_next_to_Kestrel_endpoints_is_refused_since_Kestrel_would_not_listen_on_it()
+    {
+        var grpc = FreePort.Find().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var admin = FreePort.Find().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var result = await RunCoordinatorAsync([$"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{grpc}", "--admin-urls", $"http://127.0.0.1:{admin}"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("Coordinator:AdminUrls (--admin-urls) cannot be combined with Kestrel:Endpoints", result.Output);
+    }
+
+    [Fact]
     public async Task Admin_endpoint_beyond_loopback_is_accepted_once_an_admin_token_protects_it()
     {
         var port = FreePort.Find();

@@ -25,13 +25,20 @@ internal static class AdminEndpoint
     public const string MetricsPath = "/metrics";
 
     /// <summary>Adds the endpoint's services and addresses; nothing when <c>Coordinator:AdminUrls</c> is empty.</summary>
-    /// <exception cref="CoordinatorSettingsException">An admin URL shares its port with a gRPC URL.</exception>
+    /// <exception cref="CoordinatorSettingsException">An admin URL shares its port with a gRPC URL, or Kestrel:Endpoints are configured.</exception>
     public static void Add(WebApplicationBuilder builder)
     {
         var adminUrls = AdminUrlList.Parse(builder.Configuration[$"{CoordinatorOptions.SectionName}:{nameof(CoordinatorOptions.AdminUrls)}"]);
         if (adminUrls.Urls.Count == 0)
         {
             return; // malformed URLs are reported by the options validator, with the other settings
+        }
+        // Kestrel ignores the URL list (ours included) once endpoints are configured: the admin endpoint would silently not listen.
+        if (builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
+        {
+            throw new CoordinatorSettingsException([
+                "Coordinator:AdminUrls (--admin-urls) cannot be combined with Kestrel:Endpoints, which make Kestrel ignore every URL list; " +
+                "give the gRPC endpoint with --urls (and its certificate with Kestrel:Certificates:Default), or drop Coordinator:AdminUrls."]);
         }
         var grpcUrls = builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? "http://localhost:5000";
         var shared = grpcUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
