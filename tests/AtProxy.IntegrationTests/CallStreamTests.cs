@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AtProxy.Testing;
 using AtProxy.Testing.Coordinator;
 
 namespace AtProxy.IntegrationTests;
@@ -45,6 +46,61 @@ public class CallStreamTests
             var streamed = env.Client.Runtime.Coordinator.Streams.Single();
             Assert.True(streamed.IsUnsupported);
             Assert.Equal(0, streamed.Answered);
+        }
+    }
+
+    /// <summary>Its own coordinator: the test stops and restarts it.</summary>
+    public sealed class RestartedEnvironment : OrderInventoryEnvironment;
+
+    public class ThroughACoordinatorRestart(RestartedEnvironment env) : IClassFixture<RestartedEnvironment>
+    {
+        [Fact]
+        public async Task Calls_in_flight_when_the_coordinator_stops_are_sent_again_and_no_global_transaction_fails()
+        {
+            string[] skus = ["restart-1", "restart-2", "restart-3"];
+            await env.SeedStockAsync(skus);
+            var streamed = env.Client.Runtime.Coordinator.Streams.Single();
+            var outcomes = new ConcurrentDictionary<string, int>();
+            var failures = new ConcurrentQueue<Exception>();
+            var next = -1;
+
+            async Task Worker(int worker)
+            {
+                var random = new Random(worker * 3571);
+                while (Interlocked.Increment(ref next) < Transactions)
+                {
+                    try
+                    {
+                        var outcome = await env.PlaceOrderAsync(env.Orders, env.Inventory, skus[random.Next(skus.Length)], timesOut: false,
+                            throwsAfterWrites: random.NextDouble() < 0.25);
+                        outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
+                    }
+                    catch (Exception ex)
+                    {
+                        failures.Enqueue(ex);
+                    }
+                }
+            }
+
+            var workers = Enumerable.Range(0, Workers).Select(w => Task.Run(() => Worker(w))).ToList();
+            await Eventually.TrueAsync(() => Volatile.Read(ref next) >= Transactions / 3, TimeSpan.FromSeconds(120), "a third of the load before the stop");
+            // A graceful stop ends the stream with the calls still waiting on it; they are sent again once it is back.
+            await env.Coordinator.StopAsync();
+            var answeredBeforeRestart = streamed.Answered;
+            await env.Coordinator.RestartAsync();
+            await Task.WhenAll(workers);
+
+            var summary = string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key}={o.Value}")) +
+                $", failed={failures.Count}: " + string.Join(" | ", failures.Take(5).Select(f => $"{f.GetType().Name}: {f.Message}"));
+            Assert.True(failures.IsEmpty, summary);
+            Assert.Equal(Transactions, outcomes.Values.Sum());
+            Assert.True(streamed.Answered > answeredBeforeRestart, $"the stream reopened after the restart; {summary}");
+            await env.WaitForQuiescenceAsync(TimeSpan.FromSeconds(60));
+            await env.AssertStockMatchesOrdersAsync(skus, outcomes.GetValueOrDefault("committed"));
+            Assert.Empty(await env.LocksAsync());
+            Assert.Equal(0, await OrderInventoryEnvironment.UndoRowCountAsync(env.OrdersConnectionString));
+            Assert.Equal(0, await OrderInventoryEnvironment.UndoRowCountAsync(env.InventoryConnectionString));
+            Assert.Equal(0, await env.UnfinishedTransactionCountAsync());
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 using AtProxy.Coordinator.Configuration;
 using AtProxy.Coordinator.Coordination;
@@ -43,7 +42,7 @@ internal sealed class CallsService(
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var answers = Channel.CreateUnbounded<CallAnswer>(new UnboundedChannelOptions { SingleReader = true });
-        var inFlight = new ConcurrentDictionary<ulong, Task>();
+        var inFlight = new InFlightRequests();
         var writer = WriteAnswersAsync(answers.Reader, responseStream, context.CancellationToken);
         try
         {
@@ -58,9 +57,8 @@ internal sealed class CallsService(
                         continue;
                     }
                     var request = requests[i];
-                    var started = new TaskCompletionSource();
-                    inFlight[request.Id] = started.Task;
-                    _ = AnswerAsync(request, context.Peer, stop.Token, inFlight, answers.Writer, started);
+                    inFlight.TryStart(request.Id); // cannot fail: Refusal found the id free, and only this loop starts requests
+                    _ = AnswerAsync(request, context.Peer, stop.Token, inFlight, answers.Writer);
                 }
             }
         }
@@ -74,7 +72,7 @@ internal sealed class CallsService(
         }
         // What is under way is answered (on shutdown its waits end early) before the stream ends cleanly;
         // the client sends anything it did not hear about to another coordinator or again later.
-        await Task.WhenAll(inFlight.Values);
+        await inFlight.AllAnsweredAsync();
         answers.Writer.TryComplete();
         try
         {
@@ -87,7 +85,7 @@ internal sealed class CallsService(
     }
 
     /// <summary>Why a request is refused before it is run, as its answer; null when it may run.</summary>
-    private static CallAnswer? Refusal(CallRequest request, int positionInFrame, ConcurrentDictionary<ulong, Task> inFlight)
+    private static CallAnswer? Refusal(CallRequest request, int positionInFrame, InFlightRequests inFlight)
     {
         if (positionInFrame >= MaxRequestsPerFrame)
         {
@@ -100,7 +98,7 @@ internal sealed class CallsService(
                 $"Request {request.Id} sets no request (or one this coordinator does not know); set one of begin, commit, rollback, get_status, " +
                 "get_statuses, register_branch, report_branch, check_locks.");
         }
-        if (inFlight.ContainsKey(request.Id))
+        if (inFlight.Contains(request.Id))
         {
             return StreamedCall.Failure(request.Id, StatusCode.InvalidArgument,
                 $"Request id {request.Id} is already in flight on this stream; an id may be used again only once its answer arrived.");
@@ -114,13 +112,12 @@ internal sealed class CallsService(
     }
 
     private async Task AnswerAsync(CallRequest request, string peer, CancellationToken streamEnds,
-        ConcurrentDictionary<ulong, Task> inFlight, ChannelWriter<CallAnswer> answers, TaskCompletionSource done)
+        InFlightRequests inFlight, ChannelWriter<CallAnswer> answers)
     {
         var answer = await _call.AnswerAsync(request, peer, streamEnds);
-        // Free the id first: the client may use it again as soon as it has the answer.
-        inFlight.TryRemove(request.Id, out _);
+        inFlight.Free(request.Id);
         answers.TryWrite(answer);
-        done.SetResult();
+        inFlight.Answered();
     }
 
     private static async Task WriteAnswersAsync(ChannelReader<CallAnswer> answers, IServerStreamWriter<AnswerFrame> responseStream, CancellationToken callEnds)

@@ -22,6 +22,7 @@ internal sealed class CallStreamSession
     private readonly Channel<CallRequest> _outgoing = Channel.CreateUnbounded<CallRequest>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<CallAnswer>> _pending = new();
     private long _nextId;
+    private int _waiting; // _pending's count, read on every call (ConcurrentDictionary.Count takes every lock)
     private int _isBroken;
     private Exception? _brokeBecause;
 
@@ -40,7 +41,7 @@ internal sealed class CallStreamSession
     public bool IsBroken => Volatile.Read(ref _isBroken) == 1;
 
     /// <summary>Calls sent and not yet answered.</summary>
-    public int Waiting => _pending.Count;
+    public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>
     /// Sends <paramref name="request"/> with the next id and waits for its answer until
@@ -59,8 +60,9 @@ internal sealed class CallStreamSession
         request.TimeoutMs = (uint)Math.Clamp(Math.Ceiling(left.TotalMilliseconds), 1, uint.MaxValue);
         var answer = new TaskCompletionSource<CallAnswer>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[id] = answer;
+        Interlocked.Increment(ref _waiting);
         // A break that came before the entry was added did not fail it: fail it here.
-        if (IsBroken && _pending.TryRemove(id, out _))
+        if (IsBroken && TryTake(id, out _))
         {
             throw FailureOf(Volatile.Read(ref _brokeBecause));
         }
@@ -71,12 +73,12 @@ internal sealed class CallStreamSession
         }
         catch (TimeoutException)
         {
-            _pending.TryRemove(id, out _);
+            TryTake(id, out _);
             throw NoAnswerInTime();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            _pending.TryRemove(id, out _);
+            TryTake(id, out _);
             throw;
         }
     }
@@ -120,7 +122,7 @@ internal sealed class CallStreamSession
                 foreach (var answer in _call.ResponseStream.Current.Answers)
                 {
                     // No entry: the call gave up waiting; its answer is dropped.
-                    if (_pending.TryRemove(answer.Id, out var waiting))
+                    if (TryTake(answer.Id, out var waiting))
                     {
                         waiting.TrySetResult(answer);
                     }
@@ -134,6 +136,16 @@ internal sealed class CallStreamSession
         }
     }
 
+    private bool TryTake(ulong id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TaskCompletionSource<CallAnswer>? waiting)
+    {
+        if (!_pending.TryRemove(id, out waiting))
+        {
+            return false;
+        }
+        Interlocked.Decrement(ref _waiting);
+        return true;
+    }
+
     private void Break(Exception? reason)
     {
         if (Interlocked.Exchange(ref _isBroken, 1) == 1)
@@ -145,7 +157,7 @@ internal sealed class CallStreamSession
         _broken(this, reason);
         foreach (var id in _pending.Keys)
         {
-            if (_pending.TryRemove(id, out var waiting))
+            if (TryTake(id, out var waiting))
             {
                 waiting.TrySetException(FailureOf(reason));
             }
