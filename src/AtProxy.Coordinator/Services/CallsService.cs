@@ -37,6 +37,11 @@ internal sealed class CallsService(
         {
             throw new RpcException(new Status(StatusCode.Unimplemented, "This coordinator does not serve the call stream (Coordinator:ServeCallStream is false)."));
         }
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // A stream opened while stopping would end at once; the client sends its calls elsewhere or later.
+            throw new RpcException(new Status(StatusCode.Unavailable, "The coordinator is stopping."));
+        }
         // The first frame, empty, tells the client the stream is served (a refusal comes instead of it).
         await responseStream.WriteAsync(new AnswerFrame(), context.CancellationToken);
 
