@@ -115,6 +115,7 @@ public static class CoordinatorApplication
         var app = builder.Build();
         app.MapGrpcService<TransactionManagerService>();
         app.MapGrpcService<ResourceManagerService>();
+        app.MapGrpcService<CallsService>();
         app.MapGrpcService<AdminService>();
         app.MapGrpcHealthChecksService();
         AdminEndpoint.Map(app);

@@ -28,6 +28,14 @@ public sealed partial class AtProxyOptions
     /// </summary>
     public TimeSpan CoordinatorCallTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Sends the calls to the coordinator (begin, commit, rollback, status, branch registration and
+    /// reports, lock checks) batched over one long-lived stream per coordinator instead of one HTTP/2
+    /// request each (default true). A coordinator too old to serve the stream gets unary calls
+    /// either way; false forces them, for diagnosis.
+    /// </summary>
+    public bool UseCallStream { get; set; } = true;
+
     /// <summary>How often branch registration is retried while another global transaction holds a lock (default 30).</summary>
     public int LockRetryCount { get; set; } = 30;
 

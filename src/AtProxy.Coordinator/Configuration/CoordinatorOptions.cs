@@ -140,4 +140,11 @@ public sealed class CoordinatorOptions
     /// that started it and died must not leave it running).
     /// </summary>
     public int? ParentProcessId { get; set; }
+
+    /// <summary>
+    /// Serves the <c>Calls</c> stream (the application's calls batched over one stream per
+    /// connection). False makes the coordinator answer it UNIMPLEMENTED like an older one, so
+    /// applications use the unary calls; for diagnosis.
+    /// </summary>
+    public bool ServeCallStream { get; set; } = true;
 }

@@ -121,6 +121,10 @@ internal static partial class Log
     [LoggerMessage(402, LogLevel.Warning, "Resource manager {InstanceId} answered command {CorrelationId}, which is not waiting (late or unknown)")]
     public static partial void UnexpectedResult(ILogger logger, string instanceId, long correlationId);
 
+    // 41x: the application's call stream
+    [LoggerMessage(410, LogLevel.Error, "A {Kind} request on the call stream from {Peer} failed unexpectedly; answered INTERNAL")]
+    public static partial void StreamedCallFailed(ILogger logger, string kind, string peer, Exception exception);
+
     // 5xx: operators
     [LoggerMessage(500, LogLevel.Warning, "Intervention {What} on {Xid} by {Actor}: {Reason}")]
     public static partial void Intervention(ILogger logger, string what, string xid, string actor, string reason);

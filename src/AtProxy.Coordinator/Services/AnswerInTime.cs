@@ -17,11 +17,18 @@ internal sealed class AnswerInTime : IDisposable
     private readonly CancellationTokenSource _waitEnds;
 
     public AnswerInTime(ServerCallContext context)
+        : this(context.Deadline, context.CancellationToken)
     {
-        _waitEnds = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        if (context.Deadline != DateTime.MaxValue)
+    }
+
+    /// <param name="deadline">When the caller stops waiting for the answer (UTC); <see cref="DateTime.MaxValue"/> for never.</param>
+    /// <param name="callEnds">Cancelled when the caller went away.</param>
+    public AnswerInTime(DateTime deadline, CancellationToken callEnds)
+    {
+        _waitEnds = CancellationTokenSource.CreateLinkedTokenSource(callEnds);
+        if (deadline != DateTime.MaxValue)
         {
-            var left = context.Deadline - DateTime.UtcNow;
+            var left = deadline - DateTime.UtcNow;
             var margin = TimeSpan.FromTicks(Math.Min(LongestMargin.Ticks, (long)(left.Ticks * MarginShare)));
             _waitEnds.CancelAfter(left - margin > TimeSpan.Zero ? left - margin : TimeSpan.Zero);
         }

@@ -11,11 +11,18 @@ namespace AtProxy.Coordinator.Services;
 /// </summary>
 internal sealed class StoreErrorInterceptor : Interceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation) =>
+        RunAsync(() => continuation(request, context), context.CancellationToken);
+
+    /// <summary>
+    /// Runs one call as the unary calls are run: again after a lost race, and with the store's
+    /// failures as UNAVAILABLE. The call stream runs each of its requests through it too.
+    /// </summary>
+    public static async Task<T> RunAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
         try
         {
-            return await StoreConflictRerun.RunAsync(() => continuation(request, context), context.CancellationToken);
+            return await StoreConflictRerun.RunAsync(call, cancellationToken);
         }
         catch (StoreUnavailableException ex)
         {

@@ -6,13 +6,15 @@ namespace AtProxy.Coordination;
 
 /// <summary>
 /// The proxy's calls to the coordinator: one HTTP/2 channel per configured address, calls sent
-/// to the first address that answers, gRPC failures turned into AtProxy's exceptions.
+/// to the first address that answers (batched over the channel's <see cref="CallStream"/>, or as
+/// unary calls), gRPC failures turned into AtProxy's exceptions.
 /// </summary>
 internal sealed class CoordinatorClient : IAsyncDisposable
 {
     private readonly AtProxyOptions _options;
     private readonly GrpcChannel[] _channels;
     private readonly Grpc.Core.Metadata _headers;
+    private readonly CallStream[]? _streams;
     private int _preferred;
 
     public CoordinatorClient(AtProxyOptions options)
@@ -24,11 +26,19 @@ internal sealed class CoordinatorClient : IAsyncDisposable
         {
             _headers.Add("authorization", "Bearer " + options.ApplicationToken);
         }
+        if (options.UseCallStream)
+        {
+            // With one coordinator a call waits for it to come back; with several it tries the next.
+            _streams = _channels.Select(channel => new CallStream(channel, _headers, waitForReady: _channels.Length == 1)).ToArray();
+        }
     }
 
     public IReadOnlyList<GrpcChannel> Channels => _channels;
 
     public Grpc.Core.Metadata Headers => _headers;
+
+    /// <summary>Each channel's call stream, in the order of <see cref="Channels"/>; empty when <see cref="AtProxyOptions.UseCallStream"/> is off.</summary>
+    public IReadOnlyList<CallStream> Streams => _streams ?? [];
 
     internal static GrpcChannel CreateChannel(Uri address) => GrpcChannel.ForAddress(address, new GrpcChannelOptions
     {
@@ -55,14 +65,15 @@ internal sealed class CoordinatorClient : IAsyncDisposable
             Name = name,
             TimeoutMs = (uint)Math.Clamp(timeout.TotalMilliseconds, 1, uint.MaxValue),
         };
-        return await CallAsync("begin a global transaction", (channel, call) =>
+        return await CallAsync("begin a global transaction", () => new CallRequest { Begin = request }, answer => answer.Begin, (channel, call) =>
             new TransactionManager.TransactionManagerClient(channel).BeginAsync(request, call), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<GlobalTransactionStatus> CommitAsync(string xid, CancellationToken cancellationToken)
     {
-        var response = await CallAsync($"commit {xid}", (channel, call) =>
-            new TransactionManager.TransactionManagerClient(channel).CommitAsync(new CommitRequest { Xid = xid }, call), cancellationToken, xid).ConfigureAwait(false);
+        var request = new CommitRequest { Xid = xid };
+        var response = await CallAsync($"commit {xid}", () => new CallRequest { Commit = request }, answer => answer.Commit, (channel, call) =>
+            new TransactionManager.TransactionManagerClient(channel).CommitAsync(request, call), cancellationToken, xid).ConfigureAwait(false);
         return (GlobalTransactionStatus)response.Status;
     }
 
@@ -71,8 +82,9 @@ internal sealed class CoordinatorClient : IAsyncDisposable
     /// <param name="cancellationToken">Stops the call.</param>
     public async Task<GlobalTransactionStatus> RollbackAsync(string xid, string reason, CancellationToken cancellationToken)
     {
-        var response = await CallAsync($"roll back {xid}", (channel, call) =>
-            new TransactionManager.TransactionManagerClient(channel).RollbackAsync(new RollbackRequest { Xid = xid, Reason = reason }, call), cancellationToken, xid).ConfigureAwait(false);
+        var request = new RollbackRequest { Xid = xid, Reason = reason };
+        var response = await CallAsync($"roll back {xid}", () => new CallRequest { Rollback = request }, answer => answer.Rollback, (channel, call) =>
+            new TransactionManager.TransactionManagerClient(channel).RollbackAsync(request, call), cancellationToken, xid).ConfigureAwait(false);
         return (GlobalTransactionStatus)response.Status;
     }
 
@@ -81,8 +93,9 @@ internal sealed class CoordinatorClient : IAsyncDisposable
     /// <param name="budget">How long to keep trying when no coordinator answers (default: the call timeout).</param>
     public async Task<GlobalTransactionStatus> GetStatusAsync(string xid, CancellationToken cancellationToken, TimeSpan? budget = null)
     {
-        var response = await CallAsync($"read the status of {xid}", (channel, call) =>
-            new TransactionManager.TransactionManagerClient(channel).GetStatusAsync(new GetStatusRequest { Xid = xid }, call), cancellationToken, xid, budget).ConfigureAwait(false);
+        var request = new GetStatusRequest { Xid = xid };
+        var response = await CallAsync($"read the status of {xid}", () => new CallRequest { GetStatus = request }, answer => answer.GetStatus, (channel, call) =>
+            new TransactionManager.TransactionManagerClient(channel).GetStatusAsync(request, call), cancellationToken, xid, budget).ConfigureAwait(false);
         return (GlobalTransactionStatus)response.Status;
     }
 
@@ -94,7 +107,7 @@ internal sealed class CoordinatorClient : IAsyncDisposable
     {
         var request = new GetStatusesRequest();
         request.Xids.AddRange(xids);
-        var response = await CallAsync($"read the status of {xids.Count} global transaction(s)", (channel, call) =>
+        var response = await CallAsync($"read the status of {xids.Count} global transaction(s)", () => new CallRequest { GetStatuses = request }, answer => answer.GetStatuses, (channel, call) =>
             new TransactionManager.TransactionManagerClient(channel).GetStatusesAsync(request, call), cancellationToken).ConfigureAwait(false);
         var statuses = new Dictionary<string, GlobalTransactionStatus>(StringComparer.Ordinal);
         foreach (var status in response.Statuses)
@@ -105,15 +118,15 @@ internal sealed class CoordinatorClient : IAsyncDisposable
     }
 
     public Task<RegisterBranchResponse> RegisterBranchAsync(RegisterBranchRequest request, CancellationToken cancellationToken) =>
-        CallAsync($"register a branch of {request.Xid}", (channel, call) =>
+        CallAsync($"register a branch of {request.Xid}", () => new CallRequest { RegisterBranch = request }, answer => answer.RegisterBranch, (channel, call) =>
             new ResourceManager.ResourceManagerClient(channel).RegisterBranchAsync(request, call), cancellationToken, request.Xid);
 
     public Task<ReportBranchResponse> ReportBranchAsync(ReportBranchRequest request, CancellationToken cancellationToken) =>
-        CallAsync($"report branch {request.BranchId} of {request.Xid}", (channel, call) =>
+        CallAsync($"report branch {request.BranchId} of {request.Xid}", () => new CallRequest { ReportBranch = request }, answer => answer.ReportBranch, (channel, call) =>
             new ResourceManager.ResourceManagerClient(channel).ReportBranchAsync(request, call), cancellationToken, request.Xid);
 
     public Task<CheckLocksResponse> CheckLocksAsync(CheckLocksRequest request, CancellationToken cancellationToken) =>
-        CallAsync("check global locks", (channel, call) =>
+        CallAsync("check global locks", () => new CallRequest { CheckLocks = request }, answer => answer.CheckLocks, (channel, call) =>
             new ResourceManager.ResourceManagerClient(channel).CheckLocksAsync(request, call), cancellationToken, request.Xid);
 
     /// <summary>
@@ -124,8 +137,16 @@ internal sealed class CoordinatorClient : IAsyncDisposable
     /// docs/DESIGN.md, "Calls that outlive a coordinator"). An answer from a coordinator, even an
     /// error, is final.
     /// </summary>
-    private async Task<T> CallAsync<T>(string what, Func<GrpcChannel, CallOptions, AsyncUnaryCall<T>> call, CancellationToken cancellationToken,
-        string? xid = null, TimeSpan? budget = null)
+    /// <param name="what">The call, for messages ("commit {xid}").</param>
+    /// <param name="streamed">The call as a request on the call stream (a new one per attempt).</param>
+    /// <param name="answerOf">The response in the stream's answer; null when the answer is of another kind.</param>
+    /// <param name="unary">The call as a unary call.</param>
+    /// <param name="cancellationToken">Stops the call.</param>
+    /// <param name="xid">The global transaction the call is about, for the errors.</param>
+    /// <param name="budget">How long to keep trying (default: the call timeout).</param>
+    private async Task<T> CallAsync<T>(string what, Func<CallRequest> streamed, Func<CallAnswer, T?> answerOf, Func<GrpcChannel, CallOptions, AsyncUnaryCall<T>> unary,
+        CancellationToken cancellationToken, string? xid = null, TimeSpan? budget = null)
+        where T : class
     {
         var timeout = budget ?? _options.CoordinatorCallTimeout;
         var deadline = DateTime.UtcNow + timeout;
@@ -141,9 +162,17 @@ internal sealed class CoordinatorClient : IAsyncDisposable
                     Interlocked.CompareExchange(ref _preferred, (index + 1) % _channels.Length, index);
                     continue;
                 }
+                if (_streams?[index] is { CanCarry: true } stream)
+                {
+                    return Response(await stream.CallAsync(streamed(), deadline, cancellationToken).ConfigureAwait(false), answerOf);
+                }
                 // Waits for the connection (a coordinator restarting) within the deadline instead of failing at once.
                 var options = new CallOptions(_headers, deadline, cancellationToken).WithWaitForReady(_channels.Length == 1);
-                return await call(_channels[index], options);
+                return await unary(_channels[index], options);
+            }
+            catch (CallStreamUnsupportedException)
+            {
+                // An older coordinator: the call was not run; it goes as a unary call on the next attempt.
             }
             catch (RpcException ex) when (CoordinatorSelection.IsTransportFailure(ex) && !cancellationToken.IsCancellationRequested && DateTime.UtcNow < deadline)
             {
@@ -175,6 +204,18 @@ internal sealed class CoordinatorClient : IAsyncDisposable
             $"Check that the coordinator runs and AtProxyOptions.Coordinator points at it. {lastFailure?.Status.Detail}", lastFailure);
     }
 
+    /// <summary>The response in a stream's answer; the coordinator's failure as the unary call would have thrown it.</summary>
+    private static T Response<T>(CallAnswer answer, Func<CallAnswer, T?> answerOf)
+        where T : class
+    {
+        if (answer.AnswerCase == CallAnswer.AnswerOneofCase.Failure)
+        {
+            throw new RpcException(new Status((StatusCode)answer.Failure.Code, answer.Failure.Detail));
+        }
+        return answerOf(answer) ?? throw new RpcException(new Status(StatusCode.Internal,
+            $"The coordinator answered the call stream's request {answer.Id} with {answer.AnswerCase}, which does not answer it."));
+    }
+
     private static AtProxyException Translate(string what, RpcException ex, string? xid) => ex.StatusCode switch
     {
         StatusCode.NotFound when xid is not null => new GlobalTransactionException(
@@ -186,12 +227,15 @@ internal sealed class CoordinatorClient : IAsyncDisposable
         _ => new AtProxyException($"Could not {what}: the coordinator answered {ex.StatusCode}: {ex.Status.Detail}", ex),
     };
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        foreach (var stream in _streams ?? [])
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
         foreach (var channel in _channels)
         {
             channel.Dispose();
         }
-        return ValueTask.CompletedTask;
     }
 }

@@ -1,0 +1,134 @@
+using AtProxy.Protocol.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace AtProxy.Coordination;
+
+/// <summary>
+/// One coordinator channel's call stream: opened on the first call and again on the first call after
+/// it broke. A coordinator that answers it UNIMPLEMENTED (older) is not asked again: its calls go
+/// as unary calls from then on.
+/// </summary>
+internal sealed class CallStream(GrpcChannel channel, Grpc.Core.Metadata headers, bool waitForReady) : IAsyncDisposable
+{
+    /// <summary>
+    /// The most calls waiting on one stream; more go as unary calls. Well below the coordinator's
+    /// limit of 10,000 per stream, so a frame is never refused for it.
+    /// </summary>
+    private const int MaxWaiting = 5_000;
+
+    private readonly SemaphoreSlim _opening = new(1, 1);
+    private CallStreamSession? _session;
+    private volatile bool _unsupported;
+    private volatile bool _disposed;
+    private long _answered;
+
+    /// <summary>True once the coordinator answered the stream UNIMPLEMENTED: its calls go as unary calls.</summary>
+    public bool IsUnsupported => _unsupported;
+
+    /// <summary>How many calls the coordinator answered over this stream (for diagnosis and tests).</summary>
+    public long Answered => Interlocked.Read(ref _answered);
+
+    /// <summary>False when this coordinator does not serve the stream, or the stream is full.</summary>
+    public bool CanCarry => !_unsupported && !_disposed && (_session?.Waiting ?? 0) < MaxWaiting;
+
+    /// <summary>
+    /// Sends <paramref name="request"/> over the stream (opened first when needed) and returns its answer.
+    /// Throws <see cref="CallStreamUnsupportedException"/> when the coordinator does not serve the stream,
+    /// an <see cref="RpcException"/> that <see cref="CoordinatorSelection.IsTransportFailure"/> recognises
+    /// when the stream broke before the answer, DEADLINE_EXCEEDED after <paramref name="deadline"/>.
+    /// </summary>
+    public async Task<CallAnswer> CallAsync(CallRequest request, DateTime deadline, CancellationToken cancellationToken)
+    {
+        var session = _session;
+        if (session is null || session.IsBroken)
+        {
+            session = await OpenAsync(deadline, cancellationToken).ConfigureAwait(false);
+        }
+        var answer = await session.CallAsync(request, deadline, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _answered);
+        return answer;
+    }
+
+    private async Task<CallStreamSession> OpenAsync(DateTime deadline, CancellationToken cancellationToken)
+    {
+        using var inTime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        inTime.CancelAfter(Max(deadline - DateTime.UtcNow, TimeSpan.Zero));
+        try
+        {
+            await _opening.WaitAsync(inTime.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw NotOpenedInTime();
+        }
+        try
+        {
+            if (_unsupported)
+            {
+                throw new CallStreamUnsupportedException();
+            }
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_session is { IsBroken: false } open)
+            {
+                return open; // another call opened it meanwhile
+            }
+            var lifetime = new CancellationTokenSource();
+            var call = new Calls.CallsClient(channel).Open(new CallOptions(headers, cancellationToken: lifetime.Token).WithWaitForReady(waitForReady));
+            try
+            {
+                // The coordinator's first frame, empty, says it serves the stream; a refusal (token, an
+                // older coordinator) comes instead of it.
+                if (!await call.ResponseStream.MoveNext(inTime.Token).ConfigureAwait(false))
+                {
+                    throw new RpcException(new Status(StatusCode.Unavailable, "The coordinator ended the call stream as it opened (it is stopping)."));
+                }
+            }
+            catch (Exception ex)
+            {
+                lifetime.Cancel();
+                call.Dispose();
+                switch (ex)
+                {
+                    case RpcException { StatusCode: StatusCode.Unimplemented }:
+                        _unsupported = true;
+                        throw new CallStreamUnsupportedException();
+                    case OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled } when !cancellationToken.IsCancellationRequested:
+                        throw NotOpenedInTime();
+                    case RpcException { StatusCode: StatusCode.Cancelled }:
+                        throw new OperationCanceledException(cancellationToken);
+                    default:
+                        throw;
+                }
+            }
+            var session = new CallStreamSession(call, lifetime, Broken);
+            _session = session;
+            return session;
+        }
+        finally
+        {
+            _opening.Release();
+        }
+    }
+
+    private void Broken(CallStreamSession session, Exception? reason)
+    {
+        if (reason is RpcException { StatusCode: StatusCode.Unimplemented })
+        {
+            _unsupported = true;
+        }
+        Interlocked.CompareExchange(ref _session, null, session);
+    }
+
+    private static RpcException NotOpenedInTime() =>
+        new(new Status(StatusCode.DeadlineExceeded, "The call stream to the coordinator did not open within the call's timeout."));
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    public ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        _session?.Close();
+        return ValueTask.CompletedTask;
+    }
+}

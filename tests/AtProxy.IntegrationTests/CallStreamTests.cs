@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using AtProxy.Testing;
+using AtProxy.Testing.Coordinator;
+
+namespace AtProxy.IntegrationTests;
+
+/// <summary>
+/// The application's calls to the coordinator go batched over one stream when the coordinator
+/// serves it, and as unary calls when it does not (an older coordinator); either way concurrent
+/// global transactions keep the seed invariant and leave nothing behind.
+/// </summary>
+public class CallStreamTests
+{
+    private const int Workers = 16;
+    private const int Transactions = 600;
+
+    /// <summary>A coordinator that answers the call stream UNIMPLEMENTED, as one older than it does.</summary>
+    public sealed class UnaryOnlyEnvironment : OrderInventoryEnvironment
+    {
+        protected override void ConfigureCoordinator(CoordinatorProcessOptions options) => options.Settings["Coordinator:ServeCallStream"] = "false";
+    }
+
+    public class OverTheStream(OrderInventoryEnvironment env) : IClassFixture<OrderInventoryEnvironment>
+    {
+        [Fact]
+        public async Task Concurrent_orders_go_over_the_stream_and_keep_stock_and_orders_consistent()
+        {
+            var streamed = env.Client.Runtime.Coordinator.Streams.Single();
+            var before = streamed.Answered;
+
+            await PlaceConcurrentOrdersAndCheckAsync(env, "stream");
+
+            Assert.False(streamed.IsUnsupported);
+            // Begin, a registration per database, commit or rollback: at least four calls per transaction.
+            Assert.True(streamed.Answered - before >= 4L * Transactions, $"{streamed.Answered - before} calls answered over the stream for {Transactions} transactions");
+        }
+    }
+
+    public class AgainstACoordinatorWithoutTheStream(UnaryOnlyEnvironment env) : IClassFixture<UnaryOnlyEnvironment>
+    {
+        [Fact]
+        public async Task Concurrent_orders_fall_back_to_unary_calls_and_keep_stock_and_orders_consistent()
+        {
+            await PlaceConcurrentOrdersAndCheckAsync(env, "unary");
+
+            var streamed = env.Client.Runtime.Coordinator.Streams.Single();
+            Assert.True(streamed.IsUnsupported);
+            Assert.Equal(0, streamed.Answered);
+        }
+    }
+
+    /// <summary>Its own coordinator: the test stops and restarts it.</summary>
+    public sealed class RestartedEnvironment : OrderInventoryEnvironment;
+
+    public class ThroughACoordinatorRestart(RestartedEnvironment env) : IClassFixture<RestartedEnvironment>
+    {
+        [Fact]
+        public async Task Calls_in_flight_when_the_coordinator_stops_are_sent_again_and_no_global_transaction_fails()
+        {
+            string[] skus = ["restart-1", "restart-2", "restart-3"];
+            await env.SeedStockAsync(skus);
+            var streamed = env.Client.Runtime.Coordinator.Streams.Single();
+            var outcomes = new ConcurrentDictionary<string, int>();
+            var failures = new ConcurrentQueue<Exception>();
+            var next = -1;
+
+            async Task Worker(int worker)
+            {
+                var random = new Random(worker * 3571);
+                while (Interlocked.Increment(ref next) < Transactions)
+                {
+                    try
+                    {
+                        var outcome = await env.PlaceOrderAsync(env.Orders, env.Inventory, skus[random.Next(skus.Length)], timesOut: false,
+                            throwsAfterWrites: random.NextDouble() < 0.25);
+                        outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
+                    }
+                    catch (Exception ex)
+                    {
+                        failures.Enqueue(ex);
+                    }
+                }
+            }
+
+            var workers = Enumerable.Range(0, Workers).Select(w => Task.Run(() => Worker(w))).ToList();
+            await Eventually.TrueAsync(() => Volatile.Read(ref next) >= Transactions / 3, TimeSpan.FromSeconds(120), "a third of the load before the stop");
+            // A graceful stop ends the stream with the calls still waiting on it; they are sent again once it is back.
+            await env.Coordinator.StopAsync();
+            var answeredBeforeRestart = streamed.Answered;
+            await env.Coordinator.RestartAsync();
+            await Task.WhenAll(workers);
+
+            var summary = string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key}={o.Value}")) +
+                $", failed={failures.Count}: " + string.Join(" | ", failures.Take(5).Select(f => $"{f.GetType().Name}: {f.Message}"));
+            Assert.True(failures.IsEmpty, summary);
+            Assert.Equal(Transactions, outcomes.Values.Sum());
+            Assert.True(streamed.Answered > answeredBeforeRestart, $"the stream reopened after the restart; {summary}");
+            await env.WaitForQuiescenceAsync(TimeSpan.FromSeconds(60));
+            await env.AssertStockMatchesOrdersAsync(skus, outcomes.GetValueOrDefault("committed"));
+            Assert.Empty(await env.LocksAsync());
+            Assert.Equal(0, await OrderInventoryEnvironment.UndoRowCountAsync(env.OrdersConnectionString));
+            Assert.Equal(0, await OrderInventoryEnvironment.UndoRowCountAsync(env.InventoryConnectionString));
+            Assert.Equal(0, await env.UnfinishedTransactionCountAsync());
+        }
+    }
+
+    private static async Task PlaceConcurrentOrdersAndCheckAsync(OrderInventoryEnvironment env, string prefix)
+    {
+        string[] skus = [$"{prefix}-1", $"{prefix}-2", $"{prefix}-3"];
+        await env.SeedStockAsync(skus);
+        var outcomes = new ConcurrentDictionary<string, int>();
+        var next = -1;
+
+        async Task Worker(int worker)
+        {
+            var random = new Random(worker * 6151);
+            while (Interlocked.Increment(ref next) < Transactions)
+            {
+                var throwsAfterWrites = random.NextDouble() < 0.25;
+                outcomes.AddOrUpdate(await env.PlaceOrderAsync(env.Orders, env.Inventory, skus[random.Next(skus.Length)], timesOut: false, throwsAfterWrites), 1, (_, n) => n + 1);
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, Workers).Select(w => Task.Run(() => Worker(w))));
+        await env.WaitForQuiescenceAsync(TimeSpan.FromSeconds(60));
+
+        var summary = string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key}={o.Value}"));
+        Assert.Equal(Transactions, outcomes.Values.Sum());
+        Assert.True(outcomes.GetValueOrDefault("committed") > Transactions / 2, summary);
+        Assert.True(outcomes.GetValueOrDefault("rolled back by exception") > 0, summary);
+        await env.AssertStockMatchesOrdersAsync(skus, outcomes.GetValueOrDefault("committed"));
+        Assert.Empty(await env.LocksAsync());
+        Assert.Equal(0, await OrderInventoryEnvironment.UndoRowCountAsync(env.OrdersConnectionString));
+        Assert.Equal(0, await OrderInventoryEnvironment.UndoRowCountAsync(env.InventoryConnectionString));
+        Assert.Equal(0, await env.UnfinishedTransactionCountAsync());
+    }
+}
