@@ -94,6 +94,7 @@ public static class CoordinatorApplication
         services.AddSingleton<CoordinatorBackgroundService>();
         services.AddHostedService(provider => provider.GetRequiredService<CoordinatorBackgroundService>());
         services.AddHostedService<ParentProcessWatcher>();
+        services.AddSingleton<AdminTokenThrottle>();
         services.AddSingleton<BearerTokenInterceptor>();
         services.AddSingleton<StoreErrorInterceptor>();
         services.AddGrpc(grpc =>

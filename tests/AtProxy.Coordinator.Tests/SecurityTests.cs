@@ -51,6 +51,29 @@ public class SecurityTests
         Assert.Equal(GlobalStatus.Committed, await asAdmin.StatusAsync(xid));
     }
 
+    [Fact]
+    public async Task Ten_wrong_admin_tokens_stop_the_addresss_admin_calls_for_a_minute_and_leave_its_application_calls_alone()
+    {
+        await using var coordinator = await StartWithTokensAsync("memory");
+        for (var guess = 0; guess < 10; guess++)
+        {
+            var wrong = await Assert.ThrowsAsync<RpcException>(() =>
+                new Protocol.V1.Admin.AdminClient(coordinator.WithToken($"guess-{guess}")).GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest()).ResponseAsync);
+            Assert.Equal(StatusCode.Unauthenticated, wrong.StatusCode);
+        }
+
+        // The right token teaches the guesser nothing now.
+        var right = await Assert.ThrowsAsync<RpcException>(() =>
+            new Protocol.V1.Admin.AdminClient(coordinator.WithToken(AdminToken)).GetCoordinatorStatusAsync(new GetCoordinatorStatusRequest()).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, right.StatusCode);
+        Assert.Contains("Too many wrong admin tokens from this address", right.Status.Detail);
+
+        // Applications on the same address are not held up by it.
+        var tm = new TransactionManager.TransactionManagerClient(coordinator.WithToken(AppToken));
+        var xid = await tm.BeginAsync();
+        Assert.Equal(GlobalStatus.Begin, await tm.StatusAsync(xid));
+    }
+
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task AdminCalls_need_the_admin_token(string store)

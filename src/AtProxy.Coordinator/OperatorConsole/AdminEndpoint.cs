@@ -79,7 +79,6 @@ internal static class AdminEndpoint
             keys.XmlEncryptor = new NullXmlEncryptor();
         });
         ConsoleAuthentication.Add(services);
-        services.AddSingleton<AdminTokenThrottle>();
         // /healthz reports the checks the gRPC health service reports (the store's).
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("atproxy-coordinator", serviceInstanceId:

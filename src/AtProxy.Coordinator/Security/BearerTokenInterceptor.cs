@@ -12,8 +12,12 @@ namespace AtProxy.Coordinator.Security;
 /// Checks <c>authorization: Bearer &lt;token&gt;</c> on every call when tokens are configured.
 /// Application calls accept the application or the admin token; admin calls need the admin
 /// token (the application token is PERMISSION_DENIED there). The health service stays open.
+/// Wrong tokens on admin calls count against the caller's address like those of the admin
+/// endpoint (<see cref="AdminTokenThrottle"/>): past the limit its admin calls are RESOURCE_EXHAUSTED
+/// for the rest of the minute. Application calls are not throttled: a misconfigured application
+/// must not lock out a healthy one on the same host.
 /// </summary>
-internal sealed class BearerTokenInterceptor(IOptions<CoordinatorOptions> options, ILogger<BearerTokenInterceptor> logger) : Interceptor
+internal sealed class BearerTokenInterceptor(IOptions<CoordinatorOptions> options, AdminTokenThrottle throttle, ILogger<BearerTokenInterceptor> logger) : Interceptor
 {
     private const string AdminServicePrefix = "/atproxy.v1.Admin/";
     private const string HealthServicePrefix = "/grpc.health.v1.Health/";
@@ -62,6 +66,14 @@ internal sealed class BearerTokenInterceptor(IOptions<CoordinatorOptions> option
         {
             return;
         }
+        var address = admin ? context.GetHttpContext().Connection.RemoteIpAddress : null;
+        if (admin && throttle.RefusedFor(address) is { } wait)
+        {
+            var seconds = (int)Math.Ceiling(wait.TotalSeconds);
+            Log.AdminTokenThrottled(logger, address?.ToString() ?? "?", seconds);
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"Too many wrong admin tokens from this address: admin calls are refused for {seconds} s more."));
+        }
         var presented = Presented(context);
         if (presented is null)
         {
@@ -74,6 +86,10 @@ internal sealed class BearerTokenInterceptor(IOptions<CoordinatorOptions> option
         if (admin && _adminToken is not null && _applicationToken is not null && Matches(presented, _applicationToken))
         {
             throw Refuse(context, StatusCode.PermissionDenied, "The application token does not allow admin calls; use the admin token.");
+        }
+        if (admin)
+        {
+            throttle.Failed(address);
         }
         throw Refuse(context, StatusCode.Unauthenticated, "The bearer token is not valid for this coordinator.");
     }
