@@ -64,7 +64,10 @@ public class PostgresGroupCommitTests
         {
             var statistics = ((PostgresCoordinatorStore)coordinator.StoreInstance).Statistics;
             Assert.True(statistics.Changes > statistics.Commits, $"{statistics.Changes} changes in {statistics.Commits} commits: nothing was grouped");
+            Assert.True(statistics.Commits > statistics.JudgedBatches, $"all {statistics.Commits} batches were judged: none was written in one round trip");
         }
+        // A conflict is only ever found by judging a batch whose guard refused it.
+        Assert.True(coordinators.Sum(c => ((PostgresCoordinatorStore)c.StoreInstance).Statistics.JudgedBatches) > 0, "no batch was judged, yet registrations conflicted");
         await using var connection = new NpgsqlConnection(a.StoreConnection);
         await connection.OpenAsync();
         Assert.Equal(0L, await ScalarAsync(connection, $"""

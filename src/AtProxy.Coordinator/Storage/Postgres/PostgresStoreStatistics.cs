@@ -10,6 +10,7 @@ internal sealed class PostgresStoreStatistics
     private long _statements;
     private long _commits;
     private long _changes;
+    private long _judged;
 
     /// <summary>Where each batch's write time is recorded; none when null.</summary>
     public Diagnostics.CoordinatorMetrics? Metrics { get; set; }
@@ -23,6 +24,14 @@ internal sealed class PostgresStoreStatistics
 
     /// <summary>Changes (scopes, begins) those commits held.</summary>
     public long Changes => Interlocked.Read(ref _changes);
+
+    /// <summary>
+    /// Batches whose one-round-trip write was refused by its guard (a change's condition did not
+    /// hold) and that were judged change by change instead.
+    /// </summary>
+    public long JudgedBatches => Interlocked.Read(ref _judged);
+
+    public void Judged() => Interlocked.Increment(ref _judged);
 
     public void RoundTrip(int statements)
     {
