@@ -83,6 +83,32 @@ public class PostgresGroupCommitTests
     }
 
     [Fact]
+    public async Task Begins_and_branch_rollbacks_commit_without_waiting_for_the_flush_registrations_and_decisions_wait_and_another_coordinator_sees_each_at_once()
+    {
+        await using var a = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:NodeId"] = "tc-a");
+        await using var b = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:NodeId"] = "tc-b", storeConnection: a.StoreConnection);
+        await using var rm = await ScriptedResourceManager.ConnectAsync(a.Channel, "app", "orders", "stock");
+        var onA = ((PostgresCoordinatorStore)a.StoreInstance).Statistics;
+        var onB = ((PostgresCoordinatorStore)b.StoreInstance).Statistics;
+
+        var xid = await a.Tm.BeginAsync();
+        Assert.Equal(1L, onA.CommitsWithoutFlushWait);
+        // Committed without the flush, the begin is visible at once: another coordinator registers on it.
+        await b.Rm.RegisterGrantedAsync(xid, "orders", "o:1");
+        await b.Rm.RegisterGrantedAsync(xid, "stock", "s:1");
+        Assert.Equal((2L, 0L), (onB.Commits, onB.CommitsWithoutFlushWait));
+
+        var unflushedBefore = onA.CommitsWithoutFlushWait;
+        var waitedBefore = onA.Commits - unflushedBefore;
+        Assert.Equal(GlobalStatus.Rollbacked, await a.Tm.RollbackAsync(xid));
+        // Each branch's rollback was recorded without a flush of its own; the decision and the end waited.
+        Assert.True(onA.CommitsWithoutFlushWait - unflushedBefore >= 2, $"{onA.CommitsWithoutFlushWait - unflushedBefore} branch rollbacks written by the with-next lane");
+        Assert.True(onA.Commits - onA.CommitsWithoutFlushWait - waitedBefore >= 2, "the decision and the end did not wait for the flush");
+        Assert.Equal(GlobalStatus.Rollbacked, await b.Tm.StatusAsync(xid));
+        Assert.Equal(0, await b.Admin.LockCountAsync());
+    }
+
+    [Fact]
     public async Task A_release_on_one_coordinator_wakes_a_lock_check_waiting_on_another_without_polling()
     {
         await using var a = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:NodeId"] = "tc-a");

@@ -11,6 +11,7 @@ internal sealed class PostgresStoreStatistics
     private long _commits;
     private long _changes;
     private long _judged;
+    private long _unflushed;
 
     /// <summary>Where each batch's write time is recorded; none when null.</summary>
     public Diagnostics.CoordinatorMetrics? Metrics { get; set; }
@@ -33,18 +34,25 @@ internal sealed class PostgresStoreStatistics
 
     public void Judged() => Interlocked.Increment(ref _judged);
 
+    /// <summary>Of <see cref="Commits"/>, those of the with-next lane, which did not wait for the WAL flush.</summary>
+    public long CommitsWithoutFlushWait => Interlocked.Read(ref _unflushed);
+
     public void RoundTrip(int statements)
     {
         Interlocked.Increment(ref _roundTrips);
         Interlocked.Add(ref _statements, statements);
     }
 
-    public void Committed(int changes)
+    public void Committed(int changes, bool waitedForFlush)
     {
         if (changes > 0)
         {
             Interlocked.Increment(ref _commits);
             Interlocked.Add(ref _changes, changes);
+            if (!waitedForFlush)
+            {
+                Interlocked.Increment(ref _unflushed);
+            }
         }
     }
 }

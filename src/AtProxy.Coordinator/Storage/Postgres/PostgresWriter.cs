@@ -44,6 +44,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
     private readonly PostgresStoreStatistics _statistics;
     private readonly string _instanceId;
     private readonly long _leaseMs;
+    private readonly bool _waitsForFlush;
     private readonly ChannelReader<PostgresWrite> _queue;
     private readonly List<PostgresWrite> _carried = [];
     private readonly Task _loop;
@@ -51,9 +52,10 @@ internal sealed class PostgresWriter : IAsyncDisposable
 
     public PostgresWriter(
         ChannelReader<PostgresWrite> queue, NpgsqlDataSource dataSource, string schema, string instanceId, long leaseMs,
-        PostgresNotifications notifications, PostgresStoreStatistics statistics)
+        PostgresNotifications notifications, PostgresStoreStatistics statistics, bool waitsForFlush)
     {
         _queue = queue;
+        _waitsForFlush = waitsForFlush;
         _instanceId = instanceId;
         _leaseMs = leaseMs;
         _dataSource = dataSource;
@@ -157,7 +159,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
         var guard = changed.Count > 0 ? Guard(changed, registrations) : null;
         await using (var all = new NpgsqlBatch(connection))
         {
-            all.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+            AddBegin(all);
             if (registrations.Count > 0)
             {
                 all.BatchCommands.Add(AcquireKeys(registrations));
@@ -216,7 +218,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
         var problems = new Dictionary<PostgresWrite, LockConflictInfo?>();
         await using (var first = new NpgsqlBatch(connection))
         {
-            first.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+            AddBegin(first);
             if (registrations.Count > 0)
             {
                 first.BatchCommands.Add(AcquireKeys(registrations));
@@ -331,7 +333,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
         List<PostgresWrite> accepted, Dictionary<string, (long Version, GlobalStatus Status)> sessions,
         Dictionary<PostgresWrite, PostgresWriteOutcome> refused, List<PostgresWrite> again)
     {
-        _statistics.Committed(accepted.Count);
+        _statistics.Committed(accepted.Count, _waitsForFlush);
         Diagnostics.CrashPoints.Reach(Diagnostics.CrashPoints.StoreBatchCommitted);
 
         if (accepted.Any(w => w.ReleasesLocks))
@@ -348,6 +350,17 @@ internal sealed class PostgresWriter : IAsyncDisposable
             write.Done.TrySetResult(outcome);
         }
         _carried.AddRange(again);
+    }
+
+    // The with-next lane's COMMIT returns once the commit record is in the WAL buffers, not flushed
+    // (see PostgresWrite.DurableWithNext); the other lanes' wait for the flush as configured.
+    private void AddBegin(NpgsqlBatch batch)
+    {
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        if (!_waitsForFlush)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+        }
     }
 
     // The wake-ups of the other coordinators, delivered when the batch commits.
