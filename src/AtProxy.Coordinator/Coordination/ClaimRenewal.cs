@@ -9,46 +9,43 @@ namespace AtProxy.Coordinator.Coordination;
 /// </summary>
 internal sealed class ClaimRenewal : IAsyncDisposable
 {
-    private readonly CancellationTokenSource _stop = new();
+    // Stopped by disposing it (the wait then ends with false), not by a cancellation: most attempts
+    // end before the first renewal, and a cancelled wait would throw for each of them.
+    private readonly PeriodicTimer _timer;
     private readonly Task _loop;
+    private volatile bool _stopping;
 
     public ClaimRenewal(ICoordinatorStore store, string xid, TimeSpan interval, CancellationTokenSource claimLost)
     {
-        _loop = RunAsync(store, xid, interval, claimLost);
+        _timer = new PeriodicTimer(interval);
+        _loop = RunAsync(store, xid, claimLost);
     }
 
-    private async Task RunAsync(ICoordinatorStore store, string xid, TimeSpan interval, CancellationTokenSource claimLost)
+    private async Task RunAsync(ICoordinatorStore store, string xid, CancellationTokenSource claimLost)
     {
-        using var timer = new PeriodicTimer(interval);
-        try
+        while (await _timer.WaitForNextTickAsync())
         {
-            while (await timer.WaitForNextTickAsync(_stop.Token))
+            bool held;
+            try
             {
-                bool held;
-                try
-                {
-                    held = await store.RenewClaimAsync(xid);
-                }
-                catch (Exception) when (!_stop.IsCancellationRequested)
-                {
-                    continue; // the store is unreachable for now; the lease still runs
-                }
-                if (!held)
-                {
-                    await claimLost.CancelAsync();
-                    return;
-                }
+                held = await store.RenewClaimAsync(xid);
             }
-        }
-        catch (OperationCanceledException)
-        {
+            catch (Exception) when (!_stopping)
+            {
+                continue; // the store is unreachable for now; the lease still runs
+            }
+            if (!held)
+            {
+                await claimLost.CancelAsync();
+                return;
+            }
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
+        _stopping = true;
+        _timer.Dispose();
         await _loop;
-        _stop.Dispose();
     }
 }

@@ -64,7 +64,10 @@ public class PostgresGroupCommitTests
         {
             var statistics = ((PostgresCoordinatorStore)coordinator.StoreInstance).Statistics;
             Assert.True(statistics.Changes > statistics.Commits, $"{statistics.Changes} changes in {statistics.Commits} commits: nothing was grouped");
+            Assert.True(statistics.Commits > statistics.JudgedBatches, $"all {statistics.Commits} batches were judged: none was written in one round trip");
         }
+        // A conflict is only ever found by judging a batch whose guard refused it.
+        Assert.True(coordinators.Sum(c => ((PostgresCoordinatorStore)c.StoreInstance).Statistics.JudgedBatches) > 0, "no batch was judged, yet registrations conflicted");
         await using var connection = new NpgsqlConnection(a.StoreConnection);
         await connection.OpenAsync();
         Assert.Equal(0L, await ScalarAsync(connection, $"""
@@ -77,6 +80,32 @@ public class PostgresGroupCommitTests
         Assert.Equal(0L, await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.global_session WHERE claim_owner IS NOT NULL"));
         // Every registration answered as granted is a branch of its transaction, and no refused one is.
         Assert.Equal((long)(Transactions - conflicts), await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.branch_session"));
+    }
+
+    [Fact]
+    public async Task Begins_and_branch_rollbacks_commit_without_waiting_for_the_flush_registrations_and_decisions_wait_and_another_coordinator_sees_each_at_once()
+    {
+        await using var a = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:NodeId"] = "tc-a");
+        await using var b = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:NodeId"] = "tc-b", storeConnection: a.StoreConnection);
+        await using var rm = await ScriptedResourceManager.ConnectAsync(a.Channel, "app", "orders", "stock");
+        var onA = ((PostgresCoordinatorStore)a.StoreInstance).Statistics;
+        var onB = ((PostgresCoordinatorStore)b.StoreInstance).Statistics;
+
+        var xid = await a.Tm.BeginAsync();
+        Assert.Equal(1L, onA.CommitsWithoutFlushWait);
+        // Committed without the flush, the begin is visible at once: another coordinator registers on it.
+        await b.Rm.RegisterGrantedAsync(xid, "orders", "o:1");
+        await b.Rm.RegisterGrantedAsync(xid, "stock", "s:1");
+        Assert.Equal((2L, 0L), (onB.Commits, onB.CommitsWithoutFlushWait));
+
+        var unflushedBefore = onA.CommitsWithoutFlushWait;
+        var waitedBefore = onA.Commits - unflushedBefore;
+        Assert.Equal(GlobalStatus.Rollbacked, await a.Tm.RollbackAsync(xid));
+        // Each branch's rollback was recorded without a flush of its own; the decision and the end waited.
+        Assert.True(onA.CommitsWithoutFlushWait - unflushedBefore >= 2, $"{onA.CommitsWithoutFlushWait - unflushedBefore} branch rollbacks written by the with-next lane");
+        Assert.True(onA.Commits - onA.CommitsWithoutFlushWait - waitedBefore >= 2, "the decision and the end did not wait for the flush");
+        Assert.Equal(GlobalStatus.Rollbacked, await b.Tm.StatusAsync(xid));
+        Assert.Equal(0, await b.Admin.LockCountAsync());
     }
 
     [Fact]

@@ -115,7 +115,10 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 
     public async Task BeginAsync(GlobalBegun begun)
     {
-        var outcome = await _writer.WriteAsync(new PostgresWrite { Xid = begun.Xid, Begun = begun });
+        // Nothing depends on a begin alone: the first registration or decision, written after it
+        // and waiting for its flush, makes it durable; lost with the database before that, the
+        // transaction's next call finds it unknown, and nothing of it was registered.
+        var outcome = await _writer.WriteAsync(new PostgresWrite { Xid = begun.Xid, Begun = begun, DurableWithNext = true });
         if (!outcome.Written)
         {
             throw new StoreUnavailableException($"{begun.Xid} was not recorded: {outcome.Refusal}");

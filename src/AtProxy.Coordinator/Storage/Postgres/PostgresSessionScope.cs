@@ -38,6 +38,8 @@ internal sealed class PostgresSessionScope : ISessionScope
     private bool _exact = true;
     private bool _releasesLocks;
     private bool _makesPhaseTwoDue;
+    // A change collected since the last write needs its own flush (not only AppendWithNextAsync's).
+    private bool _waitsForFlush;
     private bool _failed;
     private bool _disposed;
 
@@ -145,6 +147,22 @@ internal sealed class PostgresSessionScope : ISessionScope
         try
         {
             AppendCore(record);
+            _waitsForFlush = true;
+            return Task.CompletedTask;
+        }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
+    }
+
+    // Written by the with-next lane unless something else collected with it needs a flush.
+    public Task AppendWithNextAsync(StoreRecord record)
+    {
+        try
+        {
+            AppendCore(record);
             return Task.CompletedTask;
         }
         catch
@@ -222,7 +240,7 @@ internal sealed class PostgresSessionScope : ISessionScope
     {
         lock (Session)
         {
-            _changed = _scheduled = true;
+            _changed = _scheduled = _waitsForFlush = true;
             // Due at once (a branch changed under an attempt, a person's retry): whichever coordinator sweeps first takes it.
             _makesPhaseTwoDue |= Session.NextAttemptUnixMs == 0;
         }
@@ -252,9 +270,11 @@ internal sealed class PostgresSessionScope : ISessionScope
                 Commands = [.. _commands],
                 ReleasesLocks = _releasesLocks || _releasesAllLocks,
                 MakesPhaseTwoDue = _makesPhaseTwoDue,
+                // Releases and audit entries are never left to a later flush.
+                DurableWithNext = !_waitsForFlush && !_releasesLocks && !_releasesAllLocks && _commands.Count == 0,
             };
             _commands.Clear();
-            _changed = _scheduled = _releasesLocks = _releasesAllLocks = _makesPhaseTwoDue = false;
+            _changed = _scheduled = _releasesLocks = _releasesAllLocks = _makesPhaseTwoDue = _waitsForFlush = false;
             (_historyWritten, _branchesWritten) = (session.HistoryUnsafe.Count, session.BranchesUnsafe.ToDictionary(b => b.BranchId, BranchValues.Of));
         }
         var outcome = await _writer.WriteAsync(write);

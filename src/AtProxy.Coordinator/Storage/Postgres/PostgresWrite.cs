@@ -59,6 +59,14 @@ internal sealed class PostgresWrite
     /// <summary>The change makes a phase-2 attempt due now: every coordinator's sweep looks at once.</summary>
     public bool MakesPhaseTwoDue { get; init; }
 
+    /// <summary>
+    /// Recovery can do without the change until a later commit flushes it (a begin, a branch's
+    /// rollback recorded): it is written by the group commit's with-next lane, whose commits do not
+    /// wait for the WAL flush. The database writes its WAL in order, so the transaction's next
+    /// change, whose commit does wait, makes this one durable too.
+    /// </summary>
+    public bool DurableWithNext { get; init; }
+
     /// <summary>Lock-insert tries that found a key between owners; bounded.</summary>
     public int Tries { get; set; }
 

@@ -10,8 +10,12 @@ namespace AtProxy.Coordinator.Storage.Postgres;
 /// <summary>
 /// One lane of the coordinator's group commit on the shared store (<see cref="PostgresGroupCommit"/>):
 /// a loop that takes every change waiting (<see cref="PostgresWrite"/>), writes them in one
-/// database transaction of two round trips on its own connection, and only then completes their
-/// tasks, so no reply leaves before its change committed.
+/// database transaction on its own connection, and only then completes their tasks, so no reply
+/// leaves before its change committed. Usually every change's condition holds, and the batch is
+/// written in one round trip: the statements below, with a guard statement in place of the
+/// judging that fails the database transaction unless every condition holds. When the guard
+/// fails (a key held by another transaction, another coordinator's change), the batch is rolled
+/// back and judged change by change in two round trips:
 /// <list type="number">
 /// <item>Round trip one: <c>BEGIN</c>; every registration's keys in one insert, in one key order for
 /// everyone (<c>ON CONFLICT DO NOTHING</c>); the changed sessions' rows locked in XID order; the keys
@@ -40,6 +44,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
     private readonly PostgresStoreStatistics _statistics;
     private readonly string _instanceId;
     private readonly long _leaseMs;
+    private readonly bool _waitsForFlush;
     private readonly ChannelReader<PostgresWrite> _queue;
     private readonly List<PostgresWrite> _carried = [];
     private readonly Task _loop;
@@ -47,9 +52,10 @@ internal sealed class PostgresWriter : IAsyncDisposable
 
     public PostgresWriter(
         ChannelReader<PostgresWrite> queue, NpgsqlDataSource dataSource, string schema, string instanceId, long leaseMs,
-        PostgresNotifications notifications, PostgresStoreStatistics statistics)
+        PostgresNotifications notifications, PostgresStoreStatistics statistics, bool waitsForFlush)
     {
         _queue = queue;
+        _waitsForFlush = waitsForFlush;
         _instanceId = instanceId;
         _leaseMs = leaseMs;
         _dataSource = dataSource;
@@ -135,6 +141,76 @@ internal sealed class PostgresWriter : IAsyncDisposable
     private async Task WriteAsync(List<PostgresWrite> batch)
     {
         var connection = _connection ??= await OpenAsync();
+        if (!await TryWriteAtOnceAsync(connection, batch))
+        {
+            await WriteJudgedAsync(connection, batch);
+        }
+    }
+
+    // The common case in one round trip: round trip one's statements, a guard that fails the
+    // database transaction unless every change's condition holds (then nothing of it stays), the
+    // rows of every change and COMMIT. False when the guard failed: the batch is then judged change
+    // by change (WriteJudgedAsync), which refuses only the changes whose condition does not hold.
+    private async Task<bool> TryWriteAtOnceAsync(NpgsqlConnection connection, List<PostgresWrite> batch)
+    {
+        var registrations = batch.Where(w => w.Registration is not null).ToList();
+        var changed = batch.Where(w => !w.IsBegin).ToList();
+        var sessions = new Dictionary<string, (long Version, GlobalStatus Status)>(StringComparer.Ordinal);
+        var guard = changed.Count > 0 ? Guard(changed, registrations) : null;
+        await using (var all = new NpgsqlBatch(connection))
+        {
+            AddBegin(all);
+            if (registrations.Count > 0)
+            {
+                all.BatchCommands.Add(AcquireKeys(registrations));
+            }
+            if (guard is not null)
+            {
+                all.BatchCommands.Add(LockSessions([.. changed.Select(w => w.Xid)]));
+                all.BatchCommands.Add(guard);
+            }
+            AddRows(all, batch);
+            AddNotifications(all, batch);
+            all.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+            _statistics.RoundTrip(all.BatchCommands.Count);
+            try
+            {
+                await using var reader = await all.ExecuteReaderAsync();
+                if (guard is not null)
+                {
+                    while (await reader.ReadAsync())
+                    {
+                        sessions[reader.GetString(0)] = (reader.GetInt64(1), (GlobalStatus)reader.GetInt32(2));
+                    }
+                }
+                // The guard's result, the notifications', and any error of a statement after them.
+                while (await reader.NextResultAsync())
+                {
+                }
+            }
+            catch (PostgresException ex) when (guard is not null && ex.SqlState == PostgresErrorCodes.DivisionByZero)
+            {
+                // The database skipped everything after the guard; its transaction is aborted.
+                await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+                _statistics.RoundTrip(1);
+                await rollback.ExecuteNonQueryAsync();
+                _statistics.Judged();
+                return false;
+            }
+            finally
+            {
+                // The commands belong to their writes; a batch tried again adds them to a new one.
+                all.BatchCommands.Clear();
+            }
+        }
+        Complete(batch, sessions, [], []);
+        return true;
+    }
+
+    // Round trip one looks (sessions, keys held elsewhere); each change is judged here; round trip
+    // two writes the accepted ones and refuses the rest.
+    private async Task WriteJudgedAsync(NpgsqlConnection connection, List<PostgresWrite> batch)
+    {
         var registrations = batch.Where(w => w.Registration is not null).ToList();
         var changed = batch.Where(w => !w.IsBegin).Select(w => w.Xid).ToArray();
 
@@ -142,17 +218,14 @@ internal sealed class PostgresWriter : IAsyncDisposable
         var problems = new Dictionary<PostgresWrite, LockConflictInfo?>();
         await using (var first = new NpgsqlBatch(connection))
         {
-            first.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+            AddBegin(first);
             if (registrations.Count > 0)
             {
                 first.BatchCommands.Add(AcquireKeys(registrations));
             }
             if (changed.Length > 0)
             {
-                first.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT xid, version, status FROM {_schema}.global_session WHERE xid = ANY($1) ORDER BY xid FOR UPDATE")
-                {
-                    Parameters = { new() { Value = changed } },
-                });
+                first.BatchCommands.Add(LockSessions(changed));
             }
             if (registrations.Count > 0)
             {
@@ -238,17 +311,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                     });
                 }
                 AddRows(second, accepted);
-                if (_notifications.CanNotify)
-                {
-                    if (accepted.Any(w => w.ReleasesLocks))
-                    {
-                        second.BatchCommands.Add(_notifications.NotifyLocksReleased());
-                    }
-                    if (accepted.Any(w => w.MakesPhaseTwoDue))
-                    {
-                        second.BatchCommands.Add(_notifications.NotifyPhaseTwoDue());
-                    }
-                }
+                AddNotifications(second, accepted);
                 second.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
             }
             _statistics.RoundTrip(second.BatchCommands.Count);
@@ -262,7 +325,15 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 second.BatchCommands.Clear();
             }
         }
-        _statistics.Committed(accepted.Count);
+        Complete(accepted, sessions, outcomes, again);
+    }
+
+    // After the commit: the accepted changes' callers learn their new version, the refused ones why.
+    private void Complete(
+        List<PostgresWrite> accepted, Dictionary<string, (long Version, GlobalStatus Status)> sessions,
+        Dictionary<PostgresWrite, PostgresWriteOutcome> refused, List<PostgresWrite> again)
+    {
+        _statistics.Committed(accepted.Count, _waitsForFlush);
         Diagnostics.CrashPoints.Reach(Diagnostics.CrashPoints.StoreBatchCommitted);
 
         if (accepted.Any(w => w.ReleasesLocks))
@@ -274,11 +345,74 @@ internal sealed class PostgresWriter : IAsyncDisposable
             // The row was locked from the look to the commit: the bump made it exactly one more.
             write.Done.TrySetResult(new PostgresWriteOutcome(true, Version: write.IsBegin ? 0 : sessions[write.Xid].Version + 1));
         }
-        foreach (var (write, outcome) in outcomes)
+        foreach (var (write, outcome) in refused)
         {
             write.Done.TrySetResult(outcome);
         }
         _carried.AddRange(again);
+    }
+
+    // The with-next lane's COMMIT returns once the commit record is in the WAL buffers, not flushed
+    // (see PostgresWrite.DurableWithNext); the other lanes' wait for the flush as configured.
+    private void AddBegin(NpgsqlBatch batch)
+    {
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
+        if (!_waitsForFlush)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
+        }
+    }
+
+    // The wake-ups of the other coordinators, delivered when the batch commits.
+    private void AddNotifications(NpgsqlBatch batch, List<PostgresWrite> accepted)
+    {
+        if (_notifications.CanNotify)
+        {
+            if (accepted.Any(w => w.ReleasesLocks))
+            {
+                batch.BatchCommands.Add(_notifications.NotifyLocksReleased());
+            }
+            if (accepted.Any(w => w.MakesPhaseTwoDue))
+            {
+                batch.BatchCommands.Add(_notifications.NotifyPhaseTwoDue());
+            }
+        }
+    }
+
+    // The changed sessions' rows, locked in XID order (one order for every writer: no deadlock), with their versions.
+    private NpgsqlBatchCommand LockSessions(string[] xids) =>
+        new($"SELECT xid, version, status FROM {_schema}.global_session WHERE xid = ANY($1) ORDER BY xid FOR UPDATE") { Parameters = { new() { Value = xids } } };
+
+    // Fails with division by zero (which no other statement of a batch can raise) unless every change's
+    // condition holds, as Refusal and KeysHeldElsewhere judge them: its session is there, at the
+    // version its scope read (a registration: still BEGIN), and every key registered is held by
+    // its own transaction. Run after the sessions are locked and the keys inserted, in a snapshot
+    // of its own: what it sees stays so until the commit.
+    private NpgsqlBatchCommand Guard(List<PostgresWrite> changed, List<PostgresWrite> registrations)
+    {
+        var keys = registrations.SelectMany(w => w.Registration!.Keys.Select(k => (Write: w, Key: k))).ToArray();
+        return new NpgsqlBatchCommand($"""
+            SELECT 1 / (NOT EXISTS (
+                    SELECT FROM unnest($1::text[], $2::boolean[], $3::bigint[]) AS c(xid, needs_begin, expected)
+                    LEFT JOIN {_schema}.global_session g ON g.xid = c.xid
+                    WHERE g.xid IS NULL OR CASE WHEN c.needs_begin THEN g.status <> {(int)GlobalStatus.Begin} ELSE g.version <> c.expected END)
+                AND NOT EXISTS (
+                    SELECT FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS k(r, t, p, x)
+                    LEFT JOIN {_schema}.global_lock l ON l.resource_id = k.r AND l.table_name = k.t AND l.primary_key = k.p
+                    WHERE l.xid IS DISTINCT FROM k.x))::int
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = changed.Select(w => w.Xid).ToArray() },
+                new() { Value = changed.Select(w => w.ExpectedVersion is null).ToArray() },
+                new() { Value = changed.Select(w => w.ExpectedVersion ?? 0L).ToArray() },
+                new() { Value = keys.Select(k => k.Key.ResourceId).ToArray() },
+                new() { Value = keys.Select(k => k.Key.Table).ToArray() },
+                new() { Value = keys.Select(k => k.Key.PrimaryKey).ToArray() },
+                new() { Value = keys.Select(k => k.Write.Xid).ToArray() },
+            },
+        };
     }
 
     // The rows of every accepted change, one statement per kind of row. Every row belongs to a
