@@ -36,30 +36,6 @@ internal sealed class LoadEnvironment : IAsyncDisposable
     /// <summary>How the database makes commits durable in this run (fsync and synchronous_commit), for the report.</summary>
     public string DatabaseDurability { get; private set; } = "";
 
-    /// <summary>
-    /// Test clusters run with fsync off; a comparison with PostgreSQL's own two-phase commit means
-    /// nothing unless every commit, PREPARE TRANSACTION and the coordinator's log pay for durability
-    /// as they do in production. A server the driver does not own is measured as it is configured.
-    /// </summary>
-    private static async Task<string> MakeDurableAsync(PostgresInstance server)
-    {
-        await using var connection = new NpgsqlConnection(server.AdminConnectionString);
-        await connection.OpenAsync();
-        if (server.IsEphemeral)
-        {
-            await connection.ExecuteAsync("ALTER SYSTEM SET fsync = on");
-            await connection.ExecuteAsync("ALTER SYSTEM SET synchronous_commit = on");
-            await connection.ExecuteAsync("ALTER SYSTEM SET full_page_writes = on");
-            await connection.ExecuteAsync("SELECT pg_reload_conf()");
-            await Task.Delay(500); // the postmaster passes the reload on to new sessions
-        }
-        await using var fresh = new NpgsqlConnection(server.AdminConnectionString);
-        await fresh.OpenAsync();
-        var fsync = await fresh.ExecuteScalarAsync<string>("SHOW fsync");
-        var synchronousCommit = await fresh.ExecuteScalarAsync<string>("SHOW synchronous_commit");
-        return $"fsync={fsync}, synchronous_commit={synchronousCommit}";
-    }
-
     public static async Task<LoadEnvironment> StartAsync(int clients)
     {
         var environment = new LoadEnvironment();
@@ -70,7 +46,7 @@ internal sealed class LoadEnvironment : IAsyncDisposable
     private async Task InitializeAsync(int clients)
     {
         _server = await PostgresInstance.StartAsync();
-        DatabaseDurability = await MakeDurableAsync(_server);
+        DatabaseDurability = await DurableDatabase.MakeDurableAsync(_server);
         _postmasterPid = await PostmasterPidAsync(_server);
         _orders = await _server.CreateDatabaseAsync("load_orders");
         _inventory = await _server.CreateDatabaseAsync("load_inventory");

@@ -30,6 +30,7 @@ internal static class CoordinatorStoreComparison
         int clients, TimeSpan duration, string outputDirectory, DateTimeOffset started, Action<string> progress, string? coordinatorDll = null)
     {
         await using var server = await PostgresInstance.StartAsync();
+        var durability = await DurableDatabase.MakeDurableAsync(server);
         var postgres = await PostgresServerAsync(server);
         var results = new List<StoreRunResult>();
         foreach (var (store, instances) in Configurations)
@@ -40,7 +41,7 @@ internal static class CoordinatorStoreComparison
             results.Add(result);
             progress($"coordinator store {store} x{instances}: {result.ThroughputPerSecond:F0} global tx/s, p99 {result.P99Ms:F1} ms");
         }
-        Write(results, outputDirectory, started, duration);
+        Write(results, outputDirectory, started, duration, durability);
         return results;
     }
 
@@ -210,7 +211,7 @@ internal static class CoordinatorStoreComparison
         }
     }
 
-    private static void Write(IReadOnlyList<StoreRunResult> results, string outputDirectory, DateTimeOffset started, TimeSpan duration)
+    private static void Write(IReadOnlyList<StoreRunResult> results, string outputDirectory, DateTimeOffset started, TimeSpan duration, string durability)
     {
         Directory.CreateDirectory(outputDirectory);
         var report = new StringBuilder();
@@ -218,7 +219,8 @@ internal static class CoordinatorStoreComparison
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture,
             $"Whole global transactions (begin, 2 branches x 3 keys, commit, phase 2 done) per second, {duration.TotalSeconds:F0} s per configuration, " +
-            $"{Environment.ProcessorCount} cores shared by PostgreSQL, every coordinator process and the clients.");
+            $"{Environment.ProcessorCount} cores shared by PostgreSQL, every coordinator process and the clients; " +
+            $"the embedded store flushes its log, and the shared store's PostgreSQL runs with {durability}.");
         report.AppendLine();
         report.AppendLine("| store | coordinators | clients | transactions | global tx/s | p99 to commit answer (ms) | coordinator CPU per tx (µs) | client CPU per tx (µs) | tx/s per coordinator core | PostgreSQL round trips per tx | PostgreSQL CPU per tx (µs) |");
         report.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
