@@ -37,20 +37,22 @@ internal sealed class PhaseTwoDriver(
     private readonly CoordinatorOptions _options = options.Value;
     private readonly Dictionary<string, Run> _runs = new(StringComparer.Ordinal);
 
-    // One transaction's attempts in this process. Again is set by a kick that arrived while an
-    // attempt ran: that attempt may have read the transaction before the change that kicked
+    // One transaction's attempts in this process. AgainDueBy is set by a kick that arrived while
+    // an attempt ran: that attempt may have read the transaction before the change that kicked
     // (an operator's retry while the attempt that stopped it was still letting its claim go),
-    // so one more attempt follows it instead of leaving the work to the next sweep.
+    // so one more attempt follows it instead of leaving the work to the next sweep. It is due by
+    // the kick's time: if the running attempt saw the change after all and scheduled its next try
+    // with back-off, the follow-up finds it not due and leaves the back-off alone.
     private sealed class Run
     {
         public readonly TaskCompletionSource Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public bool Again;
+        public long? AgainDueBy;
     }
 
     /// <summary>Starts an attempt unless one is running here; returns the running attempt.</summary>
     /// <param name="xid">The transaction.</param>
     /// <param name="dueByUnixMs">Set by the background loop: see <see cref="ICoordinatorStore.ClaimPhaseTwoAsync"/>.
-    /// Without it (a decision or an operator's change just made) an attempt already running here is followed by another.</param>
+    /// Without it (a decision or an operator's change just made) an attempt already running here is followed by another, if due by then.</param>
     public Task RunAsync(string xid, long? dueByUnixMs = null)
     {
         Run run;
@@ -58,7 +60,10 @@ internal sealed class PhaseTwoDriver(
         {
             if (_runs.TryGetValue(xid, out var running))
             {
-                running.Again |= dueByUnixMs is null;
+                if (dueByUnixMs is null)
+                {
+                    running.AgainDueBy = changes.NowUnixMs;
+                }
                 return running.Done.Task;
             }
             run = new Run();
@@ -73,13 +78,13 @@ internal sealed class PhaseTwoDriver(
                     await AttemptAsync(xid, dueByUnixMs);
                     lock (_runs)
                     {
-                        if (!run.Again || lifetime.ApplicationStopping.IsCancellationRequested)
+                        if (run.AgainDueBy is not { } again || lifetime.ApplicationStopping.IsCancellationRequested)
                         {
                             _runs.Remove(xid);
                             break;
                         }
-                        run.Again = false;
-                        dueByUnixMs = null;
+                        run.AgainDueBy = null;
+                        dueByUnixMs = again;
                     }
                 }
             }
