@@ -64,10 +64,10 @@ public class PostgresGroupCommitTests
         {
             var statistics = ((PostgresCoordinatorStore)coordinator.StoreInstance).Statistics;
             Assert.True(statistics.Changes > statistics.Commits, $"{statistics.Changes} changes in {statistics.Commits} commits: nothing was grouped");
-            Assert.True(statistics.Commits > statistics.JudgedBatches, $"all {statistics.Commits} batches were judged: none was written in one round trip");
         }
         // A conflict is only ever found by judging a batch whose guard refused it.
         Assert.True(coordinators.Sum(c => ((PostgresCoordinatorStore)c.StoreInstance).Statistics.JudgedBatches) > 0, "no batch was judged, yet registrations conflicted");
+
         await using var connection = new NpgsqlConnection(a.StoreConnection);
         await connection.OpenAsync();
         Assert.Equal(0L, await ScalarAsync(connection, $"""
@@ -80,6 +80,20 @@ public class PostgresGroupCommitTests
         Assert.Equal(0L, await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.global_session WHERE claim_owner IS NOT NULL"));
         // Every registration answered as granted is a branch of its transaction, and no refused one is.
         Assert.Equal((long)(Transactions - conflicts), await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.branch_session"));
+
+        // Without rivals every batch is written in one round trip: its guard holds, nothing is judged.
+        // (Under the hot keys above a coordinator may well have judged every batch it wrote.)
+        foreach (var (coordinator, index) in coordinators.Select((c, i) => (c, i)))
+        {
+            var statistics = ((PostgresCoordinatorStore)coordinator.StoreInstance).Statistics;
+            var (commitsBefore, judgedBefore) = (statistics.Commits, statistics.JudgedBatches);
+            var xid = await coordinator.Tm.BeginAsync();
+            await coordinator.Rm.RegisterGrantedAsync(xid, "db", $"alone:{index}");
+            await coordinator.Tm.CommitAsync(xid);
+            await coordinator.Tm.WaitForStatusAsync(xid, GlobalStatus.Committed);
+            Assert.True(statistics.Commits > commitsBefore, "the uncontended transaction was written");
+            Assert.Equal(judgedBefore, statistics.JudgedBatches);
+        }
     }
 
     [Fact]
@@ -125,11 +139,14 @@ public class PostgresGroupCommitTests
 
         var released = store.NextLocksReleasedAsync();
         var before = store.Statistics.RoundTrips;
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
         var check = b.Rm.CheckLocksAsync(new CheckLocksRequest { ResourceId = "db", LockKeys = { CoordinatorClientExtensions.Key("t:1") }, WaitMs = 10_000 }).ResponseAsync;
         await Never.WithinAsync(() => check.IsCompleted, TimeSpan.FromMilliseconds(800), "the lock check answered", "its key is held until the holder's decision");
         var whileWaiting = store.Statistics.RoundTrips - before;
-        // The check, the look after subscribing, and at most one look of the safety net; polling every 20 ms would take about 40.
-        Assert.True(whileWaiting <= 4, $"b made {whileWaiting} round trips while waiting");
+        // The check, the look after subscribing, and a look of the safety net per second begun (a
+        // loaded machine stretches the 800 ms); polling every 20 ms would take about 40.
+        var safetyNetLooks = (int)Math.Ceiling(waiting.Elapsed.TotalSeconds);
+        Assert.True(whileWaiting <= 2 + safetyNetLooks, $"b made {whileWaiting} round trips in {waiting.ElapsedMilliseconds} ms of waiting");
         Assert.False(released.IsCompleted);
 
         Assert.Equal(GlobalStatus.AsyncCommitting, await a.Tm.CommitAsync(holder)); // the decision lets go of the locks
