@@ -33,7 +33,10 @@ internal sealed class StreamedCall(TransactionCoordinator coordinator, ILogger l
         }
         catch (OperationCanceledException) when (streamEnds.IsCancellationRequested)
         {
-            return Failure(request.Id, StatusCode.Cancelled, "The call stream ended before the request was answered.");
+            // The coordinator is stopping (or the client left, and hears nothing). UNAVAILABLE, not
+            // CANCELLED: the client takes an answer as final, and this one must be sent again, which
+            // every request allows (docs/DESIGN.md, "Calls that outlive a coordinator").
+            return Failure(request.Id, StatusCode.Unavailable, $"The coordinator stopped before it answered request {request.Id}; send it again.");
         }
         catch (Exception ex)
         {
