@@ -22,6 +22,9 @@ namespace AtProxy.Benchmarks.Coordinator;
 /// the benchmark's process (one heap and one thread pool for client and server). One operation is one
 /// global transaction, counted when its phase 2 is answered too: a measurement that left
 /// the branch commits to run after the clock stopped would flatter both stores.
+/// <see cref="Transport"/> "stream" sends the calls the way the proxy does (its
+/// <see cref="CoordinatorClient"/>, every call over one call stream, batched); "unary" makes one
+/// gRPC call each, the way a client without the stream (or an older coordinator) does.
 /// </summary>
 /// <remarks>
 /// Every case first runs transactions for <see cref="WarmUp"/>. The job's own warm-up
@@ -38,6 +41,7 @@ public class GlobalTransactionBenchmarks
     private CoordinatorServer? _process;
     private GrpcChannel? _channel;
     private AcknowledgingResourceManager? _resourceManager;
+    private CoordinatorClient? _client;
     private TransactionManager.TransactionManagerClient _tm = null!;
     private ResourceManager.ResourceManagerClient _rm = null!;
     private string _dataDirectory = "";
@@ -49,6 +53,9 @@ public class GlobalTransactionBenchmarks
 
     [Params("process", "in-process")]
     public string Host { get; set; } = "process";
+
+    [Params("stream", "unary")]
+    public string Transport { get; set; } = "stream";
 
     [Params(64, 256)]
     public int Concurrency { get; set; }
@@ -78,6 +85,10 @@ public class GlobalTransactionBenchmarks
         _channel = CoordinatorClient.CreateChannel(address);
         _tm = new TransactionManager.TransactionManagerClient(_channel);
         _rm = new ResourceManager.ResourceManagerClient(_channel);
+        if (Transport == "stream")
+        {
+            _client = new CoordinatorClient(new AtProxyOptions { Coordinator = address, ApplicationId = "bench", UseCallStream = true });
+        }
         _resourceManager = await AcknowledgingResourceManager.ConnectAsync(_channel, "orders-db", "stock-db");
 
         var warmUpEnds = DateTime.UtcNow + WarmUp;
@@ -93,6 +104,10 @@ public class GlobalTransactionBenchmarks
         if (_resourceManager is not null)
         {
             await _resourceManager.DisposeAsync();
+        }
+        if (_client is not null)
+        {
+            await _client.DisposeAsync();
         }
         _channel?.Dispose();
         if (_process is not null)
@@ -127,10 +142,14 @@ public class GlobalTransactionBenchmarks
 
     private async Task RunOneAsync()
     {
-        var xid = (await _tm.BeginAsync(new BeginRequest { ApplicationId = "bench", Name = "place-order", TimeoutMs = 60_000 })).Xid;
+        var xid = _client is null
+            ? (await _tm.BeginAsync(new BeginRequest { ApplicationId = "bench", Name = "place-order", TimeoutMs = 60_000 })).Xid
+            : (await _client.BeginAsync("place-order", TimeSpan.FromMinutes(1), CancellationToken.None)).Xid;
         await RegisterAsync(xid, "orders-db", "public.orders");
         await RegisterAsync(xid, "stock-db", "public.stock");
-        var status = (await _tm.CommitAsync(new CommitRequest { Xid = xid })).Status;
+        var status = _client is null
+            ? (await _tm.CommitAsync(new CommitRequest { Xid = xid })).Status
+            : (GlobalStatus)await _client.CommitAsync(xid, CancellationToken.None);
         if (status is not (GlobalStatus.AsyncCommitting or GlobalStatus.Committed))
         {
             throw new InvalidOperationException($"Commit of {xid} answered {status}.");
@@ -144,7 +163,9 @@ public class GlobalTransactionBenchmarks
         {
             request.LockKeys.Add(new LockKey { Table = table, PrimaryKey = Interlocked.Increment(ref _nextKey).ToString(CultureInfo.InvariantCulture) });
         }
-        var response = await _rm.RegisterBranchAsync(request);
+        var response = _client is null
+            ? await _rm.RegisterBranchAsync(request)
+            : await _client.RegisterBranchAsync(request, CancellationToken.None);
         if (response.Conflict is not null)
         {
             throw new InvalidOperationException($"Unexpected lock conflict for {xid}.");
