@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using AtProxy.Cli.Commands;
 
 namespace AtProxy.Cli;
@@ -6,9 +7,18 @@ namespace AtProxy.Cli;
 /// <summary>Builds the command tree, parses the arguments and turns every outcome into an exit code.</summary>
 internal static class CliApplication
 {
-    public static RootCommand BuildRoot()
+    /// <summary>The command's name wherever it is shown: the tool is installed as <c>atproxy</c>, whatever its assembly is called.</summary>
+    public const string CommandName = "atproxy";
+
+    public static Command BuildRoot()
     {
-        var root = new RootCommand("atproxy: see AtProxy's global locks, transactions and undo logs, and repair what is stuck.");
+        // Not a RootCommand: that one takes its name from the executable (AtProxy.Cli), and a usage line
+        // saying "AtProxy.Cli" sends a user to a command that does not exist.
+        var root = new Command(CommandName, "atproxy: see AtProxy's global locks, transactions and undo logs, and repair what is stuck.")
+        {
+            new HelpOption(),
+            new VersionOption(),
+        };
         CommonOptions.AddTo(root);
         root.Add(LocksCommands.Create());
         root.Add(TransactionCommands.Create());
@@ -61,7 +71,7 @@ internal static class CliApplication
         var names = new List<string>();
         for (var result = parseResult.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
         {
-            names.Add(result.Command is RootCommand ? "atproxy" : result.Command.Name);
+            names.Add(result.Command.Name);
         }
         names.Reverse();
         return string.Join(' ', names);

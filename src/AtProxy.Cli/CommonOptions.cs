@@ -24,7 +24,7 @@ internal static class CommonOptions
     };
 
     /// <summary>Adds the shared options to the root command.</summary>
-    public static void AddTo(RootCommand root)
+    public static void AddTo(Command root)
     {
         root.Add(Coordinator);
         root.Add(Json);

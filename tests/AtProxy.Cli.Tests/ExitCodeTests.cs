@@ -47,6 +47,25 @@ public class ExitCodeTests(CliEnvironment env)
         Assert.Contains("Usage:", result.StandardOutput);
     }
 
+    [Theory]
+    [InlineData("atproxy [command] [options]", "--help")]
+    [InlineData("atproxy tx show <XID> [options]", "tx", "show", "--help")]
+    public async Task Help_names_the_installed_command_not_the_assembly(string usage, params string[] arguments)
+    {
+        var result = await env.Cli.RunAsync(arguments);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains(usage, result.StandardOutput);
+        Assert.DoesNotContain("AtProxy.Cli", result.StandardOutput);
+    }
+
+    [Fact]
+    public async Task Version_prints_the_version_and_exits_0()
+    {
+        var result = await env.Cli.RunAsync("--version");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches(@"^\d+\.\d+\.\d+", result.StandardOutput);
+    }
+
     [Fact]
     public async Task Help_lists_every_command_of_the_public_surface()
     {
