@@ -36,6 +36,13 @@ public sealed partial class AtProxyOptions
     /// </summary>
     public bool UseCallStream { get; set; } = true;
 
+    /// <summary>
+    /// How long the calls to a coordinator that refused the call stream (one too old to serve it) go as
+    /// unary calls before the stream is tried again (default 1 minute): a coordinator upgraded in place
+    /// gets the stream back without restarting the application.
+    /// </summary>
+    public TimeSpan CallStreamRetryInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How often branch registration is retried while another global transaction holds a lock (default 30).</summary>
     public int LockRetryCount { get; set; } = 30;
 

@@ -57,51 +57,103 @@ public class CallStreamTests
         [Fact]
         public async Task Calls_in_flight_when_the_coordinator_stops_are_sent_again_and_no_global_transaction_fails()
         {
-            string[] skus = ["restart-1", "restart-2", "restart-3"];
-            await env.SeedStockAsync(skus);
             var streamed = env.Client.Runtime.Coordinator.Streams.Single();
-            var outcomes = new ConcurrentDictionary<string, int>();
-            var failures = new ConcurrentQueue<Exception>();
-            var next = -1;
+            var answeredBeforeRestart = 0L;
+            await PlaceOrdersAcrossARestartAndCheckAsync(env, "restart", () => answeredBeforeRestart = streamed.Answered);
+            Assert.True(streamed.Answered > answeredBeforeRestart, "the stream reopened after the restart");
+        }
+    }
 
-            async Task Worker(int worker)
+    /// <summary>
+    /// Starts without the stream (an older coordinator) and is restarted serving it (the upgrade);
+    /// the client tries the stream again after <see cref="AtProxyOptions.CallStreamRetryInterval"/>.
+    /// </summary>
+    public sealed class UpgradedInPlaceEnvironment : OrderInventoryEnvironment
+    {
+        private CoordinatorProcessOptions? _options;
+
+        protected override void ConfigureCoordinator(CoordinatorProcessOptions options)
+        {
+            _options = options;
+            options.Settings["Coordinator:ServeCallStream"] = "false";
+        }
+
+        protected override AtProxyOptions ConfigureOptions(AtProxyOptions options)
+        {
+            options.CallStreamRetryInterval = TimeSpan.FromSeconds(1);
+            return options;
+        }
+
+        /// <summary>What the coordinator runs with after its next restart.</summary>
+        public void ServeTheStreamFromTheNextStart() => _options!.Settings["Coordinator:ServeCallStream"] = "true";
+    }
+
+    public class AfterTheCoordinatorIsUpgradedInPlace(UpgradedInPlaceEnvironment env) : IClassFixture<UpgradedInPlaceEnvironment>
+    {
+        [Fact]
+        public async Task The_calls_move_to_the_stream_without_restarting_the_application_and_no_global_transaction_fails()
+        {
+            var streamed = env.Client.Runtime.Coordinator.Streams.Single();
+            await PlaceOrdersAcrossARestartAndCheckAsync(env, "upgrade", () =>
             {
-                var random = new Random(worker * 3571);
-                while (Interlocked.Increment(ref next) < Transactions)
+                Assert.True(streamed.IsUnsupported, "the coordinator refused the stream before the upgrade");
+                Assert.Equal(0, streamed.Answered);
+                env.ServeTheStreamFromTheNextStart();
+            });
+            Assert.False(streamed.IsUnsupported);
+            Assert.True(streamed.Answered > 0, "calls went over the stream after the upgrade");
+        }
+    }
+
+    /// <summary>
+    /// Places <see cref="Transactions"/> orders from <see cref="Workers"/> workers while the coordinator is
+    /// stopped gracefully and restarted a third of the way in (<paramref name="whileStopped"/> runs in
+    /// between); no order may fail, and the invariants hold afterwards.
+    /// </summary>
+    private static async Task PlaceOrdersAcrossARestartAndCheckAsync(OrderInventoryEnvironment env, string prefix, Action whileStopped)
+    {
+        string[] skus = [$"{prefix}-1", $"{prefix}-2", $"{prefix}-3"];
+        await env.SeedStockAsync(skus);
+        var outcomes = new ConcurrentDictionary<string, int>();
+        var failures = new ConcurrentQueue<Exception>();
+        var next = -1;
+
+        async Task Worker(int worker)
+        {
+            var random = new Random(worker * 3571);
+            while (Interlocked.Increment(ref next) < Transactions)
+            {
+                try
                 {
-                    try
-                    {
-                        var outcome = await env.PlaceOrderAsync(env.Orders, env.Inventory, skus[random.Next(skus.Length)], timesOut: false,
-                            throwsAfterWrites: random.NextDouble() < 0.25);
-                        outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
-                    }
-                    catch (Exception ex)
-                    {
-                        failures.Enqueue(ex);
-                    }
+                    var outcome = await env.PlaceOrderAsync(env.Orders, env.Inventory, skus[random.Next(skus.Length)], timesOut: false,
+                        throwsAfterWrites: random.NextDouble() < 0.25);
+                    outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
+                }
+                catch (Exception ex)
+                {
+                    failures.Enqueue(ex);
                 }
             }
-
-            var workers = Enumerable.Range(0, Workers).Select(w => Task.Run(() => Worker(w))).ToList();
-            await Eventually.TrueAsync(() => Volatile.Read(ref next) >= Transactions / 3, TimeSpan.FromSeconds(120), "a third of the load before the stop");
-            // A graceful stop ends the stream with the calls still waiting on it; they are sent again once it is back.
-            await env.Coordinator.StopAsync();
-            var answeredBeforeRestart = streamed.Answered;
-            await env.Coordinator.RestartAsync();
-            await Task.WhenAll(workers);
-
-            var summary = string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key}={o.Value}")) +
-                $", failed={failures.Count}: " + string.Join(" | ", failures.Take(5).Select(f => $"{f.GetType().Name}: {f.Message}"));
-            Assert.True(failures.IsEmpty, summary);
-            Assert.Equal(Transactions, outcomes.Values.Sum());
-            Assert.True(streamed.Answered > answeredBeforeRestart, $"the stream reopened after the restart; {summary}");
-            await env.WaitForQuiescenceAsync(TimeSpan.FromSeconds(60));
-            await env.AssertStockMatchesOrdersAsync(skus, outcomes.GetValueOrDefault("committed"));
-            Assert.Empty(await env.LocksAsync());
-            Assert.Equal(0, await OrderInventoryEnvironment.UndoRowCountAsync(env.OrdersConnectionString));
-            Assert.Equal(0, await OrderInventoryEnvironment.UndoRowCountAsync(env.InventoryConnectionString));
-            Assert.Equal(0, await env.UnfinishedTransactionCountAsync());
         }
+
+        var workers = Enumerable.Range(0, Workers).Select(w => Task.Run(() => Worker(w))).ToList();
+        await Eventually.TrueAsync(() => Volatile.Read(ref next) >= Transactions / 3, TimeSpan.FromSeconds(120), "a third of the load before the stop");
+        // A graceful stop ends the stream with the calls still waiting on it; they are sent again once it is back.
+        await env.Coordinator.StopAsync();
+        whileStopped();
+        await env.Coordinator.RestartAsync();
+        await Task.WhenAll(workers);
+
+        var summary = string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key}={o.Value}")) +
+            $", failed={failures.Count}: " + string.Join(" | ", failures.Take(5).Select(f => $"{f.GetType().Name}: {f.Message}"));
+        Assert.True(failures.IsEmpty, summary);
+        Assert.Equal(Transactions, outcomes.Values.Sum());
+        await env.WaitForQuiescenceAsync(TimeSpan.FromSeconds(60));
+        await env.AssertStockMatchesOrdersAsync(skus, outcomes.GetValueOrDefault("committed"));
+        Assert.Empty(await env.LocksAsync());
+        Assert.Equal(0, await OrderInventoryEnvironment.UndoRowCountAsync(env.OrdersConnectionString));
+        Assert.Equal(0, await OrderInventoryEnvironment.UndoRowCountAsync(env.InventoryConnectionString));
+        Assert.Equal(0, await env.UnfinishedTransactionCountAsync());
     }
 
     private static async Task PlaceConcurrentOrdersAndCheckAsync(OrderInventoryEnvironment env, string prefix)

@@ -6,10 +6,10 @@ namespace AtProxy.Coordination;
 
 /// <summary>
 /// One coordinator channel's call stream: opened on the first call and again on the first call after
-/// it broke. A coordinator that answers it UNIMPLEMENTED (older) is not asked again: its calls go
-/// as unary calls from then on.
+/// it broke. A coordinator that answers it UNIMPLEMENTED (older) gets unary calls for
+/// <c>retryInterval</c>; then the stream is tried again, so a coordinator upgraded in place gets it back.
 /// </summary>
-internal sealed class CallStream(GrpcChannel channel, Grpc.Core.Metadata headers, bool waitForReady) : IAsyncDisposable
+internal sealed class CallStream(GrpcChannel channel, Grpc.Core.Metadata headers, bool waitForReady, TimeSpan retryInterval) : IAsyncDisposable
 {
     /// <summary>
     /// The most calls waiting on one stream; more go as unary calls. Well below the coordinator's
@@ -19,18 +19,19 @@ internal sealed class CallStream(GrpcChannel channel, Grpc.Core.Metadata headers
 
     private readonly SemaphoreSlim _opening = new(1, 1);
     private CallStreamSession? _session;
-    private volatile bool _unsupported;
+    // Environment.TickCount64 until which the coordinator counts as not serving the stream; 0: it serves it.
+    private long _unsupportedUntil;
     private volatile bool _disposed;
     private long _answered;
 
-    /// <summary>True once the coordinator answered the stream UNIMPLEMENTED: its calls go as unary calls.</summary>
-    public bool IsUnsupported => _unsupported;
+    /// <summary>True while the calls go as unary calls because the coordinator answered the stream UNIMPLEMENTED.</summary>
+    public bool IsUnsupported => Environment.TickCount64 < Volatile.Read(ref _unsupportedUntil);
 
     /// <summary>How many calls the coordinator answered over this stream (for diagnosis and tests).</summary>
     public long Answered => Interlocked.Read(ref _answered);
 
     /// <summary>False when this coordinator does not serve the stream, or the stream is full.</summary>
-    public bool CanCarry => !_unsupported && !_disposed && (_session?.Waiting ?? 0) < MaxWaiting;
+    public bool CanCarry => !IsUnsupported && !_disposed && (_session?.Waiting ?? 0) < MaxWaiting;
 
     /// <summary>
     /// Sends <paramref name="request"/> over the stream (opened first when needed) and returns its answer.
@@ -64,7 +65,7 @@ internal sealed class CallStream(GrpcChannel channel, Grpc.Core.Metadata headers
         }
         try
         {
-            if (_unsupported)
+            if (IsUnsupported)
             {
                 throw new CallStreamUnsupportedException();
             }
@@ -91,7 +92,7 @@ internal sealed class CallStream(GrpcChannel channel, Grpc.Core.Metadata headers
                 switch (ex)
                 {
                     case RpcException { StatusCode: StatusCode.Unimplemented }:
-                        _unsupported = true;
+                        MarkUnsupported();
                         throw new CallStreamUnsupportedException();
                     case OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled } when !cancellationToken.IsCancellationRequested:
                         throw NotOpenedInTime();
@@ -115,10 +116,13 @@ internal sealed class CallStream(GrpcChannel channel, Grpc.Core.Metadata headers
     {
         if (reason is RpcException { StatusCode: StatusCode.Unimplemented })
         {
-            _unsupported = true;
+            MarkUnsupported();
         }
         Interlocked.CompareExchange(ref _session, null, session);
     }
+
+    private void MarkUnsupported() =>
+        Volatile.Write(ref _unsupportedUntil, Environment.TickCount64 + Math.Max(1, (long)retryInterval.TotalMilliseconds));
 
     private static RpcException NotOpenedInTime() =>
         new(new Status(StatusCode.DeadlineExceeded, "The call stream to the coordinator did not open within the call's timeout."));

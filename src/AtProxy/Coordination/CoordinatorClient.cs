@@ -29,7 +29,7 @@ internal sealed class CoordinatorClient : IAsyncDisposable
         if (options.UseCallStream)
         {
             // With one coordinator a call waits for it to come back; with several it tries the next.
-            _streams = _channels.Select(channel => new CallStream(channel, _headers, waitForReady: _channels.Length == 1)).ToArray();
+            _streams = _channels.Select(channel => new CallStream(channel, _headers, waitForReady: _channels.Length == 1, options.CallStreamRetryInterval)).ToArray();
         }
     }
 
