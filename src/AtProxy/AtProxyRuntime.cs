@@ -23,7 +23,7 @@ internal sealed class AtProxyRuntime : IAsyncDisposable
         Options = options;
         LoggerFactory = loggerFactory;
         Metrics = new AtProxyMetrics(meterFactory);
-        Coordinator = new CoordinatorClient(options);
+        Coordinator = new CoordinatorClient(options, Metrics, loggerFactory.CreateLogger("AtProxy.Coordinator"));
         Outcomes = new TransactionOutcomes(Coordinator, Metrics, loggerFactory.CreateLogger("AtProxy.GlobalTransaction"));
         Resources = new ResourceRegistry(options);
         var resourceManagerLogger = loggerFactory.CreateLogger("AtProxy.ResourceManager");

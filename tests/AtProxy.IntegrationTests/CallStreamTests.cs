@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using AtProxy.Testing;
 using AtProxy.Testing.Coordinator;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace AtProxy.IntegrationTests;
 
@@ -17,7 +19,11 @@ public class CallStreamTests
     /// <summary>A coordinator that answers the call stream UNIMPLEMENTED, as one older than it does.</summary>
     public sealed class UnaryOnlyEnvironment : OrderInventoryEnvironment
     {
+        public FakeLogCollector Logs { get; } = new();
+
         protected override void ConfigureCoordinator(CoordinatorProcessOptions options) => options.Settings["Coordinator:ServeCallStream"] = "false";
+
+        protected override ILoggerFactory ClientLoggerFactory => new LoggerFactory([new FakeLoggerProvider(Logs)]);
     }
 
     public class OverTheStream(OrderInventoryEnvironment env) : IClassFixture<OrderInventoryEnvironment>
@@ -46,6 +52,9 @@ public class CallStreamTests
             var streamed = env.Client.Runtime.Coordinator.Streams.Single();
             Assert.True(streamed.IsUnsupported);
             Assert.Equal(0, streamed.Answered);
+            // Said once, not once per call: the stream is not tried again within the retry interval.
+            var refusal = Assert.Single(env.Logs.GetSnapshot(), r => r.Message.Contains("does not serve the call stream", StringComparison.Ordinal));
+            Assert.Equal(LogLevel.Warning, refusal.Level);
         }
     }
 

@@ -107,6 +107,9 @@ public class ProxyMetricsTests(OrderInventoryEnvironment env) : IClassFixture<Or
         Assert.Equal(Rollbacks, Of("atproxy.phase_two.rollback.duration", ("resource", Resource)).Count());
         Assert.Equal(Commits + 2, Of("atproxy.transactions.requests", ("request", "commit")).Sum(m => m.Value));
         Assert.Equal(Rollbacks, Of("atproxy.transactions.requests", ("request", "rollback"), ("outcome", "Rollbacked")).Sum(m => m.Value));
+        // Begin, registration, commit or rollback of each: all over the call stream, none unary.
+        Assert.True(Of("atproxy.coordinator.calls", ("transport", "stream")).Sum(m => m.Value) >= 3 * (Commits + Rollbacks + 2), "calls counted by transport");
+        Assert.Empty(Of("atproxy.coordinator.calls", ("transport", "unary")));
         // The second waited at least the 300 ms the first was seen holding the row (in one wait or more).
         var waits = Of("atproxy.global_lock.wait.duration", ("resource", Resource)).ToList();
         Assert.NotEmpty(waits);

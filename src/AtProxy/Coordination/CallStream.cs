@@ -1,6 +1,7 @@
 using AtProxy.Protocol.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
 
 namespace AtProxy.Coordination;
 
@@ -9,7 +10,7 @@ namespace AtProxy.Coordination;
 /// it broke. A coordinator that answers it UNIMPLEMENTED (older) gets unary calls for
 /// <c>retryInterval</c>; then the stream is tried again, so a coordinator upgraded in place gets it back.
 /// </summary>
-internal sealed class CallStream(GrpcChannel channel, Grpc.Core.Metadata headers, bool waitForReady, TimeSpan retryInterval) : IAsyncDisposable
+internal sealed partial class CallStream(GrpcChannel channel, Grpc.Core.Metadata headers, bool waitForReady, TimeSpan retryInterval, ILogger logger) : IAsyncDisposable
 {
     /// <summary>
     /// The most calls waiting on one stream; more go as unary calls. Well below the coordinator's
@@ -121,8 +122,15 @@ internal sealed class CallStream(GrpcChannel channel, Grpc.Core.Metadata headers
         Interlocked.CompareExchange(ref _session, null, session);
     }
 
-    private void MarkUnsupported() =>
+    private void MarkUnsupported()
+    {
         Volatile.Write(ref _unsupportedUntil, Environment.TickCount64 + Math.Max(1, (long)retryInterval.TotalMilliseconds));
+        LogRefused(logger, channel.Target, retryInterval.TotalSeconds);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "The coordinator at {Coordinator} does not serve the call stream (it is older, or Coordinator:ServeCallStream is false); calls to it go as unary calls, and the stream is tried again in {RetrySeconds} s.")]
+    private static partial void LogRefused(ILogger logger, string coordinator, double retrySeconds);
 
     private static RpcException NotOpenedInTime() =>
         new(new Status(StatusCode.DeadlineExceeded, "The call stream to the coordinator did not open within the call's timeout."));

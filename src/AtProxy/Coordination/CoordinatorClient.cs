@@ -1,6 +1,9 @@
+using AtProxy.Diagnostics;
 using AtProxy.Protocol.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AtProxy.Coordination;
 
@@ -15,11 +18,16 @@ internal sealed class CoordinatorClient : IAsyncDisposable
     private readonly GrpcChannel[] _channels;
     private readonly Grpc.Core.Metadata _headers;
     private readonly CallStream[]? _streams;
+    private readonly AtProxyMetrics? _metrics;
     private int _preferred;
 
-    public CoordinatorClient(AtProxyOptions options)
+    /// <param name="options">The coordinators and the call settings.</param>
+    /// <param name="metrics">Counts the calls by transport (none in tools and benchmarks).</param>
+    /// <param name="logger">Says when a coordinator refuses the call stream.</param>
+    public CoordinatorClient(AtProxyOptions options, AtProxyMetrics? metrics = null, ILogger? logger = null)
     {
         _options = options;
+        _metrics = metrics;
         _channels = options.AllCoordinators().Select(CreateChannel).ToArray();
         _headers = new Grpc.Core.Metadata();
         if (!string.IsNullOrEmpty(options.ApplicationToken))
@@ -29,7 +37,7 @@ internal sealed class CoordinatorClient : IAsyncDisposable
         if (options.UseCallStream)
         {
             // With one coordinator a call waits for it to come back; with several it tries the next.
-            _streams = _channels.Select(channel => new CallStream(channel, _headers, waitForReady: _channels.Length == 1, options.CallStreamRetryInterval)).ToArray();
+            _streams = _channels.Select(channel => new CallStream(channel, _headers, waitForReady: _channels.Length == 1, options.CallStreamRetryInterval, logger ?? NullLogger.Instance)).ToArray();
         }
     }
 
@@ -164,11 +172,15 @@ internal sealed class CoordinatorClient : IAsyncDisposable
                 }
                 if (_streams?[index] is { CanCarry: true } stream)
                 {
-                    return Response(await stream.CallAsync(streamed(), deadline, cancellationToken).ConfigureAwait(false), answerOf);
+                    var answer = await stream.CallAsync(streamed(), deadline, cancellationToken).ConfigureAwait(false);
+                    _metrics?.CoordinatorCalled("stream");
+                    return Response(answer, answerOf);
                 }
                 // Waits for the connection (a coordinator restarting) within the deadline instead of failing at once.
                 var options = new CallOptions(_headers, deadline, cancellationToken).WithWaitForReady(_channels.Length == 1);
-                return await unary(_channels[index], options);
+                var response = await unary(_channels[index], options);
+                _metrics?.CoordinatorCalled("unary");
+                return response;
             }
             catch (CallStreamUnsupportedException)
             {

@@ -21,6 +21,7 @@ internal sealed class AtProxyMetrics
     private readonly Counter<long> _rollbacks;
     private readonly Histogram<double> _rollbackDuration;
     private readonly Counter<long> _requests;
+    private readonly Counter<long> _coordinatorCalls;
 
     public AtProxyMetrics(IMeterFactory? meterFactory)
     {
@@ -33,6 +34,8 @@ internal sealed class AtProxyMetrics
         _undoBytes = meter.CreateCounter<long>("atproxy.undo.written", "By", "Undo-log bytes written (as stored, after compression), by resource.");
         _rollbacks = meter.CreateCounter<long>("atproxy.phase_two.rollbacks", "{branch}", "Phase-2 rollbacks of a branch run here, by resource and outcome (rolled_back, retryable, unretryable).");
         _rollbackDuration = meter.CreateHistogram<double>("atproxy.phase_two.rollback.duration", "s", "One phase-2 rollback of a branch, by resource and outcome.");
+        _coordinatorCalls = meter.CreateCounter<long>("atproxy.coordinator.calls", "{call}",
+            "Calls answered by the coordinator, by transport: stream (batched over the call stream) or unary (a coordinator that does not serve the stream, or UseCallStream off).");
         _requests = meter.CreateCounter<long>("atproxy.transactions.requests", "{request}",
             "Commit and rollback requests to the coordinator, by request (commit, rollback) and outcome (the status answered, or unknown when none came).");
     }
@@ -68,6 +71,9 @@ internal sealed class AtProxyMetrics
             _rollbackDuration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, resource, result);
         }
     }
+
+    /// <summary>The coordinator answered a call sent over <paramref name="transport"/> ("stream" or "unary").</summary>
+    public void CoordinatorCalled(string transport) => _coordinatorCalls.Add(1, new KeyValuePair<string, object?>("transport", transport));
 
     /// <summary>A commit or rollback request ended with <paramref name="outcome"/> (a status name, or "unknown").</summary>
     public void Requested(string request, string outcome) =>
