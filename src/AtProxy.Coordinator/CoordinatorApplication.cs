@@ -85,6 +85,7 @@ public static class CoordinatorApplication
         services.AddSingleton<AlertDispatcher>();
         services.AddHostedService(provider => provider.GetRequiredService<AlertDispatcher>());
         services.AddSingleton<CoordinatorAlerts>();
+        services.AddSingleton<IAlertLeadership>(CreateAlertLeadership);
         services.AddHostedService<AlertMonitor>();
         services.AddSingleton<BranchFailureCounts>();
         services.AddSingleton<PhaseTwoDriver>();
@@ -177,6 +178,14 @@ public static class CoordinatorApplication
         _ when ex.InnerException is not null && ex.Message.StartsWith("Failed to convert", StringComparison.Ordinal) => [$"{ex.Message} ({ex.InnerException.Message})"],
         _ => [ex.Message],
     };
+
+    private static IAlertLeadership CreateAlertLeadership(IServiceProvider provider)
+    {
+        var options = provider.GetRequiredService<IOptions<CoordinatorOptions>>().Value;
+        return options.Store == StoreKind.Postgres
+            ? new PostgresAlertLeadership(options.StoreConnection!, options.StoreSchema, provider.GetRequiredService<ILogger<PostgresAlertLeadership>>())
+            : new SoleCoordinatorAlertLeadership();
+    }
 
     private static ICoordinatorStore CreateStore(IServiceProvider provider)
     {

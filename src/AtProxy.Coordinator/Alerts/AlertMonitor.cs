@@ -13,10 +13,14 @@ namespace AtProxy.Coordinator.Alerts;
 /// active alerts survive a restart without being sent again); then, every
 /// <see cref="Interval"/>, it raises "unfinished" for transactions older than
 /// <see cref="CoordinatorOptions.UnfinishedAlertAfterMs"/> and resolves the alerts whose
-/// transaction left the condition (ended, resumed, purged).
+/// transaction left the condition (ended, resumed, purged). On a shared store every coordinator
+/// sees the same unfinished transactions: each lists them, and only the one that
+/// <see cref="IAlertLeadership">leads</see> notifies them (the others recall them, and notify
+/// those they only recalled when they take the lead).
 /// </summary>
 internal sealed class AlertMonitor(
     ICoordinatorStore store,
+    IAlertLeadership leadership,
     CoordinatorAlerts alerts,
     ActiveAlerts active,
     TimeProvider time,
@@ -33,6 +37,9 @@ internal sealed class AlertMonitor(
     private static readonly HashSet<GlobalStatus> Stopped = [.. Enum.GetValues<GlobalStatus>().Where(GlobalStatusRules.IsStopped)];
 
     private readonly CoordinatorOptions _options = options.Value;
+
+    // Unfinished transactions listed here while another coordinator led: nobody may have notified them.
+    private readonly HashSet<string> _recalledUnfinished = new(StringComparer.Ordinal);
 
     /// <summary>A quarter of the unfinished age (so an alert comes at most a quarter late), between 100 ms and 10 s.</summary>
     public TimeSpan Interval => TimeSpan.FromMilliseconds(_options.UnfinishedAlertAfterMs > 0
@@ -67,17 +74,36 @@ internal sealed class AlertMonitor(
     {
         if (_options.UnfinishedAlertAfterMs > 0)
         {
+            var leads = await leadership.LeadsAsync(CancellationToken.None);
             var begunBefore = time.GetUtcNow().ToUnixTimeMilliseconds() - _options.UnfinishedAlertAfterMs;
-            await ForEachAsync(Unended, begunBefore, session =>
-            {
-                if (!active.Contains(session.Xid, CoordinatorAlertKind.Unfinished))
-                {
-                    alerts.Raise(CoordinatorAlertKind.Unfinished, session,
-                        $"not ended {Math.Max(0, (time.GetUtcNow().ToUnixTimeMilliseconds() - session.BeginTimeUnixMs) / 1000)} s after its begin (alert after {_options.UnfinishedAlertAfterMs / 1000.0:0.###} s); it is {StatusNames.Of(session.Status)}");
-                }
-            });
+            await ForEachAsync(Unended, begunBefore, session => CheckUnfinished(session, leads));
         }
         await ResolveAsync();
+        _recalledUnfinished.RemoveWhere(xid => !active.Contains(xid, CoordinatorAlertKind.Unfinished));
+    }
+
+    private void CheckUnfinished(GlobalSession session, bool leads)
+    {
+        var listed = active.Contains(session.Xid, CoordinatorAlertKind.Unfinished);
+        if (listed && !(leads && _recalledUnfinished.Contains(session.Xid)))
+        {
+            return;
+        }
+        var message = $"not ended {Math.Max(0, (time.GetUtcNow().ToUnixTimeMilliseconds() - session.BeginTimeUnixMs) / 1000)} s after its begin (alert after {_options.UnfinishedAlertAfterMs / 1000.0:0.###} s); it is {StatusNames.Of(session.Status)}";
+        if (!leads)
+        {
+            alerts.Recall(CoordinatorAlertKind.Unfinished, session, message);
+            _recalledUnfinished.Add(session.Xid);
+            return;
+        }
+        if (listed)
+        {
+            // Recalled while another coordinator led, which may have died before notifying it: notify it
+            // now (at worst a second time, across a change of leader).
+            active.Resolve(session.Xid, CoordinatorAlertKind.Unfinished);
+            _recalledUnfinished.Remove(session.Xid);
+        }
+        alerts.Raise(CoordinatorAlertKind.Unfinished, session, message);
     }
 
     private async Task RecallStoppedAsync() =>
