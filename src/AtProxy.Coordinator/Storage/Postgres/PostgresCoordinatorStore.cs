@@ -31,6 +31,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schema;
+    private readonly PostgresLockStatements _locks;
     private readonly long _leaseMs;
     private readonly ILogger _logger;
     private readonly PostgresIdBlock _transactionIds;
@@ -42,7 +43,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     private volatile bool _open;
     private volatile bool _reachable = true;
 
-    public PostgresCoordinatorStore(string connectionString, string schema, string instanceId, long leaseMs, ILogger<PostgresCoordinatorStore> logger)
+    public PostgresCoordinatorStore(string connectionString, string schema, string instanceId, long leaseMs, bool lockAudit, ILogger<PostgresCoordinatorStore> logger)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
@@ -52,13 +53,14 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         }
         _dataSource = builder.Build();
         _schema = schema;
+        _locks = new PostgresLockStatements(schema, lockAudit);
         InstanceId = instanceId;
         _leaseMs = leaseMs;
         _logger = logger;
         _transactionIds = new PostgresIdBlock(_dataSource, $"{schema}.transaction_seq", Statistics);
         _branchIds = new PostgresIdBlock(_dataSource, $"{schema}.branch_seq", Statistics);
         _notifications = new PostgresNotifications(_dataSource, schema, instanceId, logger);
-        _writer = new PostgresGroupCommit(_dataSource, schema, instanceId, leaseMs, _notifications, Statistics);
+        _writer = new PostgresGroupCommit(_dataSource, schema, _locks, instanceId, leaseMs, _notifications, Statistics);
     }
 
     /// <summary>Where the writer records how long each batch took to commit (optional).</summary>
@@ -180,7 +182,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     }
 
     public async Task<ISessionScope?> LockAsync(string xid, CancellationToken cancellationToken = default) =>
-        await PostgresSessionScope.OpenAsync(_dataSource, _writer, _gates, _cache, Statistics, _schema, xid, cancellationToken);
+        await PostgresSessionScope.OpenAsync(_dataSource, _writer, _gates, _cache, Statistics, _schema, _locks, xid, cancellationToken);
 
     public async Task<IReadOnlyList<GlobalSession>> ListAsync(TransactionQuery query)
     {
@@ -410,12 +412,12 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
                 {
                     Parameters = { new() { Value = lastUpdateBeforeUnixMs } },
                 },
-                new NpgsqlBatchCommand($"DELETE FROM {_schema}.lock_grant WHERE released_at < to_timestamp($1 / 1000.0)")
-                {
-                    Parameters = { new() { Value = lastUpdateBeforeUnixMs } },
-                },
             },
         };
+        if (_locks.PurgeReleased() is { } purgeAudit)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(purgeAudit) { Parameters = { new() { Value = lastUpdateBeforeUnixMs } } });
+        }
         await batch.ExecuteNonQueryAsync();
     }
 

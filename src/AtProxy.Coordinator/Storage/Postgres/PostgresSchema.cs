@@ -101,7 +101,7 @@ internal static class PostgresSchema
     // - A version per session row: a coordinator writes its change only if the row is still as it read
     //   it, instead of holding the row locked while it decides (see PostgresSessionScope). The grant
     //   audit is written by the statements that grant and release (one per batch, see PostgresWriter
-    //   and PostgresLockAudit) instead of by triggers, whose join over the transition table cost more
+    //   and PostgresLockStatements) instead of by triggers, whose join over the transition table cost more
     //   than the rest of the batch.
     private static string Version2(string s) => $"""
         ALTER TABLE {s}.global_session ADD COLUMN phase_two_since_unix_ms bigint NOT NULL DEFAULT 0;

@@ -40,6 +40,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schema;
+    private readonly PostgresLockStatements _locks;
     private readonly PostgresNotifications _notifications;
     private readonly PostgresStoreStatistics _statistics;
     private readonly string _instanceId;
@@ -51,9 +52,10 @@ internal sealed class PostgresWriter : IAsyncDisposable
     private NpgsqlConnection? _connection;
 
     public PostgresWriter(
-        ChannelReader<PostgresWrite> queue, NpgsqlDataSource dataSource, string schema, string instanceId, long leaseMs,
+        ChannelReader<PostgresWrite> queue, NpgsqlDataSource dataSource, string schema, PostgresLockStatements locks, string instanceId, long leaseMs,
         PostgresNotifications notifications, PostgresStoreStatistics statistics, bool waitsForFlush)
     {
+        _locks = locks;
         _queue = queue;
         _waitsForFlush = waitsForFlush;
         _instanceId = instanceId;
@@ -300,7 +302,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 var refusedRegistrations = registrations.Where(w => !acceptedSet.Contains(w)).ToArray();
                 if (refusedRegistrations.Length > 0)
                 {
-                    second.BatchCommands.Add(new NpgsqlBatchCommand(PostgresLockAudit.Withdraw(_schema,
+                    second.BatchCommands.Add(new NpgsqlBatchCommand(_locks.Withdraw(
                         "USING unnest($1::text[], $2::bigint[]) AS f(xid, branch_id) WHERE l.xid = f.xid AND l.branch_id = f.branch_id"))
                     {
                         Parameters =
@@ -561,7 +563,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
         var releasing = accepted.Where(w => w.ReleasesAllLocks).Select(w => w.Xid).ToArray();
         if (releasing.Length > 0)
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresLockAudit.Release(_schema, "WHERE l.xid = ANY($1)")) { Parameters = { new() { Value = releasing } } });
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(_locks.Release("WHERE l.xid = ANY($1)")) { Parameters = { new() { Value = releasing } } });
         }
     }
 
@@ -586,7 +588,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
     private NpgsqlBatchCommand AcquireKeys(List<PostgresWrite> registrations)
     {
         var keys = registrations.SelectMany(w => w.Registration!.Keys.Select(k => (Write: w, Key: k))).ToArray();
-        return new NpgsqlBatchCommand(PostgresLockAudit.Acquire(_schema))
+        return new NpgsqlBatchCommand(_locks.Acquire())
         {
             Parameters =
             {
