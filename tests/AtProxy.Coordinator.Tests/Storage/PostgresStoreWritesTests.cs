@@ -154,6 +154,73 @@ public class PostgresStoreWritesTests
         Assert.Equal(0, await a.Admin.LockCountAsync());
     }
 
+    [Fact]
+    public async Task A_registration_touches_only_its_session_rows_version_and_its_time_still_counts_as_the_last_update_when_read()
+    {
+        await using var a = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:NodeId"] = "tc-a");
+        await using var b = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:NodeId"] = "tc-b", storeConnection: a.StoreConnection);
+        await using var connection = new NpgsqlConnection(a.StoreConnection);
+        await connection.OpenAsync();
+
+        var xid = await a.Tm.BeginAsync();
+        var begun = (await b.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid })).Transaction.LastUpdateUnixMs;
+        await Task.Delay(20); // a registration time after the begin's
+        await a.Rm.RegisterGrantedAsync(xid, "db", "t:1");
+        var rowLastUpdate = await ScalarAsync(connection, $"SELECT last_update_unix_ms FROM {Schema}.global_session WHERE xid = '{xid}'");
+        var registered = await ScalarAsync(connection, $"SELECT registered_unix_ms FROM {Schema}.branch_session WHERE xid = '{xid}'");
+        Assert.Equal(begun, rowLastUpdate);
+        Assert.True(registered > begun, $"registered at {registered}, begun at {begun}");
+
+        // The coordinator that wrote it, and another one reading the rows, both say the registration was the last update.
+        Assert.Equal(registered, (await a.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid })).Transaction.LastUpdateUnixMs);
+        Assert.Equal(registered, (await b.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = xid })).Transaction.LastUpdateUnixMs);
+        // A decision writes the session's last update as the coordinator knows it.
+        await b.Tm.RollbackAsync(xid);
+        Assert.True(await ScalarAsync(connection, $"SELECT last_update_unix_ms FROM {Schema}.global_session WHERE xid = '{xid}'") >= registered);
+    }
+
+    [Fact]
+    public async Task Purge_of_concurrently_ended_transactions_takes_their_branches_and_history_and_leaves_the_open_ones_whole()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:EndedRetentionMs"] = "300");
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
+        await using var connection = new NpgsqlConnection(coordinator.StoreConnection);
+        await connection.OpenAsync();
+        // Stopped with its locks held (a dirty write): branches and history, never purged.
+        var stoppedXid = "";
+        rm.Script = command => Task.FromResult(command.Xid == stoppedXid
+            ? ScriptedResourceManager.Fail(command, retryable: false, "dirty write")
+            : ScriptedResourceManager.Succeed(command));
+        var open = await coordinator.Tm.BeginAsync("kept-open", timeoutMs: 120_000);
+        await coordinator.Rm.RegisterGrantedAsync(open, "db", "t:open");
+        stoppedXid = await coordinator.Tm.BeginAsync("stopped", timeoutMs: 120_000);
+        await coordinator.Rm.RegisterGrantedAsync(stoppedXid, "db", "t:stopped");
+        await coordinator.Tm.RollbackAsync(stoppedXid);
+        await coordinator.Tm.WaitForStatusAsync(stoppedXid, GlobalStatus.RollbackFailed);
+
+        var ended = await Task.WhenAll(Enumerable.Range(0, 90).Select(async i =>
+        {
+            var xid = await coordinator.Tm.BeginAsync($"t{i}");
+            await coordinator.Rm.RegisterGrantedAsync(xid, "db", $"a:{i}");
+            await coordinator.Rm.RegisterGrantedAsync(xid, "db", $"b:{i}");
+            _ = i % 2 == 0 ? await coordinator.Tm.CommitAsync(xid) : await coordinator.Tm.RollbackAsync(xid);
+            return xid;
+        }));
+        foreach (var xid in ended)
+        {
+            await Eventually.TrueAsync(async () => await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.global_session WHERE xid = '{xid}'") == 0,
+                TimeSpan.FromSeconds(30), $"{xid} to be purged");
+        }
+
+        Assert.Equal(0L, await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.branch_session b WHERE NOT EXISTS (SELECT FROM {Schema}.global_session g WHERE g.xid = b.xid)"));
+        Assert.Equal(0L, await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.transition t WHERE NOT EXISTS (SELECT FROM {Schema}.global_session g WHERE g.xid = t.xid)"));
+        Assert.Equal(1L, await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.branch_session WHERE xid = '{open}'"));
+        Assert.Equal(1L, await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.branch_session WHERE xid = '{stoppedXid}'"));
+        Assert.True(await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.transition WHERE xid = '{stoppedXid}'") >= 2);
+        var stopped = await coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = stoppedXid });
+        Assert.Equal((GlobalStatus.RollbackFailed, 1), (stopped.Transaction.Status, stopped.Transaction.Branches[0].LockCount));
+    }
+
     private static async Task<(BranchStatus Status, bool LocksHeld)[]> BranchRowsAsync(NpgsqlConnection connection, string xid)
     {
         await using var command = new NpgsqlCommand($"SELECT status, locks_held FROM {Schema}.branch_session WHERE xid = $1 ORDER BY branch_id", connection)

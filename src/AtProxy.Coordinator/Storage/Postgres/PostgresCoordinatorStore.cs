@@ -407,8 +407,12 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         {
             BatchCommands =
             {
-                // Branches and transitions go with their session (ON DELETE CASCADE).
-                new NpgsqlBatchCommand($"DELETE FROM {_schema}.global_session WHERE status IN ({EndedStatuses}) AND last_update_unix_ms <= $1")
+                // Branches and history go with their session, in the same statement (no foreign key cascades them: PostgresSchema version 4).
+                new NpgsqlBatchCommand($"""
+                    WITH ended AS (DELETE FROM {_schema}.global_session WHERE status IN ({EndedStatuses}) AND last_update_unix_ms <= $1 RETURNING xid),
+                         branches AS (DELETE FROM {_schema}.branch_session WHERE xid = ANY (ARRAY(SELECT xid FROM ended)))
+                    DELETE FROM {_schema}.transition WHERE xid = ANY (ARRAY(SELECT xid FROM ended))
+                    """)
                 {
                     Parameters = { new() { Value = lastUpdateBeforeUnixMs } },
                 },

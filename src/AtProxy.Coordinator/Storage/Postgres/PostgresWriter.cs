@@ -463,18 +463,20 @@ internal sealed class PostgresWriter : IAsyncDisposable
             });
         }
 
-        // Every changed session's version goes up by one: with its new values, or only touched (a registration).
+        // Every changed session's version goes up by one: with its new values, or only touched (a
+        // registration). A registration leaves the row's other columns alone, indexed ones included,
+        // so the update can stay on its page (HOT): its time counts in the session's last update
+        // once read, with its branch row (SessionMutation.AddBranch), as it does in memory.
         var changed = accepted.Where(w => !w.IsBegin).ToArray();
         if (changed.Length > 0)
         {
             var values = changed.Select(w => w.Session).ToArray();
-            var touched = changed.Select(w => w.Registration?.Record.RegisteredUnixMs ?? 0L).ToArray();
             // An ended transaction keeps no claim: nothing of it is left for another coordinator to take over.
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
                 UPDATE {_schema}.global_session g SET
                     version = g.version + 1,
                     status = CASE WHEN c.has THEN c.status ELSE g.status END,
-                    last_update_unix_ms = greatest(g.last_update_unix_ms, c.last_update),
+                    last_update_unix_ms = CASE WHEN c.has THEN greatest(g.last_update_unix_ms, c.last_update) ELSE g.last_update_unix_ms END,
                     timed_out = CASE WHEN c.has THEN c.timed_out ELSE g.timed_out END,
                     failures_in_a_row = CASE WHEN c.scheduled THEN c.failures ELSE g.failures_in_a_row END,
                     next_attempt_unix_ms = CASE WHEN c.scheduled THEN c.next_attempt ELSE g.next_attempt_unix_ms END,
@@ -493,7 +495,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                     new() { Value = changed.Select(w => w.Xid).ToArray() },
                     new() { Value = values.Select(v => v.HasValue).ToArray() },
                     new() { Value = values.Select(v => (int)(v?.Status ?? 0)).ToArray() },
-                    new() { Value = values.Select((v, i) => v?.LastUpdateUnixMs ?? touched[i]).ToArray() },
+                    new() { Value = values.Select(v => v?.LastUpdateUnixMs ?? 0L).ToArray() },
                     new() { Value = values.Select(v => v?.TimedOut ?? false).ToArray() },
                     new() { Value = values.Select(v => v?.Scheduled ?? false).ToArray() },
                     new() { Value = values.Select(v => v?.FailuresInARow ?? 0).ToArray() },
