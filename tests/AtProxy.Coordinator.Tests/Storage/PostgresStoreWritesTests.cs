@@ -221,6 +221,18 @@ public class PostgresStoreWritesTests
         Assert.Equal((GlobalStatus.RollbackFailed, 1), (stopped.Transaction.Status, stopped.Transaction.Branches[0].LockCount));
     }
 
+    [Fact]
+    public async Task Schema_has_no_foreign_keys_and_leaves_room_on_session_pages()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync("postgres");
+        await using var connection = new NpgsqlConnection(coordinator.StoreConnection);
+        await connection.OpenAsync();
+        Assert.Equal(0L, await ScalarAsync(connection,
+            $"SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = '{Schema}' AND c.contype = 'f'"));
+        Assert.Equal(1L, await ScalarAsync(connection,
+            $"SELECT count(*) FROM pg_class WHERE oid = '{Schema}.global_session'::regclass AND 'fillfactor=75' = ANY (reloptions)"));
+    }
+
     private static async Task<(BranchStatus Status, bool LocksHeld)[]> BranchRowsAsync(NpgsqlConnection connection, string xid)
     {
         await using var command = new NpgsqlCommand($"SELECT status, locks_held FROM {Schema}.branch_session WHERE xid = $1 ORDER BY branch_id", connection)

@@ -67,6 +67,7 @@ internal static class PostgresSchema
         if (version < 4)
         {
             await ExecuteAsync(connection, transaction, Version4(schema), cancellationToken);
+            await ExecuteIfSupportedAsync(connection, transaction, Version4Storage(schema), cancellationToken);
             await ExecuteAsync(connection, transaction, $"INSERT INTO {schema}.schema_version (version) VALUES (4)", cancellationToken);
         }
         await transaction.CommitAsync(cancellationToken);
@@ -78,24 +79,39 @@ internal static class PostgresSchema
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    // A storage setting a PostgreSQL-compatible database may refuse: the schema works without it.
+    private static async Task ExecuteIfSupportedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await transaction.SaveAsync("optional", cancellationToken);
+        try
+        {
+            await ExecuteAsync(connection, transaction, sql, cancellationToken);
+            await transaction.ReleaseAsync("optional", cancellationToken);
+        }
+        catch (PostgresException)
+        {
+            await transaction.RollbackAsync("optional", cancellationToken);
+        }
+    }
+
     /// <summary>The status numbers of a set, for SQL text (partial indexes need literals).</summary>
     public static string StatusList(Func<GlobalStatus, bool> rule) =>
         string.Join(", ", Enum.GetValues<GlobalStatus>().Where(rule).Select(s => ((int)s).ToString(CultureInfo.InvariantCulture)));
 
-    // Version 4:
-    // - Branch and history rows go with their session by the purge's own statement
-    //   (PostgresCoordinatorStore.PurgeEndedAsync), not by foreign keys: the key's check on every
-    //   branch and history insert, and its cascade row by row on every purged session, cost more than
-    //   writing the rows. Every insert of either is made under its session's row lock, in the batch
-    //   that found the session there (PostgresWriter), and an ended session gets neither.
-    // - Room on each session page for a row's next version: a registration changes no indexed
-    //   column of its session row (its version only), so the update can stay on the page (HOT)
-    //   instead of adding an entry to every index.
+    // Version 4: branch and history rows go with their session by the purge's own statement
+    // (PostgresCoordinatorStore.PurgeEndedAsync), not by foreign keys: the key's check on every
+    // branch and history insert, and its cascade row by row on every purged session, cost more than
+    // writing the rows. Every insert of either is made under its session's row lock, in the batch
+    // that found the session there (PostgresWriter), and an ended session gets neither.
     private static string Version4(string s) => $"""
         ALTER TABLE {s}.branch_session DROP CONSTRAINT branch_session_xid_fkey;
         ALTER TABLE {s}.transition DROP CONSTRAINT transition_xid_fkey;
-        ALTER TABLE {s}.global_session SET (fillfactor = 75);
         """;
+
+    // Version 4, where the database has the setting: room on each session page for a row's next
+    // version. A registration changes no indexed column of its session row (its version only), so
+    // the update can stay on the page (HOT) instead of adding an entry to every index.
+    private static string Version4Storage(string s) => $"ALTER TABLE {s}.global_session SET (fillfactor = 75)";
 
     // Version 3: the intervention audit. Not tied to global_session (no foreign key): an entry
     // outlives its transaction's purge and goes only by its own retention (at_unix_ms).
