@@ -221,17 +221,46 @@ public class PostgresStoreWritesTests
         Assert.Equal((GlobalStatus.RollbackFailed, 1), (stopped.Transaction.Status, stopped.Transaction.Branches[0].LockCount));
     }
 
+    /// <summary>What schema version 4 changed, as versions 1 to 3 had it: for tests that set up an older store.</summary>
+    public const string Version3Constraints = $"""
+        ALTER TABLE {Schema}.branch_session ADD CONSTRAINT branch_session_xid_fkey FOREIGN KEY (xid) REFERENCES {Schema}.global_session (xid) ON DELETE CASCADE;
+        ALTER TABLE {Schema}.transition ADD CONSTRAINT transition_xid_fkey FOREIGN KEY (xid) REFERENCES {Schema}.global_session (xid) ON DELETE CASCADE;
+        ALTER TABLE {Schema}.global_session RESET (fillfactor);
+        """;
+
     [Fact]
-    public async Task Schema_has_no_foreign_keys_and_leaves_room_on_session_pages()
+    public async Task A_store_at_schema_version_3_is_upgraded_to_4_without_foreign_keys_and_with_room_on_session_pages_and_keeps_its_transactions()
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync("postgres");
+        await using var coordinator = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:EndedRetentionMs"] = "300");
         await using var connection = new NpgsqlConnection(coordinator.StoreConnection);
         await connection.OpenAsync();
-        Assert.Equal(0L, await ScalarAsync(connection,
-            $"SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = '{Schema}' AND c.contype = 'f'"));
+        var xid = await coordinator.Tm.BeginAsync(timeoutMs: 120_000);
+        await coordinator.Rm.RegisterGrantedAsync(xid, "db", "t:1");
+        await using (var downgrade = new NpgsqlCommand($"{Version3Constraints} DELETE FROM {Schema}.schema_version WHERE version = 4", connection))
+        {
+            await downgrade.ExecuteNonQueryAsync();
+        }
+        Assert.Equal(2L, await ForeignKeysAsync(connection));
+
+        await coordinator.RestartAsync();
+
+        Assert.Equal(4L, await ScalarAsync(connection, $"SELECT max(version) FROM {Schema}.schema_version"));
+        Assert.Equal(0L, await ForeignKeysAsync(connection));
         Assert.Equal(1L, await ScalarAsync(connection,
             $"SELECT count(*) FROM pg_class WHERE oid = '{Schema}.global_session'::regclass AND 'fillfactor=75' = ANY (reloptions)"));
+        Assert.Equal(GlobalStatus.Begin, await coordinator.Tm.StatusAsync(xid));
+        Assert.Equal(1, await coordinator.Admin.LockCountAsync(xid));
+        // Ended and purged: its branch and history go with it.
+        await using var rm = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "app", "db");
+        Assert.Equal(GlobalStatus.Rollbacked, await coordinator.Tm.RollbackAsync(xid));
+        await Eventually.TrueAsync(async () => await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.global_session WHERE xid = '{xid}'") == 0,
+            TimeSpan.FromSeconds(30), $"{xid} to be purged");
+        Assert.Equal(0L, await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.branch_session WHERE xid = '{xid}'"));
+        Assert.Equal(0L, await ScalarAsync(connection, $"SELECT count(*) FROM {Schema}.transition WHERE xid = '{xid}'"));
     }
+
+    private static Task<long> ForeignKeysAsync(NpgsqlConnection connection) => ScalarAsync(connection,
+        $"SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = '{Schema}' AND c.contype = 'f'");
 
     private static async Task<(BranchStatus Status, bool LocksHeld)[]> BranchRowsAsync(NpgsqlConnection connection, string xid)
     {
