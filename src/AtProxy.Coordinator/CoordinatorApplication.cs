@@ -194,7 +194,7 @@ public static class CoordinatorApplication
         {
             StoreKind.Memory => new InMemoryCoordinatorStore { Metrics = provider.GetRequiredService<CoordinatorMetrics>() },
             StoreKind.Postgres => new PostgresCoordinatorStore(options.StoreConnection!, options.StoreSchema,
-                $"{options.NodeId}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}", options.LeaseMs,
+                $"{options.NodeId}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}", options.LeaseMs, options.StoreLockAudit,
                 provider.GetRequiredService<ILogger<PostgresCoordinatorStore>>())
             {
                 Metrics = provider.GetRequiredService<CoordinatorMetrics>(),

@@ -1,3 +1,4 @@
+using AtProxy.Coordinator.Tests.Storage;
 using AtProxy.Testing.Coordinator;
 using Npgsql;
 
@@ -173,8 +174,12 @@ public class InterventionAuditTests
         await using (var connection = new NpgsqlConnection(coordinator.StoreConnection))
         {
             await connection.OpenAsync();
-            await using var downgrade = new NpgsqlCommand(
-                "DROP TABLE atproxy_coordinator.intervention; DELETE FROM atproxy_coordinator.schema_version WHERE version = 3", connection);
+            // Version 2 as it was: no audit table, and the foreign keys and page fill version 4 changed.
+            await using var downgrade = new NpgsqlCommand($"""
+                DROP TABLE atproxy_coordinator.intervention;
+                {PostgresStoreWritesTests.Version3Constraints}
+                DELETE FROM atproxy_coordinator.schema_version WHERE version >= 3
+                """, connection);
             await downgrade.ExecuteNonQueryAsync();
         }
 

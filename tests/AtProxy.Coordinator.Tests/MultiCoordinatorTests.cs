@@ -212,6 +212,8 @@ public class MultiCoordinatorTests(ITestOutputHelper output)
         options.Settings["Coordinator:BranchCommandTimeoutMs"] = "3000";
         options.Settings["Coordinator:LeaseMs"] = "2000";
         options.Settings["Coordinator:EndedRetentionMs"] = "600000";
+        // The grant audit the end of the test reads: every grant and release, on the database clock.
+        options.Settings["Coordinator:StoreLockAudit"] = "true";
         return options;
     }
 

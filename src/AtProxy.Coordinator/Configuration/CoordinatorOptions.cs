@@ -40,6 +40,16 @@ public sealed class CoordinatorOptions
     public int LeaseMs { get; set; } = 15_000;
 
     /// <summary>
+    /// The PostgreSQL store writes every lock grant and release to its <c>lock_grant</c> table too,
+    /// stamped by the database clock: an audit trail that shows no key was held by two transactions
+    /// at once, kept for <see cref="EndedRetentionMs"/> after the release. Off by default: it doubles
+    /// every lock write, and nothing in the coordinator, the CLI or the console reads it (the primary
+    /// key of <c>global_lock</c> is what keeps a key from being granted twice). Turn it on to check a
+    /// deployment's locking, or in tests.
+    /// </summary>
+    public bool StoreLockAudit { get; set; }
+
+    /// <summary>
     /// The embedded store's directory; relative paths are resolved against the working directory.
     /// Unset: <c>atproxy/coordinator/&lt;NodeId&gt;</c> under the user's local application data
     /// (<c>~/.local/share</c> on Linux), never the working directory.

@@ -48,6 +48,18 @@ internal static class GlobalStatusRules
         GlobalStatus.Committed or GlobalStatus.CommitFailed or GlobalStatus.CommitRetryTimeout or
         GlobalStatus.Rollbacked or GlobalStatus.TimeoutRollbacked or GlobalStatus.Finished;
 
+    /// <summary>
+    /// The status every branch not done yet has reached when the transaction enters
+    /// <paramref name="status"/> (COMMITTED: all committed; ROLLBACKED, TIMEOUT_ROLLBACKED: all rolled
+    /// back), or <see cref="BranchStatus.Unspecified"/> when the status says nothing about them.
+    /// </summary>
+    public static BranchStatus BranchStatusImpliedBy(GlobalStatus status) => status switch
+    {
+        GlobalStatus.Committed => BranchStatus.PhaseTwoCommitted,
+        GlobalStatus.Rollbacked or GlobalStatus.TimeoutRollbacked => BranchStatus.PhaseTwoRollbacked,
+        _ => BranchStatus.Unspecified,
+    };
+
     /// <summary>The status an attempt that failed but may be retried moves to.</summary>
     public static GlobalStatus RetryingStatusOf(GlobalStatus status) => status switch
     {

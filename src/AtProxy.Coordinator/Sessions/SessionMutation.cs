@@ -65,12 +65,7 @@ internal static class SessionMutation
         }
         session.HistoryUnsafe.Add(new TransitionEntry(changed.AtUnixMs, changed.From, changed.To, changed.Reason, changed.Actor));
         // Reaching COMMITTED or ROLLBACKED means every branch got there: their own records are not needed.
-        var allBranches = changed.To switch
-        {
-            GlobalStatus.Committed => BranchStatus.PhaseTwoCommitted,
-            GlobalStatus.Rollbacked or GlobalStatus.TimeoutRollbacked => BranchStatus.PhaseTwoRollbacked,
-            _ => BranchStatus.Unspecified,
-        };
+        var allBranches = GlobalStatusRules.BranchStatusImpliedBy(changed.To);
         if (allBranches != BranchStatus.Unspecified)
         {
             foreach (var branch in session.BranchesUnsafe)

@@ -21,8 +21,9 @@ public class PostgresGroupCommitTests
     [Fact]
     public async Task Concurrent_calls_on_two_coordinators_share_commits_every_transaction_ends_as_answered_and_no_key_is_granted_twice()
     {
-        await using var a = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:NodeId"] = "tc-a");
-        await using var b = await InProcessCoordinator.StartAsync("postgres", s => s["Coordinator:NodeId"] = "tc-b", storeConnection: a.StoreConnection);
+        // With the grant audit (read at the end): every grant and release, on the database clock.
+        await using var a = await InProcessCoordinator.StartAsync("postgres", s => (s["Coordinator:NodeId"], s["Coordinator:StoreLockAudit"]) = ("tc-a", "true"));
+        await using var b = await InProcessCoordinator.StartAsync("postgres", s => (s["Coordinator:NodeId"], s["Coordinator:StoreLockAudit"]) = ("tc-b", "true"), storeConnection: a.StoreConnection);
         await using var rmA = await ScriptedResourceManager.ConnectAsync(a.Channel, "app", "db");
         await using var rmB = await ScriptedResourceManager.ConnectAsync(b.Channel, "app", "db");
         var coordinators = new[] { a, b };

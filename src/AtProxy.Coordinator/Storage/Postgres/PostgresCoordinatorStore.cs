@@ -31,6 +31,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schema;
+    private readonly PostgresLockStatements _locks;
     private readonly long _leaseMs;
     private readonly ILogger _logger;
     private readonly PostgresIdBlock _transactionIds;
@@ -42,7 +43,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     private volatile bool _open;
     private volatile bool _reachable = true;
 
-    public PostgresCoordinatorStore(string connectionString, string schema, string instanceId, long leaseMs, ILogger<PostgresCoordinatorStore> logger)
+    public PostgresCoordinatorStore(string connectionString, string schema, string instanceId, long leaseMs, bool lockAudit, ILogger<PostgresCoordinatorStore> logger)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
@@ -52,13 +53,14 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         }
         _dataSource = builder.Build();
         _schema = schema;
+        _locks = new PostgresLockStatements(schema, lockAudit);
         InstanceId = instanceId;
         _leaseMs = leaseMs;
         _logger = logger;
         _transactionIds = new PostgresIdBlock(_dataSource, $"{schema}.transaction_seq", Statistics);
         _branchIds = new PostgresIdBlock(_dataSource, $"{schema}.branch_seq", Statistics);
         _notifications = new PostgresNotifications(_dataSource, schema, instanceId, logger);
-        _writer = new PostgresGroupCommit(_dataSource, schema, instanceId, leaseMs, _notifications, Statistics);
+        _writer = new PostgresGroupCommit(_dataSource, schema, _locks, instanceId, leaseMs, _notifications, Statistics);
     }
 
     /// <summary>Where the writer records how long each batch took to commit (optional).</summary>
@@ -180,7 +182,7 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
     }
 
     public async Task<ISessionScope?> LockAsync(string xid, CancellationToken cancellationToken = default) =>
-        await PostgresSessionScope.OpenAsync(_dataSource, _writer, _gates, _cache, Statistics, _schema, xid, cancellationToken);
+        await PostgresSessionScope.OpenAsync(_dataSource, _writer, _gates, _cache, Statistics, _schema, _locks, xid, cancellationToken);
 
     public async Task<IReadOnlyList<GlobalSession>> ListAsync(TransactionQuery query)
     {
@@ -405,17 +407,21 @@ internal sealed class PostgresCoordinatorStore : ICoordinatorStore
         {
             BatchCommands =
             {
-                // Branches and transitions go with their session (ON DELETE CASCADE).
-                new NpgsqlBatchCommand($"DELETE FROM {_schema}.global_session WHERE status IN ({EndedStatuses}) AND last_update_unix_ms <= $1")
-                {
-                    Parameters = { new() { Value = lastUpdateBeforeUnixMs } },
-                },
-                new NpgsqlBatchCommand($"DELETE FROM {_schema}.lock_grant WHERE released_at < to_timestamp($1 / 1000.0)")
+                // Branches and history go with their session, in the same statement (no foreign key cascades them: PostgresSchema version 4).
+                new NpgsqlBatchCommand($"""
+                    WITH ended AS (DELETE FROM {_schema}.global_session WHERE status IN ({EndedStatuses}) AND last_update_unix_ms <= $1 RETURNING xid),
+                         branches AS (DELETE FROM {_schema}.branch_session WHERE xid = ANY (ARRAY(SELECT xid FROM ended)))
+                    DELETE FROM {_schema}.transition WHERE xid = ANY (ARRAY(SELECT xid FROM ended))
+                    """)
                 {
                     Parameters = { new() { Value = lastUpdateBeforeUnixMs } },
                 },
             },
         };
+        if (_locks.PurgeReleased() is { } purgeAudit)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(purgeAudit) { Parameters = { new() { Value = lastUpdateBeforeUnixMs } } });
+        }
         await batch.ExecuteNonQueryAsync();
     }
 

@@ -25,11 +25,11 @@ internal sealed class PostgresGroupCommit : IAsyncDisposable
     private readonly PostgresWriter[] _writers;
 
     public PostgresGroupCommit(
-        NpgsqlDataSource dataSource, string schema, string instanceId, long leaseMs, PostgresNotifications notifications, PostgresStoreStatistics statistics) =>
+        NpgsqlDataSource dataSource, string schema, PostgresLockStatements locks, string instanceId, long leaseMs, PostgresNotifications notifications, PostgresStoreStatistics statistics) =>
         _writers =
         [
-            .. Enumerable.Range(0, Lanes).Select(_ => new PostgresWriter(_queue.Reader, dataSource, schema, instanceId, leaseMs, notifications, statistics, waitsForFlush: true)),
-            new PostgresWriter(_withNextQueue.Reader, dataSource, schema, instanceId, leaseMs, notifications, statistics, waitsForFlush: false),
+            .. Enumerable.Range(0, Lanes).Select(_ => new PostgresWriter(_queue.Reader, dataSource, schema, locks, instanceId, leaseMs, notifications, statistics, waitsForFlush: true)),
+            new PostgresWriter(_withNextQueue.Reader, dataSource, schema, locks, instanceId, leaseMs, notifications, statistics, waitsForFlush: false),
         ];
 
     /// <summary>Queues the change; the task ends when it committed or was refused.</summary>

@@ -47,7 +47,10 @@ internal static class PostgresRows
         return session;
     }
 
-    /// <summary>Reads branch rows (in branch order) into their sessions.</summary>
+    /// <summary>
+    /// Reads branch rows (in branch order) into their sessions, read before them: a row's status and
+    /// lock flag are taken as its session's status implies (<see cref="PostgresImpliedBranchValues"/>).
+    /// </summary>
     public static async Task ReadBranchesAsync(NpgsqlDataReader reader, Func<string, GlobalSession?> sessionOf, CancellationToken cancellationToken = default)
     {
         while (await reader.ReadAsync(cancellationToken))
@@ -58,10 +61,12 @@ internal static class PostgresRows
             }
             var registered = BranchRegistered.Parser.ParseFrom(reader.GetFieldValue<byte[]>(9));
             var branch = SessionMutation.AddBranch(session, registered, CoordinatorState.ToKeys(registered), CoordinatorState.HolderOf(registered));
-            branch.Status = (BranchStatus)reader.GetInt32(5);
-            branch.LastError = reader.GetString(6);
-            branch.LocksHeld = reader.GetBoolean(7);
-            branch.Forgotten = reader.GetBoolean(8);
+            var row = new BranchValues(branch.BranchId, (BranchStatus)reader.GetInt32(5), reader.GetString(6), reader.GetBoolean(7), reader.GetBoolean(8));
+            var values = PostgresImpliedBranchValues.Apply(row, session.Status);
+            branch.Status = values.Status;
+            branch.LastError = values.LastError;
+            branch.LocksHeld = values.LocksHeld;
+            branch.Forgotten = values.Forgotten;
         }
     }
 

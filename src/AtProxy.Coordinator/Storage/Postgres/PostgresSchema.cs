@@ -14,7 +14,7 @@ namespace AtProxy.Coordinator.Storage.Postgres;
 internal static class PostgresSchema
 {
     /// <summary>The schema version this coordinator writes and reads.</summary>
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     // Any constant, the same for every coordinator: serializes migrations.
     private const long MigrationLockId = 0x4154_5058_5443_0001;
@@ -64,6 +64,12 @@ internal static class PostgresSchema
             await ExecuteAsync(connection, transaction, Version3(schema), cancellationToken);
             await ExecuteAsync(connection, transaction, $"INSERT INTO {schema}.schema_version (version) VALUES (3)", cancellationToken);
         }
+        if (version < 4)
+        {
+            await ExecuteAsync(connection, transaction, Version4(schema), cancellationToken);
+            await ExecuteIfSupportedAsync(connection, transaction, Version4Storage(schema), cancellationToken);
+            await ExecuteAsync(connection, transaction, $"INSERT INTO {schema}.schema_version (version) VALUES (4)", cancellationToken);
+        }
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -73,9 +79,39 @@ internal static class PostgresSchema
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    // A storage setting a PostgreSQL-compatible database may refuse: the schema works without it.
+    private static async Task ExecuteIfSupportedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await transaction.SaveAsync("optional", cancellationToken);
+        try
+        {
+            await ExecuteAsync(connection, transaction, sql, cancellationToken);
+            await transaction.ReleaseAsync("optional", cancellationToken);
+        }
+        catch (PostgresException)
+        {
+            await transaction.RollbackAsync("optional", cancellationToken);
+        }
+    }
+
     /// <summary>The status numbers of a set, for SQL text (partial indexes need literals).</summary>
     public static string StatusList(Func<GlobalStatus, bool> rule) =>
         string.Join(", ", Enum.GetValues<GlobalStatus>().Where(rule).Select(s => ((int)s).ToString(CultureInfo.InvariantCulture)));
+
+    // Version 4: branch and history rows go with their session by the purge's own statement
+    // (PostgresCoordinatorStore.PurgeEndedAsync), not by foreign keys: the key's check on every
+    // branch and history insert, and its cascade row by row on every purged session, cost more than
+    // writing the rows. Every insert of either is made under its session's row lock, in the batch
+    // that found the session there (PostgresWriter), and an ended session gets neither.
+    private static string Version4(string s) => $"""
+        ALTER TABLE {s}.branch_session DROP CONSTRAINT branch_session_xid_fkey;
+        ALTER TABLE {s}.transition DROP CONSTRAINT transition_xid_fkey;
+        """;
+
+    // Version 4, where the database has the setting: room on each session page for a row's next
+    // version. A registration changes no indexed column of its session row (its version only), so
+    // the update can stay on the page (HOT) instead of adding an entry to every index.
+    private static string Version4Storage(string s) => $"ALTER TABLE {s}.global_session SET (fillfactor = 75)";
 
     // Version 3: the intervention audit. Not tied to global_session (no foreign key): an entry
     // outlives its transaction's purge and goes only by its own retention (at_unix_ms).
@@ -101,7 +137,7 @@ internal static class PostgresSchema
     // - A version per session row: a coordinator writes its change only if the row is still as it read
     //   it, instead of holding the row locked while it decides (see PostgresSessionScope). The grant
     //   audit is written by the statements that grant and release (one per batch, see PostgresWriter
-    //   and PostgresLockAudit) instead of by triggers, whose join over the transition table cost more
+    //   and PostgresLockStatements) instead of by triggers, whose join over the transition table cost more
     //   than the rest of the batch.
     private static string Version2(string s) => $"""
         ALTER TABLE {s}.global_session ADD COLUMN phase_two_since_unix_ms bigint NOT NULL DEFAULT 0;

@@ -20,12 +20,13 @@ namespace AtProxy.Coordinator.Storage.Postgres;
 internal sealed class PostgresSessionScope : ISessionScope
 {
     private readonly string _schema;
+    private readonly PostgresLockStatements _locks;
     private readonly PostgresGroupCommit _writer;
     private readonly IDisposable _gate;
     private readonly PostgresSessionCache _cache;
     private readonly List<NpgsqlBatchCommand> _commands = [];
     private long _version;
-    // What the database holds of the session (as of the read or the last write), to write only what changed.
+    // What the database holds of the session (as of the read or the last write, as its status implies), to write only what changed.
     private int _historyWritten;
     private Dictionary<long, BranchValues> _branchesWritten;
     private bool _changed;
@@ -43,9 +44,10 @@ internal sealed class PostgresSessionScope : ISessionScope
     private bool _failed;
     private bool _disposed;
 
-    private PostgresSessionScope(string schema, PostgresGroupCommit writer, IDisposable gate, PostgresSessionCache cache, GlobalSession session, long version)
+    private PostgresSessionScope(string schema, PostgresLockStatements locks, PostgresGroupCommit writer, IDisposable gate, PostgresSessionCache cache, GlobalSession session, long version)
     {
         _schema = schema;
+        _locks = locks;
         _writer = writer;
         _gate = gate;
         _cache = cache;
@@ -71,12 +73,12 @@ internal sealed class PostgresSessionScope : ISessionScope
     /// </summary>
     public static async Task<PostgresSessionScope?> OpenAsync(
         NpgsqlDataSource dataSource, PostgresGroupCommit writer, TransactionGates gates, PostgresSessionCache cache, PostgresStoreStatistics statistics,
-        string schema, string xid, CancellationToken cancellationToken)
+        string schema, PostgresLockStatements locks, string xid, CancellationToken cancellationToken)
     {
         var gate = await gates.EnterAsync(xid, cancellationToken);
         if (cache.TryTake(xid, out var cached, out var cachedVersion))
         {
-            return new PostgresSessionScope(schema, writer, gate, cache, cached, cachedVersion);
+            return new PostgresSessionScope(schema, locks, writer, gate, cache, cached, cachedVersion);
         }
         try
         {
@@ -100,7 +102,7 @@ internal sealed class PostgresSessionScope : ISessionScope
             var version = reader.GetInt64(PostgresRows.GlobalColumnCount);
             await reader.NextResultAsync(cancellationToken);
             await PostgresRows.ReadBranchesAsync(reader, _ => session, cancellationToken);
-            return new PostgresSessionScope(schema, writer, gate, cache, session, version);
+            return new PostgresSessionScope(schema, locks, writer, gate, cache, session, version);
         }
         catch
         {
@@ -230,7 +232,7 @@ internal sealed class PostgresSessionScope : ISessionScope
                 },
             });
         }
-        batch.Add(new NpgsqlBatchCommand(PostgresLockAudit.Release(_schema, "WHERE l.xid = $1 AND l.branch_id = $2"))
+        batch.Add(new NpgsqlBatchCommand(_locks.Release("WHERE l.xid = $1 AND l.branch_id = $2"))
         {
             Parameters = { new() { Value = session.Xid }, new() { Value = released.BranchId } },
         });
@@ -263,7 +265,9 @@ internal sealed class PostgresSessionScope : ISessionScope
                 Xid = session.Xid,
                 ExpectedVersion = _version,
                 Session = SessionValues.Of(session, _scheduled),
-                Branches = [.. session.BranchesUnsafe.Select(BranchValues.Of).Where(b => !_branchesWritten.TryGetValue(b.BranchId, out var was) || was != b)],
+                // Only what the new status does not imply (PostgresImpliedBranchValues): a decision or an end alone updates no branch row.
+                Branches = [.. session.BranchesUnsafe.Select(BranchValues.Of)
+                    .Where(b => !_branchesWritten.TryGetValue(b.BranchId, out var was) || PostgresImpliedBranchValues.Apply(was, session.Status) != b)],
                 Transitions = session.HistoryUnsafe.Skip(_historyWritten).ToArray(),
                 ReleasesAllLocks = _releasesAllLocks,
                 ClaimsPhaseTwo = GlobalStatusRules.IsPhaseTwoInProgress(session.Status) && !_inPhaseTwo,

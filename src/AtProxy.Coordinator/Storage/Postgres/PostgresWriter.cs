@@ -40,6 +40,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _schema;
+    private readonly PostgresLockStatements _locks;
     private readonly PostgresNotifications _notifications;
     private readonly PostgresStoreStatistics _statistics;
     private readonly string _instanceId;
@@ -51,9 +52,10 @@ internal sealed class PostgresWriter : IAsyncDisposable
     private NpgsqlConnection? _connection;
 
     public PostgresWriter(
-        ChannelReader<PostgresWrite> queue, NpgsqlDataSource dataSource, string schema, string instanceId, long leaseMs,
+        ChannelReader<PostgresWrite> queue, NpgsqlDataSource dataSource, string schema, PostgresLockStatements locks, string instanceId, long leaseMs,
         PostgresNotifications notifications, PostgresStoreStatistics statistics, bool waitsForFlush)
     {
+        _locks = locks;
         _queue = queue;
         _waitsForFlush = waitsForFlush;
         _instanceId = instanceId;
@@ -300,7 +302,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                 var refusedRegistrations = registrations.Where(w => !acceptedSet.Contains(w)).ToArray();
                 if (refusedRegistrations.Length > 0)
                 {
-                    second.BatchCommands.Add(new NpgsqlBatchCommand(PostgresLockAudit.Withdraw(_schema,
+                    second.BatchCommands.Add(new NpgsqlBatchCommand(_locks.Withdraw(
                         "USING unnest($1::text[], $2::bigint[]) AS f(xid, branch_id) WHERE l.xid = f.xid AND l.branch_id = f.branch_id"))
                     {
                         Parameters =
@@ -461,18 +463,20 @@ internal sealed class PostgresWriter : IAsyncDisposable
             });
         }
 
-        // Every changed session's version goes up by one: with its new values, or only touched (a registration).
+        // Every changed session's version goes up by one: with its new values, or only touched (a
+        // registration). A registration leaves the row's other columns alone, indexed ones included,
+        // so the update can stay on its page (HOT): its time counts in the session's last update
+        // once read, with its branch row (SessionMutation.AddBranch), as it does in memory.
         var changed = accepted.Where(w => !w.IsBegin).ToArray();
         if (changed.Length > 0)
         {
             var values = changed.Select(w => w.Session).ToArray();
-            var touched = changed.Select(w => w.Registration?.Record.RegisteredUnixMs ?? 0L).ToArray();
             // An ended transaction keeps no claim: nothing of it is left for another coordinator to take over.
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
                 UPDATE {_schema}.global_session g SET
                     version = g.version + 1,
                     status = CASE WHEN c.has THEN c.status ELSE g.status END,
-                    last_update_unix_ms = greatest(g.last_update_unix_ms, c.last_update),
+                    last_update_unix_ms = CASE WHEN c.has THEN greatest(g.last_update_unix_ms, c.last_update) ELSE g.last_update_unix_ms END,
                     timed_out = CASE WHEN c.has THEN c.timed_out ELSE g.timed_out END,
                     failures_in_a_row = CASE WHEN c.scheduled THEN c.failures ELSE g.failures_in_a_row END,
                     next_attempt_unix_ms = CASE WHEN c.scheduled THEN c.next_attempt ELSE g.next_attempt_unix_ms END,
@@ -491,7 +495,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
                     new() { Value = changed.Select(w => w.Xid).ToArray() },
                     new() { Value = values.Select(v => v.HasValue).ToArray() },
                     new() { Value = values.Select(v => (int)(v?.Status ?? 0)).ToArray() },
-                    new() { Value = values.Select((v, i) => v?.LastUpdateUnixMs ?? touched[i]).ToArray() },
+                    new() { Value = values.Select(v => v?.LastUpdateUnixMs ?? 0L).ToArray() },
                     new() { Value = values.Select(v => v?.TimedOut ?? false).ToArray() },
                     new() { Value = values.Select(v => v?.Scheduled ?? false).ToArray() },
                     new() { Value = values.Select(v => v?.FailuresInARow ?? 0).ToArray() },
@@ -561,7 +565,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
         var releasing = accepted.Where(w => w.ReleasesAllLocks).Select(w => w.Xid).ToArray();
         if (releasing.Length > 0)
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresLockAudit.Release(_schema, "WHERE l.xid = ANY($1)")) { Parameters = { new() { Value = releasing } } });
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(_locks.Release("WHERE l.xid = ANY($1)")) { Parameters = { new() { Value = releasing } } });
         }
     }
 
@@ -586,7 +590,7 @@ internal sealed class PostgresWriter : IAsyncDisposable
     private NpgsqlBatchCommand AcquireKeys(List<PostgresWrite> registrations)
     {
         var keys = registrations.SelectMany(w => w.Registration!.Keys.Select(k => (Write: w, Key: k))).ToArray();
-        return new NpgsqlBatchCommand(PostgresLockAudit.Acquire(_schema))
+        return new NpgsqlBatchCommand(_locks.Acquire())
         {
             Parameters =
             {
