@@ -36,13 +36,14 @@ internal sealed class SessionChanges(TimeProvider time, CoordinatorMetrics metri
                 Xid = session.Xid, From = from, To = to, AtUnixMs = NowUnixMs, Reason = reason, Actor = actor, Intervention = intervention,
             },
         });
-        return GlobalStatusRules.IsEnded(to) && !GlobalStatusRules.IsEnded(from) ? CountEndAsync(written, to, session.Name) : written;
+        return GlobalStatusRules.IsEnded(to) && !GlobalStatusRules.IsEnded(from) ? CountEndAsync(scope, written, to, session.Name) : written;
     }
 
-    private async Task CountEndAsync(Task written, GlobalStatus status, string name)
+    // Counted once the end is recorded: on a shared store a change that lost a race is not, and runs again.
+    private async Task CountEndAsync(ISessionScope scope, Task written, GlobalStatus status, string name)
     {
         await written;
-        metrics.Ended(status, name);
+        scope.WhenRecorded(() => metrics.Ended(status, name));
     }
 
     /// <summary>Records a branch's new status; with <paramref name="durableWithNext"/>, without waiting for its flush (<see cref="ISessionScope.AppendWithNextAsync"/>).</summary>

@@ -35,6 +35,14 @@ internal interface ISessionScope : IAsyncDisposable
     /// </summary>
     Task AppendWithNextAsync(StoreRecord record) => AppendAsync(record);
 
+    /// <summary>
+    /// Runs <paramref name="action"/> once the changes made through the scope so far are recorded, and
+    /// never when they are not (a race lost to another coordinator: nothing was recorded and the call
+    /// runs again). For what must count a change once, such as a metric. A store whose appends are
+    /// recorded when they return runs it at once.
+    /// </summary>
+    void WhenRecorded(Action action) => action();
+
     /// <summary>Makes the phase-2 schedule set on <see cref="Session"/> (next attempt, failures in a row) visible to every instance.</summary>
     Task SaveScheduleAsync();
 }

@@ -42,6 +42,8 @@ internal sealed class PostgresSessionScope : ISessionScope
     // A change collected since the last write needs its own flush (not only AppendWithNextAsync's).
     private bool _waitsForFlush;
     private bool _failed;
+    // Run after the write that records the changes collected so far (WhenRecorded).
+    private List<Action>? _whenRecorded;
     private bool _disposed;
 
     private PostgresSessionScope(string schema, PostgresLockStatements locks, PostgresGroupCommit writer, IDisposable gate, PostgresSessionCache cache, GlobalSession session, long version)
@@ -238,6 +240,19 @@ internal sealed class PostgresSessionScope : ISessionScope
         });
     }
 
+    public void WhenRecorded(Action action)
+    {
+        lock (Session)
+        {
+            if (!_changed)
+            {
+                action(); // everything collected is written already
+                return;
+            }
+            (_whenRecorded ??= []).Add(action);
+        }
+    }
+
     public Task SaveScheduleAsync()
     {
         lock (Session)
@@ -253,6 +268,7 @@ internal sealed class PostgresSessionScope : ISessionScope
     private async Task FlushAsync()
     {
         PostgresWrite write;
+        List<Action>? recorded;
         lock (Session)
         {
             if (!_changed)
@@ -278,6 +294,8 @@ internal sealed class PostgresSessionScope : ISessionScope
                 DurableWithNext = !_waitsForFlush && !_releasesLocks && !_releasesAllLocks && _commands.Count == 0,
             };
             _commands.Clear();
+            recorded = _whenRecorded;
+            _whenRecorded = null;
             _changed = _scheduled = _releasesLocks = _releasesAllLocks = _makesPhaseTwoDue = _waitsForFlush = false;
             (_historyWritten, _branchesWritten) = (session.HistoryUnsafe.Count, session.BranchesUnsafe.ToDictionary(b => b.BranchId, BranchValues.Of));
         }
@@ -288,6 +306,7 @@ internal sealed class PostgresSessionScope : ISessionScope
         }
         _version = outcome.Version;
         _claimed |= write.ClaimsPhaseTwo;
+        recorded?.ForEach(action => action());
         _inPhaseTwo = write.Session is { } written && GlobalStatusRules.IsPhaseTwoInProgress(written.Status);
     }
 
