@@ -144,41 +144,37 @@ internal sealed class UndoLogTable
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// The branch's undo row locked for the rollback, or null when there is none; <paramref name="first"/>
-    /// (a statement whose result is not read, e.g. the rollback's settings) runs before it in the same round trip.
-    /// </summary>
-    public Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadForUpdateAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId,
-        string? first, CancellationToken cancellationToken) =>
-        LoadAsync(connection, transaction, xid, branchId, first, forUpdate: true, cancellationToken);
-
     /// <summary>The branch's undo row, read without locking it (to show it), or null when there is none.</summary>
-    public Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> ReadAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, CancellationToken cancellationToken) =>
-        LoadAsync(connection, transaction, xid, branchId, first: null, forUpdate: false, cancellationToken);
-
-    private async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId,
-        string? first, bool forUpdate, CancellationToken cancellationToken)
+    public async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> ReadAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId,
+        CancellationToken cancellationToken)
     {
         var batch = connection.CreateBatch();
         await using var batchDisposal = batch.ConfigureAwait(false);
         batch.Transaction = transaction;
-        if (first is not null)
-        {
-            var leading = batch.CreateBatchCommand();
-            leading.CommandText = first;
-            batch.BatchCommands.Add(leading);
-        }
+        AddLoad(batch, xid, branchId, forUpdate: false);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        return await ReadLoadedAsync(reader, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="batch"/> the statement that loads the branch's undo row <c>FOR UPDATE</c>, for a
+    /// caller that sends more in the same round trip; read its result with <see cref="ReadLoadedAsync"/>.
+    /// </summary>
+    public void AddLoadForUpdate(DbBatch batch, string xid, long branchId) => AddLoad(batch, xid, branchId, forUpdate: true);
+
+    private void AddLoad(DbBatch batch, string xid, long branchId, bool forUpdate)
+    {
         var select = batch.CreateBatchCommand();
         select.CommandText = $"SELECT {RollbackInfo}, {Context}, {LogStatus} FROM {QualifiedName} WHERE {Xid} = @x AND {BranchId} = @b" + (forUpdate ? " FOR UPDATE" : "");
         AddParameter(select, "x", xid);
         AddParameter(select, "b", branchId);
         batch.BatchCommands.Add(select);
-        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var readerDisposal = reader.ConfigureAwait(false);
-        if (first is not null)
-        {
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        }
+    }
+
+    /// <summary>The undo row of the load's result the reader is on, or null when there is none.</summary>
+    public static async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> ReadLoadedAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             return null;
