@@ -16,10 +16,8 @@ namespace AtProxy.Phase2;
 /// </summary>
 internal sealed class BranchRollbacker(WrittenUndoLogs written, ILogger logger)
 {
-    // Generic plans as well: the rows' check selects by key = ANY (array), which PostgreSQL otherwise plans
-    // again on every execution of the prepared statement; a plan never changes what a statement does.
-    private static readonly string PinSettings =
-        CanonicalText.PinSettingsSql(lockTimeout: "5s") + ", set_config('plan_cache_mode', 'force_generic_plan', true)";
+    // Generic plans as well (see UndoLogTable.GenericPlansCall): the rows' check selects by key = ANY (array).
+    private static readonly string PinSettings = CanonicalText.PinSettingsSql(lockTimeout: "5s") + ", " + UndoLogTable.GenericPlansCall;
 
     private readonly RecentRollbacks _recent = new();
 
