@@ -141,7 +141,15 @@ internal sealed class BranchRollbacker(WrittenUndoLogs written, ILogger logger)
             return (row, null);
         }
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        return (row, await UndoRecordExecutor.ReadRowCheckAsync(resource.Dialect, reader, hint!.Newest, ImageForm.Canonical, cancellationToken).ConfigureAwait(false));
+        try
+        {
+            return (row, await UndoRecordExecutor.ReadRowCheckAsync(resource.Dialect, reader, hint!.Newest, ImageForm.Canonical, cancellationToken).ConfigureAwait(false));
+        }
+        catch (FormatException)
+        {
+            // Not this check's to report: the check after the load reads the loaded row's records and says so if they fail too.
+            return (row, null);
+        }
     }
 
     // The database the undo log lives in: a resource id re-wrapped over another database is another one.

@@ -15,6 +15,9 @@ namespace AtProxy.Phase2;
 internal sealed class WrittenUndoLogs
 {
     private const int MostKept = 10_000;
+
+    // A large branch gains nothing worth its memory from one round trip less.
+    private const int LargestKeptBytes = 16 * 1024;
     private const int PruneEvery = 1024;
 
     private readonly ConcurrentDictionary<(string Xid, long BranchId), Entry> _written = new();
@@ -29,10 +32,13 @@ internal sealed class WrittenUndoLogs
 
     public int Count => _written.Count;
 
-    /// <summary>Phase 1 wrote the branch's undo row (in pinned text: a rollback of session-text records unpins first, so it checks after the load).</summary>
+    /// <summary>
+    /// Phase 1 wrote the branch's undo row. Kept only for records in pinned text (a rollback of session-text
+    /// records unpins first, so it checks after the load) and for rows of at most 16 KiB.
+    /// </summary>
     public void Add(string xid, long branchId, byte[] rollbackInfo, string context, BranchUndoLog log)
     {
-        if (log.Records.Count == 0 || !UndoLogCodec.IsPinnedText(log))
+        if (log.Records.Count == 0 || !UndoLogCodec.IsPinnedText(log) || rollbackInfo.Length > LargestKeptBytes)
         {
             return;
         }

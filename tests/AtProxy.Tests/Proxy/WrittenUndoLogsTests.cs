@@ -56,6 +56,17 @@ public class WrittenUndoLogsTests
     }
 
     [Fact]
+    public void Add_KeepsNothingForALargeRow()
+    {
+        var written = new WrittenUndoLogs(TimeSpan.FromMinutes(10));
+        written.Add("tc:1", 1, new byte[16 * 1024 + 1], "ctx", Log("t"));
+        written.Add("tc:1", 2, new byte[16 * 1024], "ctx", Log("t"));
+
+        Assert.Null(written.Take("tc:1", 1));
+        Assert.NotNull(written.Take("tc:1", 2));
+    }
+
+    [Fact]
     public void Add_StopsAtItsBoundInsteadOfGrowing()
     {
         var written = new WrittenUndoLogs(TimeSpan.FromMinutes(10));
