@@ -30,7 +30,7 @@ internal sealed class AtProxyRuntime : IAsyncDisposable
         ResourceManager = new ResourceManagerHost(options, Coordinator, Resources, Metrics, resourceManagerLogger);
         Settling = new PhaseTwoSettling(ResourceManager.Outstanding, ResourceManager.UndoDeletion, Coordinator, resourceManagerLogger);
         Locks = new GlobalLockGate(Coordinator, options, Metrics);
-        Committer = new BranchCommitter(Coordinator, Locks, ResourceManager.Outstanding, options, Metrics, loggerFactory.CreateLogger("AtProxy.Phase1"));
+        Committer = new BranchCommitter(Coordinator, Locks, ResourceManager.Outstanding, ResourceManager.WrittenUndo, options, Metrics, loggerFactory.CreateLogger("AtProxy.Phase1"));
         Phase1 = new Phase1Gateway(this);
     }
 

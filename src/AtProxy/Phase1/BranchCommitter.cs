@@ -18,7 +18,7 @@ namespace AtProxy.Phase1;
 /// waits for it.
 /// </summary>
 internal sealed class BranchCommitter(
-    CoordinatorClient coordinator, GlobalLockGate locks, OutstandingBranches outstanding, AtProxyOptions options, AtProxyMetrics metrics, ILogger logger)
+    CoordinatorClient coordinator, GlobalLockGate locks, OutstandingBranches outstanding, WrittenUndoLogs writtenUndo, AtProxyOptions options, AtProxyMetrics metrics, ILogger logger)
 {
     /// <summary>Runs between branch registration and the undo insert; lets tests widen that window.</summary>
     internal Func<string, long, Task>? AfterBranchRegistered { get; set; }
@@ -116,6 +116,7 @@ internal sealed class BranchCommitter(
             var (bytes, context) = UndoLogCodec.Encode(log, options.UndoCompressionThreshold);
             await branch.Resource.UndoLog.InsertAsync(branch.Connection, branch.Transaction, xid, branchId.Value, bytes, context, UndoLogStatus.Normal, commitWithUndo, cancellationToken)
                 .ConfigureAwait(false);
+            writtenUndo.Add(xid, branchId.Value, bytes, context, log);
             metrics.UndoWritten(branch.Resource.Id, bytes.Length);
             return branchId;
         }
@@ -147,6 +148,7 @@ internal sealed class BranchCommitter(
     private async Task ReportPhaseOneFailedAsync(string xid, long branchId)
     {
         outstanding.Settle(xid, branchId);
+        writtenUndo.Forget(xid, branchId);
         try
         {
             await coordinator.ReportBranchAsync(new ReportBranchRequest { Xid = xid, BranchId = branchId, Status = BranchStatus.PhaseOneFailed }, CancellationToken.None)

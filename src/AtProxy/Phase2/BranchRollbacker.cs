@@ -3,6 +3,7 @@ using AtProxy.Images;
 using AtProxy.Protocol.Undo;
 using AtProxy.Protocol.V1;
 using AtProxy.Resources;
+using AtProxy.Sql.Dialects;
 using AtProxy.Undo;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -13,9 +14,10 @@ namespace AtProxy.Phase2;
 /// Phase-2 rollback of one branch: restores its rows from the undo records, in reverse order,
 /// in one local transaction, refusing to overwrite a row changed outside the global transaction.
 /// </summary>
-internal sealed class BranchRollbacker(ILogger logger)
+internal sealed class BranchRollbacker(WrittenUndoLogs written, ILogger logger)
 {
-    private static readonly string PinSettings = CanonicalText.PinSettingsSql(lockTimeout: "5s");
+    // Generic plans as well (see UndoLogTable.GenericPlansCall): the rows' check selects by key = ANY (array).
+    private static readonly string PinSettings = CanonicalText.PinSettingsSql(lockTimeout: "5s") + ", " + UndoLogTable.GenericPlansCall;
 
     private readonly RecentRollbacks _recent = new();
 
@@ -33,8 +35,10 @@ internal sealed class BranchRollbacker(ILogger logger)
             await using var transactionDisposal = transaction.ConfigureAwait(false);
             // A phase-1 transaction still holding the rows must not make the rollback hang; retry later instead.
             // Values are parsed back under the settings they were printed in (see CanonicalText). The
-            // settings go in the undo row's round trip.
-            var row = await resource.UndoLog.LoadForUpdateAsync(connection, transaction, xid, branchId, PinSettings, cancellationToken).ConfigureAwait(false);
+            // settings go in the undo row's round trip, and so does the check of the newest record's rows
+            // when this process wrote the undo row (it is used only if the row loaded is the one written).
+            var hint = written.Take(xid, branchId);
+            var (row, checkedNewest) = await LoadAsync(resource, connection, transaction, xid, branchId, hint, cancellationToken).ConfigureAwait(false);
             if (row is null && _recent.WasRestored(DatabaseOf(resource), xid, branchId))
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -69,9 +73,14 @@ internal sealed class BranchRollbacker(ILogger logger)
                 // Written before images were canonical: read and parse in the session's own settings, as they were.
                 await connection.RunAsync(transaction, CanonicalText.UnpinSettingsSql, cancellationToken).ConfigureAwait(false);
             }
+            if (checkedNewest is not null && (form != ImageForm.Canonical || !row.Value.RollbackInfo.AsSpan().SequenceEqual(hint!.RollbackInfo) || row.Value.Context != hint.Context))
+            {
+                checkedNewest = null; // not the undo row this process wrote: check its rows after all
+            }
             for (var i = log.Records.Count - 1; i >= 0; i--)
             {
-                var dirty = await UndoRecordExecutor.UndoAsync(resource.Dialect, connection, transaction, log.Records[i], form, cancellationToken).ConfigureAwait(false);
+                var checkedRows = i == log.Records.Count - 1 ? checkedNewest : null;
+                var dirty = await UndoRecordExecutor.UndoAsync(resource.Dialect, connection, transaction, log.Records[i], form, cancellationToken, checkedRows).ConfigureAwait(false);
                 if (dirty is not null)
                 {
                     await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
@@ -99,6 +108,47 @@ internal sealed class BranchRollbacker(ILogger logger)
             }
             logger.LogWarning(ex, "Rollback of branch {BranchId} of {Xid} on {Resource} failed; the coordinator retries", branchId, xid, resource.Id);
             return new Outcome(BranchStatus.PhaseTwoRollbackFailedRetryable, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// One round trip: the settings, the undo row <c>FOR UPDATE</c> and, with a <paramref name="hint"/>, the
+    /// check of the rows of the newest record written (read and locked, as the check after the load would).
+    /// </summary>
+    private static async Task<((byte[] RollbackInfo, string Context, UndoLogStatus Status)? Row, Dictionary<string, UndoRow>? CheckedNewest)> LoadAsync(
+        Resource resource, DbConnection connection, DbTransaction transaction, string xid, long branchId, WrittenUndoLogs.Entry? hint, CancellationToken cancellationToken)
+    {
+        var batch = connection.CreateBatch();
+        await using var batchDisposal = batch.ConfigureAwait(false);
+        batch.Transaction = transaction;
+        var pin = batch.CreateBatchCommand();
+        pin.CommandText = PinSettings;
+        batch.BatchCommands.Add(pin);
+        resource.UndoLog.AddLoadForUpdate(batch, xid, branchId);
+        var check = hint is null ? null : UndoRecordExecutor.BuildRowCheck(resource.Dialect, hint.Newest, ImageForm.Canonical);
+        if (check is not null)
+        {
+            var command = batch.CreateBatchCommand();
+            check.Apply(command);
+            batch.BatchCommands.Add(command);
+        }
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        var row = await UndoLogTable.ReadLoadedAsync(reader, cancellationToken).ConfigureAwait(false);
+        if (check is null)
+        {
+            return (row, null);
+        }
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return (row, await UndoRecordExecutor.ReadRowCheckAsync(resource.Dialect, reader, hint!.Newest, ImageForm.Canonical, cancellationToken).ConfigureAwait(false));
+        }
+        catch (FormatException)
+        {
+            // Not this check's to report: the check after the load reads the loaded row's records and says so if they fail too.
+            return (row, null);
         }
     }
 

@@ -34,10 +34,11 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         _coordinator = coordinator;
         _resources = resources;
         _logger = logger;
-        _rollbacker = new BranchRollbacker(_logger);
+        Outstanding = new OutstandingBranches(options.DefaultTransactionTimeout + TimeSpan.FromMinutes(10));
+        WrittenUndo = new WrittenUndoLogs(options.DefaultTransactionTimeout + TimeSpan.FromMinutes(10));
+        _rollbacker = new BranchRollbacker(WrittenUndo, _logger);
         UndoDeletion = new UndoDeletionQueue(options.UndoDeleteBatchSize, options.UndoDrainTimeout, _logger,
             retainCommitted: options.CommittedUndoRetention > TimeSpan.Zero);
-        Outstanding = new OutstandingBranches(options.DefaultTransactionTimeout + TimeSpan.FromMinutes(10));
         UndoPurge = new UndoLogPurger(resources, coordinator, options, _logger);
         InstanceId = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..6]}";
         resources.Changed += OnResourcesChanged;
@@ -49,6 +50,9 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
 
     /// <summary>This process's branches whose phase-2 command has not come yet.</summary>
     public OutstandingBranches Outstanding { get; }
+
+    /// <summary>The undo rows this process wrote in phase 1 whose phase-2 command has not come yet, for the rollback's first round trip.</summary>
+    public WrittenUndoLogs WrittenUndo { get; }
 
     /// <summary>Purges the undo rows of finished transactions in the background.</summary>
     public UndoLogPurger UndoPurge { get; }
@@ -236,6 +240,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
         }
         else if (command.Action == BranchAction.Commit)
         {
+            WrittenUndo.Forget(command.Xid, command.BranchId);
             UndoDeletion.Enqueue(resource, command.Xid, command.BranchId);
             result.Status = BranchStatus.PhaseTwoCommitted;
         }

@@ -16,19 +16,24 @@ namespace AtProxy.Phase2;
 /// </summary>
 internal static class UndoRecordExecutor
 {
-    /// <summary>Restores the record's rows; returns why it stopped (a dirty write, a row it cannot restore exactly), or null when done.</summary>
-    public static async Task<string?> UndoAsync(ISqlDialect dialect, DbConnection connection, DbTransaction transaction, UndoRecord record, ImageForm form, CancellationToken cancellationToken)
+    /// <summary>
+    /// Restores the record's rows; returns why it stopped (a dirty write, a row it cannot restore exactly), or null when done.
+    /// The rows' current values are read (and locked) first, unless <c>checkedRows</c> holds them as
+    /// <see cref="BuildRowCheck"/> read them earlier in this transaction.
+    /// </summary>
+    public static async Task<string?> UndoAsync(ISqlDialect dialect, DbConnection connection, DbTransaction transaction, UndoRecord record, ImageForm form,
+        CancellationToken cancellationToken, Dictionary<string, UndoRow>? checkedRows = null)
     {
         var table = UndoRecordTable.TableOf(record);
         string KeyText(UndoRow row) => LockKeyFormatter.Format(dialect.KeyOf(table, row));
 
         var before = record.Before.ToDictionary(KeyText);
-        var touched = record.Kind == UndoKind.Delete ? record.Before : record.After;
+        var touched = TouchedRows(record);
         if (touched.Count == 0)
         {
             return null;
         }
-        var current = await ReadAsync(dialect, connection, transaction, table, touched, form, cancellationToken).ConfigureAwait(false);
+        var current = checkedRows ?? await ReadAsync(dialect, connection, transaction, table, touched, form, cancellationToken).ConfigureAwait(false);
 
         // Every row is checked before any is written; rows are restored in reverse order, mirroring how
         // the statement applied them.
@@ -91,6 +96,29 @@ internal static class UndoRecordExecutor
             ? null
             : await TriggeredRestoreRepair.RepairAsync(dialect, connection, transaction, record, table, wrong, form, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The statement that reads the current values of the rows the record touched and locks them, for a caller
+    /// that sends it in an earlier round trip of the same transaction; null when the record touched no row.
+    /// Read its result with <see cref="ReadRowCheckAsync"/> and pass that to <see cref="UndoAsync"/>.
+    /// </summary>
+    public static GeneratedSql? BuildRowCheck(ISqlDialect dialect, UndoRecord record, ImageForm form)
+    {
+        var touched = TouchedRows(record);
+        if (touched.Count == 0)
+        {
+            return null;
+        }
+        var table = UndoRecordTable.TableOf(record);
+        return dialect.BuildDirtyCheck(table, touched.Select(row => dialect.KeyOf(table, row)).ToList(), form);
+    }
+
+    /// <summary>The rows of a <see cref="BuildRowCheck"/> result the reader is on, by key text.</summary>
+    public static Task<Dictionary<string, UndoRow>> ReadRowCheckAsync(ISqlDialect dialect, DbDataReader reader, UndoRecord record, ImageForm form, CancellationToken cancellationToken) =>
+        ReadRowsAsync(dialect, reader, UndoRecordTable.TableOf(record), form, cancellationToken);
+
+    // A delete's rows are gone, so its before images say which rows to check; every other kind's after images do.
+    private static IReadOnlyList<UndoRow> TouchedRows(UndoRecord record) => record.Kind == UndoKind.Delete ? record.Before : record.After;
 
     private static string Dirty(UndoRecord record, string key, string what) =>
         $"dirty write: row {record.Schema}.{record.Table} [{string.Join(", ", record.PrimaryKey)}] = ({key}) {what}; data left untouched";

@@ -144,41 +144,37 @@ internal sealed class UndoLogTable
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// The branch's undo row locked for the rollback, or null when there is none; <paramref name="first"/>
-    /// (a statement whose result is not read, e.g. the rollback's settings) runs before it in the same round trip.
-    /// </summary>
-    public Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadForUpdateAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId,
-        string? first, CancellationToken cancellationToken) =>
-        LoadAsync(connection, transaction, xid, branchId, first, forUpdate: true, cancellationToken);
-
     /// <summary>The branch's undo row, read without locking it (to show it), or null when there is none.</summary>
-    public Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> ReadAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId, CancellationToken cancellationToken) =>
-        LoadAsync(connection, transaction, xid, branchId, first: null, forUpdate: false, cancellationToken);
-
-    private async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> LoadAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId,
-        string? first, bool forUpdate, CancellationToken cancellationToken)
+    public async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> ReadAsync(DbConnection connection, DbTransaction transaction, string xid, long branchId,
+        CancellationToken cancellationToken)
     {
         var batch = connection.CreateBatch();
         await using var batchDisposal = batch.ConfigureAwait(false);
         batch.Transaction = transaction;
-        if (first is not null)
-        {
-            var leading = batch.CreateBatchCommand();
-            leading.CommandText = first;
-            batch.BatchCommands.Add(leading);
-        }
+        AddLoad(batch, xid, branchId, forUpdate: false);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        return await ReadLoadedAsync(reader, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="batch"/> the statement that loads the branch's undo row <c>FOR UPDATE</c>, for a
+    /// caller that sends more in the same round trip; read its result with <see cref="ReadLoadedAsync"/>.
+    /// </summary>
+    public void AddLoadForUpdate(DbBatch batch, string xid, long branchId) => AddLoad(batch, xid, branchId, forUpdate: true);
+
+    private void AddLoad(DbBatch batch, string xid, long branchId, bool forUpdate)
+    {
         var select = batch.CreateBatchCommand();
         select.CommandText = $"SELECT {RollbackInfo}, {Context}, {LogStatus} FROM {QualifiedName} WHERE {Xid} = @x AND {BranchId} = @b" + (forUpdate ? " FOR UPDATE" : "");
         AddParameter(select, "x", xid);
         AddParameter(select, "b", branchId);
         batch.BatchCommands.Add(select);
-        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var readerDisposal = reader.ConfigureAwait(false);
-        if (first is not null)
-        {
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        }
+    }
+
+    /// <summary>The undo row of the load's result the reader is on, or null when there is none.</summary>
+    public static async Task<(byte[] RollbackInfo, string Context, UndoLogStatus Status)?> ReadLoadedAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             return null;
@@ -208,30 +204,43 @@ internal sealed class UndoLogTable
     }
 
     /// <summary>Deletes the undo rows of many committed branches in one statement.</summary>
-    public async Task<int> DeleteManyAsync(DbConnection connection, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken)
-    {
-        var delete = connection.CreateCommand();
-        await using var deleteDisposal = delete.ConfigureAwait(false);
-        delete.CommandText = $"DELETE FROM {QualifiedName} WHERE ({Xid}, {BranchId}) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))";
-        AddParameter(delete, "xids", branches.Select(b => b.Xid).ToArray());
-        AddParameter(delete, "bids", branches.Select(b => b.BranchId).ToArray());
-        return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
+    public Task<int> DeleteManyAsync(DbConnection connection, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken) =>
+        RunForManyAsync(connection, $"DELETE FROM {QualifiedName} WHERE ({Xid}, {BranchId}) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))",
+            branches, cancellationToken);
 
     /// <summary>
     /// Marks the undo rows of many committed branches <see cref="UndoLogStatus.Committed"/> (kept as
     /// an audit trail until the purge deletes them) in one statement.
     /// </summary>
-    public async Task<int> MarkCommittedManyAsync(DbConnection connection, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken)
+    public Task<int> MarkCommittedManyAsync(DbConnection connection, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken) =>
+        RunForManyAsync(connection, $"UPDATE {QualifiedName} SET {LogStatus} = {(int)UndoLogStatus.Committed}, {LogModified} = now() " +
+            $"WHERE {LogStatus} = {(int)UndoLogStatus.Normal} AND ({Xid}, {BranchId}) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))",
+            branches, cancellationToken);
+
+    // With a generic plan: PostgreSQL otherwise plans a prepared statement over unnest of array parameters
+    // again on every execution, which costs more than the write itself. The setting is local to the one
+    // implicit transaction both statements run in (one round trip, one Sync), so the pooled session keeps its own.
+    private static async Task<int> RunForManyAsync(DbConnection connection, string sql, IReadOnlyList<(string Xid, long BranchId)> branches, CancellationToken cancellationToken)
     {
-        var update = connection.CreateCommand();
-        await using var updateDisposal = update.ConfigureAwait(false);
-        update.CommandText = $"UPDATE {QualifiedName} SET {LogStatus} = {(int)UndoLogStatus.Committed}, {LogModified} = now() " +
-            $"WHERE {LogStatus} = {(int)UndoLogStatus.Normal} AND ({Xid}, {BranchId}) IN (SELECT * FROM unnest(@xids::varchar[], @bids::bigint[]))";
-        AddParameter(update, "xids", branches.Select(b => b.Xid).ToArray());
-        AddParameter(update, "bids", branches.Select(b => b.BranchId).ToArray());
-        return await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        var batch = connection.CreateBatch();
+        await using var batchDisposal = batch.ConfigureAwait(false);
+        var generic = batch.CreateBatchCommand();
+        generic.CommandText = "SELECT " + GenericPlansCall;
+        batch.BatchCommands.Add(generic);
+        var write = batch.CreateBatchCommand();
+        write.CommandText = sql;
+        AddParameter(write, "xids", branches.Select(b => b.Xid).ToArray());
+        AddParameter(write, "bids", branches.Select(b => b.BranchId).ToArray());
+        batch.BatchCommands.Add(write);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return write.RecordsAffected;
     }
+
+    /// <summary>
+    /// The call that asks for generic plans for the rest of the transaction. A plan never changes what a
+    /// statement does; statements that select by arrays of keys otherwise get a custom plan, planned anew every time.
+    /// </summary>
+    public const string GenericPlansCall = "set_config('plan_cache_mode', 'force_generic_plan', true)";
 
     internal static void AddParameter(DbCommand command, string name, object value) =>
         command.Parameters.Add(Parameter(command.CreateParameter(), name, value));
