@@ -14,10 +14,13 @@ namespace AtProxy.Phase2;
 /// </summary>
 internal sealed class WrittenUndoLogs
 {
-    private const int MostKept = 10_000;
+    // Far above the branches a process has between phase 1 and their phase-2 command (throughput times
+    // the time to decide); with rows of at most LargestKeptBytes, a few MiB at worst, also when the
+    // commands go to another instance of the application and entries only age out.
+    internal const int MostKept = 2_000;
 
     // A large branch gains nothing worth its memory from one round trip less.
-    private const int LargestKeptBytes = 16 * 1024;
+    internal const int LargestKeptBytes = 4 * 1024;
     private const int PruneEvery = 1024;
 
     private readonly ConcurrentDictionary<(string Xid, long BranchId), Entry> _written = new();
@@ -34,7 +37,7 @@ internal sealed class WrittenUndoLogs
 
     /// <summary>
     /// Phase 1 wrote the branch's undo row. Kept only for records in pinned text (a rollback of session-text
-    /// records unpins first, so it checks after the load) and for rows of at most 16 KiB.
+    /// records unpins first, so it checks after the load) and for rows of at most 4 KiB.
     /// </summary>
     public void Add(string xid, long branchId, byte[] rollbackInfo, string context, BranchUndoLog log)
     {

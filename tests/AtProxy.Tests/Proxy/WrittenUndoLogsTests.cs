@@ -59,8 +59,8 @@ public class WrittenUndoLogsTests
     public void Add_KeepsNothingForALargeRow()
     {
         var written = new WrittenUndoLogs(TimeSpan.FromMinutes(10));
-        written.Add("tc:1", 1, new byte[16 * 1024 + 1], "ctx", Log("t"));
-        written.Add("tc:1", 2, new byte[16 * 1024], "ctx", Log("t"));
+        written.Add("tc:1", 1, new byte[WrittenUndoLogs.LargestKeptBytes + 1], "ctx", Log("t"));
+        written.Add("tc:1", 2, new byte[WrittenUndoLogs.LargestKeptBytes], "ctx", Log("t"));
 
         Assert.Null(written.Take("tc:1", 1));
         Assert.NotNull(written.Take("tc:1", 2));
@@ -71,12 +71,12 @@ public class WrittenUndoLogsTests
     {
         var written = new WrittenUndoLogs(TimeSpan.FromMinutes(10));
         var log = Log("t");
-        for (var i = 0; i < 10_500; i++)
+        for (var i = 0; i < WrittenUndoLogs.MostKept + 500; i++)
         {
             written.Add("tc:1", i, [1], "ctx", log);
         }
 
-        Assert.Equal(10_000, written.Count);
+        Assert.Equal(WrittenUndoLogs.MostKept, written.Count);
     }
 
     [Fact]
