@@ -24,12 +24,19 @@ internal sealed partial class CallStream(GrpcChannel channel, Grpc.Core.Metadata
     private long _unsupportedUntil;
     private volatile bool _disposed;
     private long _answered;
+    private long _refusals;
 
     /// <summary>True while the calls go as unary calls because the coordinator answered the stream UNIMPLEMENTED.</summary>
     public bool IsUnsupported => Environment.TickCount64 < Volatile.Read(ref _unsupportedUntil);
 
     /// <summary>How many calls the coordinator answered over this stream (for diagnosis and tests).</summary>
     public long Answered => Interlocked.Read(ref _answered);
+
+    /// <summary>
+    /// How many times the coordinator answered the stream UNIMPLEMENTED (for diagnosis and tests):
+    /// unlike <see cref="IsUnsupported"/>, which lapses when the retry interval passes, it only grows.
+    /// </summary>
+    public long Refusals => Interlocked.Read(ref _refusals);
 
     /// <summary>False when this coordinator does not serve the stream, or the stream is full.</summary>
     public bool CanCarry => !IsUnsupported && !_disposed && (_session?.Waiting ?? 0) < MaxWaiting;
@@ -124,6 +131,7 @@ internal sealed partial class CallStream(GrpcChannel channel, Grpc.Core.Metadata
 
     private void MarkUnsupported()
     {
+        Interlocked.Increment(ref _refusals);
         Volatile.Write(ref _unsupportedUntil, Environment.TickCount64 + Math.Max(1, (long)retryInterval.TotalMilliseconds));
         LogRefused(logger, channel.Target, retryInterval.TotalSeconds);
     }
