@@ -129,6 +129,7 @@ public class CallStreamTests
         await env.SeedStockAsync(skus);
         var outcomes = new ConcurrentDictionary<string, int>();
         var failures = new ConcurrentQueue<Exception>();
+        var unasked = new ConcurrentQueue<Exception>();
         var next = -1;
 
         async Task Worker(int worker)
@@ -139,7 +140,7 @@ public class CallStreamTests
                 try
                 {
                     var outcome = await env.PlaceOrderAsync(env.Orders, env.Inventory, skus[random.Next(skus.Length)], timesOut: false,
-                        throwsAfterWrites: random.NextDouble() < 0.25);
+                        throwsAfterWrites: random.NextDouble() < 0.25, rolledBackBy: unasked.Enqueue);
                     outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
                 }
                 catch (Exception ex)
@@ -158,8 +159,10 @@ public class CallStreamTests
         await Task.WhenAll(workers);
 
         var summary = string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key}={o.Value}")) +
-            $", failed={failures.Count}: " + string.Join(" | ", failures.Take(5).Select(f => $"{f.GetType().Name}: {f.Message}"));
+            $", failed={failures.Count}: " + string.Join(" | ", failures.Concat(unasked).Take(5).Select(f => $"{f.GetType().Name}: {f.Message}"));
         Assert.True(failures.IsEmpty, summary);
+        // A restart must not cost an order its 30 s timeout: only the orders' own exceptions roll back.
+        Assert.True(!unasked.Any(e => e is GlobalTransactionException), summary);
         Assert.Equal(Transactions, outcomes.Values.Sum());
         await env.WaitForQuiescenceAsync(TimeSpan.FromSeconds(60));
         await env.AssertStockMatchesOrdersAsync(skus, outcomes.GetValueOrDefault("committed"));

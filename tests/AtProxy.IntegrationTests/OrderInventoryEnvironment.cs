@@ -48,9 +48,11 @@ public class OrderInventoryEnvironment() : TwoDatabaseEnvironment("", "integrati
 
     /// <summary>
     /// One order as the seed problem places it: an order row in one database, a stock deduction in the
-    /// other, one global transaction; it may roll back by exception or time out on purpose. Returns how it ended.
+    /// other, one global transaction; it may roll back by exception or time out on purpose. Returns how it ended;
+    /// <paramref name="rolledBackBy"/> sees the exception of a rollback the order did not ask for (timeout, lock conflict).
     /// </summary>
-    public async Task<string> PlaceOrderAsync(AtDbDataSource ordersSource, AtDbDataSource inventorySource, string sku, bool timesOut, bool throwsAfterWrites)
+    public async Task<string> PlaceOrderAsync(AtDbDataSource ordersSource, AtDbDataSource inventorySource, string sku, bool timesOut, bool throwsAfterWrites,
+        Action<Exception>? rolledBackBy = null)
     {
         try
         {
@@ -81,12 +83,14 @@ public class OrderInventoryEnvironment() : TwoDatabaseEnvironment("", "integrati
         {
             return "rolled back by exception";
         }
-        catch (GlobalTransactionException)
+        catch (GlobalTransactionException ex)
         {
+            rolledBackBy?.Invoke(ex);
             return "rolled back by timeout";
         }
-        catch (GlobalLockConflictException)
+        catch (GlobalLockConflictException ex)
         {
+            rolledBackBy?.Invoke(ex);
             return "rolled back on lock conflict";
         }
     }
