@@ -115,6 +115,102 @@ public class LockConflictTests
         Assert.Equal(holder, answer.Conflict.HolderXid);
     }
 
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task RegisterBranch_with_wait_registers_the_branch_in_the_same_call_once_the_holder_releases(string store)
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
+        var holder = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
+        var waiter = await coordinator.Tm.BeginAsync();
+        var request = WaitingRegistration(waiter, AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs, "t:2", "t:1");
+
+        using var requests = ServerRequests.Watch(coordinator);
+        var waiting = coordinator.Rm.RegisterBranchAsync(request).ResponseAsync;
+        await Eventually.TrueAsync(() => requests.Started >= 1, null, "the registration to reach the coordinator");
+        await Never.WithinAsync(() => waiting.IsCompleted, TimeSpan.FromMilliseconds(300), "the registration answered", "its key is held until the holder's decision");
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync(waiter));
+
+        Assert.Equal(GlobalStatus.AsyncCommitting, await coordinator.Tm.CommitAsync(holder));
+
+        // Registered because the key was released, long before its wait was up, with every key.
+        var answer = await waiting.WaitAsync(TimeSpan.FromSeconds(AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs / 2000.0));
+        Assert.Null(answer.Conflict);
+        Assert.True(answer.BranchId > 0);
+        Assert.True(answer.Waited);
+        Assert.Equal(2, await coordinator.Admin.LockCountAsync(waiter));
+    }
+
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task RegisterBranch_with_wait_still_held_when_the_wait_is_up_answers_the_conflict_and_that_it_waited(string store)
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(store);
+        var holder = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
+        var waiter = await coordinator.Tm.BeginAsync();
+
+        var answer = await coordinator.Rm.RegisterBranchAsync(WaitingRegistration(waiter, 50, "t:1", "t:2"));
+
+        Assert.Equal(0, answer.BranchId);
+        Assert.Equal((holder, "1"), (answer.Conflict.HolderXid, answer.Conflict.Key.PrimaryKey));
+        Assert.True(answer.Waited);
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync(waiter));
+        Assert.Empty((await coordinator.Admin.GetTransactionAsync(new GetTransactionRequest { Xid = waiter })).Transaction.Branches);
+    }
+
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task RegisterBranch_with_wait_for_a_holder_that_is_rolling_back_is_answered_at_once(string store)
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
+        await using var resourceManager = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "test-app", "db");
+        var release = new TaskCompletionSource();
+        resourceManager.Script = async command =>
+        {
+            await release.Task;
+            return ScriptedResourceManager.Succeed(command);
+        };
+        var holder = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
+        // Its rollback waits on the resource manager, so its lock stays held while it rolls back.
+        var rollback = coordinator.Tm.RollbackAsync(new RollbackRequest { Xid = holder }).ResponseAsync;
+        await coordinator.Tm.WaitForStatusAsync(holder, GlobalStatus.Rollbacking);
+        var waiter = await coordinator.Tm.BeginAsync();
+
+        // The waiter would hold the row that rollback restores: it must hear of the conflict at once,
+        // not after its ten seconds.
+        var answer = await coordinator.Rm.RegisterBranchAsync(WaitingRegistration(waiter, AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs, "t:1"))
+            .ResponseAsync.WaitAsync(TimeSpan.FromSeconds(AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs / 2000.0));
+
+        Assert.True(answer.Conflict.HolderRollingBack);
+        Assert.False(answer.Waited);
+        release.SetResult();
+        await rollback;
+        await coordinator.Tm.WaitForStatusAsync(holder, GlobalStatus.Rollbacked);
+    }
+
+    [Fact]
+    public async Task RegisterBranch_wait_beyond_the_maximum_is_invalid_argument()
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync();
+        var xid = await coordinator.Tm.BeginAsync();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            coordinator.Rm.RegisterBranchAsync(WaitingRegistration(xid, AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs + 1, "t:1")).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("wait_ms", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync(xid));
+    }
+
+    private static RegisterBranchRequest WaitingRegistration(string xid, uint waitMs, params string[] keys)
+    {
+        var request = new RegisterBranchRequest { Xid = xid, ResourceId = "db", ApplicationId = "test-app", WaitMs = waitMs, RequestId = Guid.NewGuid().ToString("N") };
+        request.LockKeys.Add(keys.Select(CoordinatorClientExtensions.Key));
+        return request;
+    }
+
     [Fact]
     public async Task CheckLocks_wait_beyond_the_maximum_is_invalid_argument()
     {

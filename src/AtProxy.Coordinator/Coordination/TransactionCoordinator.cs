@@ -51,14 +51,43 @@ internal sealed class TransactionCoordinator(
         return new BeginResponse { Xid = begun.Xid, BeginTimeUnixMs = begun.BeginTimeUnixMs, TimeoutMs = timeout };
     }
 
-    public async Task<RegisterBranchResponse> RegisterBranchAsync(RegisterBranchRequest request)
+    /// <param name="request">The registration; with <c>wait_ms</c>, a conflict is waited out here (see below).</param>
+    /// <param name="callEnds">When the caller stops waiting: a wait for a held key ends then, answering the conflict.</param>
+    public async Task<RegisterBranchResponse> RegisterBranchAsync(RegisterBranchRequest request, CancellationToken callEnds)
     {
         RequestValidation.RequireXid(request.Xid);
         RequestValidation.RequireId(request.ResourceId, "resource_id");
         RequestValidation.RequireId(request.ApplicationId, "application_id", required: false);
         RequestValidation.RequireId(request.ResourceIdentity, "resource_identity", required: false);
         RequestValidation.RequireId(request.RequestId, "request_id", required: false, maxLength: RequestValidation.MaxRequestIdLength);
+        if (request.WaitMs > MaxLockWaitMs)
+        {
+            throw CoordinatorErrors.InvalidArgument($"wait_ms is {request.WaitMs}; at most {MaxLockWaitMs} ms may be waited for a lock.");
+        }
         var keys = RequestValidation.LockKeys(request.ResourceId, request.LockKeys, _options.MaxLockKeysPerBranch);
+        var (answer, heldKey) = await RegisterOnceAsync(request, keys);
+        if (heldKey is null || request.WaitMs == 0 || answer.Conflict.HolderRollingBack)
+        {
+            return answer;
+        }
+        // Waited out here rather than by the client (a lock check, then a second registration): the
+        // registration is retried the moment the key is released, in this process, holding nothing
+        // meanwhile. A holder that turns to rolling back is answered at once: the waiter holds, in its
+        // local transaction, the row that rollback must restore.
+        var waited = Stopwatch.StartNew();
+        while (heldKey is not null && !answer.Conflict.HolderRollingBack && waited.ElapsedMilliseconds < request.WaitMs && !callEnds.IsCancellationRequested)
+        {
+            await store.WaitForReleaseAsync(heldKey.Value, TimeSpan.FromMilliseconds(Math.Max(0, request.WaitMs - waited.ElapsedMilliseconds)), callEnds);
+            (answer, heldKey) = await RegisterOnceAsync(request, keys);
+        }
+        metrics.LockWaited(waited.Elapsed, acquirable: heldKey is null);
+        answer.Waited = true;
+        return answer;
+    }
+
+    // One try: the branch registered with every key, or the first key another transaction holds (and nothing acquired).
+    private async Task<(RegisterBranchResponse Answer, LockKeyId? HeldKey)> RegisterOnceAsync(RegisterBranchRequest request, LockKeyId[] keys)
+    {
         await using var scope = await LockAsync(request.Xid);
         var session = scope.Session;
         if (session.Status != GlobalStatus.Begin)
@@ -72,7 +101,7 @@ internal sealed class TransactionCoordinator(
         if (request.RequestId.Length > 0 && Array.Find(session.Branches(), b => b.RequestId == request.RequestId) is { } earlier)
         {
             // The same registration sent again: its first answer was lost, its branch and locks are in place.
-            return new RegisterBranchResponse { BranchId = earlier.BranchId };
+            return (new RegisterBranchResponse { BranchId = earlier.BranchId }, null);
         }
         var registered = new BranchRegistered
         {
@@ -97,10 +126,10 @@ internal sealed class TransactionCoordinator(
         {
             metrics.LockConflict();
             Log.LockConflict(logger, session.Xid, request.ResourceId, conflict.Key.Table, conflict.Key.PrimaryKey, conflict.Holder.Xid);
-            return new RegisterBranchResponse { Conflict = await ToConflictAsync(conflict) };
+            return (new RegisterBranchResponse { Conflict = await ToConflictAsync(conflict) }, conflict.Key);
         }
         Log.BranchRegistered(logger, session.Xid, registered.BranchId, request.ResourceId, keys.Length);
-        return new RegisterBranchResponse { BranchId = registered.BranchId };
+        return (new RegisterBranchResponse { BranchId = registered.BranchId }, null);
     }
 
     public async Task ReportBranchAsync(ReportBranchRequest request)

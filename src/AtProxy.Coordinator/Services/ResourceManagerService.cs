@@ -18,8 +18,11 @@ internal sealed class ResourceManagerService(
     IHostApplicationLifetime lifetime,
     ILogger<ResourceManagerService> logger) : ResourceManager.ResourceManagerBase
 {
-    public override Task<RegisterBranchResponse> RegisterBranch(RegisterBranchRequest request, ServerCallContext context) =>
-        coordinator.RegisterBranchAsync(request);
+    public override async Task<RegisterBranchResponse> RegisterBranch(RegisterBranchRequest request, ServerCallContext context)
+    {
+        using var inTime = new AnswerInTime(context);
+        return await coordinator.RegisterBranchAsync(request, inTime.WaitEnds);
+    }
 
     public override async Task<ReportBranchResponse> ReportBranch(ReportBranchRequest request, ServerCallContext context)
     {

@@ -58,7 +58,7 @@ internal sealed class StreamedCall(TransactionCoordinator coordinator, ILogger l
         },
         CallRequest.RequestOneofCase.GetStatus => new CallAnswer { GetStatus = new GetStatusResponse { Status = await coordinator.GetStatusAsync(request.GetStatus.Xid) } },
         CallRequest.RequestOneofCase.GetStatuses => new CallAnswer { GetStatuses = await coordinator.GetStatusesAsync(request.GetStatuses) },
-        CallRequest.RequestOneofCase.RegisterBranch => new CallAnswer { RegisterBranch = await coordinator.RegisterBranchAsync(request.RegisterBranch) },
+        CallRequest.RequestOneofCase.RegisterBranch => new CallAnswer { RegisterBranch = await coordinator.RegisterBranchAsync(request.RegisterBranch, waitEnds) },
         CallRequest.RequestOneofCase.ReportBranch => await ReportAsync(request.ReportBranch),
         CallRequest.RequestOneofCase.CheckLocks => new CallAnswer { CheckLocks = await coordinator.CheckLocksAsync(request.CheckLocks, waitEnds) },
         _ => throw new InvalidOperationException($"Request {request.Id} has no request case; CallsService refuses it before it is run."),

@@ -38,14 +38,31 @@ internal sealed class GlobalLockGate(CoordinatorClient coordinator, AtProxyOptio
     /// registration or a lock check at local commit): a holder that is rolling back needs those rows,
     /// so the conflict is reported at once instead of waited out (Seata's fail-fast).
     /// </param>
-    public async Task<T> AcquireAsync<T>(string resourceId, AmbientTransaction owner, int retries, string gaveUp,
-        Func<CancellationToken, Task<(T Result, LockConflict? Conflict)>> attempt, CancellationToken cancellationToken, bool holdsWrittenRows = false)
+    public Task<T> AcquireAsync<T>(string resourceId, AmbientTransaction owner, int retries, string gaveUp,
+        Func<CancellationToken, Task<(T Result, LockConflict? Conflict)>> attempt, CancellationToken cancellationToken, bool holdsWrittenRows = false) =>
+        AcquireAsync(resourceId, owner, retries, gaveUp, async (_, ct) =>
+        {
+            var (result, conflict) = await attempt(ct).ConfigureAwait(false);
+            return (result, conflict, false);
+        }, cancellationToken, holdsWrittenRows);
+
+    /// <summary>
+    /// As above, with an attempt that may wait for a conflict itself: it is given how long the next
+    /// wait would be (zero on the last try) and says whether it waited, in which case no wait follows here.
+    /// </summary>
+    private async Task<T> AcquireAsync<T>(string resourceId, AmbientTransaction owner, int retries, string gaveUp,
+        Func<TimeSpan, CancellationToken, Task<(T Result, LockConflict? Conflict, bool Waited)>> attempt, CancellationToken cancellationToken, bool holdsWrittenRows)
     {
         var backoff = new LockBackoff(coordinator, options, resourceId, owner.Xid);
         long waitingSince = 0;
         for (var tries = 0; ; tries++)
         {
-            var (result, conflict) = await attempt(cancellationToken).ConfigureAwait(false);
+            var attempted = Stopwatch.GetTimestamp();
+            var (result, conflict, waited) = await attempt(tries < retries ? backoff.Next : TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+            if (waited && waitingSince == 0)
+            {
+                waitingSince = attempted; // the wait happened inside the attempt, before its answer
+            }
             if (conflict is null)
             {
                 if (waitingSince != 0)
@@ -73,16 +90,26 @@ internal sealed class GlobalLockGate(CoordinatorClient coordinator, AtProxyOptio
                 }
                 throw Conflict(conflict, gaveUp);
             }
-            await backoff.WaitAsync(conflict, cancellationToken).ConfigureAwait(false);
+            if (waited)
+            {
+                backoff.Waited();
+            }
+            else
+            {
+                await backoff.WaitAsync(conflict, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
     /// <summary>Registers a branch with its lock keys; returns its id.</summary>
     public Task<long> RegisterAsync(RegisterBranchRequest request, int retries, CancellationToken cancellationToken) =>
-        AcquireAsync(request.ResourceId, AmbientTransaction.Global(request.Xid), retries, $"{request.Xid} gave up waiting for it. {NothingCommitted}", async ct =>
+        AcquireAsync(request.ResourceId, AmbientTransaction.Global(request.Xid), retries, $"{request.Xid} gave up waiting for it. {NothingCommitted}", async (wait, ct) =>
         {
+            // The coordinator waits for a held key itself and registers the moment it is released (an
+            // older one ignores wait_ms and answers the conflict at once, without `waited`).
+            request.WaitMs = (uint)Math.Ceiling(wait.TotalMilliseconds);
             var response = await coordinator.RegisterBranchAsync(request, ct).ConfigureAwait(false);
-            return (response.BranchId, response.Conflict);
+            return (response.BranchId, response.Conflict, response.Waited);
         }, cancellationToken, holdsWrittenRows: true);
 
     /// <summary>Checks that no global transaction but <paramref name="owner"/>'s holds any of <paramref name="keys"/>.</summary>

@@ -14,6 +14,12 @@ internal sealed class LockBackoff(CoordinatorClient coordinator, AtProxyOptions 
 {
     private TimeSpan _wait = options.LockRetryInterval;
 
+    /// <summary>How long the next wait is.</summary>
+    public TimeSpan Next => _wait;
+
+    /// <summary>Counts a wait the coordinator did in the call itself (a registration with <c>wait_ms</c>): the next one is longer.</summary>
+    public void Waited() => _wait = TimeSpan.FromMilliseconds(Math.Min(_wait.TotalMilliseconds * 2, options.LockRetryMaxInterval.TotalMilliseconds));
+
     public async Task WaitAsync(LockConflict? conflict, CancellationToken cancellationToken)
     {
         if (conflict?.Key is { } key)
@@ -31,6 +37,6 @@ internal sealed class LockBackoff(CoordinatorClient coordinator, AtProxyOptions 
         {
             await Task.Delay(_wait, cancellationToken).ConfigureAwait(false);
         }
-        _wait = TimeSpan.FromMilliseconds(Math.Min(_wait.TotalMilliseconds * 2, options.LockRetryMaxInterval.TotalMilliseconds));
+        Waited();
     }
 }
