@@ -190,6 +190,47 @@ public class LockConflictTests
         await coordinator.Tm.WaitForStatusAsync(holder, GlobalStatus.Rollbacked);
     }
 
+    [Theory]
+    [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
+    public async Task A_registration_and_a_lock_check_waiting_for_a_holder_hear_at_once_when_it_turns_to_rolling_back(string store)
+    {
+        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
+        await using var resourceManager = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "test-app", "db");
+        var release = new TaskCompletionSource();
+        resourceManager.Script = async command =>
+        {
+            await release.Task;
+            return ScriptedResourceManager.Succeed(command);
+        };
+        var holder = await coordinator.Tm.BeginAsync();
+        await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
+        var waiter = await coordinator.Tm.BeginAsync();
+        var maxWait = AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs;
+        var check = new CheckLocksRequest { Xid = waiter, ResourceId = "db", WaitMs = maxWait };
+        check.LockKeys.Add(CoordinatorClientExtensions.Key("t:1"));
+
+        using var requests = ServerRequests.Watch(coordinator);
+        var registering = coordinator.Rm.RegisterBranchAsync(WaitingRegistration(waiter, maxWait, "t:1")).ResponseAsync;
+        var checking = coordinator.Rm.CheckLocksAsync(check).ResponseAsync;
+        await Eventually.TrueAsync(() => requests.Started >= 2, null, "the registration and the check to reach the coordinator");
+        Assert.False(registering.IsCompleted || checking.IsCompleted, "answered while the holder had not decided");
+
+        // The holder's rollback is decided; its phase 2 waits on the resource manager, so its lock stays held.
+        var rollback = coordinator.Tm.RollbackAsync(new RollbackRequest { Xid = holder }).ResponseAsync;
+
+        // Both hear of it long before their ten seconds: a waiter may hold the row that rollback restores.
+        var registered = await registering.WaitAsync(TimeSpan.FromSeconds(maxWait / 2000.0));
+        var checkedAnswer = await checking.WaitAsync(TimeSpan.FromSeconds(maxWait / 2000.0));
+        Assert.True(registered.Conflict.HolderRollingBack);
+        Assert.Equal(0, registered.BranchId);
+        Assert.False(checkedAnswer.Lockable);
+        Assert.True(checkedAnswer.Conflict.HolderRollingBack);
+        Assert.Equal(0, await coordinator.Admin.LockCountAsync(waiter));
+        release.SetResult();
+        await rollback;
+        await coordinator.Tm.WaitForStatusAsync(holder, GlobalStatus.Rollbacked);
+    }
+
     [Fact]
     public async Task RegisterBranch_wait_beyond_the_maximum_is_invalid_argument()
     {

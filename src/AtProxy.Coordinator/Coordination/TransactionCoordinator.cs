@@ -180,6 +180,10 @@ internal sealed class TransactionCoordinator(
                 var remaining = TimeSpan.FromMilliseconds(Math.Max(0, request.WaitMs - waited.ElapsedMilliseconds));
                 await store.WaitForReleaseAsync(conflict.Key, remaining, callEnds);
                 conflict = await store.CheckLocksAsync(keys, xid);
+                if (conflict is not null && await IsRollingBackAsync(conflict.Holder.Xid))
+                {
+                    break; // the asker may hold the row that rollback restores: it hears of it now
+                }
             }
             metrics.LockWaited(waited.Elapsed, acquirable: conflict is null);
         }
@@ -348,6 +352,8 @@ internal sealed class TransactionCoordinator(
         Key = new LockKey { Table = conflict.Key.Table, PrimaryKey = conflict.Key.PrimaryKey },
         HolderXid = conflict.Holder.Xid,
         HolderBranchId = conflict.Holder.BranchId,
-        HolderRollingBack = await store.FindAsync(conflict.Holder.Xid) is { } holder && GlobalStatusRules.IsRollbackDirection(holder.Status),
+        HolderRollingBack = await IsRollingBackAsync(conflict.Holder.Xid),
     };
+
+    private async Task<bool> IsRollingBackAsync(string xid) => await store.FindAsync(xid) is { } holder && GlobalStatusRules.IsRollbackDirection(holder.Status);
 }

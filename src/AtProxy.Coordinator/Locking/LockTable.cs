@@ -117,7 +117,8 @@ internal sealed class LockTable
 
     /// <summary>
     /// Completes when <paramref name="key"/> is next released (at once when it is free), so a waiter
-    /// checks again the moment the row is free instead of polling for it.
+    /// checks again the moment the row is free instead of polling for it; also when its holder turns
+    /// to rolling back (<see cref="Nudge"/>), which a waiter holding that row must hear of at once.
     /// </summary>
     public Task WhenReleased(LockKeyId key)
     {
@@ -135,6 +136,22 @@ internal sealed class LockTable
                 shard.Waiters.Add(key, released);
             }
             return released.Task;
+        }
+    }
+
+    /// <summary>
+    /// Wakes whoever waits for one of <paramref name="keys"/> without releasing it, to look again: its
+    /// holder changed in a way a waiter must hear of at once (it is rolling back; see <see cref="WhenReleased"/>).
+    /// </summary>
+    public void Nudge(ReadOnlySpan<LockKeyId> keys)
+    {
+        foreach (var key in keys)
+        {
+            var shard = _shards[ShardOf(key)];
+            lock (shard)
+            {
+                shard.Wake(key);
+            }
         }
     }
 
@@ -246,7 +263,10 @@ internal sealed class LockTable
         public Dictionary<LockKeyId, TaskCompletionSource>? Waiters { get; set; }
 
         // Caller holds the shard's monitor.
-        public void Removed(LockKeyId key)
+        public void Removed(LockKeyId key) => Wake(key);
+
+        // Caller holds the shard's monitor.
+        public void Wake(LockKeyId key)
         {
             if (Waiters is { } waiters && waiters.Remove(key, out var released))
             {

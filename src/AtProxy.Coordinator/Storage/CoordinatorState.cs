@@ -189,10 +189,30 @@ internal sealed class CoordinatorState
             {
                 ReleaseAllLocks(session);
             }
+            var turnsToRollback = GlobalStatusRules.IsRollbackDirection(changed.To) && !GlobalStatusRules.IsRollbackDirection(session.Status);
             SessionMutation.ApplyGlobalStatusChanged(session, changed);
+            if (turnsToRollback)
+            {
+                // A waiter for one of its rows may hold that row in its own local transaction, which this
+                // rollback must restore: wake it now (the status is visible) so it gives way, instead of
+                // after its wait. Waiters on a shared store are woken by the store's own means.
+                NudgeWaiters(session);
+            }
             if (!wasEnded && GlobalStatusRules.IsEnded(session.Status))
             {
                 MarkEnded(session);
+            }
+        }
+    }
+
+    // Caller holds the session's monitor.
+    private void NudgeWaiters(GlobalSession session)
+    {
+        foreach (var branch in session.BranchesUnsafe)
+        {
+            if (branch.LocksHeld)
+            {
+                Locks.Nudge(branch.LockKeys);
             }
         }
     }
