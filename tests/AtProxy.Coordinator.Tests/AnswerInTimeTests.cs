@@ -13,11 +13,7 @@ public class AnswerInTimeTests
         await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
         await using var resourceManager = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "test-app", "db");
         var release = new TaskCompletionSource();
-        resourceManager.Script = async command =>
-        {
-            await release.Task;
-            return ScriptedResourceManager.Succeed(command);
-        };
+        resourceManager.Script = ScriptedResourceManager.SucceedOnceReleased(release.Task);
         var xid = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(xid, "db", "public.t:1");
 

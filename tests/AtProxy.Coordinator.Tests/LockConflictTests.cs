@@ -3,6 +3,8 @@ namespace AtProxy.Coordinator.Tests;
 /// <summary>Global row locks as seen through branch registration and CheckLocks.</summary>
 public class LockConflictTests
 {
+    private const uint MaxWaitMs = AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs;
+
     [Theory]
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task RegisterBranch_key_held_by_another_transaction_reports_the_holder_and_acquires_nothing(string store)
@@ -82,7 +84,7 @@ public class LockConflictTests
         var holder = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
         var waiter = await coordinator.Tm.BeginAsync();
-        var request = new CheckLocksRequest { Xid = waiter, ResourceId = "db", WaitMs = AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs };
+        var request = new CheckLocksRequest { Xid = waiter, ResourceId = "db", WaitMs = MaxWaitMs };
         request.LockKeys.Add(new LockKey { Table = "t", PrimaryKey = "1" });
 
         using var requests = ServerRequests.Watch(coordinator);
@@ -95,7 +97,7 @@ public class LockConflictTests
         Assert.Equal(GlobalStatus.AsyncCommitting, await coordinator.Tm.CommitAsync(holder));
 
         // Answered because the key was released, long before its wait was up.
-        var answer = await waiting.WaitAsync(TimeSpan.FromSeconds(AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs / 2000.0));
+        var answer = await waiting.WaitAsync(TimeSpan.FromSeconds(MaxWaitMs / 2000.0));
         Assert.True(answer.Lockable);
     }
 
@@ -123,7 +125,7 @@ public class LockConflictTests
         var holder = await coordinator.Tm.BeginAsync();
         await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
         var waiter = await coordinator.Tm.BeginAsync();
-        var request = WaitingRegistration(waiter, AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs, "t:2", "t:1");
+        var request = WaitingRegistration(waiter, MaxWaitMs, "t:2", "t:1");
 
         using var requests = ServerRequests.Watch(coordinator);
         var waiting = coordinator.Rm.RegisterBranchAsync(request).ResponseAsync;
@@ -134,7 +136,7 @@ public class LockConflictTests
         Assert.Equal(GlobalStatus.AsyncCommitting, await coordinator.Tm.CommitAsync(holder));
 
         // Registered because the key was released, long before its wait was up, with every key.
-        var answer = await waiting.WaitAsync(TimeSpan.FromSeconds(AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs / 2000.0));
+        var answer = await waiting.WaitAsync(TimeSpan.FromSeconds(MaxWaitMs / 2000.0));
         Assert.Null(answer.Conflict);
         Assert.True(answer.BranchId > 0);
         Assert.True(answer.Waited);
@@ -163,29 +165,20 @@ public class LockConflictTests
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task RegisterBranch_with_wait_for_a_holder_that_is_rolling_back_is_answered_at_once(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
-        await using var resourceManager = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "test-app", "db");
-        var release = new TaskCompletionSource();
-        resourceManager.Script = async command =>
-        {
-            await release.Task;
-            return ScriptedResourceManager.Succeed(command);
-        };
-        var holder = await coordinator.Tm.BeginAsync();
-        await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
-        // Its rollback waits on the resource manager, so its lock stays held while it rolls back.
+        await using var held = await HeldRollbackAsync(store);
+        var (coordinator, holder) = (held.Coordinator, held.Holder);
         var rollback = coordinator.Tm.RollbackAsync(new RollbackRequest { Xid = holder }).ResponseAsync;
         await coordinator.Tm.WaitForStatusAsync(holder, GlobalStatus.Rollbacking);
         var waiter = await coordinator.Tm.BeginAsync();
 
         // The waiter would hold the row that rollback restores: it must hear of the conflict at once,
         // not after its ten seconds.
-        var answer = await coordinator.Rm.RegisterBranchAsync(WaitingRegistration(waiter, AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs, "t:1"))
-            .ResponseAsync.WaitAsync(TimeSpan.FromSeconds(AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs / 2000.0));
+        var answer = await coordinator.Rm.RegisterBranchAsync(WaitingRegistration(waiter, MaxWaitMs, "t:1"))
+            .ResponseAsync.WaitAsync(TimeSpan.FromSeconds(MaxWaitMs / 2000.0));
 
         Assert.True(answer.Conflict.HolderRollingBack);
         Assert.False(answer.Waited);
-        release.SetResult();
+        held.Release();
         await rollback;
         await coordinator.Tm.WaitForStatusAsync(holder, GlobalStatus.Rollbacked);
     }
@@ -194,39 +187,30 @@ public class LockConflictTests
     [MemberData(nameof(StoreKinds.All), MemberType = typeof(StoreKinds))]
     public async Task A_registration_and_a_lock_check_waiting_for_a_holder_hear_at_once_when_it_turns_to_rolling_back(string store)
     {
-        await using var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
-        await using var resourceManager = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "test-app", "db");
-        var release = new TaskCompletionSource();
-        resourceManager.Script = async command =>
-        {
-            await release.Task;
-            return ScriptedResourceManager.Succeed(command);
-        };
-        var holder = await coordinator.Tm.BeginAsync();
-        await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
+        await using var held = await HeldRollbackAsync(store);
+        var (coordinator, holder) = (held.Coordinator, held.Holder);
         var waiter = await coordinator.Tm.BeginAsync();
-        var maxWait = AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs;
-        var check = new CheckLocksRequest { Xid = waiter, ResourceId = "db", WaitMs = maxWait };
+        var check = new CheckLocksRequest { Xid = waiter, ResourceId = "db", WaitMs = MaxWaitMs };
         check.LockKeys.Add(CoordinatorClientExtensions.Key("t:1"));
 
         using var requests = ServerRequests.Watch(coordinator);
-        var registering = coordinator.Rm.RegisterBranchAsync(WaitingRegistration(waiter, maxWait, "t:1")).ResponseAsync;
+        var registering = coordinator.Rm.RegisterBranchAsync(WaitingRegistration(waiter, MaxWaitMs, "t:1")).ResponseAsync;
         var checking = coordinator.Rm.CheckLocksAsync(check).ResponseAsync;
         await Eventually.TrueAsync(() => requests.Started >= 2, null, "the registration and the check to reach the coordinator");
         Assert.False(registering.IsCompleted || checking.IsCompleted, "answered while the holder had not decided");
 
-        // The holder's rollback is decided; its phase 2 waits on the resource manager, so its lock stays held.
+        // The holder's rollback is decided; its lock stays held while its phase 2 waits.
         var rollback = coordinator.Tm.RollbackAsync(new RollbackRequest { Xid = holder }).ResponseAsync;
 
         // Both hear of it long before their ten seconds: a waiter may hold the row that rollback restores.
-        var registered = await registering.WaitAsync(TimeSpan.FromSeconds(maxWait / 2000.0));
-        var checkedAnswer = await checking.WaitAsync(TimeSpan.FromSeconds(maxWait / 2000.0));
+        var registered = await registering.WaitAsync(TimeSpan.FromSeconds(MaxWaitMs / 2000.0));
+        var checkedAnswer = await checking.WaitAsync(TimeSpan.FromSeconds(MaxWaitMs / 2000.0));
         Assert.True(registered.Conflict.HolderRollingBack);
         Assert.Equal(0, registered.BranchId);
         Assert.False(checkedAnswer.Lockable);
         Assert.True(checkedAnswer.Conflict.HolderRollingBack);
         Assert.Equal(0, await coordinator.Admin.LockCountAsync(waiter));
-        release.SetResult();
+        held.Release();
         await rollback;
         await coordinator.Tm.WaitForStatusAsync(holder, GlobalStatus.Rollbacked);
     }
@@ -238,11 +222,51 @@ public class LockConflictTests
         var xid = await coordinator.Tm.BeginAsync();
 
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            coordinator.Rm.RegisterBranchAsync(WaitingRegistration(xid, AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs + 1, "t:1")).ResponseAsync);
+            coordinator.Rm.RegisterBranchAsync(WaitingRegistration(xid, MaxWaitMs + 1, "t:1")).ResponseAsync);
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("wait_ms", error.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(0, await coordinator.Admin.LockCountAsync(xid));
+    }
+
+    /// <summary>
+    /// A coordinator whose resource manager holds every phase-2 command until <see cref="Release"/>, and a
+    /// transaction holding t:1 on "db": rolled back, it stays rolling back with its lock held.
+    /// </summary>
+    private sealed class HeldRollback(InProcessCoordinator coordinator, ScriptedResourceManager resourceManager, TaskCompletionSource released, string holder) : IAsyncDisposable
+    {
+        public InProcessCoordinator Coordinator => coordinator;
+
+        public string Holder => holder;
+
+        public void Release() => released.TrySetResult();
+
+        public async ValueTask DisposeAsync()
+        {
+            Release();
+            await resourceManager.DisposeAsync();
+            await coordinator.DisposeAsync();
+        }
+    }
+
+    private static async Task<HeldRollback> HeldRollbackAsync(string store)
+    {
+        var coordinator = await InProcessCoordinator.StartAsync(store, configure: s => s["Coordinator:BranchCommandTimeoutMs"] = "30000");
+        var resourceManager = await ScriptedResourceManager.ConnectAsync(coordinator.Channel, "test-app", "db");
+        var released = new TaskCompletionSource();
+        resourceManager.Script = ScriptedResourceManager.SucceedOnceReleased(released.Task);
+        var held = new HeldRollback(coordinator, resourceManager, released, "");
+        try
+        {
+            var holder = await coordinator.Tm.BeginAsync();
+            await coordinator.Rm.RegisterGrantedAsync(holder, "db", "t:1");
+            return new HeldRollback(coordinator, resourceManager, released, holder);
+        }
+        catch
+        {
+            await held.DisposeAsync();
+            throw;
+        }
     }
 
     private static RegisterBranchRequest WaitingRegistration(string xid, uint waitMs, params string[] keys)
@@ -256,7 +280,7 @@ public class LockConflictTests
     public async Task CheckLocks_wait_beyond_the_maximum_is_invalid_argument()
     {
         await using var coordinator = await InProcessCoordinator.StartAsync();
-        var request = new CheckLocksRequest { ResourceId = "db", WaitMs = AtProxy.Coordinator.Coordination.TransactionCoordinator.MaxLockWaitMs + 1 };
+        var request = new CheckLocksRequest { ResourceId = "db", WaitMs = MaxWaitMs + 1 };
         request.LockKeys.Add(new LockKey { Table = "t", PrimaryKey = "1" });
 
         var error = await Assert.ThrowsAsync<RpcException>(() => coordinator.Rm.CheckLocksAsync(request).ResponseAsync);

@@ -60,6 +60,13 @@ public sealed class ScriptedResourceManager : IAsyncDisposable
             : Succeed(command));
     }
 
+    /// <summary>A script that answers every command with success once <paramref name="released"/> completes (a phase 2 held up on purpose).</summary>
+    public static Func<BranchCommand, Task<BranchCommandResult>> SucceedOnceReleased(Task released) => async command =>
+    {
+        await released;
+        return Succeed(command);
+    };
+
     /// <summary>Connects, subscribes and waits for the coordinator's Subscribed.</summary>
     public static Task<ScriptedResourceManager> ConnectAsync(ChannelBase channel, string applicationId, params string[] resourceIds) =>
         ConnectAsync(channel.CreateCallInvoker(), applicationId, resourceIds);
