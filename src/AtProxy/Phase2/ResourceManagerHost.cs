@@ -71,6 +71,9 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
     /// <summary>How long a stream being replaced waits for its commands in hand to be answered.</summary>
     private static readonly TimeSpan InHandGrace = TimeSpan.FromSeconds(10);
 
+    /// <summary>The same when the client is disposed: the disposal waits for it, so it is kept short.</summary>
+    private static readonly TimeSpan StoppingGrace = TimeSpan.FromSeconds(2);
+
     private void OnResourcesChanged()
     {
         if (Interlocked.Exchange(ref _started, 1) == 0)
@@ -160,9 +163,12 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
         }
         var rm = new ResourceManager.ResourceManagerClient(channel);
-        // Subscribing again ends this stream only once the commands in hand are answered: a result
-        // lost with the stream would leave the coordinator retrying a branch that is done.
-        using var callStop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        // Subscribing again, or stopping (the client is disposed), ends this stream only once the
+        // commands in hand are answered and the coordinator has read the answers: a result lost with the
+        // stream would leave the coordinator retrying a branch that is done, with nobody left to answer
+        // it when the process exits. So stopping does not cancel the call itself; the graceful end does,
+        // after a grace period at most.
+        using var callStop = new CancellationTokenSource();
         var inHand = new InHandCommands();
         cancellationToken.ThrowIfCancellationRequested();
         using var call = rm.Connect(new CallOptions(_coordinator.Headers, cancellationToken: callStop.Token));
@@ -178,7 +184,7 @@ internal sealed class ResourceManagerHost : IAsyncDisposable
             {
                 writeLock.Release();
             }
-        }, callStop, InHandGrace));
+        }, callStop, _stopping.IsCancellationRequested ? StoppingGrace : InHandGrace));
         cancellationToken = callStop.Token;
         var subscribe = new Subscribe { ApplicationId = _options.ApplicationId, InstanceId = InstanceId };
         subscribe.ResourceIds.AddRange(resourceIds);
