@@ -24,14 +24,20 @@ internal sealed class WrittenUndoLogs
     private const int PruneEvery = 1024;
 
     private readonly ConcurrentDictionary<(string Xid, long BranchId), Entry> _written = new();
-    private readonly long _keptForMs;
+    private readonly TimeSpan _keptFor;
+    private readonly TimeProvider _time;
     private int _addsSincePrune;
 
     /// <param name="keptFor">How long an entry whose phase-2 command never came here is kept (the command may go to another instance).</param>
-    public WrittenUndoLogs(TimeSpan keptFor) => _keptForMs = (long)keptFor.TotalMilliseconds;
+    /// <param name="time">The clock entries age by (the system's unless a test moves its own).</param>
+    public WrittenUndoLogs(TimeSpan keptFor, TimeProvider? time = null)
+    {
+        _keptFor = keptFor;
+        _time = time ?? TimeProvider.System;
+    }
 
     /// <summary>What phase 1 wrote: the undo row's bytes and context, and the record a rollback restores first.</summary>
-    public sealed record Entry(byte[] RollbackInfo, string Context, UndoRecord Newest, long AddedMs);
+    public sealed record Entry(byte[] RollbackInfo, string Context, UndoRecord Newest, long AddedTimestamp);
 
     public int Count => _written.Count;
 
@@ -52,7 +58,7 @@ internal sealed class WrittenUndoLogs
         }
         if (_written.Count < MostKept)
         {
-            _written[(xid, branchId)] = new Entry(rollbackInfo, context, log.Records[^1], Environment.TickCount64);
+            _written[(xid, branchId)] = new Entry(rollbackInfo, context, log.Records[^1], _time.GetTimestamp());
         }
     }
 
@@ -65,10 +71,9 @@ internal sealed class WrittenUndoLogs
 
     private void Prune()
     {
-        var oldest = Environment.TickCount64 - _keptForMs;
         foreach (var (key, value) in _written)
         {
-            if (value.AddedMs < oldest)
+            if (_time.GetElapsedTime(value.AddedTimestamp) > _keptFor)
             {
                 _written.TryRemove(key, out _);
             }

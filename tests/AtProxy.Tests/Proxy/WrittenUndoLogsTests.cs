@@ -82,15 +82,29 @@ public class WrittenUndoLogsTests
     [Fact]
     public void Add_ForgetsEntriesOlderThanItKeepsThem()
     {
-        var written = new WrittenUndoLogs(TimeSpan.Zero);
+        var clock = new ManualClock();
+        var written = new WrittenUndoLogs(TimeSpan.FromMinutes(10), clock);
         var log = Log("t");
         written.Add("tc:1", 0, [1], "ctx", log);
-        Thread.Sleep(20); // older than a zero keep time
+        clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromMilliseconds(1));
         for (var i = 1; i <= 1024; i++)
         {
             written.Add("tc:1", i, [1], "ctx", log);
         }
 
         Assert.Null(written.Take("tc:1", 0));
+        Assert.NotNull(written.Take("tc:1", 1024)); // added after the clock moved: kept
+    }
+
+    /// <summary>A clock that moves only when told.</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
     }
 }
